@@ -1,0 +1,170 @@
+//! A source spec bound to one file's header: column names resolved to positions once, so
+//! each record is mapped without look-ups.
+
+use std::collections::{HashMap, HashSet};
+
+use vigie_model::config::{CheckDigit, Columns, FieldSpec, SourceSpec};
+use vigie_model::{Entity, FieldDef};
+
+/// Where a field's text comes from.
+#[derive(Debug, Clone)]
+pub enum Origin {
+    /// A column (index into the extended record, see [`CompiledSource::virtual_name`]).
+    Column(usize),
+    /// A date column and a time column.
+    DateTime(usize, usize),
+    /// A constant.
+    Const(String),
+    /// Not mapped (optional field).
+    Absent,
+}
+
+/// How one canonical field is filled and checked.
+#[derive(Debug, Clone)]
+pub struct FieldPlan {
+    pub def: &'static FieldDef,
+    pub origin: Origin,
+    /// Partner column name(s), for messages.
+    pub label: String,
+    pub format: Option<String>,
+    pub time_format: Option<String>,
+    pub decimal_comma: bool,
+    pub map: Option<HashMap<String, String>>,
+    pub required: bool,
+    pub range: Option<(f64, f64)>,
+    pub allowed: Vec<String>,
+    pub check: CheckDigit,
+}
+
+/// One target entity with its field plans, in canonical field order.
+#[derive(Debug, Clone)]
+pub struct CompiledOutput {
+    pub entity: Entity,
+    pub case: Option<String>,
+    pub fields: Vec<FieldPlan>,
+}
+
+/// A spec bound to a header.
+#[derive(Debug, Clone)]
+pub struct CompiledSource {
+    pub split_col: Option<(usize, String)>,
+    pub outputs: Vec<CompiledOutput>,
+    /// Indices of the unpivoted columns, with their names.
+    pub unpivot: Option<(Vec<(usize, String)>, bool)>,
+    pub null_values: HashSet<String>,
+    /// Width of the header; `$name` is at `width`, `$value` at `width + 1`.
+    pub width: usize,
+}
+
+/// Binds the spec to the header; a missing column is an error naming it and the spec key.
+pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, String> {
+    let index: HashMap<&str, usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.trim(), i))
+        .collect();
+    let width = header.len();
+    let mut missing: Vec<String> = Vec::new();
+    let mut find = |name: &str, key: &str| -> usize {
+        match name {
+            "$name" => width,
+            "$value" => width + 1,
+            _ => match index.get(name) {
+                Some(i) => *i,
+                None => {
+                    missing.push(format!("`{name}` (used by {key})"));
+                    usize::MAX
+                }
+            },
+        }
+    };
+    let split_col = spec
+        .split
+        .as_ref()
+        .map(|s| (find(&s.by, "split.by"), s.by.clone()));
+    let unpivot = spec.unpivot.as_ref().map(|u| {
+        let cols = u
+            .columns
+            .iter()
+            .map(|c| (find(c, "unpivot.columns"), c.clone()))
+            .collect();
+        (cols, u.keep_empty)
+    });
+    let mut outputs = Vec::new();
+    for (case, output) in spec.outputs() {
+        let prefix = match case {
+            Some(c) => format!("split.cases.{c}.fields"),
+            None => "fields".into(),
+        };
+        let mut fields = Vec::new();
+        for def in output.entity.fields() {
+            let spec_field = output.fields.get(def.name).cloned().unwrap_or_default();
+            let key = format!("{prefix}.{}", def.name);
+            let origin = match (&spec_field.from, &spec_field.value) {
+                (Some(Columns::One(c)), _) => Origin::Column(find(c, &key)),
+                (Some(Columns::Many(v)), _) if v.len() == 2 => {
+                    Origin::DateTime(find(&v[0], &key), find(&v[1], &key))
+                }
+                (_, Some(v)) => Origin::Const(v.clone()),
+                _ => Origin::Absent,
+            };
+            fields.push(plan(def, origin, &spec_field));
+        }
+        outputs.push(CompiledOutput {
+            entity: output.entity,
+            case: case.map(str::to_string),
+            fields,
+        });
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "the header lacks column(s) {}; the header has: {}. Fix the source spec or ask the partner for the agreed layout",
+            missing.join(", "),
+            header.join(", ")
+        ));
+    }
+    let mut null_values: HashSet<String> = spec
+        .null_values
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    null_values.insert(String::new());
+    Ok(CompiledSource {
+        split_col,
+        outputs,
+        unpivot,
+        null_values,
+        width,
+    })
+}
+
+fn plan(def: &'static FieldDef, origin: Origin, f: &FieldSpec) -> FieldPlan {
+    let label = match &f.from {
+        Some(c) => c.names().join("+"),
+        None => def.name.to_string(),
+    };
+    let range = match (f.range, def.range) {
+        (Some([lo, hi]), _) => Some((lo, hi)),
+        (None, r) => r,
+    };
+    let allowed = match &f.allowed {
+        Some(list) => list.clone(),
+        None => def.allowed.iter().map(|s| s.to_string()).collect(),
+    };
+    FieldPlan {
+        def,
+        origin,
+        label,
+        format: f.format.clone(),
+        time_format: f.time_format.clone(),
+        decimal_comma: f.decimal.as_deref() == Some(","),
+        map: f
+            .map
+            .as_ref()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        required: f.required.unwrap_or(def.required),
+        range,
+        allowed,
+        check: f.check.unwrap_or(CheckDigit::None),
+    }
+}

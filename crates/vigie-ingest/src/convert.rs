@@ -1,0 +1,229 @@
+//! Text to canonical values: code lists, formats, types, ranges, allowed values and check
+//! digits. A failure names the partner column and says what was expected; identifier values
+//! are never echoed.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use vigie_model::config::CheckDigit;
+use vigie_model::{FieldType, PseudonymKey};
+
+use crate::compile::{FieldPlan, Origin};
+use crate::luhn::luhn_valid;
+use crate::value::Value;
+
+/// A field that failed, with what to report.
+#[derive(Debug, Clone)]
+pub struct FieldError {
+    pub column: String,
+    pub reason: String,
+    /// The offending text, `None` when it must not be shown (identifiers).
+    pub value: Option<String>,
+}
+
+const ISO_DATETIMES: [&str; 4] = [
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+];
+
+fn cell<'a>(
+    cells: &'a [String],
+    i: usize,
+    nulls: &std::collections::HashSet<String>,
+) -> Option<&'a str> {
+    let t = cells.get(i).map(|s| s.trim())?;
+    if nulls.contains(t) { None } else { Some(t) }
+}
+
+impl FieldPlan {
+    fn fail(&self, reason: impl Into<String>, value: Option<&str>) -> FieldError {
+        let shown = if self.def.ty == FieldType::PersonKey {
+            None
+        } else {
+            value.map(|v| v.chars().take(80).collect())
+        };
+        FieldError {
+            column: self.label.clone(),
+            reason: reason.into(),
+            value: shown,
+        }
+    }
+
+    /// Converts this field of one (extended) record.
+    pub fn convert(
+        &self,
+        cells: &[String],
+        nulls: &std::collections::HashSet<String>,
+        key: &PseudonymKey,
+    ) -> Result<Value, FieldError> {
+        let text: Option<String> = match &self.origin {
+            Origin::Absent => None,
+            Origin::Const(v) => Some(v.clone()),
+            Origin::Column(i) => cell(cells, *i, nulls).map(str::to_string),
+            Origin::DateTime(d, t) => {
+                return match (cell(cells, *d, nulls), cell(cells, *t, nulls)) {
+                    (None, _) => self.missing(),
+                    (Some(d), t) => self.datetime_from_parts(d, t),
+                };
+            }
+        };
+        let Some(text) = text else {
+            return self.missing();
+        };
+        let text = match &self.map {
+            Some(map) => map.get(text.as_str()).cloned().unwrap_or(text),
+            None => text,
+        };
+        let value = match self.def.ty {
+            FieldType::PersonKey => {
+                if self.check == CheckDigit::Luhn && !luhn_valid(&text) {
+                    return Err(self.fail("identifier fails its check digit (Luhn mod 10): a typing error or not a health card number", None));
+                }
+                Value::Str(key.pseudonymise(&text))
+            }
+            FieldType::Text => {
+                if !self.allowed.is_empty() && !self.allowed.iter().any(|a| a == &text) {
+                    let hint = if self.map.is_some() {
+                        "add it to the field's `map`"
+                    } else {
+                        "map it with `map:`"
+                    };
+                    return Err(self.fail(
+                        format!(
+                            "value not in the code list (expected {}): {hint}",
+                            self.allowed.join(", ")
+                        ),
+                        Some(&text),
+                    ));
+                }
+                Value::Str(text)
+            }
+            FieldType::Int => {
+                let n: i32 = text
+                    .parse()
+                    .map_err(|_| self.fail("not a whole number", Some(&text)))?;
+                self.check_range(n as f64, &text)?;
+                Value::Int(n)
+            }
+            FieldType::Float => {
+                let normal = if self.decimal_comma {
+                    text.replace(',', ".")
+                } else {
+                    text.clone()
+                };
+                let x: f64 = normal.parse().map_err(|_| {
+                    let hint = if !self.decimal_comma && text.contains(',') {
+                        " (a decimal comma? set `decimal: \",\"`)"
+                    } else {
+                        ""
+                    };
+                    self.fail(format!("not a number{hint}"), Some(&text))
+                })?;
+                if !x.is_finite() {
+                    return Err(self.fail("not a finite number", Some(&text)));
+                }
+                self.check_range(x, &text)?;
+                Value::Float(x)
+            }
+            FieldType::Date => Value::Date(self.parse_date(&text)?),
+            FieldType::DateTime => self.datetime_one(&text)?,
+        };
+        Ok(value)
+    }
+
+    fn missing(&self) -> Result<Value, FieldError> {
+        if self.required {
+            Err(self.fail("required value is missing", None))
+        } else {
+            Ok(Value::Null)
+        }
+    }
+
+    fn check_range(&self, x: f64, text: &str) -> Result<(), FieldError> {
+        if let Some((lo, hi)) = self.range {
+            if x < lo || x > hi {
+                return Err(self.fail(format!("out of range {lo}..{hi}"), Some(text)));
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_date(&self, text: &str) -> Result<i32, FieldError> {
+        let fmt = self.format.as_deref().unwrap_or("%Y-%m-%d");
+        let date = NaiveDate::parse_from_str(text, fmt)
+            .map_err(|_| self.fail(format!("not a valid date in format {fmt}"), Some(text)))?;
+        Ok(days(date))
+    }
+
+    fn datetime_one(&self, text: &str) -> Result<Value, FieldError> {
+        let parsed = match &self.format {
+            Some(fmt) => NaiveDateTime::parse_from_str(text, fmt).ok(),
+            None => ISO_DATETIMES
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok()),
+        };
+        let dt = parsed.ok_or_else(|| {
+            self.fail(
+                format!(
+                    "not a valid date-time in format {}",
+                    self.format.as_deref().unwrap_or("ISO 8601")
+                ),
+                Some(text),
+            )
+        })?;
+        Ok(Value::DateTime(dt.and_utc().timestamp_micros()))
+    }
+
+    fn datetime_from_parts(&self, date: &str, time: Option<&str>) -> Result<Value, FieldError> {
+        let d = NaiveDate::from_num_days_from_ce_opt(self.parse_date(date)? + 719_163)
+            .ok_or_else(|| self.fail("date out of range", Some(date)))?;
+        let t = match time {
+            None => NaiveTime::MIN,
+            Some(t) => {
+                let fmt = self.time_format.as_deref().unwrap_or("%H:%M");
+                NaiveTime::parse_from_str(t, fmt)
+                    .map_err(|_| self.fail(format!("not a valid time in format {fmt}"), Some(t)))?
+            }
+        };
+        Ok(Value::DateTime(d.and_time(t).and_utc().timestamp_micros()))
+    }
+}
+
+/// Days since 1970-01-01.
+pub fn days(date: NaiveDate) -> i32 {
+    date.num_days_from_ce() - 719_163
+}
+
+use chrono::Datelike;
+
+/// `YYYY-MM` of a date value or a date-time value.
+pub fn event_month(v: &Value) -> Option<String> {
+    let date = match v {
+        Value::Date(d) => NaiveDate::from_num_days_from_ce_opt(d + 719_163)?,
+        Value::DateTime(us) => chrono::DateTime::from_timestamp_micros(*us)?.date_naive(),
+        _ => return None,
+    };
+    Some(format!("{:04}-{:02}", date.year(), date.month()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn day_numbers_match_the_epoch() {
+        assert_eq!(
+            days(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()),
+            0
+        );
+        assert_eq!(
+            days(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap_or_default()),
+            19783
+        );
+        assert_eq!(event_month(&Value::Date(19783)).as_deref(), Some("2024-03"));
+        assert_eq!(
+            event_month(&Value::DateTime(19783i64 * 86_400_000_000 + 1)).as_deref(),
+            Some("2024-03")
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Ingest of one file: read, bind the spec to the header, map and validate each record.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use vigie_model::config::{FileFormat, SourceSpec};
+use vigie_model::{Entity, FieldType, PseudonymKey};
+
+use crate::batch::EntityBatches;
+use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
+use crate::convert::{FieldError, event_month};
+use crate::error::FileRejection;
+use crate::quarantine::QuarantineRow;
+use crate::read::{ReadError, Record, read_csv, read_parquet};
+use crate::value::Value;
+
+/// What the ingest needs to know about the file besides its bytes.
+pub struct FileContext<'a> {
+    /// The landing-zone key of the file (stored in `_file`).
+    pub file: &'a str,
+    /// The load this file belongs to (stored in `_load_id`).
+    pub load_id: &'a str,
+    /// The pseudonymisation key.
+    pub key: &'a PseudonymKey,
+    /// Rows per Arrow batch.
+    pub batch_rows: usize,
+}
+
+/// The result of a file that could be read.
+pub struct FileOutcome {
+    /// Data records read (the header is not a row).
+    pub rows_read: u64,
+    /// Records accepted (an unpivoted record counts once).
+    pub rows_accepted: u64,
+    /// Records rejected.
+    pub rows_rejected: u64,
+    /// Accepted rows per entity.
+    pub entities: BTreeMap<Entity, EntityBatches>,
+    /// One row per problem of each rejected record.
+    pub quarantine: Vec<QuarantineRow>,
+    /// Rejected records per reason, for logs and data-quality metrics (no values).
+    pub rejections_by_reason: BTreeMap<String, u64>,
+}
+
+/// Ingests one file. `Err` means the file is rejected whole; `rows_read` counts the records
+/// read before the fault, all of them rejected.
+pub fn ingest_file(
+    spec: &SourceSpec,
+    ctx: &FileContext<'_>,
+    data: Bytes,
+) -> Result<FileOutcome, (FileRejection, u64)> {
+    let mut state = State {
+        spec,
+        ctx,
+        compiled: None,
+        outcome: FileOutcome {
+            rows_read: 0,
+            rows_accepted: 0,
+            rows_rejected: 0,
+            entities: BTreeMap::new(),
+            quarantine: Vec::new(),
+            rejections_by_reason: BTreeMap::new(),
+        },
+    };
+    let result = match &spec.format {
+        FileFormat::Csv(dialect) => read_csv(&data, dialect, |r| state.record(r)),
+        FileFormat::Parquet {} => read_parquet(data, |r| state.record(r)),
+    };
+    let rows_read = state.outcome.rows_read;
+    let reject = |e: ReadError| {
+        (
+            FileRejection {
+                file: ctx.file.to_string(),
+                line: e.line,
+                message: e.message,
+            },
+            rows_read,
+        )
+    };
+    result.map_err(reject)?;
+    if state.compiled.is_none() {
+        return Err(reject(ReadError {
+            line: 1,
+            message: "the file is empty: no header row".into(),
+        }));
+    }
+    for batches in state.outcome.entities.values_mut() {
+        batches.flush().map_err(|e| {
+            reject(ReadError {
+                line: 0,
+                message: format!("internal error building batches: {e}"),
+            })
+        })?;
+    }
+    debug_assert_eq!(
+        state.outcome.rows_accepted + state.outcome.rows_rejected,
+        state.outcome.rows_read
+    );
+    Ok(state.outcome)
+}
+
+struct State<'a> {
+    spec: &'a SourceSpec,
+    ctx: &'a FileContext<'a>,
+    compiled: Option<CompiledSource>,
+    outcome: FileOutcome,
+}
+
+struct Accepted {
+    output: usize,
+    values: Vec<Value>,
+    month: Option<String>,
+}
+
+impl State<'_> {
+    fn record(&mut self, record: Record) -> Result<(), ReadError> {
+        let Some(compiled) = &self.compiled else {
+            let header_line = record.line.max(1);
+            let compiled = compile(self.spec, &record.cells).map_err(|message| ReadError {
+                line: header_line,
+                message,
+            })?;
+            self.compiled = Some(compiled);
+            return Ok(());
+        };
+        self.outcome.rows_read += 1;
+        match map_record(compiled, &record.cells, self.ctx.key) {
+            Ok(rows) => {
+                self.outcome.rows_accepted += 1;
+                for row in rows {
+                    let entity = compiled.outputs[row.output].entity;
+                    let batches = self
+                        .outcome
+                        .entities
+                        .entry(entity)
+                        .or_insert_with(|| EntityBatches::new(entity, self.ctx.batch_rows));
+                    batches
+                        .push(
+                            &row.values,
+                            row.month.as_deref(),
+                            (
+                                &self.spec.source,
+                                self.ctx.file,
+                                record.line,
+                                self.ctx.load_id,
+                            ),
+                        )
+                        .map_err(|e| ReadError {
+                            line: record.line,
+                            message: format!("internal error building batches: {e}"),
+                        })?;
+                }
+            }
+            Err(errors) => {
+                self.outcome.rows_rejected += 1;
+                let person_key = person_key_of(compiled, &record.cells, self.ctx.key);
+                if let Some(first) = errors.first() {
+                    *self
+                        .outcome
+                        .rejections_by_reason
+                        .entry(reason_class(&first.reason))
+                        .or_default() += 1;
+                }
+                for e in errors {
+                    self.outcome.quarantine.push(QuarantineRow {
+                        line: record.line,
+                        column: e.column,
+                        reason: e.reason,
+                        value: e.value,
+                        person_key: person_key.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The class of a reason, without values, for counting.
+fn reason_class(reason: &str) -> String {
+    reason
+        .split([':', '('])
+        .next()
+        .unwrap_or(reason)
+        .trim()
+        .to_string()
+}
+
+fn person_key_of(
+    compiled: &CompiledSource,
+    cells: &[String],
+    key: &PseudonymKey,
+) -> Option<String> {
+    compiled
+        .outputs
+        .iter()
+        .flat_map(|o| &o.fields)
+        .find_map(|f| match (&f.def.ty, &f.origin) {
+            (FieldType::PersonKey, Origin::Column(i)) => cells
+                .get(*i)
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty())
+                .map(|s| key.pseudonymise(s)),
+            _ => None,
+        })
+}
+
+fn map_record(
+    compiled: &CompiledSource,
+    cells: &[String],
+    key: &PseudonymKey,
+) -> Result<Vec<Accepted>, Vec<FieldError>> {
+    let output = match &compiled.split_col {
+        None => 0,
+        Some((col, name)) => {
+            let value = cells.get(*col).map(|s| s.trim()).unwrap_or("");
+            match compiled
+                .outputs
+                .iter()
+                .position(|o| o.case.as_deref() == Some(value))
+            {
+                Some(i) => i,
+                None => {
+                    let cases: Vec<_> = compiled
+                        .outputs
+                        .iter()
+                        .filter_map(|o| o.case.as_deref())
+                        .collect();
+                    return Err(vec![FieldError {
+                        column: name.clone(),
+                        reason: format!(
+                            "unknown split value (expected one of {})",
+                            cases.join(", ")
+                        ),
+                        value: Some(value.chars().take(80).collect()),
+                    }]);
+                }
+            }
+        }
+    };
+    let out = &compiled.outputs[output];
+    match &compiled.unpivot {
+        None => map_one(compiled, out, output, cells, key).map(|a| vec![a]),
+        Some((columns, keep_empty)) => {
+            let mut ext: Vec<String> = Vec::with_capacity(cells.len() + 2);
+            ext.extend_from_slice(cells);
+            ext.push(String::new());
+            ext.push(String::new());
+            let (name_at, value_at) = (compiled.width, compiled.width + 1);
+            let mut rows = Vec::with_capacity(columns.len());
+            let mut errors = Vec::new();
+            for (idx, name) in columns {
+                let value = cells.get(*idx).cloned().unwrap_or_default();
+                if !keep_empty && compiled.null_values.contains(value.trim()) {
+                    continue;
+                }
+                ext[name_at] = name.clone();
+                ext[value_at] = value;
+                match map_one(compiled, out, output, &ext, key) {
+                    Ok(row) => rows.push(row),
+                    Err(mut e) => {
+                        for err in &mut e {
+                            if err.column == "$value" {
+                                err.column = name.clone();
+                            }
+                        }
+                        errors.extend(e)
+                    }
+                }
+            }
+            if errors.is_empty() {
+                Ok(rows)
+            } else {
+                Err(errors)
+            }
+        }
+    }
+}
+
+fn map_one(
+    compiled: &CompiledSource,
+    out: &CompiledOutput,
+    output: usize,
+    cells: &[String],
+    key: &PseudonymKey,
+) -> Result<Accepted, Vec<FieldError>> {
+    let mut values = Vec::with_capacity(out.fields.len());
+    let mut errors = Vec::new();
+    for plan in &out.fields {
+        match plan.convert(cells, &compiled.null_values, key) {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                errors.push(e);
+                values.push(Value::Null);
+            }
+        }
+    }
+    if errors.is_empty() {
+        for (later, earlier) in out.entity.date_order_rules() {
+            let pos = |n: &str| out.fields.iter().position(|f| f.def.name == n);
+            if let (Some(l), Some(e)) = (pos(later), pos(earlier)) {
+                if let (Value::Date(a), Value::Date(b)) = (&values[l], &values[e]) {
+                    if a < b {
+                        errors.push(FieldError {
+                            column: out.fields[l].label.clone(),
+                            reason: format!(
+                                "{later} is before {earlier} ({})",
+                                out.fields[e].label
+                            ),
+                            value: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let month = out
+        .entity
+        .event_date_field()
+        .and_then(|f| out.fields.iter().position(|p| p.def.name == f))
+        .and_then(|i| event_month(&values[i]));
+    Ok(Accepted {
+        output,
+        values,
+        month,
+    })
+}

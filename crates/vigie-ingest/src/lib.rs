@@ -1,0 +1,24 @@
+//! Turns one partner extract into canonical Arrow batches and quarantine rows.
+//!
+//! For each file: decode the text (encoding, BOM, dialect), check the header, then map every
+//! record through the source spec (renames, formats, code lists, split, unpivot), validate it,
+//! pseudonymise its identifiers, and either accept it into the batches of its entity or reject
+//! it with file, line, column and reason. Rows accepted + rows rejected = rows read, always.
+//! A file that cannot be read as a whole (wrong header, undecodable bytes, truncated record)
+//! is rejected whole with the line at fault.
+
+mod batch;
+mod compile;
+mod convert;
+mod error;
+mod file;
+pub mod luhn;
+mod quarantine;
+mod read;
+mod value;
+
+pub use batch::EntityBatches;
+pub use error::FileRejection;
+pub use file::{FileContext, FileOutcome, ingest_file};
+pub use quarantine::QuarantineRow;
+pub use value::Value;

@@ -1,0 +1,505 @@
+//! Loading configuration files: YAML errors with line and key path, then semantic checks
+//! that collect every problem in one pass.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use super::pipeline::{KeySpec, PipelineSpec};
+use super::source::{CheckDigit, Columns, FieldSpec, FileFormat, Output, SourceSpec};
+use crate::entity::{Entity, FieldType};
+use crate::error::{ConfigError, ConfigProblem};
+use crate::locate::locate;
+use crate::pseudonym::KeySource;
+
+/// A pipeline with its sources, every path resolved.
+#[derive(Debug, Clone)]
+pub struct LoadedPipeline {
+    /// The pipeline file.
+    pub path: PathBuf,
+    /// Its contents.
+    pub spec: PipelineSpec,
+    /// Its sources, with the file each came from.
+    pub sources: Vec<(PathBuf, SourceSpec)>,
+}
+
+impl LoadedPipeline {
+    /// The key source the pipeline declared.
+    pub fn key_source(&self) -> KeySource {
+        match &self.spec.key {
+            KeySpec::Env(v) => KeySource::Env(v.clone()),
+            KeySpec::File(p) => KeySource::File(p.clone()),
+            KeySpec::Demo => KeySource::Demo,
+        }
+    }
+}
+
+struct Problems<'a> {
+    file: &'a Path,
+    text: &'a str,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        let key = key.into();
+        let line = locate(self.text, &key);
+        self.list.push(ConfigProblem {
+            file: self.file.to_path_buf(),
+            line,
+            key,
+            message: message.into(),
+        });
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigProblem> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let key = err.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        let inner = err.into_inner();
+        let line = inner
+            .location()
+            .map(|l| l.line())
+            .or_else(|| locate(text, &key));
+        // serde_yaml appends " at line L column C"; the line is shown in front already.
+        let message = inner.to_string();
+        let message = match message.find(" at line ") {
+            Some(pos) => message[..pos].to_string(),
+            None => message,
+        };
+        ConfigProblem {
+            file: path.to_path_buf(),
+            line,
+            key,
+            message,
+        }
+    })
+}
+
+/// Loads and checks a pipeline and every source it names; all problems are reported together.
+pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
+    let text = read(path)?;
+    let spec: PipelineSpec = parse(path, &text).map_err(|p| ConfigError::Invalid(vec![p]))?;
+    let mut problems = Problems {
+        file: path,
+        text: &text,
+        list: vec![],
+    };
+    if spec.name.trim().is_empty() {
+        problems.add("name", "the pipeline needs a name");
+    }
+    if spec.key == KeySpec::Demo && !spec.demo {
+        problems.add(
+            "key",
+            "the public demo key is only allowed in demo pipelines (`demo: true`); use `key: { env: VIGIE_PSEUDONYM_KEY }` or `key: { file: /path/to/key }`",
+        );
+    }
+    if spec.sources.is_empty() {
+        problems.add("sources", "list at least one source spec file");
+    }
+    if spec.disclosure.min_count < 1 {
+        problems.add(
+            "disclosure.min_count",
+            "must be at least 1 (6 suppresses counts from 1 to 5)",
+        );
+    }
+    if let Some(schedule) = &spec.schedule {
+        if schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
+            problems.add("schedule.timezone", format!("unknown time zone \"{}\" (use an IANA name such as America/Toronto or America/Moncton)", schedule.timezone));
+        }
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut sources = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (i, rel) in spec.sources.iter().enumerate() {
+        let source_path = base.join(rel);
+        match load_source(&source_path) {
+            Ok(source) => {
+                if !ids.insert(source.source.clone()) {
+                    problems.add(
+                        format!("sources[{i}]"),
+                        format!(
+                            "source id \"{}\" is used by another source: ids must be unique",
+                            source.source
+                        ),
+                    );
+                }
+                sources.push((source_path, source));
+            }
+            Err(ConfigError::Invalid(list)) => problems.list.extend(list),
+            Err(ConfigError::Read { source, .. }) => problems.add(
+                format!("sources[{i}]"),
+                format!(
+                    "cannot read source spec {}: {source}",
+                    source_path.display()
+                ),
+            ),
+        }
+    }
+    if problems.list.is_empty() {
+        Ok(LoadedPipeline {
+            path: path.to_path_buf(),
+            spec,
+            sources,
+        })
+    } else {
+        Err(ConfigError::Invalid(problems.list))
+    }
+}
+
+/// Loads and checks one partner source spec.
+pub fn load_source(path: &Path) -> Result<SourceSpec, ConfigError> {
+    let text = read(path)?;
+    let spec: SourceSpec = parse(path, &text).map_err(|p| ConfigError::Invalid(vec![p]))?;
+    let mut problems = Problems {
+        file: path,
+        text: &text,
+        list: vec![],
+    };
+    check_source(&spec, &mut problems);
+    if problems.list.is_empty() {
+        Ok(spec)
+    } else {
+        Err(ConfigError::Invalid(problems.list))
+    }
+}
+
+fn check_source(spec: &SourceSpec, p: &mut Problems<'_>) {
+    if spec.source.is_empty()
+        || !spec
+            .source
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        p.add(
+            "source",
+            "use letters, digits, `_` or `-` only (it is stored in every row)",
+        );
+    }
+    if let Err(e) = globset::Glob::new(&spec.files) {
+        p.add("files", format!("invalid file pattern: {e}"));
+    }
+    if let FileFormat::Csv(d) = &spec.format {
+        if !matches!(d.delimiter.as_str(), "," | ";" | "|" | "\t" | "\\t") {
+            p.add(
+                "format.delimiter",
+                format!(
+                    "unsupported delimiter {:?}: use \",\", \";\", \"|\" or \"\\t\"",
+                    d.delimiter
+                ),
+            );
+        }
+        if d.quote.chars().count() != 1 || !d.quote.is_ascii() {
+            p.add(
+                "format.quote",
+                "the quote must be one ASCII character, e.g. '\"'",
+            );
+        }
+    }
+    let outputs = spec.outputs();
+    match (&spec.split, spec.entity, &spec.fields) {
+        (Some(split), None, None) => {
+            if split.cases.is_empty() {
+                p.add("split.cases", "list at least one case, e.g. `URG: { entity: ed_visit, fields: ... }`");
+            }
+            if split.by.is_empty() {
+                p.add("split.by", "name the column whose value selects the case");
+            }
+        }
+        (None, Some(_), Some(_)) => {}
+        (Some(_), _, _) => p.add("split", "use either `split` or `entity` + `fields`, not both"),
+        (None, None, _) => p.add("entity", "name the canonical entity this source feeds (person, ed_visit, admission, enrolment, survey_response), or use `split`"),
+        (None, Some(_), None) => p.add("fields", "map the entity's fields, e.g. `person_key: { from: HCN, check: luhn }`"),
+    }
+    for (case, output) in &outputs {
+        let prefix = match case {
+            Some(c) => format!("split.cases.{c}.fields"),
+            None => "fields".to_string(),
+        };
+        check_output(spec, output, &prefix, p);
+    }
+}
+
+fn check_output(spec: &SourceSpec, output: &Output, prefix: &str, p: &mut Problems<'_>) {
+    let entity: Entity = output.entity;
+    for def in entity.fields() {
+        if def.required && !output.fields.contains_key(def.name) {
+            p.add(
+                prefix.to_string(),
+                format!(
+                    "required field `{}` of {entity} is not mapped: add `{}: {{ from: <column> }}`",
+                    def.name, def.name
+                ),
+            );
+        }
+    }
+    for (name, field) in &output.fields {
+        let key = format!("{prefix}.{name}");
+        let Some(def) = entity.field(name) else {
+            let names: Vec<_> = entity.fields().iter().map(|f| f.name).collect();
+            p.add(
+                key,
+                format!(
+                    "{entity} has no field `{name}` (fields: {})",
+                    names.join(", ")
+                ),
+            );
+            continue;
+        };
+        check_field(spec, def.ty, def.allowed, field, &key, p);
+    }
+}
+
+fn check_field(
+    spec: &SourceSpec,
+    ty: FieldType,
+    allowed: &[&str],
+    f: &FieldSpec,
+    key: &str,
+    p: &mut Problems<'_>,
+) {
+    match (&f.from, &f.value) {
+        (None, None) => p.add(key, "give `from: <column>` or `value: <constant>`"),
+        (Some(_), Some(_)) => p.add(key, "give `from` or `value`, not both"),
+        _ => {}
+    }
+    if let Some(cols) = &f.from {
+        let names = cols.names();
+        if names.is_empty() {
+            p.add(format!("{key}.from"), "name at least one column");
+        }
+        for c in &names {
+            if c.starts_with('$') && !matches!(*c, "$name" | "$value") {
+                p.add(
+                    format!("{key}.from"),
+                    format!(
+                        "unknown virtual column {c}: only $name and $value (from `unpivot`) exist"
+                    ),
+                );
+            }
+            if c.starts_with('$') && spec.unpivot.is_none() {
+                p.add(
+                    format!("{key}.from"),
+                    format!("{c} exists only when the source has `unpivot`"),
+                );
+            }
+        }
+        if let Columns::Many(v) = cols {
+            if ty != FieldType::DateTime || v.len() != 2 {
+                p.add(format!("{key}.from"), "several columns are only accepted for a date-time as [date column, time column]");
+            } else if f.time_format.is_none() {
+                p.add(
+                    format!("{key}.time_format"),
+                    "a date-time from two columns needs `time_format`, e.g. \"%H%M\"",
+                );
+            }
+        }
+    }
+    if let Some(fmt) = &f.format {
+        if !matches!(ty, FieldType::Date | FieldType::DateTime) {
+            p.add(
+                format!("{key}.format"),
+                "`format` applies to dates and date-times only",
+            );
+        } else if chrono::format::StrftimeItems::new(fmt).parse().is_err() {
+            p.add(
+                format!("{key}.format"),
+                format!("invalid date format \"{fmt}\" (use chrono syntax such as \"%d/%m/%Y\")"),
+            );
+        }
+    }
+    if let Some(fmt) = &f.time_format {
+        if chrono::format::StrftimeItems::new(fmt).parse().is_err() {
+            p.add(
+                format!("{key}.time_format"),
+                format!("invalid time format \"{fmt}\" (e.g. \"%H%M\")"),
+            );
+        }
+    }
+    if let Some(d) = &f.decimal {
+        if ty != FieldType::Float {
+            p.add(
+                format!("{key}.decimal"),
+                "`decimal` applies to numbers with decimals only",
+            );
+        } else if d != "," && d != "." {
+            p.add(
+                format!("{key}.decimal"),
+                "use \",\" (decimal comma) or \".\"",
+            );
+        }
+    }
+    if let Some(r) = f.range {
+        if !matches!(ty, FieldType::Int | FieldType::Float) {
+            p.add(format!("{key}.range"), "`range` applies to numbers only");
+        } else if r[0] > r[1] {
+            p.add(
+                format!("{key}.range"),
+                "the lower bound is above the upper bound",
+            );
+        }
+    }
+    if let Some(check) = f.check {
+        if ty != FieldType::PersonKey && check != CheckDigit::None {
+            p.add(
+                format!("{key}.check"),
+                "check digits apply to person identifiers only",
+            );
+        }
+    }
+    let allowed_here: Vec<String> = match &f.allowed {
+        Some(list) => {
+            for v in list {
+                if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
+                    p.add(
+                        format!("{key}.allowed"),
+                        format!(
+                            "\"{v}\" is not a canonical value (expected one of {})",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+            list.clone()
+        }
+        None => allowed.iter().map(|s| s.to_string()).collect(),
+    };
+    if let Some(map) = &f.map {
+        for (from, to) in map {
+            if !allowed_here.is_empty() && !allowed_here.contains(to) {
+                p.add(
+                    format!("{key}.map.{from}"),
+                    format!(
+                        "maps to \"{to}\", which is not allowed (expected one of {})",
+                        allowed_here.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(text.as_bytes()).expect("write");
+        path
+    }
+
+    const GOOD_SOURCE: &str = r#"source: hospital_a_ed
+partner: Hospital A
+files: "hospital_a/*.csv"
+format: { type: csv, delimiter: ",", encoding: utf-8 }
+entity: ed_visit
+fields:
+  person_key: { from: HCN, check: luhn }
+  arrival: { from: [ARRIVAL_DATE, ARRIVAL_TIME], format: "%Y-%m-%d", time_format: "%H%M" }
+  facility: { from: FACILITY_ID }
+  triage: { from: TRIAGE_LEVEL }
+  disposition: { from: DISPOSITION_CODE, map: { "01": home, "06": admitted } }
+"#;
+
+    #[test]
+    fn a_good_source_loads() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = write(dir.path(), "a.yaml", GOOD_SOURCE);
+        let spec = load_source(&path).expect("valid");
+        assert_eq!(spec.outputs().len(), 1);
+    }
+
+    #[test]
+    fn problems_name_file_line_and_key() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bad = GOOD_SOURCE
+            .replace("\"%Y-%m-%d\"", "\"%Q-%m\"")
+            .replace("home,", "maison,")
+            .replace(
+                "  facility: { from: FACILITY_ID }\n",
+                "  colour: { from: X }\n",
+            );
+        let path = write(dir.path(), "bad.yaml", &bad);
+        let err = load_source(&path).expect_err("invalid");
+        let problems = err.problems();
+        let text = err.to_string();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == "fields.arrival.format" && p.line == Some(8)),
+            "{text}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == "fields.disposition.map.01" && p.line == Some(11)),
+            "{text}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.key == "fields.colour" && p.line == Some(9)),
+            "{text}"
+        );
+        assert!(
+            problems.iter().any(|p| p.message.contains("`facility`")),
+            "{text}"
+        );
+        assert!(text.contains("bad.yaml:8: fields.arrival.format"), "{text}");
+    }
+
+    #[test]
+    fn yaml_type_errors_carry_line_and_path() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let bad = GOOD_SOURCE.replace("format: { type: csv", "format: { type: xlsx");
+        let path = write(dir.path(), "t.yaml", &bad);
+        let err = load_source(&path).expect_err("invalid");
+        let p = &err.problems()[0];
+        assert_eq!(p.line, Some(4), "{err}");
+        assert!(p.key.starts_with("format"), "{err}");
+        let unknown = GOOD_SOURCE.replace("partner:", "partnr:");
+        let path = write(dir.path(), "u.yaml", &unknown);
+        let err = load_source(&path).expect_err("invalid");
+        assert_eq!(err.problems()[0].line, Some(2), "{err}");
+        assert!(err.to_string().contains("partnr"), "{err}");
+    }
+
+    #[test]
+    fn pipeline_collects_problems_from_all_files() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", GOOD_SOURCE);
+        write(
+            dir.path(),
+            "b.yaml",
+            &GOOD_SOURCE.replace("check: luhn", "check: verhoeff"),
+        );
+        let pipe = write(
+            dir.path(),
+            "p.yaml",
+            "name: t\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml, b.yaml, a.yaml, missing.yaml]\nschedule: { cron: \"0 6 * * MON\", timezone: Mars/Olympus }\n",
+        );
+        let err = load_pipeline(&pipe).expect_err("invalid");
+        let text = err.to_string();
+        assert!(
+            text.contains("p.yaml:4: key: the public demo key"),
+            "{text}"
+        );
+        assert!(text.contains("b.yaml:7: fields.person_key.check"), "{text}");
+        assert!(text.contains("is used by another source"), "{text}");
+        assert!(text.contains("missing.yaml"), "{text}");
+        assert!(text.contains("p.yaml:6: schedule.timezone"), "{text}");
+    }
+}

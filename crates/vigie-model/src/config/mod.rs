@@ -1,0 +1,13 @@
+//! Pipeline and partner-source configuration: the YAML types, their loading with
+//! file/line/key errors, and the semantic checks `vigie validate` runs.
+
+mod load;
+mod pipeline;
+mod source;
+
+pub use load::{LoadedPipeline, load_pipeline, load_source};
+pub use pipeline::{DisclosureSpec, KeySpec, PipelineSpec, ScheduleSpec};
+pub use source::{
+    CheckDigit, Columns, CsvDialect, Encoding, FieldSpec, FileFormat, LoadMode, Output,
+    ReplacePeriod, SourceSpec, SplitSpec, UnpivotSpec,
+};

@@ -1,0 +1,83 @@
+//! A pipeline: where extracts land, where the warehouse lives, which sources feed it,
+//! how identifiers are keyed, and when it runs.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A pipeline file (`pipelines/*.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSpec {
+    /// Pipeline name, used in run records and metrics labels.
+    pub name: String,
+    /// Free text for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Demo pipelines run on synthetic data and may use the public demo key.
+    #[serde(default)]
+    pub demo: bool,
+    /// Landing zone: a local path (relative to the working directory) or an
+    /// `s3://`, `gs://`, `az://` or `file://` URL.
+    pub landing: String,
+    /// Warehouse root, same forms as `landing`.
+    pub warehouse: String,
+    /// Pseudonymisation key source.
+    pub key: KeySpec,
+    /// Source spec files, relative to this pipeline file.
+    pub sources: Vec<PathBuf>,
+    /// When `vigie serve` runs the pipeline.
+    #[serde(default)]
+    pub schedule: Option<ScheduleSpec>,
+    /// Small-cell suppression.
+    #[serde(default)]
+    pub disclosure: DisclosureSpec,
+}
+
+/// Where the pseudonymisation key comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeySpec {
+    /// An environment variable holding the key.
+    Env(String),
+    /// A file holding the key.
+    File(PathBuf),
+    /// The public demo key: allowed only with `demo: true`.
+    Demo,
+}
+
+/// A cron schedule in a time zone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// Cron expression (5 fields: minute hour day-of-month month day-of-week).
+    pub cron: String,
+    /// IANA time zone, e.g. `America/Toronto`.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+fn default_timezone() -> String {
+    "America/Toronto".into()
+}
+
+/// Small-cell suppression settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureSpec {
+    /// Smallest count published; counts from 1 to `min_count - 1` are suppressed.
+    #[serde(default = "default_min_count")]
+    pub min_count: u64,
+}
+
+impl Default for DisclosureSpec {
+    fn default() -> Self {
+        DisclosureSpec {
+            min_count: default_min_count(),
+        }
+    }
+}
+
+fn default_min_count() -> u64 {
+    6
+}

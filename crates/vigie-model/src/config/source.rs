@@ -1,0 +1,242 @@
+//! A partner source spec: how one partner's extract maps onto canonical entities.
+//!
+//! To add a file format: add a variant to [`FileFormat`], then follow the compiler to the
+//! one `match` in the ingest's reader that dispatches on it.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::entity::Entity;
+
+/// One partner extract: file pattern, dialect, mapping and rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Stable identifier of the source, stored in every row's `_source`.
+    pub source: String,
+    /// The partner's name, for people.
+    pub partner: String,
+    /// Glob pattern of the files, relative to the landing zone (e.g. `hospital_a/ed_*.csv`).
+    pub files: String,
+    /// File format and dialect.
+    pub format: FileFormat,
+    /// Append, or replace earlier rows of this source for the periods a file covers.
+    #[serde(default)]
+    pub load: LoadMode,
+    /// Cell values that mean "no value" (besides the empty cell).
+    #[serde(default)]
+    pub null_values: Vec<String>,
+    /// Extract freshness expectation: days after which a missing new file is stale.
+    #[serde(default)]
+    pub expected_every_days: Option<u32>,
+    /// Wide-to-long: several columns become one row each.
+    #[serde(default)]
+    pub unpivot: Option<UnpivotSpec>,
+    /// Single target entity (with `fields`), or use `split`.
+    #[serde(default)]
+    pub entity: Option<Entity>,
+    /// Canonical field -> how to fill it from the partner's columns.
+    #[serde(default)]
+    pub fields: Option<BTreeMap<String, FieldSpec>>,
+    /// A combined extract split into several entities by the value of one column.
+    #[serde(default)]
+    pub split: Option<SplitSpec>,
+}
+
+/// File formats.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FileFormat {
+    /// Delimited text.
+    Csv(CsvDialect),
+    /// Apache Parquet (columns are read by name and converted like text).
+    Parquet {},
+}
+
+/// CSV dialect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvDialect {
+    /// Field delimiter: `,`, `;`, `|` or `\t`.
+    #[serde(default = "default_delimiter")]
+    pub delimiter: String,
+    /// Quote character.
+    #[serde(default = "default_quote")]
+    pub quote: String,
+    /// Whether the first line is a header row (required when fields name columns).
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Text encoding; a UTF-8 byte-order mark is always accepted and removed.
+    #[serde(default)]
+    pub encoding: Encoding,
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+fn default_quote() -> String {
+    "\"".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Text encodings partners use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum Encoding {
+    /// UTF-8, with or without BOM.
+    #[default]
+    #[serde(rename = "utf-8", alias = "utf8", alias = "UTF-8")]
+    Utf8,
+    /// Windows-1252 (Western European, what French Excel exports).
+    #[serde(rename = "windows-1252", alias = "cp1252")]
+    Windows1252,
+    /// ISO-8859-1 (Latin-1).
+    #[serde(rename = "iso-8859-1", alias = "latin1", alias = "latin-1")]
+    Iso8859_1,
+}
+
+/// How a load treats earlier rows of the same source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LoadMode {
+    /// Each file adds its rows; re-loading the same file name replaces that file's rows.
+    #[default]
+    Append,
+    /// A file replaces every earlier row of this source for the periods it covers.
+    Replace {
+        /// The period a file covers: each event month present in it, or the whole source.
+        period: ReplacePeriod,
+    },
+}
+
+/// The period a `replace` file covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplacePeriod {
+    /// Every event month present in the file.
+    Month,
+    /// The whole source (a full snapshot, e.g. a registry).
+    All,
+}
+
+/// Wide-to-long unpivot: each listed column becomes one output row, with the column name in
+/// the virtual column `$name` and the cell in `$value`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnpivotSpec {
+    /// The columns to unpivot, in order.
+    pub columns: Vec<String>,
+    /// Whether a row whose unpivoted cell is empty/null is kept (with a null value).
+    #[serde(default = "default_true")]
+    pub keep_empty: bool,
+}
+
+/// A combined extract routed to entities by the value of one column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// The column whose value picks the case.
+    pub by: String,
+    /// Value -> target.
+    pub cases: BTreeMap<String, Output>,
+}
+
+/// One target of a source: an entity and how to fill its fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// The canonical entity.
+    pub entity: Entity,
+    /// Canonical field -> how to fill it.
+    pub fields: BTreeMap<String, FieldSpec>,
+}
+
+/// One or several source columns.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Columns {
+    /// One column.
+    One(String),
+    /// Several (a date and a time column).
+    Many(Vec<String>),
+}
+
+impl Columns {
+    /// The column names.
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Columns::One(c) => vec![c.as_str()],
+            Columns::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// How to fill one canonical field.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Source column(s); `[date, time]` for a date-time split over two columns.
+    #[serde(default)]
+    pub from: Option<Columns>,
+    /// A constant value instead of a column.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// chrono format of a date or date-time (`%Y-%m-%d`, `%d/%m/%Y`); ISO by default.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// chrono format of the time column when a date-time comes from two columns (`%H%M`).
+    #[serde(default)]
+    pub time_format: Option<String>,
+    /// Decimal separator of numbers (`.` or `,`).
+    #[serde(default)]
+    pub decimal: Option<String>,
+    /// Code list: partner value -> canonical value, applied before type conversion.
+    #[serde(default)]
+    pub map: Option<BTreeMap<String, String>>,
+    /// Overrides whether the field is required.
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// Inclusive numeric range, narrowing the canonical one.
+    #[serde(default)]
+    pub range: Option<[f64; 2]>,
+    /// Allowed canonical values, narrowing the canonical list.
+    #[serde(default)]
+    pub allowed: Option<Vec<String>>,
+    /// Identifier check digit.
+    #[serde(default)]
+    pub check: Option<CheckDigit>,
+}
+
+/// Identifier check-digit rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckDigit {
+    /// Luhn mod 10 over all digits (the last digit checks the others), as Ontario health cards.
+    Luhn,
+    /// No check.
+    None,
+}
+
+impl SourceSpec {
+    /// The targets of the source: one without a split, one per case with it.
+    /// Each target comes with the split value that selects it (None: every row).
+    pub fn outputs(&self) -> Vec<(Option<&str>, Output)> {
+        match (&self.split, self.entity, &self.fields) {
+            (Some(split), _, _) => split
+                .cases
+                .iter()
+                .map(|(k, o)| (Some(k.as_str()), o.clone()))
+                .collect(),
+            (None, Some(entity), Some(fields)) => vec![(
+                None,
+                Output {
+                    entity,
+                    fields: fields.clone(),
+                },
+            )],
+            _ => vec![],
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! Canonical entities as Arrow schemas, in one place.
+//!
+//! Every warehouse table is one [`Entity`]: its business fields, then the provenance fields
+//! every row carries (source, extract file, line, load id), then the partition column
+//! `event_month` (`YYYY-MM` of the entity's event date) where the entity has an event date.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::Deserialize;
+
+/// The type of a canonical field, as a partner's text is converted into it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// A person identifier: pseudonymised with HMAC-SHA256 before it is stored.
+    PersonKey,
+    /// Free or coded text.
+    Text,
+    /// A whole number.
+    Int,
+    /// A number with decimals (a decimal comma is accepted where the source says so).
+    Float,
+    /// A calendar date.
+    Date,
+    /// A local date and time (no time zone: partners send local time).
+    DateTime,
+}
+
+impl FieldType {
+    /// The Arrow type the warehouse stores this field as.
+    pub fn arrow_type(self) -> DataType {
+        match self {
+            FieldType::PersonKey | FieldType::Text => DataType::Utf8,
+            FieldType::Int => DataType::Int32,
+            FieldType::Float => DataType::Float64,
+            FieldType::Date => DataType::Date32,
+            FieldType::DateTime => DataType::Timestamp(TimeUnit::Microsecond, None),
+        }
+    }
+}
+
+/// One canonical field.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    /// Column name in the warehouse.
+    pub name: &'static str,
+    /// Canonical type.
+    pub ty: FieldType,
+    /// Whether a row without this field is rejected.
+    pub required: bool,
+    /// Allowed values for coded text fields (empty: any value).
+    pub allowed: &'static [&'static str],
+    /// Inclusive range for numeric fields.
+    pub range: Option<(f64, f64)>,
+}
+
+const fn f(name: &'static str, ty: FieldType, required: bool) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        required,
+        allowed: &[],
+        range: None,
+    }
+}
+
+const fn coded(name: &'static str, required: bool, allowed: &'static [&'static str]) -> FieldDef {
+    FieldDef {
+        name,
+        ty: FieldType::Text,
+        required,
+        allowed,
+        range: None,
+    }
+}
+
+const fn ranged(name: &'static str, ty: FieldType, required: bool, lo: f64, hi: f64) -> FieldDef {
+    FieldDef {
+        name,
+        ty,
+        required,
+        allowed: &[],
+        range: Some((lo, hi)),
+    }
+}
+
+use FieldType::*;
+
+const PERSON: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    ranged("birth_year", Int, true, 1890.0, 2100.0),
+    coded("sex", true, &["F", "M", "X"]),
+    coded("language", true, &["fr", "en", "other"]),
+    coded("rurality", false, &["urban", "rural"]),
+    f("area", Text, false),
+    f("team", Text, false),
+    f("death_date", Date, false),
+];
+
+const ED_VISIT: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    f("arrival", DateTime, true),
+    f("facility", Text, true),
+    ranged("triage", Int, false, 1.0, 5.0),
+    coded(
+        "disposition",
+        false,
+        &[
+            "home",
+            "left_without_being_seen",
+            "transferred",
+            "admitted",
+            "died",
+            "other",
+        ],
+    ),
+    f("diagnosis", Text, false),
+];
+
+const ADMISSION: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    f("admit_date", Date, true),
+    f("discharge_date", Date, false),
+    f("facility", Text, true),
+    coded("admit_category", false, &["urgent", "elective"]),
+    f("diagnosis", Text, false),
+    ranged("alc_days", Float, false, 0.0, 36500.0),
+];
+
+const ENROLMENT: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    f("program", Text, true),
+    f("team", Text, true),
+    f("referral_date", Date, true),
+    f("first_contact_date", Date, false),
+    f("enrolment_date", Date, false),
+    f("care_plan_date", Date, false),
+    f("end_date", Date, false),
+];
+
+const SURVEY_RESPONSE: &[FieldDef] = &[
+    f("response_id", Text, true),
+    f("person_key", PersonKey, false),
+    f("team", Text, true),
+    f("completed_date", Date, true),
+    coded("language", false, &["fr", "en", "other"]),
+    f("item_code", Text, true),
+    ranged("answer", Int, false, 0.0, 10.0),
+];
+
+/// Provenance fields carried by every warehouse row, after the business fields.
+pub const PROVENANCE_FIELDS: [&str; 4] = ["_source", "_file", "_line", "_load_id"];
+
+/// Name of the partition column (`YYYY-MM` of the event date).
+pub const EVENT_MONTH: &str = "event_month";
+
+/// A canonical entity: one warehouse table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    /// The population registry: one row per person.
+    Person,
+    /// One emergency-department visit.
+    EdVisit,
+    /// One inpatient stay.
+    Admission,
+    /// One enrolment (with its referral) in a care-coordination program.
+    Enrolment,
+    /// One answer to one survey item (surveys arrive wide and are unpivoted).
+    SurveyResponse,
+}
+
+impl Entity {
+    /// Every entity, in dependency-free order.
+    pub const ALL: [Entity; 5] = [
+        Entity::Person,
+        Entity::EdVisit,
+        Entity::Admission,
+        Entity::Enrolment,
+        Entity::SurveyResponse,
+    ];
+
+    /// The warehouse table name.
+    pub fn table_name(self) -> &'static str {
+        match self {
+            Entity::Person => "person",
+            Entity::EdVisit => "ed_visit",
+            Entity::Admission => "admission",
+            Entity::Enrolment => "enrolment",
+            Entity::SurveyResponse => "survey_response",
+        }
+    }
+
+    /// Business fields, in table order.
+    pub fn fields(self) -> &'static [FieldDef] {
+        match self {
+            Entity::Person => PERSON,
+            Entity::EdVisit => ED_VISIT,
+            Entity::Admission => ADMISSION,
+            Entity::Enrolment => ENROLMENT,
+            Entity::SurveyResponse => SURVEY_RESPONSE,
+        }
+    }
+
+    /// Looks a business field up by name.
+    pub fn field(self, name: &str) -> Option<&'static FieldDef> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+
+    /// The field whose month partitions the table, if the entity has events.
+    pub fn event_date_field(self) -> Option<&'static str> {
+        match self {
+            Entity::Person => None,
+            Entity::EdVisit => Some("arrival"),
+            Entity::Admission => Some("admit_date"),
+            Entity::Enrolment => Some("referral_date"),
+            Entity::SurveyResponse => Some("completed_date"),
+        }
+    }
+
+    /// Pairs (later, earlier) of date fields where the later must not precede the earlier.
+    pub fn date_order_rules(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Entity::Admission => &[("discharge_date", "admit_date")],
+            Entity::Enrolment => &[
+                ("first_contact_date", "referral_date"),
+                ("enrolment_date", "referral_date"),
+                ("care_plan_date", "enrolment_date"),
+                ("end_date", "enrolment_date"),
+            ],
+            _ => &[],
+        }
+    }
+
+    /// The full warehouse schema: business fields, provenance, then the partition column.
+    pub fn schema(self) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .fields()
+            .iter()
+            .map(|d| Field::new(d.name, d.ty.arrow_type(), !d.required))
+            .collect();
+        fields.push(Field::new("_source", DataType::Utf8, false));
+        fields.push(Field::new("_file", DataType::Utf8, false));
+        fields.push(Field::new("_line", DataType::Int64, false));
+        fields.push(Field::new("_load_id", DataType::Utf8, false));
+        if self.event_date_field().is_some() {
+            fields.push(Field::new(EVENT_MONTH, DataType::Utf8, false));
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Partition columns of the table.
+    pub fn partition_columns(self) -> Vec<String> {
+        match self.event_date_field() {
+            Some(_) => vec![EVENT_MONTH.to_string()],
+            None => vec![],
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.table_name())
+    }
+}
+
+impl FromStr for Entity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Entity::ALL
+            .into_iter()
+            .find(|e| e.table_name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Entity::ALL.iter().map(|e| e.table_name()).collect();
+                format!(
+                    "unknown entity \"{s}\" (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_carries_provenance_and_partition() {
+        for e in Entity::ALL {
+            let schema = e.schema();
+            for p in PROVENANCE_FIELDS {
+                assert!(schema.field_with_name(p).is_ok(), "{e} lacks {p}");
+            }
+            assert_eq!(
+                schema.field_with_name(EVENT_MONTH).is_ok(),
+                e.event_date_field().is_some()
+            );
+            if let Some(ev) = e.event_date_field() {
+                assert!(
+                    e.field(ev).is_some_and(|f| f.required),
+                    "{e}.{ev} must be required"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn date_rules_name_real_date_fields() {
+        for e in Entity::ALL {
+            for (later, earlier) in e.date_order_rules() {
+                assert_eq!(e.field(later).map(|f| f.ty), Some(FieldType::Date));
+                assert_eq!(e.field(earlier).map(|f| f.ty), Some(FieldType::Date));
+            }
+        }
+    }
+
+    #[test]
+    fn entity_names_round_trip() {
+        for e in Entity::ALL {
+            assert_eq!(e.table_name().parse::<Entity>(), Ok(e));
+        }
+        assert!("patients".parse::<Entity>().is_err());
+    }
+}
+
+/// Schema of the quarantine table: where each rejected record came from and why.
+/// The offending value is masked when the column holds an identifier.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("_source", DataType::Utf8, false),
+        Field::new("_file", DataType::Utf8, false),
+        Field::new("_line", DataType::Int64, false),
+        Field::new("_load_id", DataType::Utf8, false),
+        Field::new("column", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("person_key", DataType::Utf8, true),
+    ]))
+}

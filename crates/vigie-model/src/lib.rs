@@ -1,0 +1,13 @@
+//! The vocabulary every other vigie crate shares: canonical entities as Arrow schemas,
+//! pipeline and partner-source configuration with file/line/key errors, and the
+//! pseudonymisation key.
+
+pub mod config;
+pub mod entity;
+pub mod error;
+pub mod locate;
+pub mod pseudonym;
+
+pub use entity::{EVENT_MONTH, Entity, FieldDef, FieldType, PROVENANCE_FIELDS, quarantine_schema};
+pub use error::{ConfigError, ConfigProblem};
+pub use pseudonym::{KeySource, PseudonymKey};

@@ -1,0 +1,29 @@
+//! Pipeline errors, sorted by who must act.
+
+use vigie_model::ConfigError;
+
+/// Why a pipeline step failed. A single bad file is not an error: it is rejected, recorded
+/// in the manifest, and the other files load.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The configuration is wrong (the user fixes the named file, line and key).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The pseudonymisation key is missing or unusable.
+    #[error(transparent)]
+    Key(#[from] vigie_model::pseudonym::KeyError),
+    /// The landing zone cannot be listed or read.
+    #[error("landing zone {location}: {message}")]
+    Landing {
+        /// Where.
+        location: String,
+        /// What failed.
+        message: String,
+    },
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] vigie_warehouse::WarehouseError),
+    /// A bug: please report it.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
+}

@@ -1,0 +1,13 @@
+//! One pipeline run: ingest new extracts from the landing zone into the warehouse (then,
+//! as later steps land, compute indicators and write outputs). `vigie run`, `vigie ingest`
+//! and the scheduler all call this crate; none holds pipeline logic of its own.
+
+mod error;
+mod ingest;
+mod landing;
+mod progress;
+
+pub use error::PipelineError;
+pub use ingest::{FileReport, IngestOptions, IngestReport, ingest};
+pub use landing::{Landing, LandingFile};
+pub use progress::{NoProgress, Progress};

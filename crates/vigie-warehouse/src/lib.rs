@@ -1,0 +1,120 @@
+//! The warehouse: Delta Lake tables on object_store, one per canonical entity plus the
+//! quarantine and the load manifest.
+//!
+//! Writes put data files first and make them visible with one Delta commit per table.
+//! A load that spans several tables (a combined extract, its quarantine, its manifest
+//! entry) becomes visible to readers only when its manifest entry is committed: readers
+//! open every table at the version the last committed manifest entry recorded (a
+//! [`Snapshot`]), so a crash between two table commits never shows partial data, and the
+//! next run redoes the file idempotently (every write replaces the rows of its own file,
+//! or of the source's periods).
+
+mod error;
+mod location;
+mod manifest;
+mod session;
+mod table;
+
+pub use error::WarehouseError;
+pub use location::resolve_location;
+pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
+pub use session::{SessionOptions, Snapshot};
+pub use table::Replace;
+
+use std::collections::BTreeMap;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use url::Url;
+
+/// A warehouse at a root location.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: Url,
+}
+
+impl Warehouse {
+    /// Opens (and for a local path, creates) the warehouse at `location`: a path or a URL.
+    pub fn open(location: &str) -> Result<Self, WarehouseError> {
+        let root = resolve_location(location, true)?;
+        Ok(Warehouse { root })
+    }
+
+    /// The root URL.
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// URL of a table.
+    pub fn table_url(&self, table: &str) -> Result<Url, WarehouseError> {
+        self.root
+            .join(&format!("{table}/"))
+            .map_err(|e| WarehouseError::Location {
+                location: self.root.to_string(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Writes `batches` to `table`, first removing the rows `replace` selects, in one commit.
+    /// Returns the table version that holds the result (None: the table does not exist and
+    /// there was nothing to write).
+    pub async fn write(
+        &self,
+        table: &str,
+        schema: SchemaRef,
+        partition_columns: Vec<String>,
+        batches: Vec<RecordBatch>,
+        replace: &Replace,
+    ) -> Result<Option<u64>, WarehouseError> {
+        table::write(
+            &self.table_url(table)?,
+            schema,
+            partition_columns,
+            batches,
+            replace,
+        )
+        .await
+    }
+
+    /// Appends manifest entries (one commit). Returns the manifest's new version.
+    pub async fn record_manifest(&self, entries: &[ManifestEntry]) -> Result<u64, WarehouseError> {
+        let batch = manifest::to_batch(entries)?;
+        let version = self
+            .write(
+                MANIFEST_TABLE,
+                manifest_schema(),
+                vec![],
+                vec![batch],
+                &Replace::Nothing,
+            )
+            .await?;
+        version.ok_or_else(|| WarehouseError::Internal("manifest write produced no version".into()))
+    }
+
+    /// Every committed manifest entry (latest version, or the one given).
+    pub async fn manifest(
+        &self,
+        version: Option<u64>,
+    ) -> Result<Vec<ManifestEntry>, WarehouseError> {
+        manifest::read(&self.table_url(MANIFEST_TABLE)?, version).await
+    }
+
+    /// The table versions a consistent reader must use: the highest version each table
+    /// reached in a committed manifest entry (at manifest `version`, or the latest).
+    pub async fn snapshot(&self, version: Option<u64>) -> Result<Snapshot, WarehouseError> {
+        let entries = self.manifest(version).await?;
+        let mut tables: BTreeMap<String, u64> = BTreeMap::new();
+        for e in &entries {
+            for (t, v) in &e.table_versions {
+                let slot = tables.entry(t.clone()).or_insert(*v);
+                *slot = (*slot).max(*v);
+            }
+        }
+        let manifest_version =
+            table::latest_version(&self.table_url(MANIFEST_TABLE)?, version).await?;
+        Ok(Snapshot {
+            manifest_version,
+            tables,
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! A DataFusion session over a consistent snapshot of the warehouse, within a memory pool.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use vigie_model::Entity;
+
+use crate::Warehouse;
+use crate::error::WarehouseError;
+use crate::manifest::{MANIFEST_TABLE, QUARANTINE_TABLE};
+use crate::table::open_at;
+
+/// The table versions a consistent reader uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The manifest version the snapshot was taken from (None: nothing loaded yet).
+    pub manifest_version: Option<u64>,
+    /// Table -> version.
+    pub tables: BTreeMap<String, u64>,
+}
+
+/// Resources for query sessions.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Memory pool for query execution, in bytes.
+    pub memory_limit_bytes: usize,
+    /// Parallelism (defaults to the number of cores).
+    pub target_partitions: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            memory_limit_bytes: 2 << 30,
+            target_partitions: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        }
+    }
+}
+
+impl Warehouse {
+    /// A session with every table registered at the snapshot's version: `person`,
+    /// `ed_visit`, `admission`, `enrolment`, `survey_response`, `quarantine`, `load_manifest`.
+    /// Tables not loaded yet are registered empty with their schema.
+    pub async fn session(
+        &self,
+        snapshot: &Snapshot,
+        options: &SessionOptions,
+    ) -> Result<SessionContext, WarehouseError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(options.memory_limit_bytes, 1.0)
+            .build_arc()?;
+        let config = SessionConfig::new()
+            .with_target_partitions(options.target_partitions.max(1))
+            .with_information_schema(true);
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let mut names: Vec<(String, Option<arrow::datatypes::SchemaRef>)> = Entity::ALL
+            .iter()
+            .map(|e| (e.table_name().to_string(), Some(e.schema())))
+            .collect();
+        names.push((
+            QUARANTINE_TABLE.to_string(),
+            Some(vigie_model::quarantine_schema()),
+        ));
+        names.push((
+            MANIFEST_TABLE.to_string(),
+            Some(crate::manifest::manifest_schema()),
+        ));
+        for (name, schema) in names {
+            let version = if name == MANIFEST_TABLE {
+                snapshot.manifest_version
+            } else {
+                snapshot.tables.get(&name).copied()
+            };
+            let url = self.table_url(&name)?;
+            let table = match version {
+                Some(v) => open_at(&url, Some(v)).await?,
+                None => None,
+            };
+            match table {
+                Some(table) => {
+                    let err = |source| WarehouseError::Delta {
+                        table: url.to_string(),
+                        source,
+                    };
+                    table.update_datafusion_session(&ctx.state()).map_err(err)?;
+                    let provider = table.table_provider().await?;
+                    ctx.register_table(name.as_str(), provider)?;
+                }
+                None => {
+                    if let Some(schema) = schema {
+                        let empty =
+                            datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+                        ctx.register_table(name.as_str(), Arc::new(empty))?;
+                    }
+                }
+            }
+        }
+        Ok(ctx)
+    }
+}
