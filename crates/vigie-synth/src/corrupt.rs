@@ -112,7 +112,7 @@ pub(crate) fn invalid_hcn(hcn: &str, variant: u64) -> String {
 
 /// An impossible ISO date near `d`.
 pub(crate) fn bad_iso_date(d: NaiveDate, variant: u64) -> String {
-    if variant % 2 == 0 {
+    if variant.is_multiple_of(2) {
         format!("{:04}-13-{:02}", d.year(), d.day())
     } else {
         format!("{:04}-02-30", d.year())
@@ -121,7 +121,7 @@ pub(crate) fn bad_iso_date(d: NaiveDate, variant: u64) -> String {
 
 /// An impossible DD/MM/YYYY date near `d`.
 pub(crate) fn bad_fr_date(d: NaiveDate, variant: u64) -> String {
-    if variant % 2 == 0 {
+    if variant.is_multiple_of(2) {
         format!("31/02/{:04}", d.year())
     } else {
         format!("{:02}/13/{:04}", d.day(), d.year())

@@ -213,7 +213,7 @@ pub(crate) const FRAILTY_SHAPE: f64 = 0.25;
 pub fn hcn_for(seed: u64, index: u64) -> String {
     const SPACE: u64 = MAX_PERSONS;
     const MULT: u64 = 618_033_989; // odd, not a multiple of 3 or 5
-    let offset = hash(&[seed, 0x4843_4E]) % SPACE;
+    let offset = hash(&[seed, 0x0048_434E]) % SPACE;
     let payload = 100_000_000 + ((index % SPACE) * MULT + offset) % SPACE;
     let first9 = payload.to_string();
     let check = luhn_check_digit(&first9);

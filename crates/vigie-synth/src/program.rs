@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn admissions_threshold() {
-        let adm: Vec<NaiveDate> = ["2024-02-01", "2024-05-01", "2025-01-31"]
+        let adm: Vec<NaiveDate> = ["2024-02-03", "2024-05-01", "2025-01-31"]
             .iter()
             .map(|s| d(s))
             .collect();

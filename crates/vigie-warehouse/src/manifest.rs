@@ -153,10 +153,13 @@ pub(crate) async fn read(
     let batches = ctx.read_table(provider)?.collect().await?;
     let mut out = Vec::new();
     for b in &batches {
-        let col = |name: &str| {
-            b.column_by_name(name)
-                .cloned()
-                .ok_or_else(|| WarehouseError::Internal(format!("manifest lacks {name}")))
+        // Delta readers may hand back view or dictionary types: normalise to the manifest schema.
+        let col = |name: &str| -> Result<ArrayRef, WarehouseError> {
+            let array = b
+                .column_by_name(name)
+                .ok_or_else(|| WarehouseError::Internal(format!("manifest lacks {name}")))?;
+            let target = manifest_schema().field_with_name(name)?.data_type().clone();
+            Ok(arrow::compute::cast(array, &target)?)
         };
         let st = |name: &str| -> Result<StringArray, WarehouseError> {
             col(name)?

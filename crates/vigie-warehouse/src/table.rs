@@ -83,9 +83,29 @@ fn delta_err(url: &Url) -> impl Fn(DeltaTableError) -> WarehouseError + '_ {
 }
 
 async fn open_or_new(url: &Url) -> Result<DeltaTable, WarehouseError> {
-    DeltaTable::try_from_url(url.clone())
-        .await
-        .map_err(delta_err(url))
+    if url.scheme() == "file" {
+        if let Ok(path) = url.to_file_path() {
+            std::fs::create_dir_all(&path).map_err(|e| WarehouseError::Location {
+                location: url.to_string(),
+                message: format!("cannot create the table directory: {e}"),
+            })?;
+        }
+    }
+    // A table that was never committed has no log: build it unloaded rather than asking
+    // the kernel to read a log that is not there (which it logs as an error).
+    let has_log = match url.to_file_path() {
+        Ok(path) if url.scheme() == "file" => path.join("_delta_log").is_dir(),
+        _ => true,
+    };
+    if has_log {
+        DeltaTable::try_from_url(url.clone())
+            .await
+            .map_err(delta_err(url))
+    } else {
+        deltalake::DeltaTableBuilder::from_url(url.clone())
+            .and_then(|b| b.build())
+            .map_err(delta_err(url))
+    }
 }
 
 /// Writer settings: zstd, with column statistics for pruning.

@@ -1,0 +1,81 @@
+//! `vigie ingest` and `vigie run`: load new extracts (and, for `run`, the later steps).
+
+use std::path::PathBuf;
+
+use vigie_pipeline::{IngestOptions, IngestReport, ingest};
+use vigie_warehouse::FileStatus;
+
+use crate::progress::Bar;
+
+/// Arguments of `vigie ingest` / `vigie run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The pipeline file (e.g. pipelines/demo.yaml).
+    pub pipeline: PathBuf,
+    /// Override the pipeline's landing zone (path or URL).
+    #[arg(long)]
+    pub landing: Option<String>,
+    /// Override the pipeline's warehouse (path or URL).
+    #[arg(long)]
+    pub warehouse: Option<String>,
+    /// Try again files that were rejected whole, even if their content did not change.
+    #[arg(long)]
+    pub retry_rejected: bool,
+}
+
+pub async fn run(args: Args, _full_run: bool) -> anyhow::Result<()> {
+    let report = ingest_pipeline(&args).await?;
+    print_report(&report);
+    Ok(())
+}
+
+pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
+    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    let bar = Bar::new(true);
+    let options = IngestOptions {
+        landing: args
+            .landing
+            .clone()
+            .unwrap_or_else(|| pipeline.spec.landing.clone()),
+        warehouse: args
+            .warehouse
+            .clone()
+            .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
+        retry_rejected: args.retry_rejected,
+        progress: &bar,
+    };
+    Ok(ingest(&pipeline, &options).await?)
+}
+
+pub fn print_report(report: &IngestReport) {
+    let (mut read, mut acc, mut rej) = (0u64, 0u64, 0u64);
+    let mut rejected_files = 0;
+    for f in &report.files {
+        read += f.rows_read;
+        acc += f.rows_accepted;
+        rej += f.rows_rejected;
+        if f.status == FileStatus::Rejected {
+            rejected_files += 1;
+            println!(
+                "REJECTED {} ({}): {}",
+                f.file,
+                f.source,
+                f.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    println!(
+        "load {}: {} file(s) loaded, {} rejected whole, {} skipped (already loaded); rows read {read}, accepted {acc}, rejected {rej}",
+        report.load_id,
+        report.files.len() - rejected_files,
+        rejected_files,
+        report.skipped.len()
+    );
+    if !report.unclaimed.is_empty() {
+        println!(
+            "{} file(s) match no source: {}",
+            report.unclaimed.len(),
+            report.unclaimed.join(", ")
+        );
+    }
+}
