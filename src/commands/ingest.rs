@@ -43,6 +43,7 @@ pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
             .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
         retry_rejected: args.retry_rejected,
         progress: &bar,
+        fail_before_manifest_of: None,
     };
     Ok(ingest(&pipeline, &options).await?)
 }

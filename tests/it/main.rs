@@ -1,1 +1,5 @@
+//! Integration tests: one binary, one module per area (see DESIGN.md "Testing").
 
+mod cli;
+mod common;
+mod ingest_guarantees;

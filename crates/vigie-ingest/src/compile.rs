@@ -143,8 +143,10 @@ fn plan(def: &'static FieldDef, origin: Origin, f: &FieldSpec) -> FieldPlan {
         Some(c) => c.names().join("+"),
         None => def.name.to_string(),
     };
+    // A spec range narrows the canonical one, never widens it.
     let range = match (f.range, def.range) {
-        (Some([lo, hi]), _) => Some((lo, hi)),
+        (Some([lo, hi]), Some((clo, chi))) => Some((lo.max(clo), hi.min(chi))),
+        (Some([lo, hi]), None) => Some((lo, hi)),
         (None, r) => r,
     };
     let allowed = match &f.allowed {
@@ -162,7 +164,9 @@ fn plan(def: &'static FieldDef, origin: Origin, f: &FieldSpec) -> FieldPlan {
             .map
             .as_ref()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-        required: f.required.unwrap_or(def.required),
+        // A spec may require an optional field, not relax a required one: the warehouse
+        // column is non-nullable (and the event date gives the partition).
+        required: def.required || f.required.unwrap_or(false),
         range,
         allowed,
         check: f.check.unwrap_or(CheckDigit::None),

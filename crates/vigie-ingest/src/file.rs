@@ -258,13 +258,22 @@ fn map_record(
                 ext[value_at] = value;
                 match map_one(compiled, out, output, &ext, key) {
                     Ok(row) => rows.push(row),
-                    Err(mut e) => {
-                        for err in &mut e {
+                    Err(e) => {
+                        for mut err in e {
                             if err.column == "$value" {
                                 err.column = name.clone();
                             }
+                            // A problem outside the unpivoted columns recurs for every item:
+                            // report it once.
+                            let seen = errors.iter().any(|x: &FieldError| {
+                                x.column == err.column
+                                    && x.reason == err.reason
+                                    && x.value == err.value
+                            });
+                            if !seen {
+                                errors.push(err);
+                            }
                         }
-                        errors.extend(e)
                     }
                 }
             }

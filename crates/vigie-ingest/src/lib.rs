@@ -22,3 +22,6 @@ pub use error::FileRejection;
 pub use file::{FileContext, FileOutcome, ingest_file};
 pub use quarantine::QuarantineRow;
 pub use value::Value;
+
+#[cfg(test)]
+mod fixture_tests;

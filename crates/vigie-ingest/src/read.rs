@@ -47,14 +47,20 @@ pub fn read_csv(
     let mut record = csv::ByteRecord::new();
     let mut expected_fields: Option<usize> = None;
     let mut first = true;
+    let mut lines = Lines {
+        data,
+        offset: 0,
+        line: 1,
+    };
     loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_error(&e))?;
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = lines.at(e.position());
+            csv_error(&e, line)
+        })?;
         if !more {
             break;
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = lines.at(record.position());
         if let Some(n) = expected_fields {
             if record.len() != n {
                 return Err(ReadError {
@@ -93,8 +99,40 @@ pub fn read_csv(
     Ok(())
 }
 
-fn csv_error(e: &csv::Error) -> ReadError {
-    let line = e.position().map(|p| p.line()).unwrap_or(0);
+/// The 1-based line where a record starts. `csv::Position::line` (and `byte`) lag behind
+/// after a CRLF terminator or blank lines: they point at the end of the previous record
+/// (BurntSushi/rust-csv#395). A record never starts with `\r` or `\n`, so the record starts
+/// at the first other byte from there; its line is 1 + the `\n` bytes before it, counted
+/// incrementally since records come in order.
+struct Lines<'a> {
+    data: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    fn at(&mut self, pos: Option<&csv::Position>) -> u64 {
+        let Some(pos) = pos else { return 0 };
+        let mut start = usize::try_from(pos.byte())
+            .unwrap_or(usize::MAX)
+            .min(self.data.len());
+        while start < self.data.len() && matches!(self.data[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start < self.offset {
+            self.offset = 0;
+            self.line = 1;
+        }
+        self.line += self.data[self.offset..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.offset = start;
+        self.line
+    }
+}
+
+fn csv_error(e: &csv::Error, line: u64) -> ReadError {
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

@@ -34,6 +34,9 @@ pub struct IngestOptions<'a> {
     pub retry_rejected: bool,
     /// Progress display.
     pub progress: &'a dyn Progress,
+    /// Fault injection for crash tests: stop with an error after writing this file's rows
+    /// and before committing its manifest entry, as a crash at that point would.
+    pub fail_before_manifest_of: Option<String>,
 }
 
 /// What happened to one file.
@@ -184,7 +187,16 @@ pub async fn ingest(
             continue;
         };
         claimed_hashes.insert((job.source.source.clone(), hash.clone()));
-        let entry = commit(&warehouse, &job, &load_id, started, &hash, parsed).await?;
+        let entry = commit(
+            &warehouse,
+            &job,
+            &load_id,
+            started,
+            &hash,
+            parsed,
+            options.fail_before_manifest_of.as_deref(),
+        )
+        .await?;
         report.files.push(FileReport {
             source: entry.source.clone(),
             file: entry.file.clone(),
@@ -235,6 +247,7 @@ async fn commit(
     started: chrono::DateTime<Utc>,
     hash: &str,
     (outcome, parse_secs): Parsed,
+    fail_before_manifest_of: Option<&str>,
 ) -> Result<ManifestEntry, PipelineError> {
     let source = &job.source;
     let file = &job.file.key;
@@ -362,6 +375,11 @@ async fn commit(
         }
     }
     entry.finished_at = Utc::now();
+    if fail_before_manifest_of == Some(file.as_str()) {
+        return Err(PipelineError::Internal(format!(
+            "injected fault before the manifest entry of {file}"
+        )));
+    }
     warehouse
         .record_manifest(std::slice::from_ref(&entry))
         .await?;

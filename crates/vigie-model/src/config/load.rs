@@ -67,10 +67,12 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigProble
         let key = err.path().to_string();
         let key = if key == "." { String::new() } else { key };
         let inner = err.into_inner();
-        let line = inner
-            .location()
-            .map(|l| l.line())
-            .or_else(|| locate(text, &key));
+        // The key's own line is the most precise; custom errors (e.g. `try_from`) carry no
+        // location of their own, or that of the enclosing mapping.
+        let line = (!key.is_empty())
+            .then(|| locate(text, &key))
+            .flatten()
+            .or_else(|| inner.location().map(|l| l.line()));
         // serde_yaml appends " at line L column C"; the line is shown in front already.
         let message = inner.to_string();
         let message = match message.find(" at line ") {

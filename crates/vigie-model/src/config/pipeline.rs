@@ -34,9 +34,9 @@ pub struct PipelineSpec {
     pub disclosure: DisclosureSpec,
 }
 
-/// Where the pseudonymisation key comes from.
+/// Where the pseudonymisation key comes from: `demo`, `{ env: VARIABLE }` or `{ file: PATH }`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "KeyRepr")]
 pub enum KeySpec {
     /// An environment variable holding the key.
     Env(String),
@@ -44,6 +44,32 @@ pub enum KeySpec {
     File(PathBuf),
     /// The public demo key: allowed only with `demo: true`.
     Demo,
+}
+
+/// The YAML forms a key source may take.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeyRepr {
+    Word(String),
+    Map(std::collections::BTreeMap<String, String>),
+}
+
+impl TryFrom<KeyRepr> for KeySpec {
+    type Error = String;
+    fn try_from(repr: KeyRepr) -> Result<Self, Self::Error> {
+        const EXPECTED: &str = "expected `demo`, `{ env: VARIABLE }` or `{ file: /path/to/key }`";
+        match repr {
+            KeyRepr::Word(w) if w == "demo" => Ok(KeySpec::Demo),
+            KeyRepr::Word(w) => Err(format!("unknown key source \"{w}\": {EXPECTED}")),
+            KeyRepr::Map(m) if m.len() == 1 => match m.into_iter().next() {
+                Some((k, v)) if k == "env" => Ok(KeySpec::Env(v)),
+                Some((k, v)) if k == "file" => Ok(KeySpec::File(PathBuf::from(v))),
+                Some((k, _)) => Err(format!("unknown key source `{k}`: {EXPECTED}")),
+                None => Err(EXPECTED.to_string()),
+            },
+            KeyRepr::Map(_) => Err(EXPECTED.to_string()),
+        }
+    }
 }
 
 /// A cron schedule in a time zone.

@@ -1,0 +1,485 @@
+//! The ingest guarantees of issue 2, each with a test that fails if it breaks:
+//! accounting, skip of loaded content, replace without double counting, crash safety,
+//! whole-file rejection, no raw identifier anywhere, time travel, key refusal.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use vigie_warehouse::{FileStatus, Warehouse};
+
+use crate::common::*;
+
+const PERSONS: u64 = 1_500;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_row_is_accounted_for_and_bad_rows_are_exactly_the_corrupted_ones() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    let summary = synth(&landing, PERSONS, 7);
+    let report = ingest_into(&landing, &wh).await.expect("ingest");
+    assert_eq!(
+        report.files.len(),
+        summary.files.len(),
+        "every generated file is loaded"
+    );
+    for f in &report.files {
+        assert_eq!(f.status, FileStatus::Loaded, "{}: {:?}", f.file, f.message);
+        assert_eq!(f.rows_accepted + f.rows_rejected, f.rows_read, "{}", f.file);
+        let generated = summary.file(&f.file).expect("generated file");
+        assert_eq!(f.rows_read, generated.rows, "{}: rows read", f.file);
+        assert_eq!(
+            f.rows_rejected,
+            generated.bad_row_count(),
+            "{}: rejected rows must be exactly the deliberately corrupted ones {:?}",
+            f.file,
+            generated.bad_rows
+        );
+    }
+    // The warehouse holds exactly the accepted rows (survey rows are unpivoted: 6 items each).
+    let accepted = |prefix: &str| -> i64 {
+        report
+            .files
+            .iter()
+            .filter(|f| f.file.starts_with(prefix))
+            .map(|f| f.rows_accepted as i64)
+            .sum()
+    };
+    let counts = table_counts(&wh).await;
+    assert_eq!(counts["person"], accepted("registre/"));
+    assert_eq!(counts["enrolment"], accepted("programme/"));
+    assert_eq!(counts["survey_response"], 6 * accepted("sondage/"));
+    assert_eq!(
+        counts["ed_visit"] + counts["admission"],
+        accepted("hospital_a/") + accepted("hopital_b/")
+    );
+    let hospital_a = count(
+        &wh,
+        "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed'",
+    )
+    .await;
+    assert_eq!(hospital_a, accepted("hospital_a/"));
+    // Each rejected record has at least one quarantine row, with file, line and reason.
+    let rejected_lines = count(
+        &wh,
+        "SELECT count(*) FROM (SELECT DISTINCT _file, _line FROM quarantine)",
+    )
+    .await;
+    let rejected: u64 = report.files.iter().map(|f| f.rows_rejected).sum();
+    assert_eq!(rejected_lines as u64, rejected);
+    assert_eq!(
+        count(
+            &wh,
+            "SELECT count(*) FROM quarantine WHERE reason = '' OR _line < 2"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_already_loaded_is_skipped_even_under_another_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 600, 3);
+    ingest_into(&landing, &wh).await.expect("first ingest");
+    let before = table_counts(&wh).await;
+    std::fs::copy(
+        landing.join("hospital_a/ed_visits_202402.csv"),
+        landing.join("hospital_a/ed_visits_202402_copy.csv"),
+    )
+    .expect("copy");
+    let again = ingest_into(&landing, &wh).await.expect("second ingest");
+    assert!(
+        again.files.is_empty(),
+        "nothing is loaded twice: {:?}",
+        again.files
+    );
+    assert!(
+        again
+            .skipped
+            .contains(&"hospital_a/ed_visits_202402_copy.csv".to_string())
+    );
+    assert_eq!(table_counts(&wh).await, before);
+}
+
+/// Keeps the header and every other data line of a CSV file.
+fn thin_out(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("read");
+    let mut out = Vec::new();
+    for (i, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+        if i == 0 || i % 2 == 1 {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrected_extract_replaces_its_months_without_double_counting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, PERSONS, 11);
+    ingest_into(&landing, &wh).await.expect("first ingest");
+    let month =
+        "SELECT count(*) FROM {t} WHERE _source = 'hopital_b_episodes' AND event_month = '2024-03'";
+    let other = "SELECT count(*) FROM {t} WHERE _source = 'hopital_b_episodes' AND event_month <> '2024-03'";
+    let ed_before_other = count(&wh, &other.replace("{t}", "ed_visit")).await;
+    let adm_before_other = count(&wh, &other.replace("{t}", "admission")).await;
+    assert!(count(&wh, &month.replace("{t}", "ed_visit")).await > 0);
+
+    // The partner re-sends March 2024 with half the rows, under a new name.
+    let corrected = thin_out(&landing.join("hopital_b/episodes_202403.csv"));
+    std::fs::write(
+        landing.join("hopital_b/episodes_202403_corrige.csv"),
+        corrected,
+    )
+    .expect("write");
+    let report = ingest_into(&landing, &wh).await.expect("second ingest");
+    assert_eq!(report.files.len(), 1);
+    let f = &report.files[0];
+    let ed = count(&wh, &month.replace("{t}", "ed_visit")).await;
+    let adm = count(&wh, &month.replace("{t}", "admission")).await;
+    assert_eq!(
+        (ed + adm) as u64,
+        f.rows_accepted,
+        "March holds exactly the corrected rows"
+    );
+    let files = count(
+        &wh,
+        "SELECT count(DISTINCT _file) FROM (SELECT _file FROM ed_visit WHERE _source = 'hopital_b_episodes' AND event_month = '2024-03' UNION ALL SELECT _file FROM admission WHERE _source = 'hopital_b_episodes' AND event_month = '2024-03')",
+    )
+    .await;
+    assert_eq!(files, 1, "no row of the first March extract remains");
+    assert_eq!(
+        count(&wh, &other.replace("{t}", "ed_visit")).await,
+        ed_before_other,
+        "other months untouched"
+    );
+    assert_eq!(
+        count(&wh, &other.replace("{t}", "admission")).await,
+        adm_before_other
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_mid_load_shows_nothing_partial_and_the_next_run_completes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh, clean) = (
+        dir.path().join("landing"),
+        dir.path().join("warehouse"),
+        dir.path().join("clean"),
+    );
+    synth(&landing, 800, 5);
+    ingest_into(&landing, &clean)
+        .await
+        .expect("reference ingest");
+    let expected = table_counts(&clean).await;
+
+    // The crash hits after hopital_b's first file wrote both tables, before its manifest entry.
+    let crashing = "hopital_b/episodes_202301.csv";
+    let err = ingest_with(&landing, &wh, Some(crashing))
+        .await
+        .expect_err("injected crash");
+    assert!(err.to_string().contains("injected fault"), "{err}");
+    let visible = count(
+        &wh,
+        &format!("SELECT count(*) FROM ed_visit WHERE _file = '{crashing}'"),
+    )
+    .await
+        + count(
+            &wh,
+            &format!("SELECT count(*) FROM admission WHERE _file = '{crashing}'"),
+        )
+        .await;
+    assert_eq!(visible, 0, "rows of the interrupted file are not visible");
+    // They were written, though: the Delta table itself is ahead of the snapshot.
+    let w = Warehouse::open(&wh.display().to_string()).expect("open");
+    let snap = w.snapshot(None).await.expect("snapshot");
+    assert!(!snap.tables.contains_key("admission") || snap.tables.len() < 6);
+
+    let report = ingest_into(&landing, &wh).await.expect("recovery run");
+    assert!(
+        report.files.iter().any(|f| f.file == crashing),
+        "the interrupted file is loaded again"
+    );
+    assert_eq!(
+        table_counts(&wh).await,
+        expected,
+        "the recovered warehouse equals a clean load"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_files_are_rejected_whole_with_file_and_line_while_others_load() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    let summary = synth(&landing, 600, 13);
+    let good = std::fs::read(landing.join("hospital_a/ed_visits_202405.csv")).expect("read");
+    // Truncated in the middle of a record (the partner's transfer was cut).
+    let cut = good.len() * 2 / 3;
+    let cut = cut + good[cut..].iter().position(|b| *b == b',').unwrap_or(0) + 1;
+    std::fs::write(
+        landing.join("hospital_a/ed_visits_209901.csv"),
+        &good[..cut],
+    )
+    .expect("write");
+    // Bytes that are not UTF-8 on line 3.
+    let mut bad_bytes = good.clone();
+    let line3 = bad_bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(1)
+        .map(|(i, _)| i + 2)
+        .unwrap_or(10);
+    bad_bytes[line3] = 0xE9;
+    bad_bytes[line3 + 1] = 0x28;
+    std::fs::write(landing.join("hospital_a/ed_visits_209902.csv"), &bad_bytes).expect("write");
+    // The partner renamed a column.
+    let renamed = String::from_utf8_lossy(&good).replacen("TRIAGE_LEVEL", "CTAS", 1);
+    std::fs::write(
+        landing.join("hospital_a/ed_visits_209903.csv"),
+        renamed.as_bytes(),
+    )
+    .expect("write");
+
+    let report = ingest_into(&landing, &wh).await.expect("ingest");
+    let by_file = |name: &str| {
+        report
+            .files
+            .iter()
+            .find(|f| f.file == name)
+            .expect(name)
+            .clone()
+    };
+    let truncated = by_file("hospital_a/ed_visits_209901.csv");
+    assert_eq!(truncated.status, FileStatus::Rejected);
+    assert!(
+        truncated
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("truncated"),
+        "{truncated:?}"
+    );
+    assert_eq!(truncated.rows_rejected, truncated.rows_read);
+    let undecodable = by_file("hospital_a/ed_visits_209902.csv");
+    assert_eq!(undecodable.status, FileStatus::Rejected);
+    assert!(
+        undecodable
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("line 3:"),
+        "{undecodable:?}"
+    );
+    assert!(
+        undecodable
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("encoding"),
+        "{undecodable:?}"
+    );
+    let header = by_file("hospital_a/ed_visits_209903.csv");
+    assert_eq!(header.status, FileStatus::Rejected);
+    let msg = header.message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with("line 1:") && msg.contains("TRIAGE_LEVEL") && msg.contains("CTAS"),
+        "{msg}"
+    );
+    // Everything else loaded; nothing of the rejected files reached the tables.
+    let loaded = report
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Loaded)
+        .count();
+    assert_eq!(loaded, summary.files.len());
+    assert_eq!(
+        count(
+            &wh,
+            "SELECT count(*) FROM ed_visit WHERE _file LIKE '%2099%'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(&wh, "SELECT count(*) FROM quarantine WHERE _file LIKE '%2099%' AND reason LIKE 'file rejected whole%'").await, 3);
+}
+
+/// Every raw health card number of the region's extracts.
+fn raw_identifiers(landing: &Path) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    for entry in walk(landing) {
+        let bytes = std::fs::read(&entry).expect("read");
+        let text = encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned();
+        for token in text.split(|c: char| !c.is_ascii_digit()) {
+            if token.len() == 10 {
+                ids.insert(token.to_string());
+            }
+        }
+    }
+    ids
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+fn leaks(text: &str, ids: &HashSet<String>) -> Vec<String> {
+    let mut found = Vec::new();
+    let digits: Vec<char> = text.chars().collect();
+    let mut run = String::new();
+    for c in digits.iter().chain(std::iter::once(&' ')) {
+        if c.is_ascii_digit() {
+            run.push(*c);
+        } else {
+            if run.len() >= 10 {
+                for i in 0..=run.len() - 10 {
+                    if ids.contains(&run[i..i + 10]) {
+                        found.push(run[i..i + 10].to_string());
+                    }
+                }
+            }
+            run.clear();
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_identifiers_never_reach_the_warehouse_quarantine_logs_or_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    let summary = synth(&landing, PERSONS, 17);
+    assert!(
+        summary.files.iter().any(|f| f.bad_row_count() > 0),
+        "the region has rejected rows to check"
+    );
+    let ids = raw_identifiers(&landing);
+    assert!(
+        ids.len() as u64 >= PERSONS,
+        "found the identifiers of the input ({})",
+        ids.len()
+    );
+
+    // Run the real binary with debug logs, and capture everything it prints.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["ingest", "pipelines/demo.yaml", "--landing"])
+        .arg(&landing)
+        .arg("--warehouse")
+        .arg(&wh)
+        .current_dir(repo())
+        .env(
+            "RUST_LOG",
+            "info,vigie=debug,vigie_pipeline=debug,vigie_ingest=debug,vigie_warehouse=debug",
+        )
+        .output()
+        .expect("run vigie");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains("rejected"),
+        "the run reported its rejections"
+    );
+    assert_eq!(
+        leaks(&printed, &ids),
+        Vec::<String>::new(),
+        "logs and output"
+    );
+
+    // Every cell of every table, quarantine and manifest included.
+    for t in [
+        "person",
+        "ed_visit",
+        "admission",
+        "enrolment",
+        "survey_response",
+        "quarantine",
+        "load_manifest",
+    ] {
+        let cells = all_text(&query(&wh, &format!("SELECT * FROM {t}")).await);
+        assert!(!cells.is_empty(), "{t} has rows");
+        let text = cells.join(" ");
+        assert_eq!(leaks(&text, &ids), Vec::<String>::new(), "table {t}");
+    }
+    // The Delta logs (with their column statistics) and every other file of the warehouse.
+    for file in walk(&wh) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).expect("read")).into_owned();
+        assert_eq!(
+            leaks(&text, &ids),
+            Vec::<String>::new(),
+            "{}",
+            file.display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_past_version_reads_back_exactly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 600, 19);
+    ingest_into(&landing, &wh).await.expect("first ingest");
+    let w = Warehouse::open(&wh.display().to_string()).expect("open");
+    let first = w.snapshot(None).await.expect("snapshot").manifest_version;
+    let sql =
+        "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' AND event_month = '2023-06'";
+    let before = count(&wh, sql).await;
+    let corrected = thin_out(&landing.join("hospital_a/ed_visits_202306.csv"));
+    std::fs::write(
+        landing.join("hospital_a/ed_visits_202306_v2.csv"),
+        corrected,
+    )
+    .expect("write");
+    ingest_into(&landing, &wh).await.expect("second ingest");
+    assert!(count(&wh, sql).await < before);
+    assert_eq!(
+        scalar(&query_as_of(&wh, sql, first).await),
+        before,
+        "time travel to the first load"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_pipeline_refuses_to_run_without_a_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sources = repo().join("pipelines/sources");
+    let yaml = format!(
+        "name: prod\nlanding: {}\nwarehouse: {}\nkey: {{ env: VIGIE_TEST_KEY_NOT_SET }}\nsources: [{}]\n",
+        dir.path().display(),
+        dir.path().join("wh").display(),
+        sources.join("hospital-a-ed.yaml").display()
+    );
+    let path = dir.path().join("prod.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let pipeline = vigie_model::config::load_pipeline(&path).expect("valid config");
+    let options = vigie_pipeline::IngestOptions {
+        landing: dir.path().display().to_string(),
+        warehouse: dir.path().join("wh").display().to_string(),
+        retry_rejected: false,
+        progress: &vigie_pipeline::NoProgress,
+        fail_before_manifest_of: None,
+    };
+    let err = vigie_pipeline::ingest(&pipeline, &options)
+        .await
+        .expect_err("no key");
+    assert!(err.to_string().contains("VIGIE_TEST_KEY_NOT_SET"), "{err}");
+    assert!(!dir.path().join("wh").exists(), "nothing was written");
+}
