@@ -140,10 +140,10 @@ impl FieldPlan {
     }
 
     fn check_range(&self, x: f64, text: &str) -> Result<(), FieldError> {
-        if let Some((lo, hi)) = self.range {
-            if x < lo || x > hi {
-                return Err(self.fail(format!("out of range {lo}..{hi}"), Some(text)));
-            }
+        if let Some((lo, hi)) = self.range
+            && (x < lo || x > hi)
+        {
+            return Err(self.fail(format!("out of range {lo}..{hi}"), Some(text)));
         }
         Ok(())
     }

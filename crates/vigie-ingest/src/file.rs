@@ -307,19 +307,15 @@ fn map_one(
     if errors.is_empty() {
         for (later, earlier) in out.entity.date_order_rules() {
             let pos = |n: &str| out.fields.iter().position(|f| f.def.name == n);
-            if let (Some(l), Some(e)) = (pos(later), pos(earlier)) {
-                if let (Value::Date(a), Value::Date(b)) = (&values[l], &values[e]) {
-                    if a < b {
-                        errors.push(FieldError {
-                            column: out.fields[l].label.clone(),
-                            reason: format!(
-                                "{later} is before {earlier} ({})",
-                                out.fields[e].label
-                            ),
-                            value: None,
-                        });
-                    }
-                }
+            if let (Some(l), Some(e)) = (pos(later), pos(earlier))
+                && let (Value::Date(a), Value::Date(b)) = (&values[l], &values[e])
+                && a < b
+            {
+                errors.push(FieldError {
+                    column: out.fields[l].label.clone(),
+                    reason: format!("{later} is before {earlier} ({})", out.fields[e].label),
+                    value: None,
+                });
             }
         }
     }

@@ -27,7 +27,7 @@ pub fn luhn_valid(raw: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

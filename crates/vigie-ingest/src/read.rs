@@ -61,16 +61,16 @@ pub fn read_csv(
             break;
         }
         let line = lines.at(record.position());
-        if let Some(n) = expected_fields {
-            if record.len() != n {
-                return Err(ReadError {
-                    line,
-                    message: format!(
-                        "record has {} fields where the header has {n}: the file is truncated or a delimiter/quote is wrong",
-                        record.len()
-                    ),
-                });
-            }
+        if let Some(n) = expected_fields
+            && record.len() != n
+        {
+            return Err(ReadError {
+                line,
+                message: format!(
+                    "record has {} fields where the header has {n}: the file is truncated or a delimiter/quote is wrong",
+                    record.len()
+                ),
+            });
         }
         expected_fields = Some(record.len());
         let mut cells = Vec::with_capacity(record.len());

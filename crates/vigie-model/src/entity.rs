@@ -282,6 +282,21 @@ impl FromStr for Entity {
     }
 }
 
+/// Schema of the quarantine table: where each rejected record came from and why.
+/// The offending value is masked when the column holds an identifier.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("_source", DataType::Utf8, false),
+        Field::new("_file", DataType::Utf8, false),
+        Field::new("_line", DataType::Int64, false),
+        Field::new("_load_id", DataType::Utf8, false),
+        Field::new("column", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("person_key", DataType::Utf8, true),
+    ]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,19 +338,4 @@ mod tests {
         }
         assert!("patients".parse::<Entity>().is_err());
     }
-}
-
-/// Schema of the quarantine table: where each rejected record came from and why.
-/// The offending value is masked when the column holds an identifier.
-pub fn quarantine_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("_source", DataType::Utf8, false),
-        Field::new("_file", DataType::Utf8, false),
-        Field::new("_line", DataType::Int64, false),
-        Field::new("_load_id", DataType::Utf8, false),
-        Field::new("column", DataType::Utf8, false),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("value", DataType::Utf8, true),
-        Field::new("person_key", DataType::Utf8, true),
-    ]))
 }

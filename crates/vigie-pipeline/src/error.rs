@@ -20,10 +20,16 @@ pub enum PipelineError {
         /// What failed.
         message: String,
     },
-    /// The warehouse failed.
+    /// The warehouse failed (boxed: Delta errors are large).
     #[error(transparent)]
-    Warehouse(#[from] vigie_warehouse::WarehouseError),
+    Warehouse(Box<vigie_warehouse::WarehouseError>),
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
+}
+
+impl From<vigie_warehouse::WarehouseError> for PipelineError {
+    fn from(e: vigie_warehouse::WarehouseError) -> Self {
+        PipelineError::Warehouse(Box::new(e))
+    }
 }

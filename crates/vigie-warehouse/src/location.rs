@@ -28,11 +28,9 @@ pub fn resolve_location(location: &str, create: bool) -> Result<Url, WarehouseEr
     };
     match url.scheme() {
         "file" => {
-            if create {
-                if let Ok(p) = url.to_file_path() {
-                    std::fs::create_dir_all(&p)
-                        .map_err(|e| err(format!("cannot create the directory: {e}")))?;
-                }
+            if create && let Ok(p) = url.to_file_path() {
+                std::fs::create_dir_all(&p)
+                    .map_err(|e| err(format!("cannot create the directory: {e}")))?;
             }
         }
         "s3" | "s3a" | "gs" | "az" | "abfs" | "abfss" | "azure" => {}

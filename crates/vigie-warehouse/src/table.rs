@@ -83,13 +83,13 @@ fn delta_err(url: &Url) -> impl Fn(DeltaTableError) -> WarehouseError + '_ {
 }
 
 async fn open_or_new(url: &Url) -> Result<DeltaTable, WarehouseError> {
-    if url.scheme() == "file" {
-        if let Ok(path) = url.to_file_path() {
-            std::fs::create_dir_all(&path).map_err(|e| WarehouseError::Location {
-                location: url.to_string(),
-                message: format!("cannot create the table directory: {e}"),
-            })?;
-        }
+    if url.scheme() == "file"
+        && let Ok(path) = url.to_file_path()
+    {
+        std::fs::create_dir_all(&path).map_err(|e| WarehouseError::Location {
+            location: url.to_string(),
+            message: format!("cannot create the table directory: {e}"),
+        })?;
     }
     // A table that was never committed has no log: build it unloaded rather than asking
     // the kernel to read a log that is not there (which it logs as an error).

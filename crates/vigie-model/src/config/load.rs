@@ -115,10 +115,10 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             "must be at least 1 (6 suppresses counts from 1 to 5)",
         );
     }
-    if let Some(schedule) = &spec.schedule {
-        if schedule.timezone.parse::<chrono_tz::Tz>().is_err() {
-            problems.add("schedule.timezone", format!("unknown time zone \"{}\" (use an IANA name such as America/Toronto or America/Moncton)", schedule.timezone));
-        }
+    if let Some(schedule) = &spec.schedule
+        && schedule.timezone.parse::<chrono_tz::Tz>().is_err()
+    {
+        problems.add("schedule.timezone", format!("unknown time zone \"{}\" (use an IANA name such as America/Toronto or America/Moncton)", schedule.timezone));
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let mut sources = Vec::new();
@@ -320,13 +320,13 @@ fn check_field(
             );
         }
     }
-    if let Some(fmt) = &f.time_format {
-        if chrono::format::StrftimeItems::new(fmt).parse().is_err() {
-            p.add(
-                format!("{key}.time_format"),
-                format!("invalid time format \"{fmt}\" (e.g. \"%H%M\")"),
-            );
-        }
+    if let Some(fmt) = &f.time_format
+        && chrono::format::StrftimeItems::new(fmt).parse().is_err()
+    {
+        p.add(
+            format!("{key}.time_format"),
+            format!("invalid time format \"{fmt}\" (e.g. \"%H%M\")"),
+        );
     }
     if let Some(d) = &f.decimal {
         if ty != FieldType::Float {
@@ -351,13 +351,14 @@ fn check_field(
             );
         }
     }
-    if let Some(check) = f.check {
-        if ty != FieldType::PersonKey && check != CheckDigit::None {
-            p.add(
-                format!("{key}.check"),
-                "check digits apply to person identifiers only",
-            );
-        }
+    if let Some(check) = f.check
+        && ty != FieldType::PersonKey
+        && check != CheckDigit::None
+    {
+        p.add(
+            format!("{key}.check"),
+            "check digits apply to person identifiers only",
+        );
     }
     let allowed_here: Vec<String> = match &f.allowed {
         Some(list) => {
