@@ -25,6 +25,8 @@ enum Command {
     Validate(commands::validate::Args),
     /// Load new extracts from the landing zone into the warehouse / Charger les extraits
     Ingest(commands::ingest::Args),
+    /// Compute the indicator catalogue over the warehouse / Calculer les indicateurs
+    Compute(commands::compute::Args),
     /// Run a pipeline once, end to end (ingest, then the later steps) / Exécuter un pipeline
     Run(commands::ingest::Args),
     /// Run SQL over a consistent snapshot of the warehouse / Interroger l'entrepôt en SQL
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
             Command::Synth(a) => commands::synth::run(a).await,
             Command::Validate(a) => commands::validate::run(a).await,
             Command::Ingest(a) => commands::ingest::run(a, false).await,
+            Command::Compute(a) => commands::compute::run(a).await,
             Command::Run(a) => commands::ingest::run(a, true).await,
             Command::Query(a) => commands::query::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,

@@ -47,6 +47,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let report = ingest::ingest_pipeline(&ingest_args).await?;
     ingest::print_report(&report);
 
+    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    let overrides = vigie_pipeline::ComputeOverrides {
+        warehouse: Some(warehouse_dir.display().to_string()),
+        ..Default::default()
+    };
+    let computed = vigie_pipeline::compute(&pipeline, &overrides).await?;
+    super::compute::print_report(&computed);
+
     let warehouse = Warehouse::open(&warehouse_dir.display().to_string())?;
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse
@@ -57,17 +65,59 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                UNION ALL SELECT 'admission', count(*) FROM admission \
                UNION ALL SELECT 'enrolment', count(*) FROM enrolment \
                UNION ALL SELECT 'survey_response', count(*) FROM survey_response \
-               UNION ALL SELECT 'quarantine', count(*) FROM quarantine";
+               UNION ALL SELECT 'quarantine', count(*) FROM quarantine \
+               UNION ALL SELECT 'indicator_results', count(*) FROM indicator_results";
     let batches = ctx.sql(sql).await?.collect().await?;
     println!(
         "warehouse at {}:\n{}",
         warehouse.root(),
         pretty_format_batches(&batches)?
     );
+    print_headline(&warehouse, &pipeline).await?;
     println!(
-        "try: cargo run -- query {} \"SELECT team, count(*) FROM person GROUP BY team ORDER BY team\" --warehouse {}",
-        args.pipeline.display(),
-        warehouse_dir.display()
+        "try: cargo run -- query {} \"SELECT indicator, org_unit, value, ci_low, ci_high FROM indicator_results WHERE period_type = 'span' AND stratum_value = 'PSM'\"",
+        args.pipeline.display()
     );
+    Ok(())
+}
+
+/// The program evaluation at region level, naive beside adjusted, read through the
+/// disclosure gate like any output.
+async fn print_headline(
+    warehouse: &Warehouse,
+    pipeline: &vigie_model::config::LoadedPipeline,
+) -> anyhow::Result<()> {
+    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
+    let cfg = vigie_disclosure::DisclosureConfig {
+        min_count: pipeline.spec.disclosure.min_count,
+    };
+    let results = vigie_indicators::published_results(warehouse, &catalogue, &cfg).await?;
+    println!("program evaluation, whole region / évaluation du programme, région entière:");
+    for id in [
+        "program_ed_change_naive",
+        "program_ed_change_adjusted",
+        "program_admission_change_naive",
+        "program_admission_change_adjusted",
+    ] {
+        for r in results
+            .iter()
+            .filter(|r| r.indicator == id && r.org_unit == "region")
+        {
+            let fmt = |x: Option<f64>| {
+                x.map(|v| format!("{v:+.1}%"))
+                    .unwrap_or_else(|| "suppressed".into())
+            };
+            println!(
+                "  {id:<36} {:>3}: {:>8}  95% CI [{}, {}]  participants {}",
+                r.stratum_value,
+                fmt(r.value),
+                fmt(r.ci_low),
+                fmt(r.ci_high),
+                r.numerator
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|| "<6".into())
+            );
+        }
+    }
     Ok(())
 }

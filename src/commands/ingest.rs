@@ -23,9 +23,18 @@ pub struct Args {
     pub retry_rejected: bool,
 }
 
-pub async fn run(args: Args, _full_run: bool) -> anyhow::Result<()> {
+pub async fn run(args: Args, full_run: bool) -> anyhow::Result<()> {
     let report = ingest_pipeline(&args).await?;
     print_report(&report);
+    if full_run {
+        let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+        let overrides = vigie_pipeline::ComputeOverrides {
+            warehouse: args.warehouse.clone(),
+            ..Default::default()
+        };
+        let computed = vigie_pipeline::compute(&pipeline, &overrides).await?;
+        super::compute::print_report(&computed);
+    }
     Ok(())
 }
 

@@ -23,6 +23,9 @@ pub enum PipelineError {
     /// The warehouse failed (boxed: Delta errors are large).
     #[error(transparent)]
     Warehouse(Box<vigie_warehouse::WarehouseError>),
+    /// Computing indicators failed.
+    #[error(transparent)]
+    Indicators(Box<vigie_indicators::IndicatorError>),
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -31,5 +34,14 @@ pub enum PipelineError {
 impl From<vigie_warehouse::WarehouseError> for PipelineError {
     fn from(e: vigie_warehouse::WarehouseError) -> Self {
         PipelineError::Warehouse(Box::new(e))
+    }
+}
+
+impl From<vigie_indicators::IndicatorError> for PipelineError {
+    fn from(e: vigie_indicators::IndicatorError) -> Self {
+        match e {
+            vigie_indicators::IndicatorError::Catalogue(c) => PipelineError::Config(c),
+            other => PipelineError::Indicators(Box::new(other)),
+        }
     }
 }

@@ -2,12 +2,15 @@
 //! as later steps land, compute indicators and write outputs). `vigie run`, `vigie ingest`
 //! and the scheduler all call this crate; none holds pipeline logic of its own.
 
+mod compute;
 mod error;
 mod ingest;
 mod landing;
 mod progress;
 
+pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;
 pub use ingest::{FileReport, IngestOptions, IngestReport, ingest};
 pub use landing::{Landing, LandingFile};
 pub use progress::{NoProgress, Progress};
+pub use vigie_indicators::ComputeReport;

@@ -45,7 +45,8 @@ pub use spc::{
     SpcPoint, Variation, anhoej_run_chart, anhoej_thresholds, p_chart, u_chart, xmr_chart,
 };
 pub use standardise::{
-    CANADA_2011_STANDARD, Dsr, StandardBand, Stratum, dsr_canada_2011, dsr_dobson,
+    CANADA_2011_STANDARD, Dsr, StandardBand, Stratum, canada_2011_band_index, dsr_canada_2011,
+    dsr_dobson,
 };
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod table;
 pub use error::WarehouseError;
 pub use location::resolve_location;
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
-pub use session::{SessionOptions, Snapshot};
+pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
 pub use table::Replace;
 
 use std::collections::BTreeMap;

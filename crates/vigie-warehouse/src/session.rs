@@ -12,6 +12,10 @@ use crate::error::WarehouseError;
 use crate::manifest::{MANIFEST_TABLE, QUARANTINE_TABLE};
 use crate::table::open_at;
 
+/// Tables computed from the loaded data (indicator results, the restricted worklist, run
+/// history), read at their latest version rather than through the load manifest.
+pub const DERIVED_TABLES: [&str; 3] = ["indicator_results", "worklist", "run_history"];
+
 /// The table versions a consistent reader uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -97,6 +101,19 @@ impl Warehouse {
                         ctx.register_table(name.as_str(), Arc::new(empty))?;
                     }
                 }
+            }
+        }
+        // Derived tables are not loads: they are read at their latest version, when present.
+        for name in DERIVED_TABLES {
+            let url = self.table_url(name)?;
+            if let Some(table) = open_at(&url, None).await? {
+                let err = |source| WarehouseError::Delta {
+                    table: url.to_string(),
+                    source,
+                };
+                table.update_datafusion_session(&ctx.state()).map_err(err)?;
+                let provider = table.table_provider().await?;
+                ctx.register_table(name, provider)?;
             }
         }
         Ok(ctx)

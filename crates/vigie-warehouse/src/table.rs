@@ -42,6 +42,8 @@ pub enum Replace {
         /// Source id.
         source: String,
     },
+    /// Rows matching a SQL predicate (derived tables such as `indicator_results`).
+    Predicate(String),
 }
 
 fn quote(s: &str) -> String {
@@ -71,6 +73,7 @@ impl Replace {
                     .join(", ")
             )),
             Replace::Source { source } => Some(format!("_source = {}", quote(source))),
+            Replace::Predicate(p) => Some(p.clone()),
         }
     }
 }

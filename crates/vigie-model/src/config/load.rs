@@ -25,6 +25,14 @@ pub struct LoadedPipeline {
 }
 
 impl LoadedPipeline {
+    /// The indicator catalogue directory.
+    pub fn queries_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(&self.spec.indicators.queries)
+    }
+
     /// The key source the pipeline declared.
     pub fn key_source(&self) -> KeySource {
         match &self.spec.key {
@@ -79,6 +87,11 @@ fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigProble
             Some(pos) => message[..pos].to_string(),
             None => message,
         };
+        // serde_yaml also puts the path in front of its message; it is shown already.
+        let message = message
+            .strip_prefix(&format!("{key}: "))
+            .map(str::to_string)
+            .unwrap_or(message);
         ConfigProblem {
             file: path.to_path_buf(),
             line,
@@ -113,6 +126,20 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
         problems.add(
             "disclosure.min_count",
             "must be at least 1 (6 suppresses counts from 1 to 5)",
+        );
+    }
+    if spec.indicators.bootstrap_replicates < 500 {
+        problems.add(
+            "indicators.bootstrap_replicates",
+            "use at least 500 replicates for percentile intervals",
+        );
+    }
+    if let Some(from) = &spec.indicators.from
+        && chrono::NaiveDate::parse_from_str(&format!("{from}-01"), "%Y-%m-%d").is_err()
+    {
+        problems.add(
+            "indicators.from",
+            format!("\"{from}\" is not a month: use YYYY-MM, e.g. 2024-01"),
         );
     }
     if let Some(schedule) = &spec.schedule

@@ -32,6 +32,59 @@ pub struct PipelineSpec {
     /// Small-cell suppression.
     #[serde(default)]
     pub disclosure: DisclosureSpec,
+    /// The indicator catalogue and how to run it.
+    #[serde(default)]
+    pub indicators: IndicatorsSpec,
+}
+
+/// Which indicators a pipeline computes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorsSpec {
+    /// The catalogue directory, relative to the pipeline file.
+    #[serde(default = "default_queries")]
+    pub queries: PathBuf,
+    /// Indicator ids to compute; empty or absent: all of them.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// First month computed (`YYYY-MM`); default: the first month with data.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Bootstrap replicates of the program evaluation (at least 500).
+    #[serde(default = "default_replicates")]
+    pub bootstrap_replicates: usize,
+    /// Bootstrap seed: the same seed reproduces the same intervals.
+    #[serde(default = "default_seed")]
+    pub bootstrap_seed: u64,
+    /// Memory pool for indicator queries, in MiB (DataFusion spills beyond it where it can).
+    #[serde(default = "default_memory_mib")]
+    pub memory_limit_mib: usize,
+}
+
+impl Default for IndicatorsSpec {
+    fn default() -> Self {
+        IndicatorsSpec {
+            queries: default_queries(),
+            include: vec![],
+            from: None,
+            bootstrap_replicates: default_replicates(),
+            bootstrap_seed: default_seed(),
+            memory_limit_mib: default_memory_mib(),
+        }
+    }
+}
+
+fn default_queries() -> PathBuf {
+    PathBuf::from("../queries")
+}
+fn default_replicates() -> usize {
+    1000
+}
+fn default_seed() -> u64 {
+    20_251_123
+}
+fn default_memory_mib() -> usize {
+    2048
 }
 
 /// Where the pseudonymisation key comes from: `demo`, `{ env: VARIABLE }` or `{ file: PATH }`.

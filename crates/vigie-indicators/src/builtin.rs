@@ -1,0 +1,341 @@
+//! Built-in, person-level indicators: high-user case finding and the program evaluation
+//! (naive before/after beside the estimate adjusted against a comparison group). The data
+//! come from the warehouse through DataFusion; the statistics from `vigie-evaluation`.
+//! The care-coordinator worklist goes to the restricted `worklist` table only.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int32Array, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Date32Type, Field, Int32Type, Schema};
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
+use tracing::warn;
+use vigie_evaluation::{
+    Enrolment, EvaluationConfig, EventSeries, Events, Outcome, Population, Sex, TeamScope, evaluate,
+};
+use vigie_warehouse::{Replace, Warehouse};
+
+use crate::aggregate::{ALL, CellValue};
+use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
+use crate::engine::{ComputeOptions, run_sql};
+use crate::error::IndicatorError;
+use crate::results::WORKLIST_TABLE;
+
+/// Results of the built-in computations, ready to be turned into cells.
+pub struct BuiltinOutput {
+    evaluation: vigie_evaluation::Evaluation,
+    span_start: NaiveDate,
+    /// Rows written to the worklist.
+    pub worklist_rows: usize,
+}
+
+fn col(batch: &RecordBatch, i: usize, ty: &DataType) -> Result<ArrayRef, IndicatorError> {
+    Ok(cast(batch.column(i), ty)?)
+}
+
+fn day_to_date(d: i32) -> NaiveDate {
+    NaiveDate::default() + chrono::Duration::days(d as i64)
+}
+
+fn scope_team(scope: &TeamScope) -> Option<String> {
+    match scope {
+        TeamScope::All => None,
+        TeamScope::Team(t) => Some(t.clone()),
+        TeamScope::Unattributed => Some("unattributed".to_string()),
+    }
+}
+
+/// Loads the person-level data and runs case finding and the program evaluation.
+pub async fn run(
+    ctx: &SessionContext,
+    warehouse: &Warehouse,
+    data_from: NaiveDate,
+    data_to: NaiveDate,
+    options: &ComputeOptions,
+    run_id: &str,
+) -> Result<BuiltinOutput, IndicatorError> {
+    let mut population = Population::new();
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    let persons = run_sql(
+        ctx,
+        "program_evaluation",
+        "SELECT person_key, birth_year, sex, team, death_date FROM person",
+    )
+    .await?;
+    for b in &persons {
+        let key = col(b, 0, &DataType::Utf8)?;
+        let key = key.as_string::<i32>();
+        let by = col(b, 1, &DataType::Int32)?;
+        let by = by.as_primitive::<Int32Type>();
+        let sex = col(b, 2, &DataType::Utf8)?;
+        let sex = sex.as_string::<i32>();
+        let team = col(b, 3, &DataType::Utf8)?;
+        let team = team.as_string::<i32>();
+        let death = col(b, 4, &DataType::Date32)?;
+        let death = death.as_primitive::<Date32Type>();
+        for i in 0..b.num_rows() {
+            if key.is_null(i) || index.contains_key(key.value(i)) {
+                continue;
+            }
+            let s = match sex.value(i) {
+                "F" => Sex::F,
+                "M" => Sex::M,
+                _ => Sex::X,
+            };
+            let t = (!team.is_null(i)).then(|| team.value(i));
+            let d = (!death.is_null(i)).then(|| day_to_date(death.value(i)));
+            let k = population.push(by.value(i), s, t, d);
+            index.insert(key.value(i).to_string(), k);
+            keys.push(key.value(i).to_string());
+        }
+    }
+    let n = population.len();
+    let ed = load_events(
+        ctx,
+        &index,
+        n,
+        "SELECT person_key, CAST(arrival AS DATE) FROM ed_visit",
+    )
+    .await?;
+    let adm = load_events(
+        ctx,
+        &index,
+        n,
+        "SELECT person_key, admit_date FROM admission",
+    )
+    .await?;
+    let events = Events::new(ed, adm)?;
+    let mut enrolments = Vec::new();
+    for b in &run_sql(
+        ctx,
+        "program_evaluation",
+        "SELECT person_key, program, team, enrolment_date FROM enrolment WHERE enrolment_date IS NOT NULL",
+    )
+    .await?
+    {
+        let key = col(b, 0, &DataType::Utf8)?;
+        let key = key.as_string::<i32>();
+        let program = col(b, 1, &DataType::Utf8)?;
+        let program = program.as_string::<i32>();
+        let team = col(b, 2, &DataType::Utf8)?;
+        let team = team.as_string::<i32>();
+        let date = col(b, 3, &DataType::Date32)?;
+        let date = date.as_primitive::<Date32Type>();
+        for i in 0..b.num_rows() {
+            if let Some(k) = index.get(key.value(i)) {
+                enrolments.push(Enrolment {
+                    person: *k,
+                    program: program.value(i).to_string(),
+                    team: team.value(i).to_string(),
+                    enrolment_date: day_to_date(date.value(i)),
+                });
+            }
+        }
+    }
+    let mut config = EvaluationConfig::new(data_from, data_to);
+    config.bootstrap.replicates = options.replicates.max(500);
+    config.bootstrap.seed = options.seed;
+    let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
+    let worklist_rows = write_worklist(warehouse, &evaluation, &keys, run_id).await?;
+    Ok(BuiltinOutput {
+        evaluation,
+        span_start: data_from,
+        worklist_rows,
+    })
+}
+
+/// One event series (persons' event days) from a query returning (person_key, date).
+async fn load_events(
+    ctx: &SessionContext,
+    index: &HashMap<String, u32>,
+    n: usize,
+    sql: &str,
+) -> Result<EventSeries, IndicatorError> {
+    let batches = run_sql(ctx, "program_evaluation", sql).await?;
+    let (mut persons, mut days, mut unknown) = (Vec::new(), Vec::new(), 0usize);
+    for b in &batches {
+        let key = col(b, 0, &DataType::Utf8)?;
+        let key = key.as_string::<i32>();
+        let day = col(b, 1, &DataType::Date32)?;
+        let day = day.as_primitive::<Date32Type>();
+        for i in 0..b.num_rows() {
+            match (key.is_null(i) || day.is_null(i), index.get(key.value(i))) {
+                (false, Some(k)) => {
+                    persons.push(*k);
+                    days.push(day.value(i));
+                }
+                _ => unknown += 1,
+            }
+        }
+    }
+    if unknown > 0 {
+        warn!(
+            events = unknown,
+            "events of persons absent from the registry are left out of the evaluation"
+        );
+    }
+    EventSeries::from_columns(n, &persons, &days).map_err(IndicatorError::from)
+}
+
+/// The evaluation is CPU-bound and parallel (rayon); it runs to completion here.
+fn tokio_free_evaluate(
+    population: &Population,
+    events: &Events,
+    enrolments: &[Enrolment],
+    config: &EvaluationConfig,
+) -> Result<vigie_evaluation::Evaluation, IndicatorError> {
+    Ok(evaluate(population, events, enrolments, config)?)
+}
+
+async fn write_worklist(
+    warehouse: &Warehouse,
+    evaluation: &vigie_evaluation::Evaluation,
+    keys: &[String],
+    run_id: &str,
+) -> Result<usize, IndicatorError> {
+    let rows = &evaluation.case_finding.worklist;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("person_key", DataType::Utf8, false),
+        Field::new("team", DataType::Utf8, true),
+        Field::new("eligibility_date", DataType::Date32, false),
+        Field::new("ed_visits_365d", DataType::Int32, false),
+        Field::new("admissions_365d", DataType::Int32, false),
+        Field::new("enrolled", DataType::Boolean, false),
+        Field::new("run_id", DataType::Utf8, false),
+    ]));
+    let key = |p: u32| keys.get(p as usize).cloned().unwrap_or_default();
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| key(r.person)),
+            )),
+            Arc::new(rows.iter().map(|r| r.team.clone()).collect::<StringArray>()),
+            Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| {
+                r.eligibility_date
+                    .signed_duration_since(NaiveDate::default())
+                    .num_days() as i32
+            }))),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.ed_visits as i32),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.admissions as i32),
+            )),
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.enrolled))
+                    .collect::<BooleanArray>(),
+            ),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|_| run_id))),
+        ],
+    )?;
+    // The worklist is rebuilt whole at each run.
+    warehouse
+        .write(
+            WORKLIST_TABLE,
+            schema,
+            vec![],
+            vec![batch],
+            &Replace::Predicate("run_id IS NOT NULL".into()),
+        )
+        .await?;
+    Ok(rows.len())
+}
+
+impl BuiltinOutput {
+    /// The cells of one built-in indicator.
+    pub fn cells_for(&self, meta: &IndicatorMeta) -> Vec<CellValue> {
+        let pct = |x: Option<f64>| x.map(|v| 100.0 * v);
+        let cell = |team: Option<String>,
+                    program: &str,
+                    num: f64,
+                    den: Option<f64>,
+                    value: Option<f64>,
+                    ci: Option<(f64, f64)>| CellValue {
+            period_start: self.span_start,
+            team,
+            stratum_dimension: "program".to_string(),
+            stratum_value: program.to_string(),
+            numerator: Some(num),
+            denominator: den,
+            value,
+            ci_low: ci.map(|c| c.0),
+            ci_high: ci.map(|c| c.1),
+            cell_count: None,
+        };
+        match (meta.method, meta.evaluation) {
+            (Method::ProgramEvaluation, Some(spec)) => {
+                let outcome = match spec.outcome {
+                    EvaluationOutcome::EdVisits => Outcome::EdVisits,
+                    EvaluationOutcome::Admissions => Outcome::Admissions,
+                };
+                match spec.estimand {
+                    Estimand::Naive => self
+                        .evaluation
+                        .naive
+                        .iter()
+                        .filter(|e| e.outcome == outcome)
+                        .map(|e| {
+                            cell(
+                                scope_team(&e.scope),
+                                &e.program,
+                                e.n_participants as f64,
+                                None,
+                                pct(e.change),
+                                e.ci.as_ref().map(|c| (100.0 * c.lower, 100.0 * c.upper)),
+                            )
+                        })
+                        .collect(),
+                    Estimand::Adjusted => self
+                        .evaluation
+                        .adjusted
+                        .iter()
+                        .flat_map(|p| p.estimates.iter())
+                        .filter(|e| e.outcome == outcome)
+                        .map(|e| {
+                            cell(
+                                scope_team(&e.scope),
+                                &e.program,
+                                e.n_participants as f64,
+                                Some(e.n_comparison as f64),
+                                pct(e.effect),
+                                e.ci.as_ref().map(|c| (100.0 * c.lower, 100.0 * c.upper)),
+                            )
+                        })
+                        .collect(),
+                }
+            }
+            (Method::CaseFinding, _) => {
+                let cf = &self.evaluation.case_finding;
+                std::iter::once(&cf.overall)
+                    .chain(cf.by_team.iter())
+                    .map(|s| {
+                        let ci = (s.eligible > 0)
+                            .then(|| {
+                                vigie_stats::wilson_ci(s.enrolled as f64, s.eligible as f64, 0.95)
+                                    .ok()
+                            })
+                            .flatten()
+                            .map(|c| (100.0 * c.lower, 100.0 * c.upper));
+                        let mut c = cell(
+                            scope_team(&s.scope),
+                            ALL,
+                            s.enrolled as f64,
+                            Some(s.eligible as f64),
+                            s.percent_enrolled,
+                            ci,
+                        );
+                        c.stratum_dimension = ALL.to_string();
+                        c
+                    })
+                    .collect()
+            }
+            _ => vec![],
+        }
+    }
+}

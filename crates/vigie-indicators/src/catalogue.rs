@@ -1,0 +1,370 @@
+//! The catalogue: one SQL file and one metadata file per indicator, loaded and checked.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use vigie_model::locate::locate;
+use vigie_model::{ConfigError, ConfigProblem};
+
+/// Text in both official languages.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    /// French.
+    pub fr: String,
+    /// English.
+    pub en: String,
+}
+
+/// Unit of an indicator's value.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Percentage (0-100).
+    Percent,
+    /// Events per 1,000 population.
+    #[serde(rename = "rate_per_1000")]
+    RatePer1000,
+    /// Days.
+    Days,
+    /// A ratio (1 = no difference) or a relative change.
+    Ratio,
+    /// A count.
+    Count,
+}
+
+impl Unit {
+    /// The multiplier applied to numerator / denominator.
+    pub fn multiplier(self) -> f64 {
+        match self {
+            Unit::Percent => 100.0,
+            Unit::RatePer1000 => 1000.0,
+            Unit::Days | Unit::Ratio | Unit::Count => 1.0,
+        }
+    }
+}
+
+/// Which way is better.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Higher values are better.
+    HigherIsBetter,
+    /// Lower values are better.
+    LowerIsBetter,
+    /// Neither.
+    Neither,
+}
+
+/// Reporting period.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodType {
+    /// Calendar month.
+    Month,
+    /// Calendar quarter.
+    Quarter,
+    /// Calendar year.
+    Year,
+    /// The whole data span (program evaluation).
+    Span,
+}
+
+/// Stratification dimensions the engine knows.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StratumDim {
+    /// Sex (F, M, X).
+    Sex,
+    /// Age band (0-17, 18-44, 45-64, 65-79, 80+).
+    AgeBand,
+    /// Preferred language (fr, en, other).
+    Language,
+    /// Urban or rural.
+    Rurality,
+    /// Survey item (experience indicators).
+    Item,
+    /// Partner source (data-quality indicators).
+    Source,
+}
+
+impl StratumDim {
+    /// Column name in the query output and stratum dimension name in the results.
+    pub fn column(self) -> &'static str {
+        match self {
+            StratumDim::Sex => "sex",
+            StratumDim::AgeBand => "age_band",
+            StratumDim::Language => "language",
+            StratumDim::Rurality => "rurality",
+            StratumDim::Item => "item",
+            StratumDim::Source => "source",
+        }
+    }
+}
+
+/// How values and intervals are computed from the cells.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Proportion with a Wilson score interval (numerator and denominator are counts).
+    Wilson,
+    /// Crude rate with an exact Poisson (< 10 events) or Byar interval.
+    PoissonRate,
+    /// Directly age-standardised rate (2011 Canadian standard) with a Dobson interval;
+    /// the query adds a `std_age_band` column.
+    DobsonDsr,
+    /// Ratio of two sums without an interval (e.g. ALC days / inpatient days).
+    RatioOfSums,
+    /// Median of the `observation` column.
+    Median,
+    /// 90th percentile of the `observation` column.
+    P90,
+    /// Built in: program evaluation (naive and adjusted) — no SQL.
+    ProgramEvaluation,
+    /// Built in: high-user case finding — no SQL.
+    CaseFinding,
+}
+
+impl Method {
+    /// Whether the query returns one row per observation (quantiles) rather than sums.
+    pub fn is_quantile(self) -> bool {
+        matches!(self, Method::Median | Method::P90)
+    }
+
+    /// Whether the indicator is computed by built-in code rather than SQL.
+    pub fn is_builtin(self) -> bool {
+        matches!(self, Method::ProgramEvaluation | Method::CaseFinding)
+    }
+
+    /// Name stored in `indicator_results.method`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::Wilson => "wilson",
+            Method::PoissonRate => "poisson_exact_or_byar",
+            Method::DobsonDsr => "dsr_canada2011_dobson",
+            Method::RatioOfSums => "ratio_of_sums",
+            Method::Median => "median_type7",
+            Method::P90 => "p90_type7",
+            Method::ProgramEvaluation => "program_evaluation_bootstrap",
+            Method::CaseFinding => "case_finding_wilson",
+        }
+    }
+}
+
+/// A target with an optional tolerance corridor.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The agreed target value.
+    pub value: f64,
+    /// Lower bound of the corridor (within corridor, not met).
+    #[serde(default)]
+    pub corridor_low: Option<f64>,
+    /// Upper bound of the corridor.
+    #[serde(default)]
+    pub corridor_high: Option<f64>,
+}
+
+/// The metadata of an indicator (`queries/<id>.yaml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndicatorMeta {
+    /// Identifier (also the file stem and the metric label).
+    pub id: String,
+    /// Name.
+    pub name: Bilingual,
+    /// What it measures and why.
+    pub description: Bilingual,
+    /// Unit of the value.
+    pub unit: Unit,
+    /// Numerator definition.
+    pub numerator: Bilingual,
+    /// Denominator definition.
+    pub denominator: Bilingual,
+    /// Direction of improvement.
+    pub direction: Direction,
+    /// Reporting period.
+    pub period: PeriodType,
+    /// Stratification dimensions (besides the total).
+    #[serde(default)]
+    pub strata: Vec<StratumDim>,
+    /// Target and corridor.
+    #[serde(default)]
+    pub target: Option<Target>,
+    /// Smallest denominator reported (e.g. 10 valid survey responses).
+    #[serde(default)]
+    pub min_denominator: Option<f64>,
+    /// Computation and interval method.
+    pub method: Method,
+    /// Whether the denominator is a count of persons or events (suppressed when small).
+    #[serde(default = "default_true")]
+    pub denominator_is_count: bool,
+    /// Whether the total over strata (`stratum_value = all`) is reported. Set it to false when
+    /// the total would pool units a minimum denominator is about (e.g. survey answers across
+    /// items, where the minimum is about respondents).
+    #[serde(default = "default_true")]
+    pub include_total: bool,
+    /// For `method: program_evaluation`: which estimand and outcome.
+    #[serde(default)]
+    pub evaluation: Option<EvaluationSpec>,
+}
+
+/// Which figure of the program evaluation an indicator reports.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationSpec {
+    /// Naive before/after, or adjusted against the comparison group.
+    pub estimand: Estimand,
+    /// ED visits or admissions.
+    pub outcome: EvaluationOutcome,
+}
+
+/// Program-evaluation estimands.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimand {
+    /// (a) before/after around enrolment.
+    Naive,
+    /// (b) ratio of rate ratios against a re-weighted comparison group.
+    Adjusted,
+}
+
+/// Program-evaluation outcomes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EvaluationOutcome {
+    /// Emergency-department visits.
+    EdVisits,
+    /// Hospital admissions.
+    Admissions,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// An indicator: metadata, SQL and where they came from.
+#[derive(Debug, Clone)]
+pub struct IndicatorDef {
+    /// Metadata.
+    pub meta: IndicatorMeta,
+    /// SQL (empty for built-in methods).
+    pub sql: String,
+    /// The metadata file.
+    pub meta_path: PathBuf,
+    /// The SQL file, if any.
+    pub sql_path: Option<PathBuf>,
+}
+
+/// Loads every `*.yaml` of the catalogue directory with its `*.sql`; all problems at once.
+pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut metas: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    metas.sort();
+    let mut problems = Vec::new();
+    let mut defs = Vec::new();
+    let mut ids = BTreeSet::new();
+    for path in metas {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let mut add = |key: &str, message: String| {
+            problems.push(ConfigProblem {
+                file: path.clone(),
+                line: locate(&text, key),
+                key: key.to_string(),
+                message,
+            })
+        };
+        let de = serde_yaml::Deserializer::from_str(&text);
+        let meta: IndicatorMeta = match serde_path_to_error::deserialize(de) {
+            Ok(m) => m,
+            Err(e) => {
+                let key = e.path().to_string();
+                let inner = e.into_inner();
+                let message = inner.to_string();
+                let message = message.split(" at line ").next().unwrap_or("").to_string();
+                let message = message
+                    .strip_prefix(&format!("{key}: "))
+                    .map(str::to_string)
+                    .unwrap_or(message);
+                let line = locate(&text, &key).or_else(|| inner.location().map(|l| l.line()));
+                problems.push(ConfigProblem {
+                    file: path.clone(),
+                    line,
+                    key,
+                    message,
+                });
+                continue;
+            }
+        };
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if meta.id != stem {
+            add(
+                "id",
+                format!("the id \"{}\" must equal the file name \"{stem}\"", meta.id),
+            );
+        }
+        if !ids.insert(meta.id.clone()) {
+            add(
+                "id",
+                format!("indicator id \"{}\" is defined twice", meta.id),
+            );
+        }
+        for (key, text) in [
+            ("name", &meta.name),
+            ("description", &meta.description),
+            ("numerator", &meta.numerator),
+            ("denominator", &meta.denominator),
+        ] {
+            if text.fr.trim().is_empty() || text.en.trim().is_empty() {
+                add(key, "give both `fr` and `en` text".into());
+            }
+        }
+        if let Some(t) = meta.target {
+            if let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high) {
+                if lo > hi {
+                    add("target", "corridor_low is above corridor_high".into());
+                }
+            }
+        }
+        if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
+            add("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into());
+        }
+        let sql_path = path.with_extension("sql");
+        let (sql, sql_path) = if meta.method.is_builtin() {
+            (String::new(), None)
+        } else {
+            match std::fs::read_to_string(&sql_path) {
+                Ok(sql) => (sql, Some(sql_path)),
+                Err(_) => {
+                    add(
+                        "method",
+                        format!("{} has no SQL: create {}", meta.id, sql_path.display()),
+                    );
+                    continue;
+                }
+            }
+        };
+        defs.push(IndicatorDef {
+            meta,
+            sql,
+            meta_path: path.clone(),
+            sql_path,
+        });
+    }
+    if problems.is_empty() {
+        Ok(defs)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}

@@ -1,0 +1,44 @@
+//! Indicator errors, sorted by who must act.
+
+use vigie_model::ConfigError;
+
+/// What went wrong computing indicators.
+#[derive(Debug, thiserror::Error)]
+pub enum IndicatorError {
+    /// The catalogue is wrong: a query or its metadata (the user fixes the named file).
+    #[error(transparent)]
+    Catalogue(#[from] ConfigError),
+    /// A query failed while running over the data.
+    #[error("indicator {indicator}: {source}")]
+    Query {
+        /// The indicator.
+        indicator: String,
+        /// The cause.
+        #[source]
+        source: datafusion::error::DataFusionError,
+    },
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] Box<vigie_warehouse::WarehouseError>),
+    /// Program evaluation failed.
+    #[error("program evaluation: {0}")]
+    Evaluation(#[from] vigie_evaluation::EvalError),
+    /// The disclosure gate found a leak in an output (a bug: the output is withheld).
+    #[error("disclosure check failed, output withheld: {0}")]
+    Disclosure(#[from] vigie_disclosure::Leak),
+    /// A bug: please report it.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
+}
+
+impl From<vigie_warehouse::WarehouseError> for IndicatorError {
+    fn from(e: vigie_warehouse::WarehouseError) -> Self {
+        IndicatorError::Warehouse(Box::new(e))
+    }
+}
+
+impl From<arrow::error::ArrowError> for IndicatorError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        IndicatorError::Internal(format!("arrow: {e}"))
+    }
+}

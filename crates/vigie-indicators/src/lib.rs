@@ -1,0 +1,28 @@
+//! The indicator catalogue and the engine that runs it.
+//!
+//! An indicator is data: `queries/<id>.sql` (DataFusion SQL over the warehouse, returning the
+//! finest cells) beside `queries/<id>.yaml` (its metadata). The engine runs each query over a
+//! consistent warehouse snapshot, aggregates the cells up the org hierarchy (region > team)
+//! and over each stratum dimension, computes values and confidence intervals with
+//! `vigie-stats`, SPC signals over each series, marks what the disclosure gate suppresses,
+//! and writes `indicator_results`. Program evaluation and case finding are built in
+//! (person-level, through `vigie-evaluation`); their care-coordinator worklist is written to
+//! the restricted `worklist` table only.
+
+mod aggregate;
+mod builtin;
+mod catalogue;
+mod engine;
+mod error;
+mod functions;
+mod results;
+
+pub use catalogue::{
+    Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
+    Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
+};
+pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
+pub use error::IndicatorError;
+pub use results::{
+    IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
+};

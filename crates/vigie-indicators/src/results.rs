@@ -1,0 +1,424 @@
+//! `indicator_results`: one long table, one row per indicator x period x org unit x stratum.
+//!
+//! The table inside the warehouse keeps every number, with the disclosure gate's verdict in
+//! `suppressed` / `suppression_reason`. Outputs never read it directly: they call
+//! [`published_results`], which clears what is suppressed and checks the result once more.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, NaiveDate, Utc};
+use vigie_disclosure::{Cell, CountFields, DisclosureConfig, OrgLevel, SuppressionReason};
+use vigie_warehouse::{SessionOptions, Warehouse};
+
+use crate::catalogue::{IndicatorDef, IndicatorMeta, Method};
+use crate::error::IndicatorError;
+
+/// Name of the results table.
+pub const RESULTS_TABLE: &str = "indicator_results";
+/// Name of the restricted care-coordinator worklist table (never exported).
+pub const WORKLIST_TABLE: &str = "worklist";
+
+/// One result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndicatorResult {
+    /// Indicator id.
+    pub indicator: String,
+    /// month, quarter, year or span.
+    pub period_type: String,
+    /// First day of the period.
+    pub period_start: NaiveDate,
+    /// Last day of the period (inclusive).
+    pub period_end: NaiveDate,
+    /// region, team or site.
+    pub org_level: String,
+    /// The org unit's code (`region` for the whole region).
+    pub org_unit: String,
+    /// The unit above (None for the region).
+    pub parent_unit: Option<String>,
+    /// `all`, or the stratification dimension (sex, age_band, ...).
+    pub stratum_dimension: String,
+    /// `all`, or the stratum.
+    pub stratum_value: String,
+    /// Numerator.
+    pub numerator: Option<f64>,
+    /// Denominator.
+    pub denominator: Option<f64>,
+    /// Value in the indicator's unit.
+    pub value: Option<f64>,
+    /// Lower 95% confidence limit.
+    pub ci_low: Option<f64>,
+    /// Upper 95% confidence limit.
+    pub ci_high: Option<f64>,
+    /// Computation method.
+    pub method: String,
+    /// Target, if agreed.
+    pub target: Option<f64>,
+    /// met, within_corridor or not_met.
+    pub target_status: Option<String>,
+    /// SPC centre line.
+    pub spc_centre: Option<f64>,
+    /// SPC lower process limit.
+    pub spc_lower: Option<f64>,
+    /// SPC upper process limit.
+    pub spc_upper: Option<f64>,
+    /// common_cause, special_cause_improvement, special_cause_concern, special_cause_neither.
+    pub spc_signal: Option<String>,
+    /// Whether the disclosure gate suppresses this cell.
+    pub suppressed: bool,
+    /// Why: small_count, below_minimum_denominator or complementary.
+    pub suppression_reason: Option<String>,
+    /// The compute run.
+    pub run_id: String,
+    /// When it was computed.
+    pub computed_at: DateTime<Utc>,
+    /// Which count fields the gate tests (not stored).
+    pub count_fields: CountFields,
+    /// Smallest publishable denominator (not stored).
+    pub min_denominator: Option<f64>,
+    /// Whether cells add up over strata and org units (not stored).
+    pub additive: bool,
+}
+
+/// Schema of `indicator_results`.
+pub fn results_schema() -> SchemaRef {
+    let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
+    Arc::new(Schema::new(vec![
+        f("indicator", DataType::Utf8, false),
+        f("period_type", DataType::Utf8, false),
+        f("period_start", DataType::Date32, false),
+        f("period_end", DataType::Date32, false),
+        f("org_level", DataType::Utf8, false),
+        f("org_unit", DataType::Utf8, false),
+        f("parent_unit", DataType::Utf8, true),
+        f("stratum_dimension", DataType::Utf8, false),
+        f("stratum_value", DataType::Utf8, false),
+        f("numerator", DataType::Float64, true),
+        f("denominator", DataType::Float64, true),
+        f("value", DataType::Float64, true),
+        f("ci_low", DataType::Float64, true),
+        f("ci_high", DataType::Float64, true),
+        f("method", DataType::Utf8, false),
+        f("target", DataType::Float64, true),
+        f("target_status", DataType::Utf8, true),
+        f("spc_centre", DataType::Float64, true),
+        f("spc_lower", DataType::Float64, true),
+        f("spc_upper", DataType::Float64, true),
+        f("spc_signal", DataType::Utf8, true),
+        f("suppressed", DataType::Boolean, false),
+        f("suppression_reason", DataType::Utf8, true),
+        f("run_id", DataType::Utf8, false),
+        f(
+            "computed_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]))
+}
+
+fn day(d: NaiveDate) -> i32 {
+    d.signed_duration_since(NaiveDate::default()).num_days() as i32
+}
+
+fn date(days: i32) -> NaiveDate {
+    NaiveDate::default() + chrono::Duration::days(days as i64)
+}
+
+/// Results as one record batch.
+pub fn to_batch(rows: &[IndicatorResult]) -> Result<RecordBatch, IndicatorError> {
+    let s = |f: fn(&IndicatorResult) -> &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+    };
+    let os = |f: fn(&IndicatorResult) -> Option<&str>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<StringArray>())
+    };
+    let n = |f: fn(&IndicatorResult) -> Option<f64>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<Float64Array>())
+    };
+    let columns: Vec<ArrayRef> = vec![
+        s(|r| &r.indicator),
+        s(|r| &r.period_type),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|r| day(r.period_start)),
+        )),
+        Arc::new(Date32Array::from_iter_values(
+            rows.iter().map(|r| day(r.period_end)),
+        )),
+        s(|r| &r.org_level),
+        s(|r| &r.org_unit),
+        os(|r| r.parent_unit.as_deref()),
+        s(|r| &r.stratum_dimension),
+        s(|r| &r.stratum_value),
+        n(|r| r.numerator),
+        n(|r| r.denominator),
+        n(|r| r.value),
+        n(|r| r.ci_low),
+        n(|r| r.ci_high),
+        s(|r| &r.method),
+        n(|r| r.target),
+        os(|r| r.target_status.as_deref()),
+        n(|r| r.spc_centre),
+        n(|r| r.spc_lower),
+        n(|r| r.spc_upper),
+        os(|r| r.spc_signal.as_deref()),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.suppressed))
+                .collect::<BooleanArray>(),
+        ),
+        os(|r| r.suppression_reason.as_deref()),
+        s(|r| &r.run_id),
+        Arc::new(
+            TimestampMicrosecondArray::from_iter_values(
+                rows.iter().map(|r| r.computed_at.timestamp_micros()),
+            )
+            .with_timezone("UTC"),
+        ),
+    ];
+    Ok(RecordBatch::try_new(results_schema(), columns)?)
+}
+
+/// Reads result rows back from batches of `indicator_results`.
+pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<IndicatorResult>, IndicatorError> {
+    let schema = results_schema();
+    let mut out = Vec::new();
+    for b in batches {
+        let col = |name: &str| -> Result<ArrayRef, IndicatorError> {
+            let a = b
+                .column_by_name(name)
+                .ok_or_else(|| IndicatorError::Internal(format!("results lack {name}")))?;
+            let t = schema.field_with_name(name)?.data_type().clone();
+            Ok(cast(a, &t)?)
+        };
+        let text = |name: &str| -> Result<StringArray, IndicatorError> {
+            Ok(col(name)?.as_string::<i32>().clone())
+        };
+        let num = |name: &str| -> Result<Float64Array, IndicatorError> {
+            Ok(col(name)?
+                .as_primitive::<arrow::datatypes::Float64Type>()
+                .clone())
+        };
+        let dates = |name: &str| -> Result<Date32Array, IndicatorError> {
+            Ok(col(name)?
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .clone())
+        };
+        let (ind, pt, ol, ou, pu, sd, sv, me, ts, sig, sr, run) = (
+            text("indicator")?,
+            text("period_type")?,
+            text("org_level")?,
+            text("org_unit")?,
+            text("parent_unit")?,
+            text("stratum_dimension")?,
+            text("stratum_value")?,
+            text("method")?,
+            text("target_status")?,
+            text("spc_signal")?,
+            text("suppression_reason")?,
+            text("run_id")?,
+        );
+        let (ps, pe) = (dates("period_start")?, dates("period_end")?);
+        let (nu, de, va, lo, hi, ta, sc, sl, su) = (
+            num("numerator")?,
+            num("denominator")?,
+            num("value")?,
+            num("ci_low")?,
+            num("ci_high")?,
+            num("target")?,
+            num("spc_centre")?,
+            num("spc_lower")?,
+            num("spc_upper")?,
+        );
+        let supp = col("suppressed")?.as_boolean().clone();
+        let at = col("computed_at")?
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .clone();
+        let opt_s = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
+        let opt_f = |a: &Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+        for i in 0..b.num_rows() {
+            out.push(IndicatorResult {
+                indicator: ind.value(i).to_string(),
+                period_type: pt.value(i).to_string(),
+                period_start: date(ps.value(i)),
+                period_end: date(pe.value(i)),
+                org_level: ol.value(i).to_string(),
+                org_unit: ou.value(i).to_string(),
+                parent_unit: opt_s(&pu, i),
+                stratum_dimension: sd.value(i).to_string(),
+                stratum_value: sv.value(i).to_string(),
+                numerator: opt_f(&nu, i),
+                denominator: opt_f(&de, i),
+                value: opt_f(&va, i),
+                ci_low: opt_f(&lo, i),
+                ci_high: opt_f(&hi, i),
+                method: me.value(i).to_string(),
+                target: opt_f(&ta, i),
+                target_status: opt_s(&ts, i),
+                spc_centre: opt_f(&sc, i),
+                spc_lower: opt_f(&sl, i),
+                spc_upper: opt_f(&su, i),
+                spc_signal: opt_s(&sig, i),
+                suppressed: supp.value(i),
+                suppression_reason: opt_s(&sr, i),
+                run_id: run.value(i).to_string(),
+                computed_at: DateTime::from_timestamp_micros(at.value(i)).unwrap_or_default(),
+                count_fields: CountFields::NONE,
+                min_denominator: None,
+                additive: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn org_level(level: &str) -> OrgLevel {
+    match level {
+        "region" => OrgLevel::Region,
+        "site" => OrgLevel::Site,
+        _ => OrgLevel::Team,
+    }
+}
+
+pub(crate) fn reason_code(r: SuppressionReason) -> &'static str {
+    match r {
+        SuppressionReason::SmallCount => "small_count",
+        SuppressionReason::BelowMinimumDenominator => "below_minimum_denominator",
+        SuppressionReason::Complementary => "complementary",
+    }
+}
+
+/// The result as a disclosure cell.
+pub(crate) fn to_cell(r: &IndicatorResult) -> Cell {
+    Cell {
+        indicator: r.indicator.clone(),
+        period: format!("{}:{}", r.period_type, r.period_start),
+        org_level: org_level(&r.org_level),
+        org_unit: r.org_unit.clone(),
+        parent_unit: r.parent_unit.clone(),
+        stratum_dimension: r.stratum_dimension.clone(),
+        stratum_value: r.stratum_value.clone(),
+        numerator: r.numerator,
+        denominator: r.denominator,
+        value: r.value,
+        ci_low: r.ci_low,
+        ci_high: r.ci_high,
+        count_fields: r.count_fields,
+        min_denominator: r.min_denominator,
+        additive: r.additive,
+        suppressed: None,
+    }
+}
+
+/// The results every output may publish: suppressed cells keep their identity and reason but
+/// lose every number derived from data (numerator, denominator, value, CI, SPC limits), rows
+/// of indicators no longer in the catalogue are withheld, and the published set is checked
+/// against the disclosure rule once more. The one gate between the warehouse and outputs.
+pub async fn published_results(
+    warehouse: &Warehouse,
+    catalogue: &[IndicatorDef],
+    cfg: &DisclosureConfig,
+) -> Result<Vec<IndicatorResult>, IndicatorError> {
+    let snapshot = warehouse.snapshot(None).await?;
+    let ctx = warehouse
+        .session(&snapshot, &SessionOptions::default())
+        .await?;
+    if !ctx
+        .table_exist(RESULTS_TABLE)
+        .map_err(|e| IndicatorError::Internal(e.to_string()))?
+    {
+        return Ok(vec![]);
+    }
+    let query_err = |source| IndicatorError::Query {
+        indicator: RESULTS_TABLE.into(),
+        source,
+    };
+    let batches = ctx
+        .sql(&format!("SELECT * FROM {RESULTS_TABLE}"))
+        .await
+        .map_err(query_err)?
+        .collect()
+        .await
+        .map_err(query_err)?;
+    let mut rows = Vec::new();
+    for mut r in from_batches(&batches)? {
+        let Some(def) = catalogue.iter().find(|d| d.meta.id == r.indicator) else {
+            continue;
+        };
+        let policy = CellPolicy::of(&def.meta);
+        r.count_fields = policy.count_fields;
+        r.min_denominator = policy.min_denominator;
+        r.additive = policy.additive;
+        if r.suppressed {
+            r.numerator = None;
+            r.denominator = None;
+            r.value = None;
+            r.ci_low = None;
+            r.ci_high = None;
+            r.spc_centre = None;
+            r.spc_lower = None;
+            r.spc_upper = None;
+            r.spc_signal = None;
+            r.target_status = None;
+        }
+        rows.push(r);
+    }
+    let cells: Vec<Cell> = rows
+        .iter()
+        .map(|r| {
+            let mut c = to_cell(r);
+            c.suppressed = r
+                .suppressed
+                .then_some(match r.suppression_reason.as_deref() {
+                    Some("below_minimum_denominator") => SuppressionReason::BelowMinimumDenominator,
+                    Some("complementary") => SuppressionReason::Complementary,
+                    _ => SuppressionReason::SmallCount,
+                });
+            c
+        })
+        .collect();
+    vigie_disclosure::check(&cells, cfg)?;
+    Ok(rows)
+}
+
+/// How the disclosure gate treats an indicator's cells.
+#[derive(Debug, Clone, Copy)]
+pub struct CellPolicy {
+    /// Which fields are counts.
+    pub count_fields: CountFields,
+    /// Smallest publishable denominator.
+    pub min_denominator: Option<f64>,
+    /// Whether cells add up over strata and org units.
+    pub additive: bool,
+}
+
+impl CellPolicy {
+    /// The policy an indicator's metadata implies.
+    pub fn of(meta: &IndicatorMeta) -> Self {
+        let count_fields = match meta.method {
+            // Participants and comparison persons are both counts of persons.
+            Method::ProgramEvaluation | Method::CaseFinding => CountFields::BOTH,
+            // Sums of days are not counts; the query's `cell_count` (stays) is checked by the
+            // engine before the gate.
+            Method::RatioOfSums => CountFields::NONE,
+            // Quantiles: the numerator is the number of observations.
+            Method::Median | Method::P90 => CountFields::NUMERATOR,
+            _ if meta.denominator_is_count => CountFields::BOTH,
+            _ => CountFields::NUMERATOR,
+        };
+        let additive = matches!(
+            meta.method,
+            Method::Wilson | Method::PoissonRate | Method::DobsonDsr
+        );
+        CellPolicy {
+            count_fields,
+            min_denominator: meta.min_denominator,
+            additive,
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The compute step: the pipeline's indicator catalogue over its warehouse.
+
+use chrono::NaiveDate;
+use vigie_disclosure::DisclosureConfig;
+use vigie_indicators::{ComputeOptions, ComputeReport, compute as run_catalogue, load_catalogue};
+use vigie_model::config::LoadedPipeline;
+use vigie_warehouse::SessionOptions;
+
+use crate::error::PipelineError;
+
+/// Overrides of the pipeline's indicator settings, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ComputeOverrides {
+    /// Warehouse location instead of the pipeline's.
+    pub warehouse: Option<String>,
+    /// Only these indicators.
+    pub only: Vec<String>,
+    /// First day computed.
+    pub from: Option<NaiveDate>,
+    /// Day after the last day computed.
+    pub to: Option<NaiveDate>,
+}
+
+/// Runs the catalogue and writes `indicator_results` (and the restricted worklist).
+pub async fn compute(
+    pipeline: &LoadedPipeline,
+    overrides: &ComputeOverrides,
+) -> Result<ComputeReport, PipelineError> {
+    let spec = &pipeline.spec.indicators;
+    let queries_dir = pipeline.queries_dir();
+    let catalogue = load_catalogue(&queries_dir)?;
+    let from = overrides.from.or_else(|| {
+        spec.from
+            .as_ref()
+            .and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
+    });
+    let options = ComputeOptions {
+        warehouse: overrides
+            .warehouse
+            .clone()
+            .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
+        include: if overrides.only.is_empty() {
+            spec.include.clone()
+        } else {
+            overrides.only.clone()
+        },
+        from,
+        to: overrides.to,
+        disclosure: DisclosureConfig {
+            min_count: pipeline.spec.disclosure.min_count,
+        },
+        replicates: spec.bootstrap_replicates,
+        seed: spec.bootstrap_seed,
+        session: SessionOptions {
+            memory_limit_bytes: spec.memory_limit_mib << 20,
+            ..SessionOptions::default()
+        },
+        queries_dir,
+    };
+    Ok(run_catalogue(&catalogue, &options).await?)
+}

@@ -1,0 +1,47 @@
+-- Emergency department visits per 1,000 attributed population, per month, by team and stratum.
+-- Grain: one row per month x team x sex x language x rurality x age band.
+with months as (
+    select period_start
+    from calendar
+    where period_type = 'month'
+),
+
+-- Persons grouped before the cross join with months, so the join stays small at scale.
+population_groups as (
+    select
+        p.team,
+        p.sex,
+        p.language,
+        p.rurality,
+        p.birth_year,
+        cast(date_trunc('month', p.death_date) as date) as death_month,
+        count(*) as persons
+    from person as p
+    group by 1, 2, 3, 4, 5, 6
+),
+
+cells as (
+    select m.period_start, g.team, g.sex, g.language, g.rurality, g.birth_year,
+           0 as numerator, g.persons as denominator
+    from population_groups as g
+    cross join months as m
+    where g.death_month is null or g.death_month >= m.period_start
+    union all
+    select cast(date_trunc('month', v.arrival) as date) as period_start,
+           p.team, p.sex, p.language, p.rurality, p.birth_year,
+           1 as numerator, 0 as denominator
+    from ed_visit as v
+    join person as p on p.person_key = v.person_key
+)
+
+select
+    period_start,
+    team,
+    sex,
+    language,
+    rurality,
+    vigie_age_band(cast(date_part('year', period_start) as bigint) - birth_year) as age_band,
+    sum(numerator) as numerator,
+    sum(denominator) as denominator
+from cells
+group by 1, 2, 3, 4, 5, 6

@@ -1,0 +1,41 @@
+-- Share of hospital stays followed by an urgent readmission within 30 days of discharge,
+-- by month of discharge. Stays discharged less than 30 days before the end of the data are
+-- left out: their follow-up is incomplete.
+-- Grain: one row per month x team x sex x age band.
+with data_end as (
+    select max(period_end) as last_day
+    from calendar
+    where period_type = 'month'
+),
+
+stays as (
+    select a.person_key, a.admit_date, a.discharge_date
+    from admission as a
+    cross join data_end as d
+    where a.discharge_date is not null
+      and a.discharge_date + interval '30 days' < d.last_day
+),
+
+flagged as (
+    select
+        s.person_key,
+        s.discharge_date,
+        max(case
+            when r.admit_date > s.discharge_date
+             and r.admit_date <= s.discharge_date + interval '30 days'
+             and r.admit_category = 'urgent' then 1 else 0 end) as readmitted
+    from stays as s
+    left join admission as r on r.person_key = s.person_key
+    group by s.person_key, s.admit_date, s.discharge_date
+)
+
+select
+    cast(date_trunc('month', f.discharge_date) as date) as period_start,
+    p.team,
+    p.sex,
+    vigie_age_band(cast(date_part('year', f.discharge_date) as bigint) - p.birth_year) as age_band,
+    sum(f.readmitted) as numerator,
+    count(*) as denominator
+from flagged as f
+join person as p on p.person_key = f.person_key
+group by 1, 2, 3, 4

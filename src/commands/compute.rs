@@ -1,0 +1,68 @@
+//! `vigie compute`: run the indicator catalogue over the warehouse.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use vigie_pipeline::{ComputeOverrides, ComputeReport, compute};
+
+/// Arguments of `vigie compute`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The pipeline file (e.g. pipelines/demo.yaml).
+    pub pipeline: PathBuf,
+    /// Override the pipeline's warehouse (path or URL).
+    #[arg(long)]
+    pub warehouse: Option<String>,
+    /// First month to (re)compute, YYYY-MM; its results are replaced.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last month to (re)compute, YYYY-MM (inclusive).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only these indicators (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+fn month(flag: &str, value: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
+    value
+        .as_ref()
+        .map(|m| {
+            NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+                .with_context(|| format!("{flag} {m}: expected a month as YYYY-MM, e.g. 2025-07"))
+        })
+        .transpose()
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    let to = month("--to", &args.to)?.and_then(|d| d.checked_add_months(chrono::Months::new(1)));
+    let overrides = ComputeOverrides {
+        warehouse: args.warehouse.clone(),
+        only: args.only.clone(),
+        from: month("--from", &args.from)?,
+        to,
+    };
+    let report = compute(&pipeline, &overrides).await?;
+    print_report(&report);
+    Ok(())
+}
+
+pub fn print_report(report: &ComputeReport) {
+    let rows: usize = report.indicators.values().map(|(n, _)| n).sum();
+    let span = match (report.from, report.to) {
+        (Some(f), Some(t)) => format!("{f} to {}", t.pred_opt().unwrap_or(t)),
+        _ => "no data".to_string(),
+    };
+    println!(
+        "compute {}: {} indicator(s), {rows} result rows ({} suppressed by the disclosure gate), {span}; worklist {} row(s) (restricted)",
+        report.run_id,
+        report.indicators.len(),
+        report.suppressed,
+        report.worklist_rows
+    );
+    for (id, (n, secs)) in &report.indicators {
+        println!("  {id:<40} {n:>7} rows {secs:>7.2} s");
+    }
+}
