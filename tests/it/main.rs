@@ -2,4 +2,5 @@
 
 mod cli;
 mod common;
+mod indicators;
 mod ingest_guarantees;

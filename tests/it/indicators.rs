@@ -1,0 +1,2 @@
+//! Indicator tests: hand-computed values on small fixtures, and the program evaluation
+//! against the synthetic region's known truth.
