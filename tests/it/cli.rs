@@ -74,16 +74,25 @@ fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
     let dir = tempfile::tempdir().expect("tmp");
     let queries = dir.path().join("queries");
     std::fs::create_dir(&queries).expect("mkdir");
-    for entry in std::fs::read_dir(repo().join("queries")).expect("queries").flatten() {
+    for entry in std::fs::read_dir(repo().join("queries"))
+        .expect("queries")
+        .flatten()
+    {
         std::fs::copy(entry.path(), queries.join(entry.file_name())).expect("copy");
     }
     // A query that lost its denominator, and metadata without its English name.
     let sql = std::fs::read_to_string(queries.join("care_plan_within_30d_pct.sql")).expect("read");
-    std::fs::write(queries.join("care_plan_within_30d_pct.sql"), sql.replace("count(*) as denominator", "count(*) as total"))
-        .expect("write");
+    std::fs::write(
+        queries.join("care_plan_within_30d_pct.sql"),
+        sql.replace("count(*) as denominator", "count(*) as total"),
+    )
+    .expect("write");
     let meta = std::fs::read_to_string(queries.join("alc_days_pct.yaml")).expect("read");
-    std::fs::write(queries.join("alc_days_pct.yaml"), meta.replace("  en: Alternate level of care (ALC) days\n", ""))
-        .expect("write");
+    std::fs::write(
+        queries.join("alc_days_pct.yaml"),
+        meta.replace("  en: Alternate level of care (ALC) days\n", ""),
+    )
+    .expect("write");
     let sources = repo().join("pipelines/sources");
     std::fs::write(
         dir.path().join("p.yaml"),
@@ -96,11 +105,17 @@ fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
     let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("alc_days_pct.yaml:2: name: missing field `en`"), "{err}");
+    assert!(
+        err.contains("alc_days_pct.yaml:2: name: missing field `en`"),
+        "{err}"
+    );
     // Metadata problems are reported first; fix them and the query problem shows.
     std::fs::write(queries.join("alc_days_pct.yaml"), meta).expect("write");
     let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("care_plan_within_30d_pct.sql") && err.contains("no `denominator` column"), "{err}");
+    assert!(
+        err.contains("care_plan_within_30d_pct.sql") && err.contains("no `denominator` column"),
+        "{err}"
+    );
 }

@@ -63,7 +63,8 @@ pub async fn run(
     let persons = run_sql(
         ctx,
         "program_evaluation",
-        "SELECT person_key, birth_year, sex, team, death_date FROM person",
+        // Ordered, so that dense indices, and with them the seeded bootstrap, are reproducible.
+        "SELECT person_key, birth_year, sex, team, death_date FROM person ORDER BY person_key",
     )
     .await?;
     for b in &persons {
@@ -113,7 +114,8 @@ pub async fn run(
     for b in &run_sql(
         ctx,
         "program_evaluation",
-        "SELECT person_key, program, team, enrolment_date FROM enrolment WHERE enrolment_date IS NOT NULL",
+        "SELECT person_key, program, team, enrolment_date FROM enrolment WHERE enrolment_date IS NOT NULL \
+         ORDER BY person_key, enrolment_date, program, team",
     )
     .await?
     {

@@ -332,9 +332,10 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
         }
         if let Some(t) = meta.target
             && let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high)
-                && lo > hi {
-                    add("target", "corridor_low is above corridor_high".into());
-                }
+            && lo > hi
+        {
+            add("target", "corridor_low is above corridor_high".into());
+        }
         if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
             add("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into());
         }
