@@ -29,6 +29,13 @@ impl Bar {
     }
 }
 
+impl Bar {
+    /// Sets the absolute position (for producers that report totals done).
+    pub fn advance_to(&self, done: u64) {
+        self.bar.set_position(done);
+    }
+}
+
 impl Progress for Bar {
     fn start(&self, label: &str, total: u64) {
         self.bar.set_message(label.to_string());

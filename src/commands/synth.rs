@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::NaiveDate;
+use vigie_pipeline::Progress;
 use vigie_synth::{SynthConfig, SynthSummary};
+
+use crate::progress::Bar;
 
 /// Arguments of `vigie synth`.
 #[derive(clap::Args)]
@@ -74,9 +77,16 @@ pub async fn generate(args: &Args) -> anyhow::Result<SynthSummary> {
     let cfg = args.config()?;
     let out = args.out.clone();
     let started = std::time::Instant::now();
-    let summary = tokio::task::spawn_blocking(move || vigie_synth::generate(&cfg, &out))
-        .await
-        .context("the generator thread failed")??;
+    let persons = cfg.persons;
+    let summary = tokio::task::spawn_blocking(move || {
+        let bar = Bar::new(false);
+        bar.start("synth", persons);
+        let result = vigie_synth::generate_with_progress(&cfg, &out, &|done| bar.advance_to(done));
+        bar.finish();
+        result
+    })
+    .await
+    .context("the generator thread failed")??;
     tracing::info!(
         persons = args.persons,
         seconds = started.elapsed().as_secs_f64(),
