@@ -29,6 +29,10 @@ enum Command {
     Compute(commands::compute::Args),
     /// Run a pipeline once, end to end (ingest, then the later steps) / Exécuter un pipeline
     Run(commands::ingest::Args),
+    /// Run pipelines on their schedules and serve /metrics for Prometheus / Planifier et exposer les métriques
+    Serve(commands::serve::Args),
+    /// Export indicator history (OpenMetrics for Prometheus backfill) / Exporter l'historique
+    Export(commands::export::Args),
     /// Run SQL over a consistent snapshot of the warehouse / Interroger l'entrepôt en SQL
     Query(commands::query::Args),
     /// Generate a synthetic region and run the demo pipeline on it / Démonstration de bout en bout
@@ -67,6 +71,8 @@ fn main() -> ExitCode {
             Command::Compute(a) => commands::compute::run(a).await,
             Command::Run(a) => commands::ingest::run(a, true).await,
             Command::Query(a) => commands::query::run(a).await,
+            Command::Serve(a) => commands::serve::run(a).await,
+            Command::Export(a) => commands::export::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
         }
     });

@@ -2,7 +2,9 @@
 
 pub mod compute;
 pub mod demo;
+pub mod export;
 pub mod ingest;
 pub mod query;
+pub mod serve;
 pub mod synth;
 pub mod validate;

@@ -1248,3 +1248,364 @@ async fn data_quality_indicators_count_the_known_bad_rows() {
     assert_eq!(items.len(), 4, "{items:?}");
     let _ = &l.landing;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. Disclosure on whole published outputs of random small regions
+// ---------------------------------------------------------------------------------------------
+
+/// A synthetic region ingested and computed with the whole catalogue; its published results.
+async fn synthetic_published(persons: u64, seed: u64) -> Vec<IndicatorResult> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    let t = Instant::now();
+    synth(&landing, persons, seed);
+    let t_synth = t.elapsed().as_secs_f64();
+    ingest_into(&landing, &wh).await.expect("ingest");
+    let t_ingest = t.elapsed().as_secs_f64();
+    let report = compute(&wh, &[]).await;
+    let t_compute = t.elapsed().as_secs_f64();
+    assert!(report.indicators.len() >= 20, "{:?}", report.indicators.keys());
+    let rows = published(&wh).await;
+    println!(
+        "  [{persons} persons] synth {t_synth:.1}s, ingest {:.1}s, compute {:.1}s, publish {:.1}s; slowest: {:?}",
+        t_ingest - t_synth,
+        t_compute - t_ingest,
+        t.elapsed().as_secs_f64() - t_compute,
+        report.indicators.iter().map(|(k, v)| (k.as_str(), (v.1 * 10.0).round() / 10.0)).filter(|x| x.1 > 0.3).collect::<Vec<_>>()
+    );
+    rows
+}
+
+const RANDOM_REGIONS: [(u64, u64); 3] = [(300, 8101), (550, 8202), (800, 8303)];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_output_of_random_small_regions_never_discloses_a_small_count() {
+    // `published` checks every row: no visible count in 1..=5, suppressed rows empty, and no
+    // additive set (teams -> region, strata -> all) with a single hidden cell.
+    for (persons, seed) in RANDOM_REGIONS {
+        let rows = synthetic_published(persons, seed).await;
+        let hidden = |reason: &str| {
+            rows.iter()
+                .filter(|r| r.suppression_reason.as_deref() == Some(reason))
+                .count()
+        };
+        let (small, complementary, below) = (
+            hidden("small_count"),
+            hidden("complementary"),
+            hidden("below_minimum_denominator"),
+        );
+        println!(
+            "region of {persons} persons (seed {seed}): {} published rows, suppressed: {small} \
+             small counts, {complementary} complements, {below} below minimum denominators",
+            rows.len()
+        );
+        // The property is not vacuous: small regions have small cells, and the gate had to
+        // protect some of them with complements.
+        assert!(small > 0 && complementary > 0, "nothing to protect?");
+        let team_hidden = rows
+            .iter()
+            .filter(|r| r.additive && r.org_level == "team" && r.suppressed)
+            .count();
+        assert!(team_hidden > 0);
+        // Visible cells still carry their numbers.
+        assert!(
+            rows.iter()
+                .filter(|r| !r.suppressed)
+                .all(|r| r.numerator.is_some() || r.value.is_some()),
+            "a visible cell without numbers"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. Recomputing a period replaces its results
+// ---------------------------------------------------------------------------------------------
+
+async fn duplicate_keys(warehouse: &Path) -> i64 {
+    count(
+        warehouse,
+        "SELECT count(*) FROM (SELECT indicator, period_start, org_unit, stratum_dimension, \
+         stratum_value FROM indicator_results GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1)",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recomputing_one_month_replaces_exactly_its_results() {
+    let l = load(&ed_region()).await;
+    let ids = ["ed_visits_per_1000", "dq_rows_rejected_pct"];
+    let first = compute(&l.warehouse, &ids).await;
+    let before = published(&l.warehouse).await;
+    let rows_total = count(&l.warehouse, "SELECT count(*) FROM indicator_results").await;
+    assert_eq!(duplicate_keys(&l.warehouse).await, 0);
+
+    // Hospital A re-sends February without the three visits of T02's men (persons 31-33), then
+    // February alone is recomputed.
+    let feb = l.landing.join("hospital_a/ed_visits_202402.csv");
+    let text = std::fs::read_to_string(&feb).expect("read");
+    let dropped: String = text
+        .split_inclusive('\n')
+        .filter(|line| ![31, 32, 33].iter().any(|id| line.contains(&hcn(*id))))
+        .collect();
+    assert_eq!(dropped.lines().count() + 3, text.lines().count());
+    std::fs::write(l.landing.join("hospital_a/ed_visits_202402_v2.csv"), dropped).expect("write");
+    let again = ingest_into(&l.landing, &l.warehouse).await.expect("ingest");
+    assert_eq!(again.files.len(), 1, "{:?}", again.files);
+    let second = compute_range(
+        &l.warehouse,
+        &ids,
+        Some(d("2024-02-01")),
+        Some(d("2024-03-01")),
+    )
+    .await;
+    assert_eq!((second.from, second.to), (Some(d("2024-02-01")), Some(d("2024-03-01"))));
+    assert_ne!(first.run_id, second.run_id);
+
+    let after = published(&l.warehouse).await;
+    assert_eq!(duplicate_keys(&l.warehouse).await, 0, "no duplicated result key");
+    assert_eq!(
+        count(&l.warehouse, "SELECT count(*) FROM indicator_results").await,
+        rows_total,
+        "same cells, replaced not added"
+    );
+    let ed = "ed_visits_per_1000";
+    for r in after.iter().filter(|r| r.indicator == ed) {
+        let expected = if r.period_start == d("2024-02-01") {
+            &second.run_id
+        } else {
+            &first.run_id
+        };
+        assert_eq!(&r.run_id, expected, "run of {}", key(r));
+    }
+    // Span indicators are replaced whole by any run that computes them.
+    for r in after.iter().filter(|r| r.indicator == "dq_rows_rejected_pct") {
+        assert_eq!(r.run_id, second.run_id, "{}", key(r));
+    }
+    // February now: 17 - 3 = 14 visits; T02 men 0 / 10 (zero: visible again).
+    let c = |rows: &[IndicatorResult], p: &str, u: &str, dim: &str, v: &str| {
+        cell(rows, ed, p, u, dim, v).clone()
+    };
+    check(&c(&after, "2024-02-01", "region", "all", "all"), 14.0, Some(40.0), 350.0, None);
+    check(&c(&after, "2024-02-01", "T02", "sex", "M"), 0.0, Some(10.0), 0.0, None);
+    // January and March are untouched, to the last field.
+    for p in ["2024-01-01", "2024-03-01"] {
+        let old: Vec<_> = before.iter().filter(|r| r.indicator == ed && r.period_start == d(p)).collect();
+        let new: Vec<_> = after.iter().filter(|r| r.indicator == ed && r.period_start == d(p)).collect();
+        assert_eq!(old.len(), new.len(), "{p}");
+        for o in old {
+            let n = cell(&after, ed, p, &o.org_unit, &o.stratum_dimension, &o.stratum_value);
+            assert_eq!(o, n, "{p} untouched");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: recomputing a range that holds the start but not the end of a quarter deletes \
+            that quarter's results and writes none back (engine.rs write_results predicate vs \
+            the period filter in compute)"]
+async fn recomputing_one_month_keeps_the_quarter_that_starts_in_it() {
+    let l = load(&programme_region()).await;
+    let ind = "care_plan_within_30d_pct";
+    compute(&l.warehouse, &[ind]).await;
+    let rows = published(&l.warehouse).await;
+    let q2 = cell(&rows, ind, "2024-04-01", "T01", "all", "all").clone();
+    check(&q2, 6.0, Some(6.0), 100.0, None);
+    // Recompute April only (e.g. after a correction of April's ED extract).
+    compute_range(&l.warehouse, &[ind], Some(d("2024-04-01")), Some(d("2024-05-01"))).await;
+    let rows = published(&l.warehouse).await;
+    let q2_rows: Vec<String> = rows
+        .iter()
+        .filter(|r| r.indicator == ind && r.period_start == d("2024-04-01"))
+        .map(describe)
+        .collect();
+    assert!(
+        !q2_rows.is_empty(),
+        "the Q2 2024 results of {ind} were deleted by a recompute of April 2024 and not written \
+         back (Q2 does not fit in [2024-04-01, 2024-05-01), but its period_start does)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. Program evaluation against the known truth
+// ---------------------------------------------------------------------------------------------
+
+/// Persons of the headline region.
+const HEADLINE_PERSONS: u64 = 20_000;
+const HEADLINE_SEED: u64 = 4_242;
+const PROGRAM_IDS: [&str; 5] = [
+    "program_ed_change_adjusted",
+    "program_ed_change_naive",
+    "program_admission_change_adjusted",
+    "program_admission_change_naive",
+    "high_users_enrolled_pct",
+];
+
+fn dates_of(batches: &[arrow::record_batch::RecordBatch], col: usize) -> Vec<Option<NaiveDate>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = cast(b.column(col), &DataType::Date32).expect("date");
+        let a = a.as_primitive::<Date32Type>();
+        for i in 0..a.len() {
+            out.push(
+                (!a.is_null(i))
+                    .then(|| NaiveDate::default() + chrono::Duration::days(i64::from(a.value(i)))),
+            );
+        }
+    }
+    out
+}
+
+fn keys_of(batches: &[arrow::record_batch::RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        let a = cast(b.column(0), &DataType::Utf8).expect("text");
+        let a = a.as_string::<i32>();
+        out.extend((0..a.len()).map(|i| a.value(i).to_string()));
+    }
+    out
+}
+
+/// ED visit days per person.
+async fn ed_days(warehouse: &Path) -> HashMap<String, Vec<NaiveDate>> {
+    let batches = query(
+        warehouse,
+        "SELECT person_key, CAST(arrival AS DATE) AS day FROM ed_visit",
+    )
+    .await;
+    let mut out: HashMap<String, Vec<NaiveDate>> = HashMap::new();
+    for (k, day) in keys_of(&batches).into_iter().zip(dates_of(&batches, 1)) {
+        out.entry(k).or_default().push(day.expect("arrival"));
+    }
+    out
+}
+
+/// The true effect on the treated of estimand (b), from the two worlds:
+/// participants = eligible persons (the with-program `worklist`, time zero `e` = eligibility
+/// date) whose first PSM enrolment falls in `[e, e + 90]`; follow-up `[e, e + 365)` cut at
+/// the day after death and at `data_end`; fewer than 90 follow-up days: excluded. Person-time
+/// is the same in both worlds, so the ratio of follow-up ED visits is the rate ratio.
+/// Returns (effect, participants, visits with the program, visits without).
+async fn true_effect(with: &Path, without: &Path, data_end: NaiveDate) -> (f64, usize, usize, usize) {
+    let batches = query(
+        with,
+        "WITH firsts AS (\
+            SELECT person_key, min(enrolment_date) AS enrolled FROM enrolment \
+            WHERE program = 'PSM' AND enrolment_date IS NOT NULL GROUP BY person_key) \
+         SELECT w.person_key, w.eligibility_date, f.enrolled, p.death_date \
+         FROM worklist AS w JOIN person AS p ON p.person_key = w.person_key \
+         LEFT JOIN firsts AS f ON f.person_key = w.person_key",
+    )
+    .await;
+    let keys = keys_of(&batches);
+    let (elig, enrolled, death) = (dates_of(&batches, 1), dates_of(&batches, 2), dates_of(&batches, 3));
+    let (ed_with, ed_without) = (ed_days(with).await, ed_days(without).await);
+    let days = chrono::Duration::days;
+    let (mut n, mut with_visits, mut without_visits) = (0, 0, 0);
+    for i in 0..keys.len() {
+        let e = elig[i].expect("eligibility date");
+        let Some(enrolment) = enrolled[i] else { continue };
+        if enrolment < e || enrolment > e + days(90) {
+            continue;
+        }
+        let mut end = (e + days(365)).min(data_end);
+        if let Some(death) = death[i] {
+            end = end.min(death + days(1));
+        }
+        if (end - e).num_days() < 90 {
+            continue;
+        }
+        let in_window = |m: &HashMap<String, Vec<NaiveDate>>| {
+            m.get(&keys[i])
+                .map_or(0, |v| v.iter().filter(|day| **day >= e && **day < end).count())
+        };
+        n += 1;
+        with_visits += in_window(&ed_with);
+        without_visits += in_window(&ed_without);
+    }
+    assert!(n > 50 && without_visits > 0, "participants {n}, visits {without_visits}");
+    (
+        with_visits as f64 / without_visits as f64 - 1.0,
+        n,
+        with_visits,
+        without_visits,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn program_evaluation_recovers_the_known_effect_the_naive_figure_overstates() {
+    let t = Instant::now();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut worlds = Vec::new();
+    for (name, effect) in [("with", -0.25), ("without", 0.0)] {
+        let (landing, wh) = (
+            dir.path().join(format!("landing_{name}")),
+            dir.path().join(format!("warehouse_{name}")),
+        );
+        let cfg = vigie_synth::SynthConfig {
+            persons: HEADLINE_PERSONS,
+            seed: HEADLINE_SEED,
+            program_effect: effect,
+            bad_row_rate: 0.0,
+            ..vigie_synth::SynthConfig::default()
+        };
+        let summary = vigie_synth::generate(&cfg, &landing).expect("synthetic region");
+        let t_synth = t.elapsed().as_secs_f64();
+        ingest_into(&landing, &wh).await.expect("ingest");
+        let t_ingest = t.elapsed().as_secs_f64();
+        let report = compute(&wh, &PROGRAM_IDS).await;
+        println!(
+            "world {name} (program_effect {effect}): {:?}; synth done at {t_synth:.1}s, ingest \
+             at {t_ingest:.1}s, compute at {:.1}s",
+            summary.totals,
+            t.elapsed().as_secs_f64()
+        );
+        worlds.push((wh, report));
+    }
+    let (with, without) = (&worlds[0], &worlds[1]);
+    assert_eq!(with.1.to, Some(d("2026-01-01")), "36 months from 2023-01");
+    let (truth, n, visits_with, visits_without) =
+        true_effect(&with.0, &without.0, d("2026-01-01")).await;
+
+    let rows = published(&with.0).await;
+    let rows0 = published(&without.0).await;
+    let get = |rows: &[IndicatorResult], id: &str| {
+        cell(rows, id, "2023-01-01", "region", "program", "PSM").clone()
+    };
+    let show = |r: &IndicatorResult| {
+        format!(
+            "{:+.1} % [{:+.1}, {:+.1}] (participants {:?}, comparison {:?})",
+            r.value.unwrap_or(f64::NAN),
+            r.ci_low.unwrap_or(f64::NAN),
+            r.ci_high.unwrap_or(f64::NAN),
+            r.numerator,
+            r.denominator
+        )
+    };
+    let adjusted = get(&rows, "program_ed_change_adjusted");
+    let naive = get(&rows, "program_ed_change_naive");
+    let enrolled = cell(&rows, "high_users_enrolled_pct", "2023-01-01", "region", "all", "all");
+    println!("TRUE effect on the treated, ED visits: {:+.1} % ({n} participants, follow-up visits {visits_with} with the program vs {visits_without} without)", 100.0 * truth);
+    println!("adjusted (b), ED:         {}", show(&adjusted));
+    println!("naive (a), ED:            {}", show(&naive));
+    println!("adjusted (b), admissions: {}", show(&get(&rows, "program_admission_change_adjusted")));
+    println!("naive (a), admissions:    {}", show(&get(&rows, "program_admission_change_naive")));
+    println!("high users enrolled:      {:?} % ({:?} / {:?})", enrolled.value, enrolled.numerator, enrolled.denominator);
+    println!("no-program world: adjusted ED {}; naive ED {}", show(&get(&rows0, "program_ed_change_adjusted")), show(&get(&rows0, "program_ed_change_naive")));
+    println!("headline test: {:.1}s", t.elapsed().as_secs_f64());
+
+    let truth_pct = 100.0 * truth;
+    let (lo, hi) = (
+        adjusted.ci_low.expect("adjusted CI"),
+        adjusted.ci_high.expect("adjusted CI"),
+    );
+    assert!(
+        lo <= truth_pct && truth_pct <= hi,
+        "the adjusted estimate's 95% CI [{lo:.1}, {hi:.1}] misses the true effect {truth_pct:.1} %"
+    );
+    let naive_value = naive.value.expect("naive value");
+    assert!(
+        naive_value < truth_pct - 15.0,
+        "the naive before/after change {naive_value:.1} % should overstate the effect (true \
+         {truth_pct:.1} %) by more than 15 points: regression to the mean"
+    );
+}

@@ -1,0 +1,82 @@
+//! `vigie serve`: runs pipelines on their cron schedules in one process and exposes
+//! `/metrics` (Prometheus), `/healthz` and `/readyz`; also the OpenMetrics history export.
+//!
+//! The scheduler calls the same pipeline runner as `vigie run`; it holds no pipeline logic.
+//! Indicator metrics are read through the disclosure gate (`published_results`): a
+//! suppressed cell is absent from `/metrics`, never zero.
+
+mod exporter;
+mod history;
+mod http;
+pub mod names;
+mod openmetrics;
+mod runner;
+mod scheduler;
+mod state;
+
+pub use exporter::refresh_indicators;
+pub use history::{record_run, RunRecord, RUN_HISTORY_TABLE};
+pub use http::{serve_http, HttpOptions};
+pub use openmetrics::export_openmetrics;
+pub use runner::{run_pipeline, RunOutcome};
+pub use scheduler::{next_run, serve, ServeOptions};
+pub use state::ServeState;
+
+/// Errors of the serve crate.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A pipeline's schedule is wrong (user fixes the pipeline file).
+    #[error("{pipeline}: schedule: {message}")]
+    Schedule {
+        /// The pipeline.
+        pipeline: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The HTTP listener failed.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A pipeline step failed.
+    #[error(transparent)]
+    Pipeline(#[from] Box<vigie_pipeline::PipelineError>),
+    /// Reading results failed.
+    #[error(transparent)]
+    Indicators(#[from] Box<vigie_indicators::IndicatorError>),
+    /// The warehouse failed.
+    #[error(transparent)]
+    Warehouse(#[from] Box<vigie_warehouse::WarehouseError>),
+    /// Writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Metrics could not be registered (a bug).
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+impl From<vigie_pipeline::PipelineError> for ServeError {
+    fn from(e: vigie_pipeline::PipelineError) -> Self {
+        ServeError::Pipeline(Box::new(e))
+    }
+}
+impl From<vigie_indicators::IndicatorError> for ServeError {
+    fn from(e: vigie_indicators::IndicatorError) -> Self {
+        ServeError::Indicators(Box::new(e))
+    }
+}
+impl From<vigie_warehouse::WarehouseError> for ServeError {
+    fn from(e: vigie_warehouse::WarehouseError) -> Self {
+        ServeError::Warehouse(Box::new(e))
+    }
+}

@@ -1,0 +1,44 @@
+//! One run of one pipeline (ingest, then compute), as the scheduler and `vigie run` do it.
+
+use vigie_model::config::LoadedPipeline;
+use vigie_pipeline::{compute, ingest, ComputeOverrides, ComputeReport, IngestOptions, IngestReport, NoProgress};
+use vigie_warehouse::FileStatus;
+
+use crate::ServeError;
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The ingest.
+    pub ingest: IngestReport,
+    /// The compute step.
+    pub compute: ComputeReport,
+}
+
+impl RunOutcome {
+    /// (files loaded, files rejected, rows read, rows rejected).
+    pub fn counts(&self) -> (i64, i64, i64, i64) {
+        let f = &self.ingest.files;
+        let rejected = f.iter().filter(|r| r.status == FileStatus::Rejected).count() as i64;
+        (
+            f.len() as i64 - rejected,
+            rejected,
+            f.iter().map(|r| r.rows_read as i64).sum(),
+            f.iter().map(|r| r.rows_rejected as i64).sum(),
+        )
+    }
+}
+
+/// Runs a pipeline once: new extracts in, indicators recomputed.
+pub async fn run_pipeline(pipeline: &LoadedPipeline) -> Result<RunOutcome, ServeError> {
+    let options = IngestOptions {
+        landing: pipeline.spec.landing.clone(),
+        warehouse: pipeline.spec.warehouse.clone(),
+        retry_rejected: false,
+        progress: &NoProgress,
+        fail_before_manifest_of: None,
+    };
+    let ingest = ingest(pipeline, &options).await?;
+    let compute = compute(pipeline, &ComputeOverrides::default()).await?;
+    Ok(RunOutcome { ingest, compute })
+}
