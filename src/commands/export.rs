@@ -30,11 +30,18 @@ pub enum Format {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     match args.format {
-        Format::Openmetrics { pipeline, out, warehouse } => {
+        Format::Openmetrics {
+            pipeline,
+            out,
+            warehouse,
+        } => {
             let pipeline = vigie_model::config::load_pipeline(&pipeline)?;
-            let warehouse = Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
+            let warehouse =
+                Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
             let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
-            let cfg = DisclosureConfig { min_count: pipeline.spec.disclosure.min_count };
+            let cfg = DisclosureConfig {
+                min_count: pipeline.spec.disclosure.min_count,
+            };
             let n = vigie_serve::export_openmetrics(&warehouse, &catalogue, &cfg, &out).await?;
             println!("{}: {n} samples (suppressed cells left out)", out.display());
             Ok(())

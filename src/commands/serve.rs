@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use vigie_serve::{serve, HttpOptions, ServeOptions};
+use vigie_serve::{HttpOptions, ServeOptions, serve};
 
 /// Arguments of `vigie serve`.
 #[derive(clap::Args)]
@@ -31,7 +31,10 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let bearer_token = match (&args.bearer_token_file, std::env::var("VIGIE_METRICS_TOKEN").ok()) {
+    let bearer_token = match (
+        &args.bearer_token_file,
+        std::env::var("VIGIE_METRICS_TOKEN").ok(),
+    ) {
         (Some(path), _) => Some(
             std::fs::read_to_string(path)
                 .with_context(|| format!("--bearer-token-file {}", path.display()))?
@@ -43,7 +46,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let options = ServeOptions {
         pipelines: args.pipelines,
-        http: HttpOptions { listen: args.listen, bearer_token },
+        http: HttpOptions {
+            listen: args.listen,
+            bearer_token,
+        },
         run_on_start: args.run_on_start,
         max_attempts: args.max_attempts,
         retry_delay: Duration::from_secs(args.retry_delay_secs),

@@ -4,3 +4,4 @@ mod cli;
 mod common;
 mod indicators;
 mod ingest_guarantees;
+mod serve;

@@ -89,6 +89,14 @@ pub async fn record_run(warehouse: &Warehouse, r: &RunRecord) -> Result<(), Serv
         ],
     )
     .map_err(vigie_warehouse::WarehouseError::from)?;
-    warehouse.write(RUN_HISTORY_TABLE, schema(), vec![], vec![batch], &Replace::Nothing).await?;
+    warehouse
+        .write(
+            RUN_HISTORY_TABLE,
+            schema(),
+            vec![],
+            vec![batch],
+            &Replace::Nothing,
+        )
+        .await?;
     Ok(())
 }

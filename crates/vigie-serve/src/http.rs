@@ -3,15 +3,15 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 
+use axum::Router;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tokio_util::sync::CancellationToken;
 
-use crate::state::ServeState;
 use crate::ServeError;
+use crate::state::ServeState;
 
 /// Listener settings.
 #[derive(Debug, Clone)]
@@ -30,12 +30,27 @@ struct App {
 
 async fn metrics(State(app): State<App>, headers: HeaderMap) -> Response {
     if let Some(token) = &app.token {
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
         if given != Some(token.as_str()) {
-            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "unauthorized\n").into_response();
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "unauthorized\n",
+            )
+                .into_response();
         }
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.state.render()).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.state.render(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -51,18 +66,31 @@ async fn readyz(State(app): State<App>) -> Response {
 }
 
 /// Serves until `shutdown` is cancelled.
-pub async fn serve_http(state: ServeState, options: HttpOptions, shutdown: CancellationToken) -> Result<(), ServeError> {
+pub async fn serve_http(
+    state: ServeState,
+    options: HttpOptions,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(App { state, token: options.bearer_token.clone() });
+        .with_state(App {
+            state,
+            token: options.bearer_token.clone(),
+        });
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|source| ServeError::Listen { address: options.listen.to_string(), source })?;
+        .map_err(|source| ServeError::Listen {
+            address: options.listen.to_string(),
+            source,
+        })?;
     tracing::info!(address = %options.listen, "serving /metrics, /healthz, /readyz");
     axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
-        .map_err(|source| ServeError::Listen { address: options.listen.to_string(), source })
+        .map_err(|source| ServeError::Listen {
+            address: options.listen.to_string(),
+            source,
+        })
 }

@@ -15,11 +15,11 @@ mod scheduler;
 mod state;
 
 pub use exporter::refresh_indicators;
-pub use history::{record_run, RunRecord, RUN_HISTORY_TABLE};
-pub use http::{serve_http, HttpOptions};
+pub use history::{RUN_HISTORY_TABLE, RunRecord, record_run};
+pub use http::{HttpOptions, serve_http};
 pub use openmetrics::export_openmetrics;
-pub use runner::{run_pipeline, RunOutcome};
-pub use scheduler::{next_run, serve, ServeOptions};
+pub use runner::{RunOutcome, run_pipeline};
+pub use scheduler::{ServeOptions, next_run, serve};
 pub use state::ServeState;
 
 /// Errors of the serve crate.

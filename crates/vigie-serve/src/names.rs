@@ -48,4 +48,11 @@ pub const SOURCE_LAST_EXTRACT: &str = "vigie_source_last_extract_timestamp_secon
 pub const SOURCE_EXPECTED_INTERVAL: &str = "vigie_source_expected_interval_seconds";
 
 /// Labels of every indicator series.
-pub const INDICATOR_LABELS: [&str; 6] = ["indicator", "period_type", "org_level", "org_unit", "stratum_dimension", "stratum"];
+pub const INDICATOR_LABELS: [&str; 6] = [
+    "indicator",
+    "period_type",
+    "org_level",
+    "org_unit",
+    "stratum_dimension",
+    "stratum",
+];

@@ -7,14 +7,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use vigie_disclosure::DisclosureConfig;
-use vigie_indicators::{published_results, IndicatorDef, IndicatorResult};
+use vigie_indicators::{IndicatorDef, IndicatorResult, published_results};
 use vigie_warehouse::Warehouse;
 
-use crate::names;
 use crate::ServeError;
+use crate::names;
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Seconds since the epoch at the end of the row's period (the midnight after its last day).
@@ -37,15 +39,45 @@ pub async fn export_openmetrics(
     let results = published_results(warehouse, catalogue, disclosure).await?;
     type Field = fn(&IndicatorResult) -> Option<f64>;
     let families: [(&str, &str, Field); 9] = [
-        (names::INDICATOR_VALUE, "Indicator value in its unit.", |r| r.value),
-        (names::INDICATOR_CI_LOWER, "Lower 95% confidence limit.", |r| r.ci_low),
-        (names::INDICATOR_CI_UPPER, "Upper 95% confidence limit.", |r| r.ci_high),
-        (names::INDICATOR_NUMERATOR, "Numerator of the indicator cell.", |r| r.numerator),
-        (names::INDICATOR_DENOMINATOR, "Denominator of the indicator cell.", |r| r.denominator),
+        (
+            names::INDICATOR_VALUE,
+            "Indicator value in its unit.",
+            |r| r.value,
+        ),
+        (
+            names::INDICATOR_CI_LOWER,
+            "Lower 95% confidence limit.",
+            |r| r.ci_low,
+        ),
+        (
+            names::INDICATOR_CI_UPPER,
+            "Upper 95% confidence limit.",
+            |r| r.ci_high,
+        ),
+        (
+            names::INDICATOR_NUMERATOR,
+            "Numerator of the indicator cell.",
+            |r| r.numerator,
+        ),
+        (
+            names::INDICATOR_DENOMINATOR,
+            "Denominator of the indicator cell.",
+            |r| r.denominator,
+        ),
         (names::INDICATOR_TARGET, "Agreed target.", |r| r.target),
-        (names::INDICATOR_SPC_CENTRE, "SPC centre line.", |r| r.spc_centre),
-        (names::INDICATOR_SPC_UPPER, "SPC upper process limit.", |r| r.spc_upper),
-        (names::INDICATOR_SPC_LOWER, "SPC lower process limit.", |r| r.spc_lower),
+        (names::INDICATOR_SPC_CENTRE, "SPC centre line.", |r| {
+            r.spc_centre
+        }),
+        (
+            names::INDICATOR_SPC_UPPER,
+            "SPC upper process limit.",
+            |r| r.spc_upper,
+        ),
+        (
+            names::INDICATOR_SPC_LOWER,
+            "SPC lower process limit.",
+            |r| r.spc_lower,
+        ),
     ];
     let mut text = String::new();
     let mut samples = 0usize;
@@ -53,7 +85,9 @@ pub async fn export_openmetrics(
         // Series -> samples in time order.
         let mut series: BTreeMap<String, BTreeMap<i64, f64>> = BTreeMap::new();
         for r in results.iter().filter(|r| !r.suppressed) {
-            let Some(v) = field(r).filter(|v| v.is_finite()) else { continue };
+            let Some(v) = field(r).filter(|v| v.is_finite()) else {
+                continue;
+            };
             let labels = format!(
                 "indicator=\"{}\",period_type=\"{}\",org_level=\"{}\",org_unit=\"{}\",stratum_dimension=\"{}\",stratum=\"{}\"",
                 escape(&r.indicator),
@@ -78,6 +112,9 @@ pub async fn export_openmetrics(
         }
     }
     text.push_str("# EOF\n");
-    std::fs::write(out, text).map_err(|source| ServeError::Io { path: out.display().to_string(), source })?;
+    std::fs::write(out, text).map_err(|source| ServeError::Io {
+        path: out.display().to_string(),
+        source,
+    })?;
     Ok(samples)
 }

@@ -1,7 +1,9 @@
 //! One run of one pipeline (ingest, then compute), as the scheduler and `vigie run` do it.
 
 use vigie_model::config::LoadedPipeline;
-use vigie_pipeline::{compute, ingest, ComputeOverrides, ComputeReport, IngestOptions, IngestReport, NoProgress};
+use vigie_pipeline::{
+    ComputeOverrides, ComputeReport, IngestOptions, IngestReport, NoProgress, compute, ingest,
+};
 use vigie_warehouse::FileStatus;
 
 use crate::ServeError;
@@ -19,7 +21,10 @@ impl RunOutcome {
     /// (files loaded, files rejected, rows read, rows rejected).
     pub fn counts(&self) -> (i64, i64, i64, i64) {
         let f = &self.ingest.files;
-        let rejected = f.iter().filter(|r| r.status == FileStatus::Rejected).count() as i64;
+        let rejected = f
+            .iter()
+            .filter(|r| r.status == FileStatus::Rejected)
+            .count() as i64;
         (
             f.len() as i64 - rejected,
             rejected,

@@ -17,15 +17,15 @@ use croner::Cron;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use vigie_disclosure::DisclosureConfig;
-use vigie_model::config::{load_pipeline, LoadedPipeline};
+use vigie_model::config::{LoadedPipeline, load_pipeline};
 use vigie_warehouse::Warehouse;
 
+use crate::ServeError;
 use crate::exporter::refresh_indicators;
-use crate::history::{record_run, RunRecord};
-use crate::http::{serve_http, HttpOptions};
+use crate::history::{RunRecord, record_run};
+use crate::http::{HttpOptions, serve_http};
 use crate::runner::run_pipeline;
 use crate::state::ServeState;
-use crate::ServeError;
 
 /// How `vigie serve` runs.
 #[derive(Debug, Clone)]
@@ -44,8 +44,11 @@ pub struct ServeOptions {
 
 /// The next occurrence of a cron expression in a time zone, strictly after `after`.
 pub fn next_run(cron: &str, timezone: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let tz: Tz = timezone.parse().map_err(|_| format!("unknown time zone \"{timezone}\""))?;
-    let cron = Cron::from_str(cron).map_err(|e| format!("invalid cron expression \"{cron}\": {e}"))?;
+    let tz: Tz = timezone
+        .parse()
+        .map_err(|_| format!("unknown time zone \"{timezone}\""))?;
+    let cron =
+        Cron::from_str(cron).map_err(|e| format!("invalid cron expression \"{cron}\": {e}"))?;
     cron.find_next_occurrence(&after.with_timezone(&tz), false)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("no next occurrence: {e}"))
@@ -67,13 +70,22 @@ fn transient(e: &ServeError) -> bool {
 
 async fn refresh(state: &ServeState, pipeline: &LoadedPipeline) -> Result<(), ServeError> {
     let warehouse = Warehouse::open(&pipeline.spec.warehouse)?;
-    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir()).map_err(vigie_pipeline::PipelineError::from)?;
-    let disclosure = DisclosureConfig { min_count: pipeline.spec.disclosure.min_count };
+    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())
+        .map_err(vigie_pipeline::PipelineError::from)?;
+    let disclosure = DisclosureConfig {
+        min_count: pipeline.spec.disclosure.min_count,
+    };
     let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
     refresh_indicators(state, &warehouse, &catalogue, &disclosure, &sources).await
 }
 
-async fn run_occurrence(job: &Job, state: &ServeState, cancel: &CancellationToken, trigger: &str, options: &ServeOptions) {
+async fn run_occurrence(
+    job: &Job,
+    state: &ServeState,
+    cancel: &CancellationToken,
+    trigger: &str,
+    options: &ServeOptions,
+) {
     let name = job.pipeline.spec.name.clone();
     let run_id = uuid::Uuid::now_v7().to_string();
     for attempt in 1..=options.max_attempts.max(1) {
@@ -82,7 +94,10 @@ async fn run_occurrence(job: &Job, state: &ServeState, cancel: &CancellationToke
         let result = run_pipeline(&job.pipeline).await;
         let finished = Utc::now();
         let secs = clock.elapsed().as_secs_f64();
-        state.durations.with_label_values(&[name.as_str()]).observe(secs);
+        state
+            .durations
+            .with_label_values(&[name.as_str()])
+            .observe(secs);
         let mut record = RunRecord {
             pipeline: name.clone(),
             run_id: run_id.clone(),
@@ -100,18 +115,40 @@ async fn run_occurrence(job: &Job, state: &ServeState, cancel: &CancellationToke
         };
         let outcome = match result {
             Ok(outcome) => {
-                (record.files_loaded, record.files_rejected, record.rows_read, record.rows_rejected) = outcome.counts();
-                record.result_rows = outcome.compute.indicators.values().map(|(n, _)| *n as i64).sum();
-                state.runs.with_label_values(&[name.as_str(), "success"]).inc();
-                state.last_success.with_label_values(&[name.as_str()]).set(finished.timestamp() as f64);
+                (
+                    record.files_loaded,
+                    record.files_rejected,
+                    record.rows_read,
+                    record.rows_rejected,
+                ) = outcome.counts();
+                record.result_rows = outcome
+                    .compute
+                    .indicators
+                    .values()
+                    .map(|(n, _)| *n as i64)
+                    .sum();
+                state
+                    .runs
+                    .with_label_values(&[name.as_str(), "success"])
+                    .inc();
+                state
+                    .last_success
+                    .with_label_values(&[name.as_str()])
+                    .set(finished.timestamp() as f64);
                 info!(pipeline = %name, seconds = secs, "run succeeded");
                 Ok(())
             }
             Err(e) => {
                 record.status = "failure".into();
                 record.error = Some(e.to_string());
-                state.runs.with_label_values(&[name.as_str(), "failure"]).inc();
-                state.last_failure.with_label_values(&[name.as_str()]).set(finished.timestamp() as f64);
+                state
+                    .runs
+                    .with_label_values(&[name.as_str(), "failure"])
+                    .inc();
+                state
+                    .last_failure
+                    .with_label_values(&[name.as_str()])
+                    .set(finished.timestamp() as f64);
                 error!(pipeline = %name, attempt, "run failed: {e}");
                 Err(e)
             }
@@ -141,11 +178,18 @@ async fn run_occurrence(job: &Job, state: &ServeState, cancel: &CancellationToke
     }
 }
 
-async fn pipeline_loop(job: Job, state: ServeState, cancel: CancellationToken, options: Arc<ServeOptions>) {
+async fn pipeline_loop(
+    job: Job,
+    state: ServeState,
+    cancel: CancellationToken,
+    options: Arc<ServeOptions>,
+) {
     if options.run_on_start {
         run_occurrence(&job, &state, &cancel, "startup", &options).await;
     }
-    let Some((cron, tz)) = job.schedule.clone() else { return };
+    let Some((cron, tz)) = job.schedule.clone() else {
+        return;
+    };
     loop {
         let next = match next_run(&cron, &tz, Utc::now()) {
             Ok(n) => n,
@@ -171,13 +215,14 @@ async fn pipeline_loop(job: Job, state: ServeState, cancel: CancellationToken, o
 async fn shutdown_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -194,14 +239,23 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     let mut jobs = Vec::new();
     for path in &options.pipelines {
         let pipeline = load_pipeline(path).map_err(vigie_pipeline::PipelineError::from)?;
-        let schedule = pipeline.spec.schedule.as_ref().map(|s| (s.cron.clone(), s.timezone.clone()));
+        let schedule = pipeline
+            .spec
+            .schedule
+            .as_ref()
+            .map(|s| (s.cron.clone(), s.timezone.clone()));
         if let Some((cron, tz)) = &schedule {
-            next_run(cron, tz, Utc::now())
-                .map_err(|message| ServeError::Schedule { pipeline: path.display().to_string(), message })?;
+            next_run(cron, tz, Utc::now()).map_err(|message| ServeError::Schedule {
+                pipeline: path.display().to_string(),
+                message,
+            })?;
         } else {
             warn!(pipeline = %pipeline.spec.name, "no `schedule`: the pipeline runs only at start-up (--run-on-start)");
         }
-        jobs.push(Job { pipeline: Arc::new(pipeline), schedule });
+        jobs.push(Job {
+            pipeline: Arc::new(pipeline),
+            schedule,
+        });
     }
     let state = ServeState::new()?;
     for job in &jobs {
@@ -213,11 +267,22 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     state.scheduler_up.set(1.0);
     let cancel = CancellationToken::new();
     let http_cancel = CancellationToken::new();
-    let http = tokio::spawn(serve_http(state.clone(), options.http.clone(), http_cancel.clone()));
+    let http = tokio::spawn(serve_http(
+        state.clone(),
+        options.http.clone(),
+        http_cancel.clone(),
+    ));
     let options = Arc::new(options);
     let loops: Vec<_> = jobs
         .into_iter()
-        .map(|job| tokio::spawn(pipeline_loop(job, state.clone(), cancel.clone(), options.clone())))
+        .map(|job| {
+            tokio::spawn(pipeline_loop(
+                job,
+                state.clone(),
+                cancel.clone(),
+                options.clone(),
+            ))
+        })
         .collect();
     tokio::select! {
         _ = shutdown_signal() => info!("shutdown requested: finishing the runs in progress"),
@@ -244,15 +309,25 @@ mod tests {
     use super::*;
 
     fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     #[test]
     fn weekly_schedule_in_toronto_follows_daylight_saving() {
         // Monday 06:00 in Toronto is 11:00 UTC in winter (EST) and 10:00 UTC in summer (EDT).
-        let winter = next_run("0 6 * * MON", "America/Toronto", utc("2025-01-01T00:00:00Z"));
+        let winter = next_run(
+            "0 6 * * MON",
+            "America/Toronto",
+            utc("2025-01-01T00:00:00Z"),
+        );
         assert_eq!(winter, Ok(utc("2025-01-06T11:00:00Z")));
-        let summer = next_run("0 6 * * MON", "America/Toronto", utc("2025-07-01T00:00:00Z"));
+        let summer = next_run(
+            "0 6 * * MON",
+            "America/Toronto",
+            utc("2025-07-01T00:00:00Z"),
+        );
         assert_eq!(summer, Ok(utc("2025-07-07T10:00:00Z")));
     }
 
@@ -261,13 +336,23 @@ mod tests {
         // 2025-03-09 02:30 does not exist in Toronto (clocks jump from 02:00 to 03:00);
         // the daily run must not skip the day.
         let next = next_run("30 2 * * *", "America/Toronto", utc("2025-03-09T05:00:00Z"));
-        let next = next.map(|t| t.with_timezone(&chrono_tz::America::Toronto).date_naive().to_string());
+        let next = next.map(|t| {
+            t.with_timezone(&chrono_tz::America::Toronto)
+                .date_naive()
+                .to_string()
+        });
         assert_eq!(next.as_deref(), Ok("2025-03-09"));
     }
 
     #[test]
     fn bad_schedules_are_explained() {
-        assert!(next_run("0 6 * * MONDAY", "America/Toronto", Utc::now()).is_err_and(|e| e.contains("invalid cron")));
-        assert!(next_run("0 6 * * MON", "Mars/Olympus", Utc::now()).is_err_and(|e| e.contains("time zone")));
+        assert!(
+            next_run("0 6 * * MONDAY", "America/Toronto", Utc::now())
+                .is_err_and(|e| e.contains("invalid cron"))
+        );
+        assert!(
+            next_run("0 6 * * MON", "Mars/Olympus", Utc::now())
+                .is_err_and(|e| e.contains("time zone"))
+        );
     }
 }

@@ -32,18 +32,35 @@ impl ServeState {
     /// Fresh state with the runtime metrics registered.
     pub fn new() -> Result<Self, prometheus::Error> {
         let runtime = Registry::new();
-        let runs = IntCounterVec::new(Opts::new(names::PIPELINE_RUNS, "Pipeline runs since the server started, by outcome."), &["pipeline", "status"])?;
+        let runs = IntCounterVec::new(
+            Opts::new(
+                names::PIPELINE_RUNS,
+                "Pipeline runs since the server started, by outcome.",
+            ),
+            &["pipeline", "status"],
+        )?;
         let durations = HistogramVec::new(
-            HistogramOpts::new(names::PIPELINE_RUN_DURATION, "Duration of pipeline runs (ingest and compute).")
-                .buckets(vec![1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0]),
+            HistogramOpts::new(
+                names::PIPELINE_RUN_DURATION,
+                "Duration of pipeline runs (ingest and compute).",
+            )
+            .buckets(vec![
+                1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+            ]),
             &["pipeline"],
         )?;
         let last_success = prometheus::GaugeVec::new(
-            Opts::new(names::PIPELINE_LAST_SUCCESS, "End of the last successful run (Unix time)."),
+            Opts::new(
+                names::PIPELINE_LAST_SUCCESS,
+                "End of the last successful run (Unix time).",
+            ),
             &["pipeline"],
         )?;
         let last_failure = prometheus::GaugeVec::new(
-            Opts::new(names::PIPELINE_LAST_FAILURE, "End of the last failed run (Unix time)."),
+            Opts::new(
+                names::PIPELINE_LAST_FAILURE,
+                "End of the last failed run (Unix time).",
+            ),
             &["pipeline"],
         )?;
         let scheduler_up = Gauge::new(names::SCHEDULER_UP, "1 while the scheduler runs.")?;
@@ -71,7 +88,10 @@ impl ServeState {
             families.extend(snapshot.gather());
         }
         let mut out = String::new();
-        if prometheus::TextEncoder::new().encode_utf8(&families, &mut out).is_err() {
+        if prometheus::TextEncoder::new()
+            .encode_utf8(&families, &mut out)
+            .is_err()
+        {
             out.clear();
         }
         out

@@ -1,0 +1,515 @@
+//! `vigie serve` against a real Prometheus (Debian's `prometheus` package, installed by
+//! `.ci/run`): values scraped equal the published results, every PromQL expression of the
+//! dashboards returns data, promtool accepts the exposition, the alert rules and the
+//! OpenMetrics history; a bearer token protects /metrics; SIGTERM stops the server cleanly.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::*;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A minimal HTTP/1.0 GET on loopback: (status, body).
+fn http_get(port: u16, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{auth}\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs an instant PromQL query; Err carries Prometheus's error.
+fn promql(port: u16, query: &str) -> Result<Vec<Value>, String> {
+    let (status, body) = http_get(
+        port,
+        &format!("/api/v1/query?query={}", encode(query)),
+        None,
+    )
+    .ok_or("no answer")?;
+    let json: Value =
+        serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}: {body}"))?;
+    if json["status"] != "success" {
+        return Err(format!("{}: {}", json["errorType"], json["error"]));
+    }
+    Ok(json["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
+fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(secs) {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("timed out after {secs}s waiting for {what}");
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn need(bin: &str) -> PathBuf {
+    let found = std::env::var_os("PATH")
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(bin))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_default();
+    found.unwrap_or_else(|| {
+        panic!("`{bin}` is not installed: `apt-get install -y prometheus` (.ci/run does)")
+    })
+}
+
+/// A pipeline file with absolute paths to a landing zone and warehouse of the test.
+fn pipeline_file(dir: &Path, landing: &Path, warehouse: &Path) -> PathBuf {
+    let sources = repo().join("pipelines/sources");
+    let list: Vec<String> = [
+        "registre-population",
+        "hospital-a-ed",
+        "hopital-b-episodes",
+        "programme-psm",
+        "sondage-experience",
+    ]
+    .iter()
+    .map(|s| sources.join(format!("{s}.yaml")).display().to_string())
+    .collect();
+    let yaml = format!(
+        "name: served\ndemo: true\nlanding: {}\nwarehouse: {}\nkey: demo\nsources: [{}]\nschedule: {{ cron: \"0 6 * * MON\", timezone: America/Toronto }}\nindicators: {{ queries: {}, bootstrap_replicates: 500 }}\n",
+        landing.display(),
+        warehouse.display(),
+        list.join(", "),
+        repo().join("queries").display()
+    );
+    let path = dir.join("served.yaml");
+    std::fs::write(&path, yaml).expect("write pipeline");
+    path
+}
+
+/// Every PromQL expression of a dashboard (panel targets), and its template variables.
+fn dashboard_queries(json: &Value) -> (Vec<String>, Vec<(String, String)>) {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(e)) = m.get("expr") {
+                    out.push(e.clone());
+                }
+                for (k, x) in m {
+                    if k != "templating" {
+                        walk(x, out);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut exprs = Vec::new();
+    walk(json, &mut exprs);
+    let vars = json["templating"]["list"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| {
+                    let q = match &v["query"] {
+                        Value::String(s) => s.clone(),
+                        Value::Object(o) => o
+                            .get("query")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string(),
+                        _ => String::new(),
+                    };
+                    Some((v["name"].as_str()?.to_string(), q))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (exprs, vars)
+}
+
+fn substitute(expr: &str, vars: &[(String, String)]) -> String {
+    let mut e = expr
+        .replace("$__rate_interval", "1m")
+        .replace("$__interval", "15s")
+        .replace("$__range", "5m")
+        .replace("${__rate_interval}", "1m");
+    // Longest names first, so $stratum does not eat $stratum_dimension.
+    let mut vars = vars.to_vec();
+    vars.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+    for (name, value) in vars {
+        e = e
+            .replace(&format!("${{{name}}}"), &value)
+            .replace(&format!("${name}"), &value);
+    }
+    e
+}
+
+#[test]
+fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
+    let prometheus = need("prometheus");
+    let promtool = need("promtool");
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 1_500, 23);
+    let pipeline = pipeline_file(dir.path(), &landing, &warehouse);
+
+    // vigie serve, running the pipeline at start-up.
+    let port = free_port();
+    let serve = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "serve",
+            "--run-on-start",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg(&pipeline)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vigie serve");
+    let mut serve = Killed(serve);
+    wait_for("the first run to succeed", 600, || {
+        http_get(port, "/metrics", None)
+            .is_some_and(|(_, b)| b.contains("vigie_pipeline_last_success_timestamp_seconds"))
+    });
+    assert_eq!(http_get(port, "/healthz", None).map(|r| r.0), Some(200));
+    assert_eq!(http_get(port, "/readyz", None).map(|r| r.0), Some(200));
+    let (_, exposition) = http_get(port, "/metrics", None).expect("scrape");
+
+    // promtool accepts the exposition (names, units, help, types).
+    let mut check = Command::new(&promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool");
+    check
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("pipe");
+    let out = check.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lint = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lint.trim().is_empty(), "promtool lint findings: {lint}");
+
+    // A real Prometheus scraping it every second.
+    let prom_port = free_port();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\nrule_files: [{}]\nscrape_configs:\n  - job_name: vigie\n    static_configs: [{{ targets: ['127.0.0.1:{port}'] }}]\n",
+            repo().join("dashboards/prometheus/vigie-alerts.yaml").display()
+        ),
+    )
+    .expect("write config");
+    let prom = Command::new(&prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let _prom = Killed(prom);
+    wait_for("Prometheus to scrape vigie", 120, || {
+        promql(prom_port, "vigie_scheduler_up").is_ok_and(|r| !r.is_empty())
+            && promql(prom_port, "vigie_indicator_value").is_ok_and(|r| !r.is_empty())
+    });
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Values in Prometheus equal the published results of each indicator's latest period.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let published = rt.block_on(async {
+        let wh =
+            vigie_warehouse::Warehouse::open(&warehouse.display().to_string()).expect("warehouse");
+        let catalogue =
+            vigie_indicators::load_catalogue(&repo().join("queries")).expect("catalogue");
+        vigie_indicators::published_results(
+            &wh,
+            &catalogue,
+            &vigie_disclosure::DisclosureConfig { min_count: 6 },
+        )
+        .await
+        .expect("results")
+    });
+    let mut latest = std::collections::BTreeMap::new();
+    for r in &published {
+        let e = latest.entry(r.indicator.clone()).or_insert(r.period_start);
+        *e = (*e).max(r.period_start);
+    }
+    let scraped = promql(prom_port, "vigie_indicator_value").expect("query");
+    let mut compared = 0;
+    for r in published
+        .iter()
+        .filter(|r| latest.get(&r.indicator) == Some(&r.period_start))
+    {
+        let found = scraped.iter().find(|s| {
+            let m = &s["metric"];
+            m["indicator"] == r.indicator.as_str()
+                && m["org_unit"] == r.org_unit.as_str()
+                && m["stratum_dimension"] == r.stratum_dimension.as_str()
+                && m["stratum"] == r.stratum_value.as_str()
+        });
+        match (r.suppressed || r.value.is_none(), found) {
+            (true, None) => {}
+            (true, Some(s)) => panic!("suppressed cell exported: {s}"),
+            (false, None) => panic!("published cell missing from Prometheus: {r:?}"),
+            (false, Some(s)) => {
+                let v: f64 = s["value"][1]
+                    .as_str()
+                    .and_then(|v| v.parse().ok())
+                    .expect("a number");
+                let expected = r.value.unwrap_or(f64::NAN);
+                assert!(
+                    (v - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                    "{}: {v} != {expected}",
+                    r.indicator
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "compared {compared} series");
+    assert_eq!(
+        scraped.len(),
+        compared,
+        "Prometheus holds exactly the published cells"
+    );
+
+    // Every PromQL expression of every dashboard, variables resolved, returns data.
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("dashboards/grafana/dashboards"))
+        .expect("dashboards")
+        .flatten()
+    {
+        let json: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.path()).expect("read"))
+                .expect("json");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (exprs, vars) = dashboard_queries(&json);
+        let mut resolved: Vec<(String, String)> = Vec::new();
+        for (var, query) in vars {
+            let q = substitute(&query, &resolved);
+            let inner = q
+                .trim()
+                .strip_prefix("label_values(")
+                .and_then(|s| s.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("{name}: variable {var}: {q}"));
+            let (series, label) = inner.rsplit_once(',').expect("label_values(series, label)");
+            let rows = promql(prom_port, series.trim())
+                .unwrap_or_else(|e| panic!("{name}: variable {var}: {series}: {e}"));
+            let mut values: Vec<String> = rows
+                .iter()
+                .filter_map(|r| r["metric"][label.trim()].as_str().map(str::to_string))
+                .collect();
+            values.sort();
+            values.dedup();
+            let pick = ["ed_visits_per_1000", "region", "all"]
+                .iter()
+                .find(|p| values.iter().any(|v| v == *p))
+                .map(|p| p.to_string());
+            let value = pick
+                .or_else(|| values.first().cloned())
+                .unwrap_or_else(|| panic!("{name}: variable {var} has no values"));
+            resolved.push((var, value));
+            checked += 1;
+        }
+        for expr in exprs {
+            let q = substitute(&expr, &resolved);
+            assert!(!q.contains('$'), "{name}: unresolved variable in {q}");
+            let rows = promql(prom_port, &q).unwrap_or_else(|e| panic!("{name}: {q}: {e}"));
+            assert!(!rows.is_empty(), "{name}: no data for {q}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "checked {checked} queries");
+
+    // SIGTERM: the server stops cleanly.
+    let pid = serve.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = serve.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "vigie serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.success(), "vigie serve exited with {status}");
+
+    // History: OpenMetrics export, turned into TSDB blocks by promtool.
+    let om = dir.path().join("history.om");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["export", "openmetrics"])
+        .arg(&pipeline)
+        .arg("--out")
+        .arg(&om)
+        .output()
+        .expect("export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&om).expect("read");
+    assert!(text.ends_with("# EOF\n") && text.contains("vigie_indicator_value{"));
+    let blocks = dir.path().join("blocks");
+    let out = Command::new(&promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&blocks)
+        .output()
+        .expect("promtool tsdb");
+    assert!(
+        out.status.success(),
+        "promtool tsdb create-blocks-from: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n_blocks = std::fs::read_dir(&blocks)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().join("meta.json").is_file())
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(n_blocks > 0, "no TSDB block was created");
+}
+
+#[test]
+fn alert_rules_and_example_config_pass_promtool() {
+    let promtool = need("promtool");
+    let rules = repo().join("dashboards/prometheus/vigie-alerts.yaml");
+    let out = Command::new(&promtool)
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = repo().join("dashboards/prometheus/prometheus.example.yml");
+    let out = Command::new(&promtool)
+        .args(["check", "config", "--syntax-only"])
+        .arg(&config)
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bearer_token_protects_metrics_but_not_health() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    std::fs::create_dir_all(&landing).expect("mkdir");
+    let pipeline = pipeline_file(dir.path(), &landing, &warehouse);
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret-token-for-tests\n").expect("write");
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--bearer-token-file",
+        ])
+        .arg(&token)
+        .arg(&pipeline)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vigie serve");
+    let _child = Killed(child);
+    wait_for("vigie serve to listen", 120, || {
+        http_get(port, "/healthz", None).is_some_and(|r| r.0 == 200)
+    });
+    assert_eq!(http_get(port, "/metrics", None).map(|r| r.0), Some(401));
+    assert_eq!(
+        http_get(port, "/metrics", Some("wrong")).map(|r| r.0),
+        Some(401)
+    );
+    let (status, body) =
+        http_get(port, "/metrics", Some("s3cret-token-for-tests")).expect("scrape");
+    assert_eq!(status, 200);
+    assert!(body.contains("vigie_scheduler_up 1"), "{body}");
+}
