@@ -513,3 +513,64 @@ fn a_bearer_token_protects_metrics_but_not_health() {
     assert_eq!(status, 200);
     assert!(body.contains("vigie_scheduler_up 1"), "{body}");
 }
+
+#[test]
+fn a_failing_pipeline_is_retried_recorded_and_does_not_stop_the_scheduler() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // The landing zone does not exist: every attempt fails.
+    let pipeline = pipeline_file(
+        dir.path(),
+        &dir.path().join("missing-landing"),
+        &dir.path().join("warehouse"),
+    );
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args([
+            "serve",
+            "--run-on-start",
+            "--max-attempts",
+            "2",
+            "--retry-delay-secs",
+            "1",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg(&pipeline)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vigie serve");
+    let _child = Killed(child);
+    wait_for("two failed attempts", 120, || {
+        http_get(port, "/metrics", None).is_some_and(|(_, b)| {
+            b.contains("vigie_pipeline_runs_total{pipeline=\"served\",status=\"failure\"} 2")
+        })
+    });
+    let (_, body) = http_get(port, "/metrics", None).expect("scrape");
+    assert!(
+        body.contains("vigie_pipeline_last_failure_timestamp_seconds{pipeline=\"served\"}"),
+        "{body}"
+    );
+    assert!(
+        body.contains("vigie_scheduler_up 1"),
+        "the scheduler keeps running: {body}"
+    );
+    assert_eq!(http_get(port, "/healthz", None).map(|r| r.0), Some(200));
+    // Both attempts are in the run history, with the error that names the landing zone.
+    let warehouse = dir.path().join("warehouse");
+    let history = crate::common::query(
+        &warehouse,
+        "SELECT attempt, status, error FROM run_history ORDER BY attempt",
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let cells = all_text(&rt.block_on(history));
+    assert_eq!(
+        cells.iter().filter(|c| *c == "failure").count(),
+        2,
+        "{cells:?}"
+    );
+    assert!(
+        cells.iter().any(|c| c.contains("missing-landing")),
+        "{cells:?}"
+    );
+}
