@@ -1,31 +1,9 @@
 -- Emergency department visits per 1,000 attributed population, per month, by team and stratum.
 -- Grain: one row per month x team x sex x language x rurality x age band.
-with months as (
-    select period_start
-    from calendar
-    where period_type = 'month'
-),
-
--- Persons grouped before the cross join with months, so the join stays small at scale.
-population_groups as (
-    select
-        p.team,
-        p.sex,
-        p.language,
-        p.rurality,
-        p.birth_year,
-        cast(date_trunc('month', p.death_date) as date) as death_month,
-        count(*) as persons
-    from person as p
-    group by 1, 2, 3, 4, 5, 6
-),
-
-cells as (
-    select m.period_start, g.team, g.sex, g.language, g.rurality, g.birth_year,
-           0 as numerator, g.persons as denominator
-    from population_groups as g
-    cross join months as m
-    where g.death_month is null or g.death_month >= m.period_start
+with cells as (
+    select pm.period_start, pm.team, pm.sex, pm.language, pm.rurality, pm.birth_year,
+           0 as numerator, pm.persons as denominator
+    from population_month as pm
     union all
     select cast(date_trunc('month', v.arrival) as date) as period_start,
            p.team, p.sex, p.language, p.rurality, p.birth_year,

@@ -127,6 +127,7 @@ pub(crate) async fn indicator_session(
     };
     let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
     functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
+    run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;
     Ok((ctx, span))
 }
 

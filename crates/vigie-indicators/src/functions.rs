@@ -1,6 +1,7 @@
 //! SQL helpers the engine registers in every indicator session, so that queries share one
-//! definition of age bands and periods: `vigie_age_band(age)`, `vigie_std_age_band(age)` and
-//! the `calendar` table (`period_type`, `period_start`, `period_end` exclusive).
+//! definition of age bands, periods and the population at risk: `vigie_age_band(age)`,
+//! `vigie_std_age_band(age)`, the `calendar` table (`period_type`, `period_start`,
+//! `period_end` exclusive) and the `population_month` view.
 
 use std::sync::Arc;
 
@@ -124,6 +125,24 @@ pub fn register(
     )?;
     Ok(())
 }
+
+/// The attributed population alive at the start of each month, grouped by team, sex,
+/// language, rurality and birth year (persons grouped before the cross join with months, so
+/// it stays small at province scale): the denominator of population rates.
+pub const POPULATION_MONTH: &str = "
+CREATE VIEW population_month AS
+WITH population_groups AS (
+    SELECT p.team, p.sex, p.language, p.rurality, p.birth_year,
+           CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
+           count(*) AS persons
+    FROM person AS p
+    GROUP BY 1, 2, 3, 4, 5, 6
+)
+SELECT c.period_start, g.team, g.sex, g.language, g.rurality, g.birth_year, g.persons
+FROM population_groups AS g
+CROSS JOIN calendar AS c
+WHERE c.period_type = 'month'
+  AND (g.death_month IS NULL OR g.death_month >= c.period_start)";
 
 #[cfg(test)]
 mod tests {
