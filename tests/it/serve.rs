@@ -97,9 +97,14 @@ impl Drop for Killed {
 /// The path of a real-component binary. In CI (`CI` set) a missing one fails the test; on a
 /// developer machine without it the test says so loudly and is skipped.
 fn need(bin: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(bin)).find(|p| p.is_file()));
+    let found = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(bin))
+            .find(|p| p.is_file())
+    });
     if found.is_none() {
-        let message = format!("`{bin}` is not installed: `apt-get install -y prometheus` (.ci/run does)");
+        let message =
+            format!("`{bin}` is not installed: `apt-get install -y prometheus` (.ci/run does)");
         assert!(std::env::var_os("CI").is_none(), "{message}");
         eprintln!("SKIPPED (real component missing): {message}");
     }
@@ -192,7 +197,9 @@ fn substitute(expr: &str, vars: &[(String, String)]) -> String {
 
 #[test]
 fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
-    let (Some(prometheus), Some(promtool)) = (need("prometheus"), need("promtool")) else { return };
+    let (Some(prometheus), Some(promtool)) = (need("prometheus"), need("promtool")) else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tmp");
     let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
     synth(&landing, 1_500, 23);
@@ -448,7 +455,9 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
 
 #[test]
 fn alert_rules_and_example_config_pass_promtool() {
-    let Some(promtool) = need("promtool") else { return };
+    let Some(promtool) = need("promtool") else {
+        return;
+    };
     let rules = repo().join("dashboards/prometheus/vigie-alerts.yaml");
     let out = Command::new(&promtool)
         .args(["check", "rules"])
