@@ -33,6 +33,8 @@ enum Command {
     Serve(commands::serve::Args),
     /// Export indicator history (OpenMetrics for Prometheus backfill) / Exporter l'historique
     Export(commands::export::Args),
+    /// Render a feedback (team) or accountability (funder) report as HTML / Produire un rapport de rétroaction ou de reddition de comptes
+    Report(commands::report::Args),
     /// Run SQL over a consistent snapshot of the warehouse / Interroger l'entrepôt en SQL
     Query(commands::query::Args),
     /// Generate a synthetic region and run the demo pipeline on it / Démonstration de bout en bout
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             Command::Compute(a) => commands::compute::run(a).await,
             Command::Run(a) => commands::ingest::run(a, true).await,
             Command::Query(a) => commands::query::run(a).await,
+            Command::Report(a) => commands::report::run(a).await,
             Command::Serve(a) => commands::serve::run(a).await,
             Command::Export(a) => commands::export::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,

@@ -53,6 +53,7 @@ pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
         retry_rejected: args.retry_rejected,
         progress: &bar,
         fail_before_manifest_of: None,
+        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
     };
     Ok(ingest(&pipeline, &options).await?)
 }

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod export;
 pub mod ingest;
 pub mod query;
+pub mod report;
 pub mod serve;
 pub mod synth;
 pub mod validate;

@@ -37,6 +37,11 @@ pub async fn ingest_into(landing: &Path, warehouse: &Path) -> Result<IngestRepor
     ingest_with(landing, warehouse, None).await
 }
 
+thread_local! {
+    /// Rows per entity held in memory before spilling, for the ingests of this thread.
+    pub static SPILL_ROWS: std::cell::Cell<usize> = const { std::cell::Cell::new(vigie_pipeline::DEFAULT_SPILL_ROWS) };
+}
+
 /// Same, with a fault injected before the manifest entry of `fail_file`.
 pub async fn ingest_with(
     landing: &Path,
@@ -50,6 +55,7 @@ pub async fn ingest_with(
         retry_rejected: false,
         progress: &NoProgress,
         fail_before_manifest_of: fail_file.map(str::to_string),
+        spill_rows: SPILL_ROWS.with(|r| r.get()),
     };
     ingest(&pipeline, &options).await
 }

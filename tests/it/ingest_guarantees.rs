@@ -283,6 +283,15 @@ async fn malformed_files_are_rejected_whole_with_file_and_line_while_others_load
     );
     let header = by_file("hospital_a/ed_visits_209903.csv");
     assert_eq!(header.status, FileStatus::Rejected);
+    // A file rejected for its header still counts every record it holds, all rejected.
+    let records = summary
+        .file("hospital_a/ed_visits_202405.csv")
+        .expect("generated")
+        .rows;
+    assert_eq!(
+        (header.rows_read, header.rows_rejected, header.rows_accepted),
+        (records, records, 0)
+    );
     let msg = header.message.clone().unwrap_or_default();
     assert!(
         msg.starts_with("line 1:") && msg.contains("TRIAGE_LEVEL") && msg.contains("CTAS"),
@@ -476,10 +485,60 @@ async fn a_real_pipeline_refuses_to_run_without_a_key() {
         retry_rejected: false,
         progress: &vigie_pipeline::NoProgress,
         fail_before_manifest_of: None,
+        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
     };
     let err = vigie_pipeline::ingest(&pipeline, &options)
         .await
         .expect_err("no key");
     assert!(err.to_string().contains("VIGIE_TEST_KEY_NOT_SET"), "{err}");
     assert!(!dir.path().join("wh").exists(), "nothing was written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_spilled_to_staging_files_load_exactly_like_rows_in_memory() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, in_memory, spilled) = (
+        dir.path().join("landing"),
+        dir.path().join("mem"),
+        dir.path().join("spill"),
+    );
+    synth(&landing, 900, 29);
+    ingest_into(&landing, &in_memory)
+        .await
+        .expect("in-memory ingest");
+    // Every entity of every file holding more than 50 rows goes through a staging Parquet file.
+    SPILL_ROWS.with(|r| r.set(50));
+    let report = ingest_into(&landing, &spilled)
+        .await
+        .expect("staged ingest");
+    SPILL_ROWS.with(|r| r.set(vigie_pipeline::DEFAULT_SPILL_ROWS));
+    assert!(
+        report.files.iter().any(|f| f.rows_accepted > 50),
+        "some file is large enough to spill"
+    );
+    assert_eq!(table_counts(&spilled).await, table_counts(&in_memory).await);
+    let digest = "SELECT count(DISTINCT person_key) AS a, sum(triage) AS b, count(DISTINCT _line) AS c FROM ed_visit";
+    assert_eq!(
+        all_text(&query(&spilled, digest).await),
+        all_text(&query(&in_memory, digest).await)
+    );
+    // Re-sending a month replaces it the same way from a staging file.
+    let corrected = thin_out(&landing.join("hospital_a/ed_visits_202306.csv"));
+    std::fs::write(
+        landing.join("hospital_a/ed_visits_202306_v2.csv"),
+        corrected,
+    )
+    .expect("write");
+    SPILL_ROWS.with(|r| r.set(5));
+    let again = ingest_into(&landing, &spilled)
+        .await
+        .expect("second staged ingest");
+    SPILL_ROWS.with(|r| r.set(vigie_pipeline::DEFAULT_SPILL_ROWS));
+    let f = &again.files[0];
+    let june = count(
+        &spilled,
+        "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' AND event_month = '2023-06'",
+    )
+    .await;
+    assert_eq!(june as u64, f.rows_accepted);
 }

@@ -4,4 +4,5 @@ mod cli;
 mod common;
 mod indicators;
 mod ingest_guarantees;
+mod report;
 mod serve;

@@ -473,9 +473,10 @@ async fn write_results(
         .filter(|d| d.meta.period == PeriodType::Span && report.indicators.contains_key(&d.meta.id))
         .map(|d| quote(&d.meta.id))
         .collect();
-    // Recomputing a range replaces exactly its results; span indicators are replaced whole.
+    // Recomputing a range replaces exactly the periods it computes — those lying wholly
+    // inside it (`period_end` is the inclusive last day) — and span indicators whole.
     let mut predicate = format!(
-        "(indicator IN ({}) AND period_start >= DATE '{from}' AND period_start < DATE '{to}')",
+        "(indicator IN ({}) AND period_start >= DATE '{from}' AND period_end < DATE '{to}')",
         ids.join(", ")
     );
     if !spans.is_empty() {

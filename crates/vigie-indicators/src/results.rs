@@ -411,10 +411,10 @@ impl CellPolicy {
             _ if meta.denominator_is_count => CountFields::BOTH,
             _ => CountFields::NUMERATOR,
         };
-        let additive = matches!(
-            meta.method,
-            Method::Wilson | Method::PoissonRate | Method::DobsonDsr
-        );
+        // Every method's cells add up over teams and strata in some count (events, persons,
+        // stays, observations, participants): a suppressed team must never be recoverable as
+        // the region minus the others, so complementary suppression applies to all of them.
+        let additive = true;
         CellPolicy {
             count_fields,
             min_denominator: meta.min_denominator,

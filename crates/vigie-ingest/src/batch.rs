@@ -1,6 +1,8 @@
 //! Accumulates accepted rows of one entity into Arrow record batches.
 
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
@@ -10,6 +12,9 @@ use arrow::array::{
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 use vigie_model::{Entity, FieldType};
 
 use crate::value::Value;
@@ -78,9 +83,85 @@ pub struct EntityBatches {
     month: StringBuilder,
     pending: usize,
     batch_rows: usize,
+    staging: Option<Staging>,
+}
+
+/// Where rows go once a file holds more than fit comfortably in memory.
+struct Staging {
+    dir: PathBuf,
+    limit_rows: usize,
+    writer: Option<(PathBuf, ArrowWriter<File>)>,
+}
+
+/// The accepted rows of an entity, ready for the warehouse.
+pub enum EntityData {
+    /// Few enough to stay in memory.
+    Batches(Vec<RecordBatch>),
+    /// Spilled to a staging Parquet file (streamed into the warehouse, then deleted).
+    Staged(PathBuf),
+}
+
+fn external(e: impl std::error::Error + Send + Sync + 'static) -> ArrowError {
+    ArrowError::ExternalError(Box::new(e))
 }
 
 impl EntityBatches {
+    /// Spills rows to a Parquet file in `dir` once more than `limit_rows` are held, so a
+    /// file of any size is ingested in bounded memory.
+    pub fn staged(mut self, dir: Option<&Path>, limit_rows: usize) -> Self {
+        self.staging = dir.map(|d| Staging {
+            dir: d.to_path_buf(),
+            limit_rows: limit_rows.max(1),
+            writer: None,
+        });
+        self
+    }
+
+    fn spill(&mut self) -> Result<(), ArrowError> {
+        let Some(staging) = self.staging.as_mut() else {
+            return Ok(());
+        };
+        let held: usize = self.batches.iter().map(RecordBatch::num_rows).sum();
+        if staging.writer.is_none() && held < staging.limit_rows {
+            return Ok(());
+        }
+        if staging.writer.is_none() {
+            let path = staging.dir.join(format!(
+                "{}-{}.parquet",
+                self.entity.table_name(),
+                uuid_like()
+            ));
+            let file = File::create(&path).map_err(external)?;
+            let props = WriterProperties::builder()
+                .set_compression(Compression::LZ4_RAW)
+                .build();
+            let writer =
+                ArrowWriter::try_new(file, self.schema.clone(), Some(props)).map_err(external)?;
+            staging.writer = Some((path, writer));
+        }
+        if let Some((_, writer)) = staging.writer.as_mut() {
+            for b in self.batches.drain(..) {
+                writer.write(&b).map_err(external)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes the rows: in memory, or the closed staging file.
+    pub fn finish(mut self) -> Result<EntityData, ArrowError> {
+        self.flush()?;
+        match self.staging.as_mut().and_then(|s| s.writer.take()) {
+            None => Ok(EntityData::Batches(self.batches)),
+            Some((path, mut writer)) => {
+                for b in self.batches.drain(..) {
+                    writer.write(&b).map_err(external)?;
+                }
+                writer.close().map_err(external)?;
+                Ok(EntityData::Staged(path))
+            }
+        }
+    }
+
     /// Empty batches for an entity; a batch is cut every `batch_rows` rows.
     pub fn new(entity: Entity, batch_rows: usize) -> Self {
         EntityBatches {
@@ -97,6 +178,7 @@ impl EntityBatches {
             month: StringBuilder::new(),
             pending: 0,
             batch_rows: batch_rows.max(1),
+            staging: None,
         }
     }
 
@@ -145,6 +227,17 @@ impl EntityBatches {
         self.batches
             .push(RecordBatch::try_new(self.schema.clone(), arrays)?);
         self.pending = 0;
-        Ok(())
+        self.spill()
     }
+}
+
+/// A name unique within the process and time (staging files live in a per-load directory).
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -11,7 +11,7 @@ use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{FieldError, event_month};
 use crate::error::FileRejection;
 use crate::quarantine::QuarantineRow;
-use crate::read::{ReadError, Record, read_csv, read_parquet};
+use crate::read::{ReadError, Record, count_records, read_csv, read_parquet};
 use crate::value::Value;
 
 /// What the ingest needs to know about the file besides its bytes.
@@ -24,6 +24,11 @@ pub struct FileContext<'a> {
     pub key: &'a PseudonymKey,
     /// Rows per Arrow batch.
     pub batch_rows: usize,
+    /// Directory for staging files: rows beyond `spill_rows` per entity go to Parquet there
+    /// (None: everything stays in memory).
+    pub staging: Option<&'a std::path::Path>,
+    /// Rows per entity held in memory before spilling to the staging directory.
+    pub spill_rows: usize,
 }
 
 /// The result of a file that could be read.
@@ -64,9 +69,18 @@ pub fn ingest_file(
     };
     let result = match &spec.format {
         FileFormat::Csv(dialect) => read_csv(&data, dialect, |r| state.record(r)),
-        FileFormat::Parquet {} => read_parquet(data, |r| state.record(r)),
+        FileFormat::Parquet {} => read_parquet(data.clone(), |r| state.record(r)),
     };
-    let rows_read = state.outcome.rows_read;
+    // A file rejected whole counts every record it holds as read and rejected, not only
+    // those before the fault (a wrong header would otherwise count none).
+    let rows_read = if result.is_err() {
+        state
+            .outcome
+            .rows_read
+            .max(count_records(&data, &spec.format))
+    } else {
+        state.outcome.rows_read
+    };
     let reject = |e: ReadError| {
         (
             FileRejection {
@@ -129,11 +143,10 @@ impl State<'_> {
                 self.outcome.rows_accepted += 1;
                 for row in rows {
                     let entity = compiled.outputs[row.output].entity;
-                    let batches = self
-                        .outcome
-                        .entities
-                        .entry(entity)
-                        .or_insert_with(|| EntityBatches::new(entity, self.ctx.batch_rows));
+                    let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
+                        EntityBatches::new(entity, self.ctx.batch_rows)
+                            .staged(self.ctx.staging, self.ctx.spill_rows)
+                    });
                     batches
                         .push(
                             &row.values,

@@ -56,6 +56,8 @@ fn run_with(
         load_id: LOAD_ID,
         key: &key,
         batch_rows,
+        staging: None,
+        spill_rows: usize::MAX,
     };
     ingest_file(spec, &ctx, Bytes::copy_from_slice(data))
 }

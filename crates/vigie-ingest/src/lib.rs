@@ -17,7 +17,7 @@ mod quarantine;
 mod read;
 mod value;
 
-pub use batch::EntityBatches;
+pub use batch::{EntityBatches, EntityData};
 pub use error::FileRejection;
 pub use file::{FileContext, FileOutcome, ingest_file};
 pub use quarantine::QuarantineRow;

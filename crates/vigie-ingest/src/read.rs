@@ -30,11 +30,7 @@ pub fn read_csv(
     dialect: &CsvDialect,
     mut each: impl FnMut(Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
-    let delimiter = match dialect.delimiter.as_str() {
-        "\\t" | "\t" => b'\t',
-        d => d.as_bytes().first().copied().unwrap_or(b','),
-    };
-    let quote = dialect.quote.as_bytes().first().copied().unwrap_or(b'"');
+    let (delimiter, quote) = separators(dialect);
     let data = data
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(data);
@@ -228,4 +224,46 @@ pub fn read_parquet(
         }
     }
     Ok(())
+}
+
+/// Counts the data records of a file leniently (any field count, bytes not decoded), for the
+/// accounting of a file rejected whole; stops at the first unreadable record.
+pub fn count_records(data: &Bytes, format: &vigie_model::config::FileFormat) -> u64 {
+    match format {
+        vigie_model::config::FileFormat::Csv(dialect) => {
+            let (delimiter, quote) = separators(dialect);
+            let body = data
+                .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+                .unwrap_or(data);
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .quote(quote)
+                .has_headers(dialect.header)
+                .flexible(true)
+                .from_reader(body);
+            let mut record = csv::ByteRecord::new();
+            let mut n = 0;
+            while let Ok(true) = reader.read_byte_record(&mut record) {
+                n += 1;
+            }
+            n
+        }
+        vigie_model::config::FileFormat::Parquet {} => {
+            ParquetRecordBatchReaderBuilder::try_new(data.clone())
+                .map(|b| b.metadata().file_metadata().num_rows().max(0) as u64)
+                .unwrap_or(0)
+        }
+    }
+}
+
+/// The dialect's delimiter and quote bytes (`\t` may be written escaped in YAML).
+fn separators(dialect: &CsvDialect) -> (u8, u8) {
+    let delimiter = match dialect.delimiter.as_str() {
+        "\\t" | "\t" => b'\t',
+        d => d.as_bytes().first().copied().unwrap_or(b','),
+    };
+    (
+        delimiter,
+        dialect.quote.as_bytes().first().copied().unwrap_or(b'"'),
+    )
 }

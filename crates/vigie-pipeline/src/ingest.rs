@@ -14,11 +14,15 @@ use futures::StreamExt;
 use globset::{Glob, GlobMatcher};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
-use vigie_ingest::{FileContext, FileOutcome, FileRejection, QuarantineRow, ingest_file};
+use vigie_ingest::{
+    EntityData, FileContext, FileOutcome, FileRejection, QuarantineRow, ingest_file,
+};
 use vigie_model::config::LoadedPipeline;
 use vigie_model::config::{LoadMode, ReplacePeriod, SourceSpec};
 use vigie_model::{Entity, PseudonymKey, quarantine_schema};
-use vigie_warehouse::{FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse};
+use vigie_warehouse::{
+    FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
+};
 
 use crate::error::PipelineError;
 use crate::landing::{Landing, LandingFile};
@@ -37,6 +41,9 @@ pub struct IngestOptions<'a> {
     /// Fault injection for crash tests: stop with an error after writing this file's rows
     /// and before committing its manifest entry, as a crash at that point would.
     pub fail_before_manifest_of: Option<String>,
+    /// Rows per entity and file held in memory before they spill to a staging Parquet file
+    /// (bounded memory whatever the file size); [`DEFAULT_SPILL_ROWS`] unless testing.
+    pub spill_rows: usize,
 }
 
 /// What happened to one file.
@@ -88,6 +95,12 @@ pub async fn ingest(
     let landing = Landing::open(&options.landing)?;
     let warehouse = Warehouse::open(&options.warehouse)?;
     let load_id = uuid::Uuid::now_v7().to_string();
+    // Rows of large files spill here during parsing; removed with everything in it at the end.
+    let staging_dir = tempfile::Builder::new()
+        .prefix("vigie-staging-")
+        .tempdir()
+        .map_err(|e| PipelineError::Internal(format!("cannot create a staging directory: {e}")))?;
+    let staging = staging_dir.path();
     let mut report = IngestReport {
         load_id: load_id.clone(),
         ..Default::default()
@@ -164,8 +177,12 @@ pub async fn ingest(
             }
             let source = job.source.clone();
             let file_key = job.file.key.clone();
+            let staging = staging.to_path_buf();
+            let spill_rows = options.spill_rows;
             let parsed = tokio::task::spawn_blocking(move || {
-                parse(&source, &file_key, &load_id, &key, bytes)
+                parse(
+                    &source, &file_key, &load_id, &key, bytes, &staging, spill_rows,
+                )
             })
             .await
             .map_err(|e| PipelineError::Internal(format!("parser thread failed: {e}")))?;
@@ -213,12 +230,17 @@ pub async fn ingest(
 
 type Parsed = (Result<FileOutcome, (FileRejection, u64)>, f64);
 
+/// Rows of one entity held in memory per file before they spill to the staging directory.
+pub const DEFAULT_SPILL_ROWS: usize = 262_144;
+
 fn parse(
     source: &SourceSpec,
     file: &str,
     load_id: &str,
     key: &PseudonymKey,
     bytes: Bytes,
+    staging: &std::path::Path,
+    spill_rows: usize,
 ) -> Parsed {
     let t = Instant::now();
     let ctx = FileContext {
@@ -226,6 +248,8 @@ fn parse(
         load_id,
         key,
         batch_rows: 65_536,
+        staging: Some(staging),
+        spill_rows,
     };
     let outcome = ingest_file(source, &ctx, bytes);
     (outcome, t.elapsed().as_secs_f64())
@@ -322,20 +346,30 @@ async fn commit(
                         source: source.source.clone(),
                     },
                 };
-                let batches = outcome
-                    .entities
-                    .remove(&entity)
-                    .map(|b| b.batches)
-                    .unwrap_or_default();
+                let input = match outcome.entities.remove(&entity).map(|b| b.finish()) {
+                    None => WriteInput::Batches(vec![]),
+                    Some(Ok(EntityData::Batches(b))) => WriteInput::Batches(b),
+                    Some(Ok(EntityData::Staged(path))) => WriteInput::Parquet(path),
+                    Some(Err(e)) => {
+                        return Err(PipelineError::Internal(format!("staging {file}: {e}")));
+                    }
+                };
+                let staged = match &input {
+                    WriteInput::Parquet(p) => Some(p.clone()),
+                    WriteInput::Batches(_) => None,
+                };
                 let version = warehouse
-                    .write(
+                    .write_input(
                         entity.table_name(),
-                        entity.schema(),
                         entity.partition_columns(),
-                        batches,
+                        input,
                         &replace,
                     )
-                    .await?;
+                    .await;
+                if let Some(p) = staged {
+                    let _ = std::fs::remove_file(p);
+                }
+                let version = version?;
                 if let Some(v) = version {
                     entry
                         .table_versions

@@ -10,7 +10,7 @@ mod progress;
 
 pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;
-pub use ingest::{FileReport, IngestOptions, IngestReport, ingest};
+pub use ingest::{DEFAULT_SPILL_ROWS, FileReport, IngestOptions, IngestReport, ingest};
 pub use landing::{Landing, LandingFile};
 pub use progress::{NoProgress, Progress};
 pub use vigie_indicators::ComputeReport;

@@ -42,6 +42,7 @@ pub async fn run_pipeline(pipeline: &LoadedPipeline) -> Result<RunOutcome, Serve
         retry_rejected: false,
         progress: &NoProgress,
         fail_before_manifest_of: None,
+        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
     };
     let ingest = ingest(pipeline, &options).await?;
     let compute = compute(pipeline, &ComputeOverrides::default()).await?;

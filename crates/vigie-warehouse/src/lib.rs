@@ -19,7 +19,7 @@ pub use error::WarehouseError;
 pub use location::resolve_location;
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
-pub use table::Replace;
+pub use table::{Replace, WriteInput};
 
 use std::collections::BTreeMap;
 
@@ -66,14 +66,25 @@ impl Warehouse {
         batches: Vec<RecordBatch>,
         replace: &Replace,
     ) -> Result<Option<u64>, WarehouseError> {
+        let _ = schema;
         table::write(
             &self.table_url(table)?,
-            schema,
             partition_columns,
-            batches,
+            WriteInput::Batches(batches),
             replace,
         )
         .await
+    }
+
+    /// Like [`Warehouse::write`], for rows given as batches or as a staging Parquet file.
+    pub async fn write_input(
+        &self,
+        table: &str,
+        partition_columns: Vec<String>,
+        input: WriteInput,
+        replace: &Replace,
+    ) -> Result<Option<u64>, WarehouseError> {
+        table::write(&self.table_url(table)?, partition_columns, input, replace).await
     }
 
     /// Appends manifest entries (one commit). Returns the manifest's new version.

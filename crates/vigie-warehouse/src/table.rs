@@ -7,7 +7,6 @@
 //!   orphan files, invisible     table unchanged
 //! ```
 
-use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
@@ -119,18 +118,50 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// What a write adds: batches in memory, or a staging Parquet file streamed from disk.
+#[derive(Debug)]
+pub enum WriteInput {
+    /// Record batches.
+    Batches(Vec<RecordBatch>),
+    /// A Parquet file in the table's schema (deleted by the caller after the commit).
+    Parquet(std::path::PathBuf),
+}
+
 pub(crate) async fn write(
     url: &Url,
-    schema: SchemaRef,
     partition_columns: Vec<String>,
-    batches: Vec<RecordBatch>,
+    input: WriteInput,
     replace: &Replace,
 ) -> Result<Option<u64>, WarehouseError> {
     let table = open_or_new(url).await?;
     let exists = table.version().is_some();
-    let batches: Vec<RecordBatch> = batches.into_iter().filter(|b| b.num_rows() > 0).collect();
     let predicate = replace.predicate();
-    if batches.is_empty() {
+    let plan = match input {
+        WriteInput::Batches(batches) => {
+            let batches: Vec<RecordBatch> =
+                batches.into_iter().filter(|b| b.num_rows() > 0).collect();
+            if batches.is_empty() {
+                None
+            } else {
+                Some(table.clone().write(batches))
+            }
+        }
+        WriteInput::Parquet(path) => {
+            // Streamed: DataFusion reads the staging file batch by batch as Delta writes.
+            let ctx = datafusion::prelude::SessionContext::new();
+            let location = path.display().to_string();
+            let df = ctx
+                .read_parquet(location, datafusion::prelude::ParquetReadOptions::default())
+                .await?;
+            Some(
+                table
+                    .clone()
+                    .write(Vec::<RecordBatch>::new())
+                    .with_input_plan(df.into_unoptimized_plan()),
+            )
+        }
+    };
+    let Some(builder) = plan else {
         // Nothing new: a replace still removes the earlier rows (a corrected extract may have
         // none left for this table); a table that never existed stays absent.
         return match (exists, predicate) {
@@ -145,10 +176,8 @@ pub(crate) async fn write(
                 Ok(table.version())
             }
         };
-    }
-    let _ = schema;
-    let mut builder = table
-        .write(batches)
+    };
+    let mut builder = builder
         .with_partition_columns(partition_columns)
         .with_writer_properties(writer_properties())
         .with_commit_properties(CommitProperties::default());

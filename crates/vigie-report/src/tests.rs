@@ -1,0 +1,383 @@
+//! Structural tests of the rendered HTML on a hand-made set of published results and the
+//! real catalogue: section headings and their order, table structure, languages, suppression.
+
+use chrono::{DateTime, NaiveDate};
+use vigie_disclosure::{CountFields, DisclosureConfig, Lang};
+use vigie_indicators::{IndicatorDef, IndicatorResult, load_catalogue};
+
+use crate::data::Data;
+use crate::{ReportError, accountability, feedback, parse_period};
+
+fn catalogue() -> Vec<IndicatorDef> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
+    load_catalogue(&dir).expect("the repository's catalogue")
+}
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    indicator: &str,
+    period_type: &str,
+    start: &str,
+    end: &str,
+    unit: &str,
+    stratum: (&str, &str),
+    nd: Option<(f64, f64)>,
+    value: Option<(f64, f64, f64)>,
+) -> IndicatorResult {
+    let suppressed = value.is_none();
+    IndicatorResult {
+        indicator: indicator.into(),
+        period_type: period_type.into(),
+        period_start: d(start),
+        period_end: d(end),
+        org_level: if unit == "region" { "region" } else { "team" }.into(),
+        org_unit: unit.into(),
+        parent_unit: (unit != "region").then(|| "region".into()),
+        stratum_dimension: stratum.0.into(),
+        stratum_value: stratum.1.into(),
+        numerator: nd.map(|x| x.0),
+        denominator: nd.map(|x| x.1),
+        value: value.map(|v| v.0),
+        ci_low: value.map(|v| v.1),
+        ci_high: value.map(|v| v.2),
+        method: "test".into(),
+        target: None,
+        target_status: None,
+        spc_centre: value.map(|_| 31.0),
+        spc_lower: value.map(|_| 24.0),
+        spc_upper: value.map(|_| 38.0),
+        spc_signal: value.map(|_| "common_cause".into()),
+        suppressed,
+        suppression_reason: suppressed.then(|| "small_count".into()),
+        run_id: "run".into(),
+        computed_at: DateTime::from_timestamp(1_760_000_000, 0).expect("time"),
+        count_fields: CountFields::BOTH,
+        min_denominator: None,
+        additive: true,
+    }
+}
+
+fn fixture() -> Data {
+    let mut rows = Vec::new();
+    let months = [
+        ("2025-04-01", "2025-04-30"),
+        ("2025-05-01", "2025-05-31"),
+        ("2025-06-01", "2025-06-30"),
+        ("2025-07-01", "2025-07-31"),
+        ("2025-08-01", "2025-08-31"),
+        ("2025-09-01", "2025-09-30"),
+    ];
+    for (i, (s, e)) in months.iter().enumerate() {
+        let k = i as f64;
+        rows.push(row(
+            "ed_visits_per_1000",
+            "month",
+            s,
+            e,
+            "region",
+            ("all", "all"),
+            Some((600.0 + k, 20000.0)),
+            Some((30.0 + k / 10.0, 28.0, 32.0)),
+        ));
+        rows.push(row(
+            "ed_visits_per_1000",
+            "month",
+            s,
+            e,
+            "T01",
+            ("all", "all"),
+            Some((120.0, 4000.0 - k)),
+            Some((30.0, 25.0, 36.0)),
+        ));
+        rows.push(row(
+            "ed_visits_per_1000",
+            "month",
+            s,
+            e,
+            "T02",
+            ("all", "all"),
+            Some((150.0, 3900.0)),
+            Some((38.5, 32.0, 45.0)),
+        ));
+        rows.push(row(
+            "ed_visits_per_1000",
+            "month",
+            s,
+            e,
+            "T03",
+            ("all", "all"),
+            Some((90.0, 3000.0)),
+            Some((30.0, 24.0, 37.0)),
+        ));
+    }
+    let mut cp = row(
+        "care_plan_within_30d_pct",
+        "quarter",
+        "2025-07-01",
+        "2025-09-30",
+        "region",
+        ("all", "all"),
+        Some((16.0, 30.0)),
+        Some((53.3, 36.1, 69.8)),
+    );
+    cp.target = Some(80.0);
+    cp.target_status = Some("not_met".into());
+    rows.push(cp);
+    rows.push(row(
+        "care_plan_within_30d_pct",
+        "quarter",
+        "2025-07-01",
+        "2025-09-30",
+        "T01",
+        ("all", "all"),
+        None,
+        None,
+    ));
+    for (id, unit, v) in [
+        ("program_ed_change_naive", "T01", (-58.75, -66.1, -50.9)),
+        ("program_ed_change_adjusted", "T01", (-24.52, -41.7, -2.77)),
+        ("program_ed_change_adjusted", "T02", (-11.1, -36.0, 17.9)),
+        ("program_ed_change_adjusted", "region", (-22.5, -33.6, -9.1)),
+        (
+            "program_admission_change_naive",
+            "T01",
+            (-59.5, -72.2, -42.2),
+        ),
+        (
+            "program_admission_change_adjusted",
+            "T01",
+            (-15.9, -45.5, 26.9),
+        ),
+    ] {
+        let mut r = row(
+            id,
+            "span",
+            "2023-01-01",
+            "2025-12-31",
+            unit,
+            ("program", "PSM"),
+            Some((85.0, 391.0)),
+            Some(v),
+        );
+        r.spc_signal = None;
+        rows.push(r);
+    }
+    rows.push(row(
+        "experience_top_box_pct",
+        "quarter",
+        "2025-07-01",
+        "2025-09-30",
+        "T01",
+        ("item", "Q1"),
+        Some((25.0, 41.0)),
+        Some((60.98, 45.7, 74.4)),
+    ));
+    rows.push(row(
+        "experience_top_box_pct",
+        "quarter",
+        "2025-07-01",
+        "2025-09-30",
+        "region",
+        ("item", "Q1"),
+        Some((144.0, 256.0)),
+        Some((56.25, 50.1, 62.2)),
+    ));
+    let mut q2 = row(
+        "experience_top_box_pct",
+        "quarter",
+        "2025-07-01",
+        "2025-09-30",
+        "T01",
+        ("item", "Q2"),
+        None,
+        None,
+    );
+    q2.suppression_reason = Some("below_minimum_denominator".into());
+    rows.push(q2);
+    Data {
+        rows,
+        manifest: vec![],
+        teams: vec!["T01".into(), "T02".into(), "T03".into()],
+    }
+}
+
+/// The text of every `<h2>`, in order.
+fn headings(html: &str) -> Vec<String> {
+    html.split("<h2>")
+        .skip(1)
+        .filter_map(|s| s.split("</h2>").next())
+        .map(|h| h.replace("&#x27;", "'").replace("&quot;", "\""))
+        .collect()
+}
+
+fn feedback(lang: Lang) -> String {
+    let period = parse_period("2025Q3").expect("period");
+    feedback::render(
+        &fixture(),
+        &catalogue(),
+        &DisclosureConfig::default(),
+        "T01",
+        &period,
+        lang,
+    )
+    .expect("feedback report")
+}
+
+#[test]
+fn feedback_has_its_sections_in_order_with_the_key_figures_first() {
+    let html = feedback(Lang::Fr);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert_eq!(
+        headings(&html),
+        [
+            "Visites à l'urgence des participants au programme",
+            "Position parmi les équipes : visites à l'urgence",
+            "Cibles",
+            "Visites à l'urgence : votre équipe parmi ses pairs",
+            "Vos indicateurs pour la période",
+            "Évolution dans le temps (cartes de contrôle)",
+            "Programme de coordination des soins : vos participants",
+            "Expérience des patients, par question",
+            "Notes sur les données",
+        ]
+    );
+    // The adjusted ED change and the peer position come before everything else.
+    let key = html.find("id=\"key-ed-change\"").expect("key change card");
+    let peer = html.find("id=\"key-peer\"").expect("key peer card");
+    assert!(key < peer && peer < html.find("id=\"indicators\"").expect("table"));
+    let card = &html[key..peer];
+    assert!(
+        card.contains("\u{2212}24,5\u{202F}%"),
+        "adjusted change: {card}"
+    );
+    assert!(card.contains("\u{2212}41,7 à \u{2212}2,8"), "its interval");
+    assert!(card.contains("\u{2212}58,8\u{202F}%"), "naive beside it");
+    assert!(html[peer..].contains("Dans la fourchette attendue"));
+    assert!(html.contains("3e trimestre 2025"));
+    assert!(html.contains("septembre 2025"));
+    // Self-contained: nothing fetched, nothing left of the templates.
+    for bad in [
+        "{{", "{%", "http://", "https://", "<script", "<link", "@import", "url(http",
+    ] {
+        assert!(!html.contains(bad), "found {bad}");
+    }
+}
+
+#[test]
+fn feedback_table_structure_and_suppressed_cells() {
+    let html = feedback(Lang::Fr);
+    let table = html
+        .split("<table class=\"indicators\">")
+        .nth(1)
+        .and_then(|s| s.split("</table>").next())
+        .expect("indicator table");
+    let header = table.split("</thead>").next().expect("header");
+    assert_eq!(header.matches("</th>").count(), 8);
+    let care = table
+        .split("<tr data-indicator=\"care_plan_within_30d_pct\">")
+        .nth(1)
+        .and_then(|s| s.split("</tr>").next())
+        .expect("care plan row");
+    assert!(care.contains("—<sup class=\"fn\">a</sup>"), "{care}");
+    assert!(
+        care.contains("53,3\u{202F}%"),
+        "region value published: {care}"
+    );
+    assert!(html.contains("Cellule supprimée : effectif de 1 à 5"));
+    assert!(html.contains("dénominateur inférieur au minimum requis"));
+    // Charts: SPC, funnel and forest plots, each with a text alternative.
+    for id in [
+        "spc-ed_visits_per_1000",
+        "funnel-ed_visits_per_1000",
+        "forest-ed-peers",
+        "forest-program",
+        "forest-items",
+    ] {
+        let at = html
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("chart {id}"));
+        assert!(html[at..].contains("<desc id="), "{id} has a description");
+    }
+}
+
+#[test]
+fn feedback_in_english() {
+    let html = feedback(Lang::En);
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Q3 2025"));
+    assert!(html.contains("\u{2212}24.5%"));
+    assert!(html.contains("95% CI"));
+    assert!(html.contains("Suppressed: count from 1 to 5"));
+    assert!(headings(&html).contains(&"ED visits: your team among its peers".to_string()));
+    assert!(!html.contains("Rapport de"));
+}
+
+#[test]
+fn errors_name_what_exists() {
+    let period = parse_period("2025Q3").expect("period");
+    let e = feedback::render(
+        &fixture(),
+        &catalogue(),
+        &DisclosureConfig::default(),
+        "T99",
+        &period,
+        Lang::En,
+    )
+    .expect_err("unknown team");
+    assert!(matches!(e, ReportError::UnknownTeam { .. }));
+    assert!(e.to_string().contains("T01, T02, T03"), "{e}");
+    let period = parse_period("2019Q1").expect("period");
+    let e = feedback::render(
+        &fixture(),
+        &catalogue(),
+        &DisclosureConfig::default(),
+        "T01",
+        &period,
+        Lang::En,
+    )
+    .expect_err("no data");
+    assert!(e.to_string().contains("2025Q2"), "{e}");
+    assert!(e.to_string().contains("2025Q3"), "{e}");
+}
+
+#[test]
+fn accountability_has_scorecard_evaluation_quality_and_methods() {
+    let cat = catalogue();
+    let period = parse_period("2025Q3").expect("period");
+    for lang in [Lang::Fr, Lang::En] {
+        let html = accountability::render(
+            &fixture(),
+            &cat,
+            &DisclosureConfig::default(),
+            &period,
+            lang,
+        )
+        .expect("accountability report");
+        let h = headings(&html);
+        assert_eq!(h.len(), 4, "{h:?}");
+        for id in ["scorecard", "evaluation", "data-quality", "methods"] {
+            assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
+        }
+        let scorecard = html
+            .split("<table class=\"scorecard\">")
+            .nth(1)
+            .expect("scorecard");
+        assert!(scorecard.contains("data-indicator=\"care_plan_within_30d_pct\""));
+        assert_eq!(
+            html.matches("<dt id=\"m-").count(),
+            cat.len(),
+            "one methods entry per indicator"
+        );
+        let (status, ci) = match lang {
+            Lang::Fr => ("Cible non atteinte", "IC à 95 %"),
+            Lang::En => ("Not met", "95% CI"),
+        };
+        assert!(scorecard.contains(status));
+        assert!(html.contains(ci));
+    }
+}

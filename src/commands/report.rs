@@ -1,0 +1,112 @@
+//! `vigie report`: the feedback report of a team, or the region's accountability report, as
+//! one self-contained HTML file (local paths only for --out).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use vigie_disclosure::DisclosureConfig;
+use vigie_report::{Lang, parse_lang};
+use vigie_warehouse::Warehouse;
+
+/// Arguments of `vigie report`.
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub kind: Kind,
+}
+
+/// Options every report takes.
+#[derive(clap::Args)]
+pub struct Common {
+    /// The pipeline file (e.g. pipelines/demo.yaml).
+    #[arg(long)]
+    pub pipeline: PathBuf,
+    /// Override the pipeline's warehouse (path or URL).
+    #[arg(long)]
+    pub warehouse: Option<String>,
+    /// Reporting period: a quarter (2025Q3), a month (2025-07) or a year (2025).
+    #[arg(long)]
+    pub period: String,
+    /// Language of the report: fr or en.
+    #[arg(long, default_value = "fr", value_parser = parse_lang)]
+    pub lang: Lang,
+    /// Output HTML file (a local path).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Which report.
+#[derive(clap::Subcommand)]
+pub enum Kind {
+    /// A care team's feedback report / Rapport de rétroaction d'une équipe
+    Feedback {
+        #[command(flatten)]
+        common: Common,
+        /// The team code (e.g. T01).
+        #[arg(long)]
+        team: String,
+    },
+    /// The region's accountability report for funders / Rapport de reddition de comptes
+    Accountability {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let (common, team) = match args.kind {
+        Kind::Feedback { common, team } => (common, Some(team)),
+        Kind::Accountability { common } => (common, None),
+    };
+    let pipeline = vigie_model::config::load_pipeline(&common.pipeline)?;
+    let warehouse = Warehouse::open(
+        &common
+            .warehouse
+            .clone()
+            .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
+    )?;
+    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
+    let cfg = DisclosureConfig {
+        min_count: pipeline.spec.disclosure.min_count,
+    };
+    let html = match &team {
+        Some(team) => {
+            vigie_report::feedback_report(
+                &warehouse,
+                &catalogue,
+                &cfg,
+                team,
+                &common.period,
+                common.lang,
+            )
+            .await?
+        }
+        None => {
+            vigie_report::accountability_report(
+                &warehouse,
+                &catalogue,
+                &cfg,
+                &common.period,
+                common.lang,
+            )
+            .await?
+        }
+    };
+    if let Some(dir) = common.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&common.out, html.as_bytes())
+        .with_context(|| format!("writing {}", common.out.display()))?;
+    println!(
+        "{}: {} report, {} ({} bytes)",
+        common.out.display(),
+        if team.is_some() {
+            "feedback"
+        } else {
+            "accountability"
+        },
+        common.period,
+        html.len()
+    );
+    Ok(())
+}

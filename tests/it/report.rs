@@ -1,0 +1,436 @@
+//! Reports: (a) disclosure — no publishable-looking small count and no value of a suppressed
+//! cell anywhere in the HTML (text, SVG, titles, tooltips), checked against the unsuppressed
+//! `indicator_results` table; (b) real rendering in headless Chromium — PDF and PNG, not
+//! blank, no console errors.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Date32Type, Float64Type};
+use chrono::{Datelike, NaiveDate};
+use tokio::sync::OnceCell;
+use vigie_disclosure::{DisclosureConfig, Lang};
+use vigie_indicators::{IndicatorDef, Method, Unit, load_catalogue};
+use vigie_pipeline::ComputeOverrides;
+use vigie_report::format;
+use vigie_warehouse::Warehouse;
+
+use crate::common::*;
+
+/// One row of the raw (unsuppressed) results table.
+#[derive(Debug, Clone)]
+struct Raw {
+    indicator: String,
+    period_type: String,
+    period_start: NaiveDate,
+    org_level: String,
+    org_unit: String,
+    numbers: [Option<f64>; 5],
+    suppressed: bool,
+}
+
+/// A small region's rendered reports and its raw results.
+struct Rendered {
+    /// (name, language, html).
+    reports: Vec<(String, Lang, String)>,
+    raw: Vec<Raw>,
+    catalogue: Vec<IndicatorDef>,
+}
+
+static REGION: OnceCell<Rendered> = OnceCell::const_new();
+
+async fn raw_results(wh: &Path) -> Vec<Raw> {
+    let batches = query(
+        wh,
+        "SELECT indicator, period_type, period_start, org_level, org_unit, numerator, denominator, value, ci_low, ci_high, suppressed FROM indicator_results",
+    )
+    .await;
+    let mut out = Vec::new();
+    for b in &batches {
+        let s = |i: usize| cast(b.column(i), &DataType::Utf8).expect("text");
+        let f = |i: usize| cast(b.column(i), &DataType::Float64).expect("number");
+        let (ind, pt, ol, ou) = (s(0), s(1), s(3), s(4));
+        let start = cast(b.column(2), &DataType::Date32).expect("date");
+        let start = start.as_primitive::<Date32Type>();
+        let nums: Vec<_> = (5..10).map(f).collect();
+        let supp = b.column(10).as_boolean();
+        for i in 0..b.num_rows() {
+            let num = |k: usize| {
+                let a = nums[k].as_primitive::<Float64Type>();
+                (!a.is_null(i)).then(|| a.value(i))
+            };
+            out.push(Raw {
+                indicator: ind.as_string::<i32>().value(i).to_string(),
+                period_type: pt.as_string::<i32>().value(i).to_string(),
+                period_start: NaiveDate::default()
+                    + chrono::Duration::days(i64::from(start.value(i))),
+                org_level: ol.as_string::<i32>().value(i).to_string(),
+                org_unit: ou.as_string::<i32>().value(i).to_string(),
+                numbers: [num(0), num(1), num(2), num(3), num(4)],
+                suppressed: supp.value(i),
+            });
+        }
+    }
+    out
+}
+
+/// A region of 400 persons (small teams, many small cells), computed, and every report of its
+/// last complete quarter rendered in both languages.
+async fn region() -> &'static Rendered {
+    REGION
+        .get_or_init(|| async {
+            let dir = tempfile::tempdir().expect("tmp");
+            let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+            synth(&landing, 400, 23);
+            ingest_into(&landing, &wh).await.expect("ingest");
+            vigie_pipeline::compute(
+                &demo_pipeline(),
+                &ComputeOverrides {
+                    warehouse: Some(wh.display().to_string()),
+                    ..ComputeOverrides::default()
+                },
+            )
+            .await
+            .expect("compute");
+            let raw = raw_results(&wh).await;
+            assert!(
+                raw.iter().any(|r| r.suppressed),
+                "the small region has suppressed cells"
+            );
+            let catalogue = load_catalogue(&repo().join("queries")).expect("catalogue");
+            let cfg = DisclosureConfig::default();
+            let warehouse = Warehouse::open(&wh.display().to_string()).expect("warehouse");
+            let last_quarter = raw
+                .iter()
+                .filter(|r| r.period_type == "quarter")
+                .map(|r| r.period_start)
+                .max()
+                .expect("quarterly results");
+            let period = format!(
+                "{}Q{}",
+                last_quarter.year(),
+                format::quarter_of(last_quarter)
+            );
+            let teams: BTreeSet<String> = raw
+                .iter()
+                .filter(|r| r.org_level == "team")
+                .map(|r| r.org_unit.clone())
+                .collect();
+            let mut reports = Vec::new();
+            for lang in [Lang::Fr, Lang::En] {
+                for team in &teams {
+                    let html = vigie_report::feedback_report(
+                        &warehouse, &catalogue, &cfg, team, &period, lang,
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("feedback {team} {period}: {e}"));
+                    reports.push((format!("feedback-{team}"), lang, html));
+                }
+                let html = vigie_report::accountability_report(
+                    &warehouse, &catalogue, &cfg, &period, lang,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("accountability {period}: {e}"));
+                reports.push(("accountability".to_string(), lang, html));
+            }
+            Rendered {
+                reports,
+                raw,
+                catalogue,
+            }
+        })
+        .await
+}
+
+/// The HTML without the axis tick labels of charts (round numbers chosen from the published
+/// range, never a cell's value), so that a scan for cell values cannot match them.
+fn without_ticks(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<text ") {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail
+            .find("</text>")
+            .map_or(tail.len(), |e| e + "</text>".len());
+        let element = &tail[..end];
+        let open = &element[..element.find('>').unwrap_or(element.len())];
+        let is_tick = open.contains("text-anchor=\"middle\"")
+            || (open.contains("text-anchor=\"end\"") && !open.contains("rowlabel"));
+        if !is_tick {
+            out.push_str(element);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `hay` holds the number `needle` as a whole (not inside a longer number).
+fn contains_number(hay: &str, needle: &str) -> bool {
+    let part =
+        |c: char| c.is_ascii_digit() || matches!(c, ',' | '.' | '\u{202F}' | '\u{2212}' | '+');
+    hay.match_indices(needle).any(|(at, _)| {
+        let before = hay[..at].chars().next_back();
+        let after = hay[at + needle.len()..].chars().next();
+        !before.is_some_and(part)
+            && !after.is_some_and(|c| {
+                c.is_ascii_digit()
+                    || ((c == ',' || c == '.')
+                        && hay[at + needle.len() + 1..].starts_with(|d: char| d.is_ascii_digit()))
+            })
+    })
+}
+
+/// The ways a report may print a number of this indicator.
+fn renderings(v: f64, unit: Unit, method: Method, lang: Lang) -> Vec<String> {
+    let mut out = vec![format::value(v, unit, lang)];
+    if method == Method::ProgramEvaluation {
+        out.push(format::percent_change(v, lang));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_publish_no_small_count_and_no_suppressed_value() {
+    let region = region().await;
+    let meta: HashMap<&str, (Unit, Method)> = region
+        .catalogue
+        .iter()
+        .map(|d| (d.meta.id.as_str(), (d.meta.unit, d.meta.method)))
+        .collect();
+    let cfg = DisclosureConfig::default();
+    let mut counts_seen = 0;
+    for (name, lang, html) in &region.reports {
+        // (1) Every count printed is publishable: zero or at least the threshold.
+        for part in html.split("<data class=\"count\" value=\"").skip(1) {
+            let n: u64 = part[..part.find('"').expect("value")]
+                .parse()
+                .expect("count");
+            assert!(
+                vigie_disclosure::publishable_count(n, &cfg).is_some(),
+                "{name} ({lang:?}) prints the count {n}"
+            );
+            counts_seen += 1;
+        }
+        // (2) No value or interval of a suppressed cell appears anywhere — text, SVG, titles —
+        // unless a published cell happens to have the same printed value.
+        let scanned = without_ticks(html);
+        let mut published: BTreeSet<String> = BTreeSet::new();
+        for r in region.raw.iter().filter(|r| !r.suppressed) {
+            let Some(&(unit, method)) = meta.get(r.indicator.as_str()) else {
+                continue;
+            };
+            for v in r.numbers[2..].iter().flatten() {
+                published.extend(renderings(*v, unit, method, *lang));
+            }
+            if let (Some(lo), Some(hi)) = (r.numbers[3], r.numbers[4]) {
+                published.insert(format::interval(lo, hi, unit, *lang));
+                published.insert(format::bare(lo, unit, *lang));
+                published.insert(format::bare(hi, unit, *lang));
+            }
+        }
+        let mut checked = 0;
+        for r in region.raw.iter().filter(|r| r.suppressed) {
+            let Some(&(unit, method)) = meta.get(r.indicator.as_str()) else {
+                continue;
+            };
+            let mut leaks: Vec<String> = Vec::new();
+            if let Some(v) = r.numbers[2] {
+                leaks.extend(renderings(v, unit, method, *lang));
+            }
+            if let (Some(lo), Some(hi)) = (r.numbers[3], r.numbers[4]) {
+                leaks.push(format::interval(lo, hi, unit, *lang));
+            }
+            for s in leaks {
+                checked += 1;
+                if published.contains(&s) {
+                    continue;
+                }
+                assert!(
+                    !contains_number(&scanned, &s),
+                    "{name} ({lang:?}) shows {s:?}, the value of the suppressed cell {} {} {} {}",
+                    r.indicator,
+                    r.period_type,
+                    r.period_start,
+                    r.org_unit
+                );
+            }
+        }
+        assert!(checked > 0, "suppressed cells were checked");
+        // (3) Suppressed cells are shown as the dash with a footnote.
+        assert!(
+            html.contains("—<sup class=\"fn\">"),
+            "{name}: a marked dash"
+        );
+        let footnote = match lang {
+            Lang::Fr => "Cellule supprimée : effectif de 1 à 5",
+            Lang::En => "Suppressed: count from 1 to 5",
+        };
+        assert!(
+            html.contains(footnote),
+            "{name} ({lang:?}) explains the suppression"
+        );
+    }
+    assert!(
+        counts_seen > 0,
+        "the reports print counts, and each was checked"
+    );
+}
+
+/// The browser on PATH (Debian's `chromium`), or None (skipped) outside CI.
+fn chromium() -> Option<PathBuf> {
+    let found = ["chromium", "chromium-browser"].iter().find_map(|bin| {
+        std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(bin))
+                .find(|p| p.is_file())
+        })
+    });
+    if found.is_none() {
+        let message = "`chromium` is not installed: `apt-get install -y chromium` (.ci/run does)";
+        assert!(std::env::var_os("CI").is_none(), "{message}");
+        eprintln!("SKIPPED (real component missing): {message}");
+    }
+    found
+}
+
+/// Runs headless Chromium on `page` with `extra` flags; returns its stderr.
+fn run_chromium(bin: &Path, page: &Path, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.path().display()))
+    .args(extra)
+    .arg(format!("file://{}", page.display()))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("start chromium");
+    let id = child.id();
+    let started = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = loop {
+        if let Ok(out) = rx.recv_timeout(Duration::from_secs(1)) {
+            break out.expect("chromium output");
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            let _ = Command::new("kill").arg(id.to_string()).status();
+            panic!("chromium did not finish within 180 s on {}", page.display());
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert!(
+        output.status.success(),
+        "chromium failed on {}: {stderr}",
+        page.display()
+    );
+    stderr
+}
+
+/// Width and height of a PNG, from its header.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert!(
+        bytes.len() > 24 && &bytes[..8] == b"\x89PNG\r\n\x1a\n",
+        "a PNG"
+    );
+    let be =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    (be(16), be(20))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_render_in_headless_chromium() {
+    let Some(bin) = chromium() else { return };
+    let region = region().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let window = "--window-size=1200,1800".to_string();
+    // A blank page of the same size: what an empty render compresses to.
+    let blank = dir.path().join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").expect("write");
+    let blank_png = dir.path().join("blank.png");
+    run_chromium(
+        &bin,
+        &blank,
+        &[
+            window.clone(),
+            format!("--screenshot={}", blank_png.display()),
+        ],
+    );
+    let blank_size = std::fs::metadata(&blank_png).expect("blank png").len();
+    let picks = [("feedback-T01", Lang::Fr), ("accountability", Lang::En)];
+    for (name, lang) in picks {
+        let (_, _, html) = region
+            .reports
+            .iter()
+            .find(|(n, l, _)| n == name && *l == lang)
+            .or_else(|| {
+                region.reports.iter().find(|(n, l, _)| {
+                    n.starts_with(name.split('-').next().unwrap_or(name)) && *l == lang
+                })
+            })
+            .expect("rendered report");
+        let page = dir.path().join(format!("{name}-{lang:?}.html"));
+        std::fs::write(&page, html).expect("write report");
+        let pdf = dir.path().join(format!("{name}.pdf"));
+        let png = dir.path().join(format!("{name}.png"));
+        let mut logs = run_chromium(
+            &bin,
+            &page,
+            &[
+                format!("--print-to-pdf={}", pdf.display()),
+                "--no-pdf-header-footer".into(),
+            ],
+        );
+        logs.push_str(&run_chromium(
+            &bin,
+            &page,
+            &[window.clone(), format!("--screenshot={}", png.display())],
+        ));
+        for bad in ["Uncaught", "ERROR:CONSOLE"] {
+            assert!(
+                !logs.contains(bad),
+                "{name}: console error in chromium: {logs}"
+            );
+        }
+        let pdf_bytes = std::fs::read(&pdf).expect("pdf written");
+        assert!(pdf_bytes.starts_with(b"%PDF"), "{name}: a PDF");
+        assert!(
+            pdf_bytes.len() > 20_000,
+            "{name}: the PDF has content ({} bytes)",
+            pdf_bytes.len()
+        );
+        let png_bytes = std::fs::read(&png).expect("png written");
+        assert_eq!(
+            png_size(&png_bytes),
+            (1200, 1800),
+            "{name}: screenshot size"
+        );
+        // A white page compresses to almost nothing; a rendered report (text, tables, charts)
+        // to many times more.
+        assert!(
+            png_bytes.len() as u64 > 8 * blank_size.max(1) && png_bytes.len() > 40_000,
+            "{name}: the screenshot looks blank ({} bytes, blank page {blank_size} bytes)",
+            png_bytes.len()
+        );
+    }
+}
