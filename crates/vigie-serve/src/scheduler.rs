@@ -153,10 +153,10 @@ async fn run_occurrence(
                 Err(e)
             }
         };
-        if let Ok(warehouse) = Warehouse::open(&job.pipeline.spec.warehouse) {
-            if let Err(e) = record_run(&warehouse, &record).await {
-                warn!(pipeline = %name, "cannot record the run in run_history: {e}");
-            }
+        if let Ok(warehouse) = Warehouse::open(&job.pipeline.spec.warehouse)
+            && let Err(e) = record_run(&warehouse, &record).await
+        {
+            warn!(pipeline = %name, "cannot record the run in run_history: {e}");
         }
         match outcome {
             Ok(()) => {
@@ -286,7 +286,7 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
         .collect();
     tokio::select! {
         _ = shutdown_signal() => info!("shutdown requested: finishing the runs in progress"),
-        result = async { http.await } => {
+        result = http => {
             cancel.cancel();
             return match result {
                 Ok(r) => r,
