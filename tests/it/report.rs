@@ -170,6 +170,28 @@ fn without_ticks(html: &str) -> String {
     out
 }
 
+/// The HTML without attribute values made only of coordinates (`x="250.0"`,
+/// `points="1,2 3,4"`): chart geometry, where English decimals would look like values.
+fn without_geometry(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("=\"") {
+        out.push_str(&rest[..at + 2]);
+        let tail = &rest[at + 2..];
+        let end = tail.find('"').unwrap_or(tail.len());
+        let value = &tail[..end];
+        if !value
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-' | ' '))
+        {
+            out.push_str(value);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `hay` holds the number `needle` as a whole (not inside a longer number).
 fn contains_number(hay: &str, needle: &str) -> bool {
     let part =
@@ -219,8 +241,24 @@ async fn reports_publish_no_small_count_and_no_suppressed_value() {
         }
         // (2) No value or interval of a suppressed cell appears anywhere — text, SVG, titles —
         // unless a published cell happens to have the same printed value.
-        let scanned = without_ticks(html);
-        let mut published: BTreeSet<String> = BTreeSet::new();
+        // The style sheet (constants) is not data.
+        let body = html
+            .split("</style>")
+            .nth(1)
+            .expect("a style sheet, then the body");
+        let scanned = without_geometry(&without_ticks(body));
+        // Targets and corridors are catalogue metadata, printed as they are.
+        let mut published: BTreeSet<String> = region
+            .catalogue
+            .iter()
+            .filter_map(|d| d.meta.target.map(|t| (d.meta.unit, t)))
+            .flat_map(|(unit, t)| {
+                [Some(t.value), t.corridor_low, t.corridor_high]
+                    .into_iter()
+                    .flatten()
+                    .flat_map(move |v| [format::value(v, unit, *lang), format::number(v, 1, *lang)])
+            })
+            .collect();
         for r in region.raw.iter().filter(|r| !r.suppressed) {
             let Some(&(unit, method)) = meta.get(r.indicator.as_str()) else {
                 continue;
@@ -253,11 +291,18 @@ async fn reports_publish_no_small_count_and_no_suppressed_value() {
                 }
                 assert!(
                     !contains_number(&scanned, &s),
-                    "{name} ({lang:?}) shows {s:?}, the value of the suppressed cell {} {} {} {}",
+                    "{name} ({lang:?}) shows {s:?}, the value of the suppressed cell {} {} {} {}: ...{}...",
                     r.indicator,
                     r.period_type,
                     r.period_start,
-                    r.org_unit
+                    r.org_unit,
+                    scanned
+                        .find(&s)
+                        .map(
+                            |at| &scanned[scanned.floor_char_boundary(at.saturating_sub(300))
+                                ..scanned.floor_char_boundary(at + 80)]
+                        )
+                        .unwrap_or("")
                 );
             }
         }

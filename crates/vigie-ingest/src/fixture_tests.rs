@@ -433,7 +433,8 @@ fn line_numbers_survive_crlf_blank_lines_and_quoted_newlines() {
         ]
         .join(eol);
         let (e, read) = reject(&sp, data.as_bytes());
-        assert_eq!((e.line, read), (4, 1), "eol {eol:?}");
+        // A file rejected whole counts all its records (2) as read, all rejected.
+        assert_eq!((e.line, read), (4, 2), "eol {eol:?}");
     }
 }
 
@@ -1279,7 +1280,8 @@ fn header_missing_a_mapped_column() {
          {HCN_A},2024-03-01,0930,F,3,01,\n"
     );
     let (e, read) = reject(&sp, data.as_bytes());
-    assert_eq!(read, 0);
+    // Rejected whole for its header, the file still counts its one record as read.
+    assert_eq!(read, 1);
     assert_eq!(e.file, FILE);
     assert_eq!(e.line, 1);
     assert_eq!(
@@ -1321,7 +1323,10 @@ fn invalid_utf8_rejects_the_file_at_its_line() {
     data.extend_from_slice(HCN_C.as_bytes());
     data.extend_from_slice(b",2024-03-01,0930,H\xF4pital,3,01,\r\n");
     let (e, read) = reject(&sp, &data);
-    assert_eq!(read, 2);
+    assert_eq!(
+        read, 3,
+        "every record of a file rejected whole counts as read"
+    );
     assert_eq!(e.line, 4);
     assert_eq!(
         e.message,
@@ -1340,7 +1345,10 @@ fn truncated_last_record() {
          {HCN_C},2024-03-"
     );
     let (e, read) = reject(&sp, data.as_bytes());
-    assert_eq!(read, 2);
+    assert_eq!(
+        read, 3,
+        "the short record counts too: the file is rejected whole"
+    );
     assert_eq!(e.line, 4);
     assert_eq!(
         e.message,
@@ -1354,7 +1362,8 @@ fn truncated_last_record() {
          {HCN_B},2024-03-01,0930,F,3,01,\n"
     );
     let (e, read) = reject(&sp, data.as_bytes());
-    assert_eq!((e.line, read), (2, 0));
+    // The swallowed record is the file's one record: read, and rejected with the file.
+    assert_eq!((e.line, read), (2, 1));
     assert!(
         e.message.contains("where the header has 7"),
         "{}",
@@ -1587,7 +1596,8 @@ fields:
 "#,
     );
     let (e, read) = reject(&sp, &bytes);
-    assert_eq!((e.line, read), (1, 0));
+    // The Parquet footer says how many rows the rejected file holds.
+    assert_eq!((e.line, read), (1, 4));
     assert!(
         e.message
             .contains("`admitted_on` (used by fields.admit_date)")
@@ -1876,7 +1886,9 @@ proptest! {
             Ok(o) => prop_assert_eq!(o.rows_accepted + o.rows_rejected, o.rows_read),
             Err((e, read)) => {
                 prop_assert!(e.line >= 1);
-                prop_assert!(read <= data.iter().filter(|b| **b == b'\n').count() as u64);
+                // Records end at \n, \r or the end of the file.
+                let ends = data.iter().filter(|b| **b == b'\n' || **b == b'\r').count() as u64;
+                prop_assert!(read <= ends + 1);
             }
         }
     }

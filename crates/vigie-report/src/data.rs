@@ -229,7 +229,27 @@ impl Data {
                     .map(|e| e.finished_at)
                     .max();
                 let rows_read = notes.count(read, cfg, lang);
-                let rows_rejected = notes.count(rejected, cfg, lang);
+                // The gate's verdict on this source's rejected rows (primary or complementary)
+                // holds for the same count taken from the manifest.
+                let gated = self.rows.iter().find(|r| {
+                    r.indicator == "dq_rows_rejected_pct"
+                        && r.org_unit == REGION
+                        && r.stratum_dimension == "source"
+                        && r.stratum_value == source
+                        && r.suppressed
+                });
+                let rows_rejected = match gated {
+                    Some(r) => {
+                        let why = reason(r);
+                        notes.used.insert(why);
+                        Counted {
+                            text: format::DASH.to_string(),
+                            value: None,
+                            mark: Some(mark(why)),
+                        }
+                    }
+                    None => notes.count(rejected, cfg, lang),
+                };
                 // Accepted = read - rejected: withheld with a withheld rejected count.
                 let rows_accepted = if rows_rejected.value.is_none() {
                     notes.complementary();

@@ -35,7 +35,7 @@ pub fn number(v: f64, decimals: usize, lang: Lang) -> String {
     let mut grouped = String::new();
     let digits: Vec<char> = int.chars().collect();
     for (i, c) in digits.iter().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(group);
         }
         grouped.push(*c);
@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(percent(12.5, 1, Lang::Fr), "12,5\u{202F}%");
         assert_eq!(percent(12.5, 1, Lang::En), "12.5%");
         assert_eq!(percent_change(-24.516, Lang::Fr), "\u{2212}24,5\u{202F}%");
-        assert_eq!(percent_change(3.14, Lang::En), "+3.1%");
+        assert_eq!(percent_change(3.12, Lang::En), "+3.1%");
         assert_eq!(value(57.142, Unit::Percent, Lang::Fr), "57,1\u{202F}%");
         assert_eq!(value(4.0, Unit::Days, Lang::En), "4.0\u{202F}d");
         assert_eq!(

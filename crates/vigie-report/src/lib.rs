@@ -64,15 +64,33 @@ pub enum ReportError {
     /// The warehouse has no published results at all.
     #[error("the warehouse has no indicator results: run `vigie compute <pipeline>` first")]
     NoResults,
-    /// Reading the results.
+    /// Reading the results (boxed: the underlying errors are large).
     #[error(transparent)]
-    Indicators(#[from] vigie_indicators::IndicatorError),
+    Indicators(Box<vigie_indicators::IndicatorError>),
     /// Reading the manifest.
     #[error(transparent)]
-    Warehouse(#[from] vigie_warehouse::WarehouseError),
+    Warehouse(Box<vigie_warehouse::WarehouseError>),
     /// Rendering a template (a bug: the templates are compiled in).
     #[error("report template: {0}")]
-    Template(#[from] minijinja::Error),
+    Template(Box<minijinja::Error>),
+}
+
+impl From<vigie_indicators::IndicatorError> for ReportError {
+    fn from(e: vigie_indicators::IndicatorError) -> Self {
+        ReportError::Indicators(Box::new(e))
+    }
+}
+
+impl From<vigie_warehouse::WarehouseError> for ReportError {
+    fn from(e: vigie_warehouse::WarehouseError) -> Self {
+        ReportError::Warehouse(Box::new(e))
+    }
+}
+
+impl From<minijinja::Error> for ReportError {
+    fn from(e: minijinja::Error) -> Self {
+        ReportError::Template(Box::new(e))
+    }
 }
 
 /// Language code as written on the command line (`fr`, `en`).

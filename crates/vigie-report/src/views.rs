@@ -232,7 +232,7 @@ pub fn spc_chart(
     let xticks = series
         .iter()
         .enumerate()
-        .filter(|(i, _)| (n - 1 - i) % every == 0)
+        .filter(|(i, _)| (n - 1 - i).is_multiple_of(every))
         .map(|(i, r)| Tick {
             pos: xs.at(i as f64),
             label: format::period_short(&r.period_type, r.period_start, lang),
