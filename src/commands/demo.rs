@@ -54,6 +54,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let computed = vigie_pipeline::compute(&pipeline, &overrides).await?;
     super::compute::print_report(&computed);
+    let reports =
+        vigie_pipeline::write_reports(&pipeline, Some(&warehouse_dir.display().to_string()))
+            .await?;
+    for written in &reports {
+        println!("report: {written}");
+    }
 
     let warehouse = Warehouse::open(&warehouse_dir.display().to_string())?;
     let snapshot = warehouse.snapshot(None).await?;

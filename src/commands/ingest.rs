@@ -34,6 +34,9 @@ pub async fn run(args: Args, full_run: bool) -> anyhow::Result<()> {
         };
         let computed = vigie_pipeline::compute(&pipeline, &overrides).await?;
         super::compute::print_report(&computed);
+        for written in vigie_pipeline::write_reports(&pipeline, args.warehouse.as_deref()).await? {
+            println!("report: {written}");
+        }
     }
     Ok(())
 }

@@ -125,11 +125,12 @@ fn pipeline_file(dir: &Path, landing: &Path, warehouse: &Path) -> PathBuf {
     .map(|s| sources.join(format!("{s}.yaml")).display().to_string())
     .collect();
     let yaml = format!(
-        "name: served\ndemo: true\nlanding: {}\nwarehouse: {}\nkey: demo\nsources: [{}]\nschedule: {{ cron: \"0 6 * * MON\", timezone: America/Toronto }}\nindicators: {{ queries: {}, bootstrap_replicates: 500 }}\n",
+        "name: served\ndemo: true\nlanding: {}\nwarehouse: {}\nkey: demo\nsources: [{}]\nschedule: {{ cron: \"0 6 * * MON\", timezone: America/Toronto }}\nindicators: {{ queries: {}, bootstrap_replicates: 500 }}\noutputs: {{ reports: [{{ kind: accountability, languages: [en], to: {} }}] }}\n",
         landing.display(),
         warehouse.display(),
         list.join(", "),
-        repo().join("queries").display()
+        repo().join("queries").display(),
+        dir.join("reports").display()
     );
     let path = dir.join("served.yaml");
     std::fs::write(&path, yaml).expect("write pipeline");
@@ -226,6 +227,19 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
     });
     assert_eq!(http_get(port, "/healthz", None).map(|r| r.0), Some(200));
     assert_eq!(http_get(port, "/readyz", None).map(|r| r.0), Some(200));
+    // The scheduled run also rendered the report its pipeline declares.
+    let reports: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
+        .expect("reports written")
+        .flatten()
+        .collect();
+    assert!(
+        reports.iter().any(|r| r
+            .file_name()
+            .to_string_lossy()
+            .starts_with("accountability-")
+            && r.file_name().to_string_lossy().ends_with("-en.html")),
+        "{reports:?}"
+    );
     let (_, exposition) = http_get(port, "/metrics", None).expect("scrape");
 
     // promtool accepts the exposition (names, units, help, types).

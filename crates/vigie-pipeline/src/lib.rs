@@ -7,10 +7,12 @@ mod error;
 mod ingest;
 mod landing;
 mod progress;
+mod reports;
 
 pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;
 pub use ingest::{DEFAULT_SPILL_ROWS, FileReport, IngestOptions, IngestReport, ingest};
 pub use landing::{Landing, LandingFile};
 pub use progress::{NoProgress, Progress};
+pub use reports::write_reports;
 pub use vigie_indicators::ComputeReport;

@@ -15,6 +15,8 @@ pub struct RunOutcome {
     pub ingest: IngestReport,
     /// The compute step.
     pub compute: ComputeReport,
+    /// Reports written.
+    pub reports: Vec<String>,
 }
 
 impl RunOutcome {
@@ -46,5 +48,10 @@ pub async fn run_pipeline(pipeline: &LoadedPipeline) -> Result<RunOutcome, Serve
     };
     let ingest = ingest(pipeline, &options).await?;
     let compute = compute(pipeline, &ComputeOverrides::default()).await?;
-    Ok(RunOutcome { ingest, compute })
+    let reports = vigie_pipeline::write_reports(pipeline, None).await?;
+    Ok(RunOutcome {
+        ingest,
+        compute,
+        reports,
+    })
 }

@@ -128,6 +128,27 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             "must be at least 1 (6 suppresses counts from 1 to 5)",
         );
     }
+    for (i, report) in spec.outputs.reports.iter().enumerate() {
+        for (j, lang) in report.languages.iter().enumerate() {
+            if lang != "fr" && lang != "en" {
+                problems.add(
+                    format!("outputs.reports[{i}].languages[{j}]"),
+                    format!("\"{lang}\": use fr or en"),
+                );
+            }
+        }
+        let period = report.period.as_str();
+        let fixed = period.len() == 6
+            && period.as_bytes().get(4) == Some(&b'Q')
+            && period[..4].parse::<i32>().is_ok()
+            && matches!(&period[5..], "1" | "2" | "3" | "4");
+        if !matches!(period, "latest_quarter" | "latest_year")
+            && !fixed
+            && period.parse::<i32>().is_err()
+        {
+            problems.add(format!("outputs.reports[{i}].period"), format!("\"{period}\": use latest_quarter, latest_year, a quarter such as 2025Q3 or a year such as 2025"));
+        }
+    }
     if spec.indicators.bootstrap_replicates < 500 {
         problems.add(
             "indicators.bootstrap_replicates",

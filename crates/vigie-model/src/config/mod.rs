@@ -6,7 +6,10 @@ mod pipeline;
 mod source;
 
 pub use load::{LoadedPipeline, load_pipeline, load_source};
-pub use pipeline::{DisclosureSpec, IndicatorsSpec, KeySpec, PipelineSpec, ScheduleSpec};
+pub use pipeline::{
+    DisclosureSpec, IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind,
+    ReportOutputSpec, ScheduleSpec,
+};
 pub use source::{
     CheckDigit, Columns, CsvDialect, Encoding, FieldSpec, FileFormat, LoadMode, Output,
     ReplacePeriod, SourceSpec, SplitSpec, UnpivotSpec,

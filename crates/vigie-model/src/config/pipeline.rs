@@ -35,6 +35,55 @@ pub struct PipelineSpec {
     /// The indicator catalogue and how to run it.
     #[serde(default)]
     pub indicators: IndicatorsSpec,
+    /// What each run writes besides the warehouse.
+    #[serde(default)]
+    pub outputs: OutputsSpec,
+}
+
+/// Outputs of a run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputsSpec {
+    /// Reports rendered after each successful compute.
+    #[serde(default)]
+    pub reports: Vec<ReportOutputSpec>,
+}
+
+/// One scheduled report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportOutputSpec {
+    /// `feedback` (one per team) or `accountability` (the region).
+    pub kind: ReportKind,
+    /// `latest_quarter` (default), `latest_year`, or a fixed period such as `2025Q3`.
+    #[serde(default = "default_report_period")]
+    pub period: String,
+    /// Languages, among `fr` and `en`.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// Teams for feedback reports (default: every team with results).
+    #[serde(default)]
+    pub teams: Vec<String>,
+    /// Where to write: a local directory or an `s3://`, `gs://`, `az://` URL.
+    pub to: String,
+}
+
+/// Report kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Clinician feedback, per team.
+    Feedback,
+    /// Funder accountability, for the region.
+    Accountability,
+}
+
+fn default_report_period() -> String {
+    "latest_quarter".into()
+}
+
+fn default_languages() -> Vec<String> {
+    vec!["fr".into(), "en".into()]
 }
 
 /// Which indicators a pipeline computes.

@@ -1,0 +1,159 @@
+//! The reports step: render the reports a pipeline declares (`outputs.reports`) after a
+//! compute, and write them to a local directory or an object store.
+
+use std::sync::Arc;
+
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use vigie_disclosure::DisclosureConfig;
+use vigie_model::config::{LoadedPipeline, ReportKind};
+use vigie_report::{accountability_report, feedback_report, parse_lang, teams};
+use vigie_warehouse::Warehouse;
+
+use crate::error::PipelineError;
+
+fn report_err(e: vigie_report::ReportError) -> PipelineError {
+    PipelineError::Internal(format!("report: {e}"))
+}
+
+/// The period code a report spec asks for, resolved against the published results.
+async fn resolve_period(
+    spec: &str,
+    warehouse: &Warehouse,
+    catalogue: &[vigie_indicators::IndicatorDef],
+    cfg: &DisclosureConfig,
+) -> Result<Option<String>, PipelineError> {
+    use chrono::Datelike;
+    let kind = match spec {
+        "latest_quarter" => "quarter",
+        "latest_year" => "year",
+        fixed => return Ok(Some(fixed.to_string())),
+    };
+    let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
+    let latest = results
+        .iter()
+        .filter(|r| r.period_type == kind)
+        .map(|r| r.period_start)
+        .max();
+    Ok(latest.map(|d| match kind {
+        "quarter" => format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1),
+        _ => d.year().to_string(),
+    }))
+}
+
+/// Where reports go: a directory or a bucket prefix.
+struct Destination {
+    store: Arc<dyn ObjectStore>,
+    prefix: StorePath,
+    to: String,
+}
+
+impl Destination {
+    fn open(to: &str) -> Result<Self, PipelineError> {
+        let err = |message: String| PipelineError::Landing {
+            location: to.to_string(),
+            message,
+        };
+        if to.contains("://") {
+            let url = url::Url::parse(to).map_err(|e| err(format!("not a valid URL: {e}")))?;
+            let (store, prefix) = object_store::parse_url(&url).map_err(|e| {
+                err(format!(
+                    "{e} (cloud destinations need vigie built with `--features cloud`)"
+                ))
+            })?;
+            Ok(Destination {
+                store: Arc::from(store),
+                prefix,
+                to: to.to_string(),
+            })
+        } else {
+            std::fs::create_dir_all(to)
+                .map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            let store = object_store::local::LocalFileSystem::new_with_prefix(to)
+                .map_err(|e| err(e.to_string()))?;
+            Ok(Destination {
+                store: Arc::new(store),
+                prefix: StorePath::default(),
+                to: to.to_string(),
+            })
+        }
+    }
+
+    async fn put(&self, name: &str, html: String) -> Result<String, PipelineError> {
+        let path = if self.prefix.as_ref().is_empty() {
+            StorePath::from(name)
+        } else {
+            self.prefix.clone().join(name)
+        };
+        self.store
+            .put(&path, PutPayload::from(html.into_bytes()))
+            .await
+            .map_err(|e| PipelineError::Landing {
+                location: path.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(format!("{}/{name}", self.to.trim_end_matches('/')))
+    }
+}
+
+/// Renders and writes every report the pipeline declares; returns what was written.
+pub async fn write_reports(
+    pipeline: &LoadedPipeline,
+    warehouse: Option<&str>,
+) -> Result<Vec<String>, PipelineError> {
+    if pipeline.spec.outputs.reports.is_empty() {
+        return Ok(vec![]);
+    }
+    let warehouse = Warehouse::open(warehouse.unwrap_or(&pipeline.spec.warehouse))?;
+    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
+    let cfg = DisclosureConfig {
+        min_count: pipeline.spec.disclosure.min_count,
+    };
+    let mut written = Vec::new();
+    for spec in &pipeline.spec.outputs.reports {
+        let Some(period) = resolve_period(&spec.period, &warehouse, &catalogue, &cfg).await? else {
+            tracing::warn!(period = %spec.period, "no results for the report period yet: report skipped");
+            continue;
+        };
+        let destination = Destination::open(&spec.to)?;
+        for lang_code in &spec.languages {
+            let lang = parse_lang(lang_code).map_err(PipelineError::Internal)?;
+            let jobs: Vec<(String, Option<String>)> = match spec.kind {
+                ReportKind::Accountability => {
+                    vec![(format!("accountability-{period}-{lang_code}.html"), None)]
+                }
+                ReportKind::Feedback => {
+                    let team_list = if spec.teams.is_empty() {
+                        teams(&warehouse, &catalogue, &cfg)
+                            .await
+                            .map_err(report_err)?
+                    } else {
+                        spec.teams.clone()
+                    };
+                    team_list
+                        .into_iter()
+                        .map(|t| (format!("feedback-{t}-{period}-{lang_code}.html"), Some(t)))
+                        .collect()
+                }
+            };
+            for (name, team) in jobs {
+                let html = match &team {
+                    None => {
+                        accountability_report(&warehouse, &catalogue, &cfg, &period, lang).await
+                    }
+                    Some(t) => {
+                        feedback_report(&warehouse, &catalogue, &cfg, t, &period, lang).await
+                    }
+                };
+                // A report that cannot be rendered (e.g. a team without results this period)
+                // does not fail the run: the data are loaded and computed; it is logged.
+                match html {
+                    Ok(html) => written.push(destination.put(&name, html).await?),
+                    Err(e) => tracing::warn!(report = %name, "report not written: {e}"),
+                }
+            }
+        }
+    }
+    tracing::info!(reports = written.len(), "reports written");
+    Ok(written)
+}
