@@ -111,6 +111,20 @@ fn need(bin: &str) -> Option<PathBuf> {
     found
 }
 
+/// Starts `vigie serve` on `port` with extra arguments and the pipeline; killed on drop.
+fn spawn_serve(port: u16, extra: &[&str], pipeline: &Path) -> Killed {
+    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(extra)
+        .arg(pipeline)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vigie serve");
+    Killed(child)
+}
+
 /// A pipeline file with absolute paths to a landing zone and warehouse of the test.
 fn pipeline_file(dir: &Path, landing: &Path, warehouse: &Path) -> PathBuf {
     let sources = repo().join("pipelines/sources");
@@ -208,19 +222,8 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
 
     // vigie serve, running the pipeline at start-up.
     let port = free_port();
-    let serve = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args([
-            "serve",
-            "--run-on-start",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg(&pipeline)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start vigie serve");
-    let mut serve = Killed(serve);
+    let serve = spawn_serve(port, &["--run-on-start"], &pipeline);
+    let mut serve = serve;
     wait_for("the first run to succeed", 600, || {
         http_get(port, "/metrics", None)
             .is_some_and(|(_, b)| b.contains("vigie_pipeline_last_success_timestamp_seconds"))
@@ -507,20 +510,13 @@ fn a_bearer_token_protects_metrics_but_not_health() {
     let token = dir.path().join("token");
     std::fs::write(&token, "s3cret-token-for-tests\n").expect("write");
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--bearer-token-file",
-        ])
-        .arg(&token)
-        .arg(&pipeline)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start vigie serve");
-    let _child = Killed(child);
+    let token_arg = token.display().to_string();
+    let child = spawn_serve(
+        port,
+        &["--bearer-token-file", token_arg.as_str()],
+        &pipeline,
+    );
+    let _child = child;
     wait_for("vigie serve to listen", 120, || {
         http_get(port, "/healthz", None).is_some_and(|r| r.0 == 200)
     });
@@ -545,23 +541,18 @@ fn a_failing_pipeline_is_retried_recorded_and_does_not_stop_the_scheduler() {
         &dir.path().join("warehouse"),
     );
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
-        .args([
-            "serve",
+    let child = spawn_serve(
+        port,
+        &[
             "--run-on-start",
             "--max-attempts",
             "2",
             "--retry-delay-secs",
             "1",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg(&pipeline)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start vigie serve");
-    let _child = Killed(child);
+        ],
+        &pipeline,
+    );
+    let _child = child;
     wait_for("two failed attempts", 120, || {
         http_get(port, "/metrics", None).is_some_and(|(_, b)| {
             b.contains("vigie_pipeline_runs_total{pipeline=\"served\",status=\"failure\"} 2")

@@ -36,6 +36,25 @@ fn col(batch: &RecordBatch, i: usize, ty: &DataType) -> Result<ArrayRef, Indicat
     Ok(cast(batch.column(i), ty)?)
 }
 
+/// Column `i` as text (whatever string type the scan returned).
+fn text(batch: &RecordBatch, i: usize) -> Result<StringArray, IndicatorError> {
+    Ok(col(batch, i, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+/// Column `i` as dates.
+fn dates(batch: &RecordBatch, i: usize) -> Result<Date32Array, IndicatorError> {
+    Ok(col(batch, i, &DataType::Date32)?
+        .as_primitive::<Date32Type>()
+        .clone())
+}
+
+/// Column `i` as 32-bit integers.
+fn ints(batch: &RecordBatch, i: usize) -> Result<Int32Array, IndicatorError> {
+    Ok(col(batch, i, &DataType::Int32)?
+        .as_primitive::<Int32Type>()
+        .clone())
+}
+
 fn day_to_date(d: i32) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(d as i64)
 }
@@ -68,16 +87,11 @@ pub async fn run(
     )
     .await?;
     for b in &persons {
-        let key = col(b, 0, &DataType::Utf8)?;
-        let key = key.as_string::<i32>();
-        let by = col(b, 1, &DataType::Int32)?;
-        let by = by.as_primitive::<Int32Type>();
-        let sex = col(b, 2, &DataType::Utf8)?;
-        let sex = sex.as_string::<i32>();
-        let team = col(b, 3, &DataType::Utf8)?;
-        let team = team.as_string::<i32>();
-        let death = col(b, 4, &DataType::Date32)?;
-        let death = death.as_primitive::<Date32Type>();
+        let key = text(b, 0)?;
+        let by = ints(b, 1)?;
+        let sex = text(b, 2)?;
+        let team = text(b, 3)?;
+        let death = dates(b, 4)?;
         for i in 0..b.num_rows() {
             if key.is_null(i) || index.contains_key(key.value(i)) {
                 continue;
@@ -119,14 +133,10 @@ pub async fn run(
     )
     .await?
     {
-        let key = col(b, 0, &DataType::Utf8)?;
-        let key = key.as_string::<i32>();
-        let program = col(b, 1, &DataType::Utf8)?;
-        let program = program.as_string::<i32>();
-        let team = col(b, 2, &DataType::Utf8)?;
-        let team = team.as_string::<i32>();
-        let date = col(b, 3, &DataType::Date32)?;
-        let date = date.as_primitive::<Date32Type>();
+        let key = text(b, 0)?;
+        let program = text(b, 1)?;
+        let team = text(b, 2)?;
+        let date = dates(b, 3)?;
         for i in 0..b.num_rows() {
             if let Some(k) = index.get(key.value(i)) {
                 enrolments.push(Enrolment {
@@ -160,10 +170,8 @@ async fn load_events(
     let batches = run_sql(ctx, "program_evaluation", sql).await?;
     let (mut persons, mut days, mut unknown) = (Vec::new(), Vec::new(), 0usize);
     for b in &batches {
-        let key = col(b, 0, &DataType::Utf8)?;
-        let key = key.as_string::<i32>();
-        let day = col(b, 1, &DataType::Date32)?;
-        let day = day.as_primitive::<Date32Type>();
+        let key = text(b, 0)?;
+        let day = dates(b, 1)?;
         for i in 0..b.num_rows() {
             match (key.is_null(i) || day.is_null(i), index.get(key.value(i))) {
                 (false, Some(k)) => {
