@@ -542,3 +542,35 @@ async fn rows_spilled_to_staging_files_load_exactly_like_rows_in_memory() {
     .await;
     assert_eq!(june as u64, f.rows_accepted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_sent_without_its_header_row_does_not_leak_its_first_identifier() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 300, 31);
+    let path = landing.join("hospital_a/ed_visits_202402.csv");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let headerless: String = text.lines().skip(1).map(|l| format!("{l}\r\n")).collect();
+    std::fs::write(landing.join("hospital_a/ed_visits_209912.csv"), &headerless).expect("write");
+    let first_hcn = headerless
+        .trim_start_matches('"')
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(first_hcn.len(), 10);
+    let report = ingest_into(&landing, &wh).await.expect("ingest");
+    let f = report
+        .files
+        .iter()
+        .find(|f| f.file.ends_with("209912.csv"))
+        .expect("the file");
+    assert_eq!(f.status, FileStatus::Rejected);
+    let message = f.message.clone().unwrap_or_default();
+    assert!(
+        message.contains("withheld") && !message.contains(&first_hcn),
+        "{message}"
+    );
+    let cells = all_text(&query(&wh, "SELECT * FROM quarantine").await).join(" ");
+    assert!(!cells.contains(&first_hcn));
+}
