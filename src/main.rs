@@ -27,7 +27,7 @@ enum Command {
     Ingest(commands::ingest::Args),
     /// Compute the indicator catalogue over the warehouse / Calculer les indicateurs
     Compute(commands::compute::Args),
-    /// Run a pipeline once, end to end (ingest, then the later steps) / Exécuter un pipeline
+    /// Run a pipeline once, end to end: ingest, compute, reports / Exécuter un pipeline de bout en bout
     Run(commands::ingest::Args),
     /// Run pipelines on their schedules and serve /metrics for Prometheus / Planifier et exposer les métriques
     Serve(commands::serve::Args),

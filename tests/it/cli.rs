@@ -22,6 +22,11 @@ fn every_command_has_help() {
         vec!["run", "--help"],
         vec!["query", "--help"],
         vec!["demo", "--help"],
+        vec!["compute", "--help"],
+        vec!["serve", "--help"],
+        vec!["export", "openmetrics", "--help"],
+        vec!["report", "feedback", "--help"],
+        vec!["report", "accountability", "--help"],
     ] {
         let out = vigie(&cmd);
         assert!(out.status.success(), "{cmd:?}");
