@@ -36,6 +36,7 @@ pub struct Warehouse {
 impl Warehouse {
     /// Opens (and for a local path, creates) the warehouse at `location`: a path or a URL.
     pub fn open(location: &str) -> Result<Self, WarehouseError> {
+        register_cloud_handlers();
         let root = resolve_location(location, true)?;
         Ok(Warehouse { root })
     }
@@ -127,5 +128,18 @@ impl Warehouse {
             manifest_version,
             tables,
         })
+    }
+}
+
+/// Teaches delta-rs the cloud URL schemes, once (with the `cloud` feature).
+fn register_cloud_handlers() {
+    #[cfg(feature = "cloud")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            deltalake::aws::register_handlers(None);
+            deltalake::gcp::register_handlers(None);
+            deltalake::azure::register_handlers(None);
+        });
     }
 }
