@@ -6,7 +6,7 @@ use vigie_indicators::{
     Direction, Estimand, EvaluationOutcome, IndicatorDef, IndicatorMeta, Method, PeriodType, Unit,
 };
 
-use crate::charts::{ForestChart, LegendItem};
+use crate::charts::{ForestChart, naive_adjusted_legend};
 use crate::data::{
     ALL, Counted, Data, Footnote, Notes, REGION, SourceRow, SuppressedCell, unit_label,
 };
@@ -305,18 +305,7 @@ pub fn render(
             adj,
             &est,
             None,
-            vec![
-                LegendItem {
-                    shape: "circle",
-                    class: "naive",
-                    label: text("legend_naive", lang).into(),
-                },
-                LegendItem {
-                    shape: "square",
-                    class: "adjusted",
-                    label: text("legend_adjusted", lang).into(),
-                },
-            ],
+            naive_adjusted_legend(lang),
             &mut notes,
             lang,
         )

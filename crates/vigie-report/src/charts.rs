@@ -295,6 +295,23 @@ pub fn segments(points: &[Option<(f64, f64)>]) -> Vec<String> {
     out
 }
 
+/// The legend of program-evaluation charts: naive (circle) beside adjusted (square).
+pub fn naive_adjusted_legend(lang: vigie_disclosure::Lang) -> Vec<LegendItem> {
+    use crate::i18n::text;
+    vec![
+        LegendItem {
+            shape: "circle",
+            class: "naive",
+            label: text("legend_naive", lang).into(),
+        },
+        LegendItem {
+            shape: "square",
+            class: "adjusted",
+            label: text("legend_adjusted", lang).into(),
+        },
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

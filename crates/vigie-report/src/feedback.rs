@@ -4,7 +4,7 @@ use serde::Serialize;
 use vigie_disclosure::{DisclosureConfig, Lang};
 use vigie_indicators::{Estimand, EvaluationOutcome, IndicatorDef, IndicatorMeta, Method};
 
-use crate::charts::{ForestChart, FunnelChart, LegendItem, SpcChart};
+use crate::charts::{ForestChart, FunnelChart, LegendItem, SpcChart, naive_adjusted_legend};
 use crate::data::{ALL, Counted, Data, Notes, REGION, SourceRow, unit_label};
 use crate::i18n::text;
 use crate::period::Period;
@@ -319,23 +319,13 @@ pub fn render(
         program.push(row);
     }
     let program_legend = |lang: Lang| {
-        vec![
-            LegendItem {
-                shape: "circle",
-                class: "naive",
-                label: text("legend_naive", lang).into(),
-            },
-            LegendItem {
-                shape: "square",
-                class: "adjusted",
-                label: text("legend_adjusted", lang).into(),
-            },
-            LegendItem {
-                shape: "ring",
-                class: "region",
-                label: text("legend_region_adjusted", lang).into(),
-            },
-        ]
+        let mut legend = naive_adjusted_legend(lang);
+        legend.push(LegendItem {
+            shape: "ring",
+            class: "region",
+            label: text("legend_region_adjusted", lang).into(),
+        });
+        legend
     };
     let program_forest = eval(EvaluationOutcome::EdVisits, Estimand::Adjusted)
         .filter(|_| !estimates.is_empty())
