@@ -147,6 +147,11 @@ impl EntityBatches {
         Ok(())
     }
 
+    /// Whether rows have spilled to a staging file (they no longer weigh on memory).
+    pub fn is_staged(&self) -> bool {
+        self.staging.as_ref().is_some_and(|s| s.writer.is_some())
+    }
+
     /// Finishes the rows: in memory, or the closed staging file.
     pub fn finish(mut self) -> Result<EntityData, ArrowError> {
         self.flush()?;

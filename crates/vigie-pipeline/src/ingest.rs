@@ -1,10 +1,10 @@
 //! The ingest step: find new files per source, load each atomically, record the manifest.
 //!
-//! Files are parsed two at a time on blocking threads (both cores busy) while the previous
-//! file's rows are committed; commits happen one file at a time, in key order, and a file's
-//! manifest entry is committed last, which is what makes its rows visible to readers.
+//! Files are parsed two at a time on blocking threads (both cores busy) while earlier
+//! files are committed in groups (see `commit.rs`): one commit per table for a group, then
+//! the manifest entries of its files, which is what makes their rows visible to readers.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,16 +14,13 @@ use futures::StreamExt;
 use globset::{Glob, GlobMatcher};
 use sha2::{Digest, Sha256};
 use tracing::{info, warn};
-use vigie_ingest::{
-    EntityData, FileContext, FileOutcome, FileRejection, QuarantineRow, ingest_file,
-};
+use vigie_ingest::{FileContext, FileOutcome, FileRejection, ingest_file};
+use vigie_model::PseudonymKey;
 use vigie_model::config::LoadedPipeline;
-use vigie_model::config::{LoadMode, ReplacePeriod, SourceSpec};
-use vigie_model::{Entity, PseudonymKey, quarantine_schema};
-use vigie_warehouse::{
-    FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
-};
+use vigie_model::config::SourceSpec;
+use vigie_warehouse::{FileStatus, ManifestEntry, Warehouse};
 
+use crate::commit::{Group, ParsedFile};
 use crate::error::PipelineError;
 use crate::landing::{Landing, LandingFile};
 use crate::progress::Progress;
@@ -156,65 +153,117 @@ pub async fn ingest(
         .progress
         .start("ingest", jobs.iter().map(|j| j.file.size).sum());
     let key = Arc::new(key);
-    let parsed = futures::stream::iter(jobs.into_iter().map(|job| {
-        let landing = &landing;
-        let key = key.clone();
-        let load_id = load_id.clone();
-        async move {
-            let started = Utc::now();
-            let bytes = landing.read(&job.file).await?;
-            let hash = hex::encode(Sha256::digest(&bytes));
-            Ok::<_, PipelineError>((job, started, bytes, hash, key, load_id))
-        }
-    }))
-    .buffered(2)
-    .map(|res| {
-        let done = &done;
-        async move {
-            let (job, started, bytes, hash, key, load_id) = res?;
-            if done.contains(&(job.source.source.clone(), hash.clone())) {
-                return Ok::<_, PipelineError>((job, started, hash, None));
+    let done = Arc::new(done);
+    let staging = staging.to_path_buf();
+    let spill_rows = options.spill_rows;
+    let producer_landing = landing.clone();
+    let producer_load_id = load_id.clone();
+    // Parsing runs in its own task (files parsed two at a time on blocking threads) and
+    // goes on while the consumer below commits a group: the channel holds the files parsed
+    // ahead, bounded so memory stays bounded.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(PARSED_AHEAD);
+    let producer = tokio::spawn(async move {
+        let landing = &producer_landing;
+        let load_id = &producer_load_id;
+        let parsed = futures::stream::iter(jobs.into_iter().map(|job| {
+            let key = key.clone();
+            async move {
+                let started = Utc::now();
+                let bytes = landing.read(&job.file).await?;
+                let hash = hex::encode(Sha256::digest(&bytes));
+                Ok::<_, PipelineError>((job, started, bytes, hash, key))
             }
-            let source = job.source.clone();
-            let file_key = job.file.key.clone();
-            let staging = staging.to_path_buf();
-            let spill_rows = options.spill_rows;
-            let parsed = tokio::task::spawn_blocking(move || {
-                parse(
-                    &source, &file_key, &load_id, &key, bytes, &staging, spill_rows,
-                )
-            })
-            .await
-            .map_err(|e| PipelineError::Internal(format!("parser thread failed: {e}")))?;
-            Ok((job, started, hash, Some(parsed)))
+        }))
+        .buffered(2)
+        .map(|res| {
+            let done = done.clone();
+            let staging = staging.clone();
+            let load_id = load_id.clone();
+            async move {
+                let (job, started, bytes, hash, key) = res?;
+                if done.contains(&(job.source.source.clone(), hash.clone())) {
+                    return Ok::<_, PipelineError>((job, started, hash, None));
+                }
+                let source = job.source.clone();
+                let file_key = job.file.key.clone();
+                let parsed = tokio::task::spawn_blocking(move || {
+                    parse(
+                        &source, &file_key, &load_id, &key, bytes, &staging, spill_rows,
+                    )
+                })
+                .await
+                .map_err(|e| PipelineError::Internal(format!("parser thread failed: {e}")))?;
+                Ok((job, started, hash, Some(parsed)))
+            }
+        })
+        .buffered(2);
+        futures::pin_mut!(parsed);
+        while let Some(item) = parsed.next().await {
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                break;
+            }
         }
-    })
-    .buffered(2);
-    futures::pin_mut!(parsed);
+    });
+    let consumer = async {
+        let mut claimed_hashes: HashSet<(String, String)> = HashSet::new();
+        let mut group = Group::default();
+        while let Some(item) = rx.recv().await {
+            let (job, started, hash, parsed) = item?;
+            options.progress.advance(job.file.size);
+            let Some((outcome, parse_secs)) = parsed
+                .filter(|_| !claimed_hashes.contains(&(job.source.source.clone(), hash.clone())))
+            else {
+                info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
+                report.skipped.push(job.file.key.clone());
+                continue;
+            };
+            claimed_hashes.insert((job.source.source.clone(), hash.clone()));
+            let file = ParsedFile {
+                source: job.source,
+                file: job.file,
+                started,
+                hash,
+                outcome,
+                parse_secs,
+            };
+            if group.must_commit_before(&file) {
+                let entries = std::mem::take(&mut group)
+                    .commit(
+                        &warehouse,
+                        &load_id,
+                        options.fail_before_manifest_of.as_deref(),
+                    )
+                    .await?;
+                report.files.extend(entries.iter().map(FileReport::from));
+            }
+            group.push(file);
+        }
+        if !group.is_empty() {
+            let entries = group
+                .commit(
+                    &warehouse,
+                    &load_id,
+                    options.fail_before_manifest_of.as_deref(),
+                )
+                .await?;
+            report.files.extend(entries.iter().map(FileReport::from));
+        }
+        Ok::<_, PipelineError>(())
+    };
+    let consumed = consumer.await;
+    // On a commit error the channel closes and the producer stops at its next send.
+    drop(rx);
+    let produced = producer.await;
+    consumed?;
+    produced.map_err(|e| PipelineError::Internal(format!("parser task failed: {e}")))?;
+    options.progress.finish();
+    Ok(report)
+}
 
-    let mut claimed_hashes: HashSet<(String, String)> = HashSet::new();
-    while let Some(item) = parsed.next().await {
-        let (job, started, hash, parsed) = item?;
-        options.progress.advance(job.file.size);
-        let Some(parsed) =
-            parsed.filter(|_| !claimed_hashes.contains(&(job.source.source.clone(), hash.clone())))
-        else {
-            info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
-            report.skipped.push(job.file.key.clone());
-            continue;
-        };
-        claimed_hashes.insert((job.source.source.clone(), hash.clone()));
-        let entry = commit(
-            &warehouse,
-            &job,
-            &load_id,
-            started,
-            &hash,
-            parsed,
-            options.fail_before_manifest_of.as_deref(),
-        )
-        .await?;
-        report.files.push(FileReport {
+impl From<&ManifestEntry> for FileReport {
+    fn from(entry: &ManifestEntry) -> Self {
+        FileReport {
             source: entry.source.clone(),
             file: entry.file.clone(),
             status: entry.status,
@@ -222,13 +271,14 @@ pub async fn ingest(
             rows_accepted: entry.rows_accepted,
             rows_rejected: entry.rows_rejected,
             message: entry.message.clone(),
-        });
+        }
     }
-    options.progress.finish();
-    Ok(report)
 }
 
 type Parsed = (Result<FileOutcome, (FileRejection, u64)>, f64);
+
+/// Parsed files waiting for the commit of a group, beyond the two being parsed.
+const PARSED_AHEAD: usize = 8;
 
 /// Rows of one entity held in memory per file before they spill to the staging directory.
 pub const DEFAULT_SPILL_ROWS: usize = 262_144;
@@ -253,203 +303,4 @@ fn parse(
     };
     let outcome = ingest_file(source, &ctx, bytes);
     (outcome, t.elapsed().as_secs_f64())
-}
-
-/// Every entity a source can feed: a re-sent file must clear all of them.
-fn entities_of(source: &SourceSpec) -> BTreeSet<Entity> {
-    source
-        .outputs()
-        .into_iter()
-        .map(|(_, o)| o.entity)
-        .collect()
-}
-
-async fn commit(
-    warehouse: &Warehouse,
-    job: &Job,
-    load_id: &str,
-    started: chrono::DateTime<Utc>,
-    hash: &str,
-    (outcome, parse_secs): Parsed,
-    fail_before_manifest_of: Option<&str>,
-) -> Result<ManifestEntry, PipelineError> {
-    let source = &job.source;
-    let file = &job.file.key;
-    let mut entry = ManifestEntry {
-        load_id: load_id.to_string(),
-        source: source.source.clone(),
-        file: file.clone(),
-        size: job.file.size,
-        content_hash: hash.to_string(),
-        rows_read: 0,
-        rows_accepted: 0,
-        rows_rejected: 0,
-        started_at: started,
-        finished_at: started,
-        status: FileStatus::Loaded,
-        message: None,
-        table_versions: BTreeMap::new(),
-    };
-    let replace_file = Replace::File {
-        source: source.source.clone(),
-        file: file.clone(),
-    };
-    match outcome {
-        Err((rejection, rows_read)) => {
-            warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);
-            entry.status = FileStatus::Rejected;
-            entry.rows_read = rows_read;
-            entry.rows_rejected = rows_read;
-            entry.message = Some(format!("line {}: {}", rejection.line, rejection.message));
-            let row = QuarantineRow {
-                line: rejection.line,
-                column: String::new(),
-                reason: format!("file rejected whole: {}", rejection.message),
-                value: None,
-                person_key: None,
-            };
-            let batch = quarantine_batch(&source.source, file, load_id, &[row])?;
-            if let Some(v) = warehouse
-                .write(
-                    QUARANTINE_TABLE,
-                    quarantine_schema(),
-                    vec![],
-                    vec![batch],
-                    &replace_file,
-                )
-                .await?
-            {
-                entry.table_versions.insert(QUARANTINE_TABLE.to_string(), v);
-            }
-        }
-        Ok(mut outcome) => {
-            entry.rows_read = outcome.rows_read;
-            entry.rows_accepted = outcome.rows_accepted;
-            entry.rows_rejected = outcome.rows_rejected;
-            let months: Vec<String> = outcome
-                .entities
-                .values()
-                .flat_map(|b| b.months.iter().cloned())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            for entity in entities_of(source) {
-                let replace = match source.load {
-                    LoadMode::Append => replace_file.clone(),
-                    LoadMode::Replace {
-                        period: ReplacePeriod::Month,
-                    } if entity.event_date_field().is_some() => Replace::Months {
-                        source: source.source.clone(),
-                        months: months.clone(),
-                    },
-                    LoadMode::Replace { .. } => Replace::Source {
-                        source: source.source.clone(),
-                    },
-                };
-                let input = match outcome.entities.remove(&entity).map(|b| b.finish()) {
-                    None => WriteInput::Batches(vec![]),
-                    Some(Ok(EntityData::Batches(b))) => WriteInput::Batches(b),
-                    Some(Ok(EntityData::Staged(path))) => WriteInput::Parquet(path),
-                    Some(Err(e)) => {
-                        return Err(PipelineError::Internal(format!("staging {file}: {e}")));
-                    }
-                };
-                let staged = match &input {
-                    WriteInput::Parquet(p) => Some(p.clone()),
-                    WriteInput::Batches(_) => None,
-                };
-                let version = warehouse
-                    .write_input(
-                        entity.table_name(),
-                        entity.partition_columns(),
-                        input,
-                        &replace,
-                    )
-                    .await;
-                if let Some(p) = staged {
-                    let _ = std::fs::remove_file(p);
-                }
-                let version = version?;
-                if let Some(v) = version {
-                    entry
-                        .table_versions
-                        .insert(entity.table_name().to_string(), v);
-                }
-            }
-            let batch = quarantine_batch(&source.source, file, load_id, &outcome.quarantine)?;
-            if let Some(v) = warehouse
-                .write(
-                    QUARANTINE_TABLE,
-                    quarantine_schema(),
-                    vec![],
-                    vec![batch],
-                    &replace_file,
-                )
-                .await?
-            {
-                entry.table_versions.insert(QUARANTINE_TABLE.to_string(), v);
-            }
-            let rate = if parse_secs > 0.0 {
-                entry.rows_read as f64 / parse_secs
-            } else {
-                0.0
-            };
-            info!(
-                file = %file,
-                source = %source.source,
-                read = entry.rows_read,
-                accepted = entry.rows_accepted,
-                rejected = entry.rows_rejected,
-                rows_per_s = rate.round(),
-                "loaded"
-            );
-            for (reason, n) in &outcome.rejections_by_reason {
-                info!(file = %file, reason = %reason, rows = n, "rejected rows");
-            }
-        }
-    }
-    entry.finished_at = Utc::now();
-    if fail_before_manifest_of == Some(file.as_str()) {
-        return Err(PipelineError::Internal(format!(
-            "injected fault before the manifest entry of {file}"
-        )));
-    }
-    warehouse
-        .record_manifest(std::slice::from_ref(&entry))
-        .await?;
-    Ok(entry)
-}
-
-fn quarantine_batch(
-    source: &str,
-    file: &str,
-    load_id: &str,
-    rows: &[QuarantineRow],
-) -> Result<arrow::record_batch::RecordBatch, PipelineError> {
-    use arrow::array::{ArrayRef, Int64Array, StringArray};
-    let n = rows.len();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(vec![source; n])),
-        Arc::new(StringArray::from(vec![file; n])),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.line as i64),
-        )),
-        Arc::new(StringArray::from(vec![load_id; n])),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.column.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.reason.as_str()),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter()
-                .map(|r| r.person_key.clone())
-                .collect::<Vec<_>>(),
-        )),
-    ];
-    arrow::record_batch::RecordBatch::try_new(quarantine_schema(), columns)
-        .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))
 }

@@ -10,7 +10,8 @@ use object_store::{ObjectStore, ObjectStoreExt};
 
 use crate::error::PipelineError;
 
-/// A landing zone.
+/// A landing zone (cheap to clone: the store is shared).
+#[derive(Clone)]
 pub struct Landing {
     store: Arc<dyn ObjectStore>,
     prefix: StorePath,

@@ -2,6 +2,7 @@
 //! as later steps land, compute indicators and write outputs). `vigie run`, `vigie ingest`
 //! and the scheduler all call this crate; none holds pipeline logic of its own.
 
+mod commit;
 mod compute;
 mod error;
 mod ingest;

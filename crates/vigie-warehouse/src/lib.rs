@@ -19,7 +19,7 @@ pub use error::WarehouseError;
 pub use location::resolve_location;
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
-pub use table::{Replace, WriteInput};
+pub use table::{Replace, WriteInput, combined_predicate};
 
 use std::collections::BTreeMap;
 
@@ -71,8 +71,8 @@ impl Warehouse {
         table::write(
             &self.table_url(table)?,
             partition_columns,
-            WriteInput::Batches(batches),
-            replace,
+            vec![WriteInput::Batches(batches)],
+            std::slice::from_ref(replace),
         )
         .await
     }
@@ -85,7 +85,25 @@ impl Warehouse {
         input: WriteInput,
         replace: &Replace,
     ) -> Result<Option<u64>, WarehouseError> {
-        table::write(&self.table_url(table)?, partition_columns, input, replace).await
+        table::write(
+            &self.table_url(table)?,
+            partition_columns,
+            vec![input],
+            std::slice::from_ref(replace),
+        )
+        .await
+    }
+
+    /// Adds the rows of several loaded files to `table` and removes what any of `replaces`
+    /// selects, in one commit: one Delta commit per table for a whole group of files.
+    pub async fn write_inputs(
+        &self,
+        table: &str,
+        partition_columns: Vec<String>,
+        inputs: Vec<WriteInput>,
+        replaces: &[Replace],
+    ) -> Result<Option<u64>, WarehouseError> {
+        table::write(&self.table_url(table)?, partition_columns, inputs, replaces).await
     }
 
     /// Appends manifest entries (one commit). Returns the manifest's new version.

@@ -52,28 +52,7 @@ fn quote(s: &str) -> String {
 impl Replace {
     /// The SQL predicate selecting the replaced rows.
     pub fn predicate(&self) -> Option<String> {
-        match self {
-            Replace::Nothing => None,
-            Replace::File { source, file } => Some(format!(
-                "_source = {} AND _file = {}",
-                quote(source),
-                quote(file)
-            )),
-            Replace::Months { source, months } if months.is_empty() => {
-                Some(format!("_source = {} AND false", quote(source)))
-            }
-            Replace::Months { source, months } => Some(format!(
-                "_source = {} AND event_month IN ({})",
-                quote(source),
-                months
-                    .iter()
-                    .map(|m| quote(m))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-            Replace::Source { source } => Some(format!("_source = {}", quote(source))),
-            Replace::Predicate(p) => Some(p.clone()),
-        }
+        combined_predicate(std::slice::from_ref(self))
     }
 }
 
@@ -127,39 +106,106 @@ pub enum WriteInput {
     Parquet(std::path::PathBuf),
 }
 
+/// The SQL predicate selecting the rows any of `replaces` selects, or None when none
+/// selects anything. Scopes of one source are merged (`_file IN (...)`,
+/// `event_month IN (...)`) so a commit covering many files keeps one short predicate that
+/// partition pruning understands.
+pub fn combined_predicate(replaces: &[Replace]) -> Option<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut files: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut months: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut whole: BTreeSet<&str> = BTreeSet::new();
+    let mut raw: Vec<&str> = Vec::new();
+    for r in replaces {
+        match r {
+            Replace::Nothing => {}
+            Replace::File { source, file } => {
+                files.entry(source).or_default().insert(file);
+            }
+            Replace::Months { source, months: m } => {
+                months
+                    .entry(source)
+                    .or_default()
+                    .extend(m.iter().map(String::as_str));
+            }
+            Replace::Source { source } => {
+                whole.insert(source);
+            }
+            Replace::Predicate(p) => raw.push(p),
+        }
+    }
+    let list = |items: &BTreeSet<&str>| {
+        items
+            .iter()
+            .map(|m| quote(m))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut terms: Vec<String> = Vec::new();
+    for s in &whole {
+        terms.push(format!("_source = {}", quote(s)));
+    }
+    for (s, f) in files.iter().filter(|(s, _)| !whole.contains(*s)) {
+        terms.push(format!(
+            "(_source = {} AND _file IN ({}))",
+            quote(s),
+            list(f)
+        ));
+    }
+    for (s, m) in months
+        .iter()
+        .filter(|(s, m)| !whole.contains(*s) && !m.is_empty())
+    {
+        terms.push(format!(
+            "(_source = {} AND event_month IN ({}))",
+            quote(s),
+            list(m)
+        ));
+    }
+    terms.extend(raw.iter().map(|p| format!("({p})")));
+    match terms.len() {
+        0 => None,
+        1 => terms.pop(),
+        _ => Some(terms.join(" OR ")),
+    }
+}
+
+/// Adds `inputs` to the table and removes what `replaces` selects, in one commit.
 pub(crate) async fn write(
     url: &Url,
     partition_columns: Vec<String>,
-    input: WriteInput,
-    replace: &Replace,
+    inputs: Vec<WriteInput>,
+    replaces: &[Replace],
 ) -> Result<Option<u64>, WarehouseError> {
     let table = open_or_new(url).await?;
     let exists = table.version().is_some();
-    let predicate = replace.predicate();
-    let plan = match input {
-        WriteInput::Batches(batches) => {
-            let batches: Vec<RecordBatch> =
-                batches.into_iter().filter(|b| b.num_rows() > 0).collect();
-            if batches.is_empty() {
-                None
-            } else {
-                Some(table.clone().write(batches))
-            }
+    let predicate = combined_predicate(replaces);
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut staged: Vec<String> = Vec::new();
+    for input in inputs {
+        match input {
+            WriteInput::Batches(b) => batches.extend(b.into_iter().filter(|b| b.num_rows() > 0)),
+            WriteInput::Parquet(path) => staged.push(path.display().to_string()),
         }
-        WriteInput::Parquet(path) => {
-            // Streamed: DataFusion reads the staging file batch by batch as Delta writes.
-            let ctx = datafusion::prelude::SessionContext::new();
-            let location = path.display().to_string();
-            let df = ctx
-                .read_parquet(location, datafusion::prelude::ParquetReadOptions::default())
-                .await?;
-            Some(
-                table
-                    .clone()
-                    .write(Vec::<RecordBatch>::new())
-                    .with_input_plan(df.into_unoptimized_plan()),
-            )
+    }
+    let plan = if staged.is_empty() {
+        (!batches.is_empty()).then(|| table.clone().write(batches))
+    } else {
+        // Streamed: DataFusion reads the staging files batch by batch as Delta writes;
+        // rows still in memory join them as one more input.
+        let ctx = datafusion::prelude::SessionContext::new();
+        let mut df = ctx
+            .read_parquet(staged, datafusion::prelude::ParquetReadOptions::default())
+            .await?;
+        if !batches.is_empty() {
+            df = df.union(ctx.read_batches(batches)?)?;
         }
+        Some(
+            table
+                .clone()
+                .write(Vec::<RecordBatch>::new())
+                .with_input_plan(df.into_unoptimized_plan()),
+        )
     };
     let Some(builder) = plan else {
         // Nothing new: a replace still removes the earlier rows (a corrected extract may have

@@ -1,0 +1,365 @@
+//! Commit groups: parsed files are committed to the warehouse together, one Delta commit
+//! per table for the whole group and one manifest commit naming every file of it.
+//!
+//! Committing file by file costs a log replay and a small Parquet file per table and file;
+//! with dozens of monthly extracts that overhead, not parsing, dominated the ingest. A
+//! group stays atomic the way a single file was: its rows become visible to readers only
+//! when the manifest commit naming its files lands, and a crash before that leaves
+//! nothing visible, to be redone by the next run. Two files whose replace scopes overlap
+//! (a month re-sent twice, two snapshots of one source) never share a group, so a later
+//! file still replaces an earlier one exactly as if each had been committed alone.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tracing::{info, warn};
+use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow};
+use vigie_model::config::{LoadMode, ReplacePeriod, SourceSpec};
+use vigie_model::{Entity, quarantine_schema};
+use vigie_warehouse::{
+    FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
+};
+
+use crate::error::PipelineError;
+use crate::landing::LandingFile;
+
+/// Rows a group may hold in memory (rows spilled to staging files do not count).
+const GROUP_MEMORY_ROWS: u64 = 1_000_000;
+/// Rows in a group, wherever they are: bounds the work a crash throws away.
+const GROUP_ROWS: u64 = 16_000_000;
+/// Files in a group.
+const GROUP_FILES: usize = 128;
+
+/// A parsed file waiting for its group's commit.
+pub(crate) struct ParsedFile {
+    pub source: Arc<SourceSpec>,
+    pub file: LandingFile,
+    pub started: chrono::DateTime<Utc>,
+    pub hash: String,
+    pub outcome: Result<FileOutcome, (FileRejection, u64)>,
+    pub parse_secs: f64,
+}
+
+impl ParsedFile {
+    /// What this file replaces in `entity`'s table.
+    fn replace_scope(&self, entity: Entity) -> Replace {
+        let source = self.source.source.clone();
+        match self.source.load {
+            LoadMode::Append => Replace::File {
+                source,
+                file: self.file.key.clone(),
+            },
+            LoadMode::Replace {
+                period: ReplacePeriod::Month,
+            } if entity.event_date_field().is_some() => Replace::Months {
+                source,
+                months: self.months().into_iter().collect(),
+            },
+            LoadMode::Replace { .. } => Replace::Source { source },
+        }
+    }
+
+    fn months(&self) -> BTreeSet<String> {
+        match &self.outcome {
+            Ok(o) => o
+                .entities
+                .values()
+                .flat_map(|b| b.months.iter().cloned())
+                .collect(),
+            Err(_) => BTreeSet::new(),
+        }
+    }
+
+    /// Whether committing this file with `other` in one commit could differ from
+    /// committing them one after the other.
+    fn overlaps(&self, other: &ParsedFile) -> bool {
+        if self.source.source != other.source.source {
+            return false;
+        }
+        match self.source.load {
+            LoadMode::Append => self.file.key == other.file.key,
+            LoadMode::Replace {
+                period: ReplacePeriod::Month,
+            } => {
+                // A file rejected whole replaces nothing but its own quarantine rows.
+                self.outcome.is_ok()
+                    && other.outcome.is_ok()
+                    && !self.months().is_disjoint(&other.months())
+            }
+            LoadMode::Replace {
+                period: ReplacePeriod::All,
+            } => self.outcome.is_ok() && other.outcome.is_ok(),
+        }
+    }
+
+    fn rows(&self) -> (u64, u64) {
+        match &self.outcome {
+            Ok(o) => o.entities.values().fold((0, 0), |(all, mem), b| {
+                (all + b.rows, mem + if b.is_staged() { 0 } else { b.rows })
+            }),
+            Err(_) => (0, 0),
+        }
+    }
+}
+
+/// Files parsed and not yet committed.
+#[derive(Default)]
+pub(crate) struct Group {
+    files: Vec<ParsedFile>,
+    rows: u64,
+    memory_rows: u64,
+}
+
+impl Group {
+    /// Whether `file` must wait for this group to be committed first.
+    pub fn must_commit_before(&self, file: &ParsedFile) -> bool {
+        let (rows, memory_rows) = file.rows();
+        !self.files.is_empty()
+            && (self.files.len() >= GROUP_FILES
+                || self.rows + rows > GROUP_ROWS
+                || self.memory_rows + memory_rows > GROUP_MEMORY_ROWS
+                || self.files.iter().any(|f| f.overlaps(file)))
+    }
+
+    /// Adds a file.
+    pub fn push(&mut self, file: ParsedFile) {
+        let (rows, memory_rows) = file.rows();
+        self.rows += rows;
+        self.memory_rows += memory_rows;
+        self.files.push(file);
+    }
+
+    /// Whether the group holds no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// Commits the group: one commit per table, then one manifest commit naming every
+    /// file. Returns the files' manifest entries, in the order they were added.
+    pub async fn commit(
+        self,
+        warehouse: &Warehouse,
+        load_id: &str,
+        fail_before_manifest_of: Option<&str>,
+    ) -> Result<Vec<ManifestEntry>, PipelineError> {
+        let mut entries = Vec::with_capacity(self.files.len());
+        // Table -> (partition columns, inputs, replace scopes, indexes of the files it holds).
+        let mut tables: BTreeMap<&'static str, TableWrite> = BTreeMap::new();
+        let mut quarantine = TableWrite::default();
+        let mut staged: Vec<std::path::PathBuf> = Vec::new();
+        let mut logs = Vec::with_capacity(self.files.len());
+        for (index, parsed) in self.files.into_iter().enumerate() {
+            let mut entry = manifest_entry(&parsed, load_id);
+            let source = parsed.source.clone();
+            let file = parsed.file.key.clone();
+            let scopes: Vec<(Entity, Replace)> = entities_of(&source)
+                .into_iter()
+                .map(|e| (e, parsed.replace_scope(e)))
+                .collect();
+            let quarantine_rows = match parsed.outcome {
+                Err((rejection, rows_read)) => {
+                    warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);
+                    entry.status = FileStatus::Rejected;
+                    entry.rows_read = rows_read;
+                    entry.rows_rejected = rows_read;
+                    entry.message = Some(format!("line {}: {}", rejection.line, rejection.message));
+                    logs.push(None);
+                    vec![QuarantineRow {
+                        line: rejection.line,
+                        column: String::new(),
+                        reason: format!("file rejected whole: {}", rejection.message),
+                        value: None,
+                        person_key: None,
+                    }]
+                }
+                Ok(mut outcome) => {
+                    entry.rows_read = outcome.rows_read;
+                    entry.rows_accepted = outcome.rows_accepted;
+                    entry.rows_rejected = outcome.rows_rejected;
+                    for (entity, replace) in scopes {
+                        let write =
+                            tables
+                                .entry(entity.table_name())
+                                .or_insert_with(|| TableWrite {
+                                    partition_columns: entity.partition_columns(),
+                                    ..Default::default()
+                                });
+                        write.replaces.push(replace);
+                        write.files.push(index);
+                        match outcome.entities.remove(&entity).map(|b| b.finish()) {
+                            None => {}
+                            Some(Ok(EntityData::Batches(b))) => {
+                                write.inputs.push(WriteInput::Batches(b))
+                            }
+                            Some(Ok(EntityData::Staged(path))) => {
+                                staged.push(path.clone());
+                                write.inputs.push(WriteInput::Parquet(path));
+                            }
+                            Some(Err(e)) => {
+                                return Err(PipelineError::Internal(format!(
+                                    "staging {file}: {e}"
+                                )));
+                            }
+                        }
+                    }
+                    logs.push(Some((parsed.parse_secs, outcome.rejections_by_reason)));
+                    outcome.quarantine
+                }
+            };
+            quarantine
+                .inputs
+                .push(WriteInput::Batches(vec![quarantine_batch(
+                    &source.source,
+                    &file,
+                    load_id,
+                    &quarantine_rows,
+                )?]));
+            quarantine.replaces.push(Replace::File {
+                source: source.source.clone(),
+                file,
+            });
+            quarantine.files.push(index);
+            entries.push(entry);
+        }
+        let result = async {
+            for (table, write) in tables {
+                write.commit(warehouse, table, &mut entries).await?;
+            }
+            quarantine
+                .commit(warehouse, QUARANTINE_TABLE, &mut entries)
+                .await
+        }
+        .await;
+        for path in staged {
+            let _ = std::fs::remove_file(path);
+        }
+        result?;
+        let finished = Utc::now();
+        for entry in &mut entries {
+            entry.finished_at = finished;
+        }
+        if let Some(file) = fail_before_manifest_of.filter(|f| entries.iter().any(|e| e.file == *f))
+        {
+            return Err(PipelineError::Internal(format!(
+                "injected fault before the manifest entry of {file}"
+            )));
+        }
+        warehouse.record_manifest(&entries).await?;
+        for (entry, log) in entries.iter().zip(logs) {
+            let Some((parse_secs, rejections)) = log else {
+                continue;
+            };
+            let rate = if parse_secs > 0.0 {
+                entry.rows_read as f64 / parse_secs
+            } else {
+                0.0
+            };
+            info!(
+                file = %entry.file,
+                source = %entry.source,
+                read = entry.rows_read,
+                accepted = entry.rows_accepted,
+                rejected = entry.rows_rejected,
+                rows_per_s = rate.round(),
+                "loaded"
+            );
+            for (reason, n) in rejections {
+                info!(file = %entry.file, reason = %reason, rows = n, "rejected rows");
+            }
+        }
+        Ok(entries)
+    }
+}
+
+/// What one table receives from a group.
+#[derive(Default)]
+struct TableWrite {
+    partition_columns: Vec<String>,
+    inputs: Vec<WriteInput>,
+    replaces: Vec<Replace>,
+    /// Indexes of the files whose manifest entries record the new version.
+    files: Vec<usize>,
+}
+
+impl TableWrite {
+    async fn commit(
+        self,
+        warehouse: &Warehouse,
+        table: &str,
+        entries: &mut [ManifestEntry],
+    ) -> Result<(), PipelineError> {
+        let version = warehouse
+            .write_inputs(table, self.partition_columns, self.inputs, &self.replaces)
+            .await?;
+        if let Some(v) = version {
+            for i in self.files {
+                if let Some(entry) = entries.get_mut(i) {
+                    entry.table_versions.insert(table.to_string(), v);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn manifest_entry(parsed: &ParsedFile, load_id: &str) -> ManifestEntry {
+    ManifestEntry {
+        load_id: load_id.to_string(),
+        source: parsed.source.source.clone(),
+        file: parsed.file.key.clone(),
+        size: parsed.file.size,
+        content_hash: parsed.hash.clone(),
+        rows_read: 0,
+        rows_accepted: 0,
+        rows_rejected: 0,
+        started_at: parsed.started,
+        finished_at: parsed.started,
+        status: FileStatus::Loaded,
+        message: None,
+        table_versions: BTreeMap::new(),
+    }
+}
+
+/// Every entity a source can feed: a re-sent file must clear all of them.
+fn entities_of(source: &SourceSpec) -> BTreeSet<Entity> {
+    source
+        .outputs()
+        .into_iter()
+        .map(|(_, o)| o.entity)
+        .collect()
+}
+
+fn quarantine_batch(
+    source: &str,
+    file: &str,
+    load_id: &str,
+    rows: &[QuarantineRow],
+) -> Result<arrow::record_batch::RecordBatch, PipelineError> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    let n = rows.len();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![source; n])),
+        Arc::new(StringArray::from(vec![file; n])),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.line as i64),
+        )),
+        Arc::new(StringArray::from(vec![load_id; n])),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.column.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.reason.as_str()),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            rows.iter()
+                .map(|r| r.person_key.clone())
+                .collect::<Vec<_>>(),
+        )),
+    ];
+    arrow::record_batch::RecordBatch::try_new(quarantine_schema(), columns)
+        .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))
+}
