@@ -23,6 +23,9 @@ pub struct Args {
     /// Only these indicators (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Also write the run's figures (rows and seconds per indicator) to this JSON file.
+    #[arg(long)]
+    pub report_json: Option<PathBuf>,
 }
 
 fn month(flag: &str, value: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
@@ -46,6 +49,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let report = compute(&pipeline, &overrides).await?;
     print_report(&report);
+    if let Some(path) = &args.report_json {
+        let indicators: serde_json::Map<String, serde_json::Value> = report
+            .indicators
+            .iter()
+            .map(|(id, (rows, secs))| {
+                (
+                    id.clone(),
+                    serde_json::json!({"rows": rows, "seconds": secs}),
+                )
+            })
+            .collect();
+        let json = serde_json::json!({
+            "run_id": report.run_id,
+            "from": report.from.map(|d| d.to_string()),
+            "to": report.to.map(|d| d.to_string()),
+            "indicators": indicators,
+            "evaluation_seconds": report.evaluation_seconds,
+            "total_seconds": report.total_seconds,
+            "suppressed": report.suppressed,
+        });
+        super::write_json(path, &json)?;
+    }
     Ok(())
 }
 
@@ -65,4 +90,11 @@ pub fn print_report(report: &ComputeReport) {
     for (id, (n, secs)) in &report.indicators {
         println!("  {id:<40} {n:>7} rows {secs:>7.2} s");
     }
+    if report.evaluation_seconds > 0.0 {
+        println!(
+            "  program evaluation and case finding (shared by the built-in indicators) {:.2} s",
+            report.evaluation_seconds
+        );
+    }
+    println!("  total {:.2} s", report.total_seconds);
 }

@@ -43,6 +43,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         landing: Some(landing.display().to_string()),
         warehouse: Some(warehouse_dir.display().to_string()),
         retry_rejected: false,
+        report_json: None,
     };
     let report = ingest::ingest_pipeline(&ingest_args).await?;
     ingest::print_report(&report);

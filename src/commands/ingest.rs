@@ -21,11 +21,18 @@ pub struct Args {
     /// Try again files that were rejected whole, even if their content did not change.
     #[arg(long)]
     pub retry_rejected: bool,
+    /// Also write the load's figures (rows, bytes and parse seconds per file) to this JSON file.
+    #[arg(long)]
+    pub report_json: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, full_run: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let report = ingest_pipeline(&args).await?;
     print_report(&report);
+    if let Some(path) = &args.report_json {
+        write_report_json(path, &report, started.elapsed().as_secs_f64())?;
+    }
     if full_run {
         let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
         let overrides = vigie_pipeline::ComputeOverrides {
@@ -59,6 +66,33 @@ pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
         spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
     };
     Ok(ingest(&pipeline, &options).await?)
+}
+
+fn write_report_json(
+    path: &std::path::Path,
+    report: &IngestReport,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let files: Vec<serde_json::Value> = report
+        .files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "source": f.source, "file": f.file, "bytes": f.bytes,
+                "status": format!("{:?}", f.status).to_lowercase(),
+                "rows_read": f.rows_read, "rows_accepted": f.rows_accepted,
+                "rows_rejected": f.rows_rejected, "parse_seconds": f.parse_seconds,
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "load_id": report.load_id,
+        "seconds": seconds,
+        "files": files,
+        "skipped": report.skipped,
+        "unclaimed": report.unclaimed,
+    });
+    super::write_json(path, &json)
 }
 
 pub fn print_report(report: &IngestReport) {

@@ -60,6 +60,11 @@ pub struct ComputeReport {
     pub suppressed: usize,
     /// Rows written to the restricted worklist.
     pub worklist_rows: usize,
+    /// Seconds spent in program evaluation and case finding (shared by the built-in
+    /// indicators, whose own entries in `indicators` only count reading their cells).
+    pub evaluation_seconds: f64,
+    /// Seconds of the whole computation, results written.
+    pub total_seconds: f64,
 }
 
 /// The data span of the warehouse: first day of the first month with events, and the first
@@ -232,6 +237,7 @@ pub async fn compute(
     catalogue: &[IndicatorDef],
     options: &ComputeOptions,
 ) -> Result<ComputeReport, IndicatorError> {
+    let started = Instant::now();
     let warehouse = Warehouse::open(&options.warehouse)?;
     let run_id = uuid::Uuid::now_v7().to_string();
     let computed_at = Utc::now();
@@ -263,6 +269,7 @@ pub async fn compute(
             "program evaluation and case finding"
         );
         report.worklist_rows = e.worklist_rows;
+        report.evaluation_seconds = t.elapsed().as_secs_f64();
         Some(e)
     } else {
         None
@@ -355,6 +362,7 @@ pub async fn compute(
         }
     }
     write_results(&warehouse, &rows, &report, catalogue, options).await?;
+    report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 

@@ -22,6 +22,7 @@ use vigie_warehouse::{
 };
 
 use crate::error::PipelineError;
+use crate::ingest::FileReport;
 use crate::landing::LandingFile;
 
 /// Rows a group may hold in memory (rows spilled to staging files do not count).
@@ -136,13 +137,13 @@ impl Group {
     }
 
     /// Commits the group: one commit per table, then one manifest commit naming every
-    /// file. Returns the files' manifest entries, in the order they were added.
+    /// file. Returns what happened to each file, in the order they were added.
     pub async fn commit(
         self,
         warehouse: &Warehouse,
         load_id: &str,
         fail_before_manifest_of: Option<&str>,
-    ) -> Result<Vec<ManifestEntry>, PipelineError> {
+    ) -> Result<Vec<FileReport>, PipelineError> {
         let mut entries = Vec::with_capacity(self.files.len());
         // Table -> (partition columns, inputs, replace scopes, indexes of the files it holds).
         let mut tables: BTreeMap<&'static str, TableWrite> = BTreeMap::new();
@@ -246,10 +247,13 @@ impl Group {
             )));
         }
         warehouse.record_manifest(&entries).await?;
+        let mut reports = Vec::with_capacity(entries.len());
         for (entry, log) in entries.iter().zip(logs) {
             let Some((parse_secs, rejections)) = log else {
+                reports.push(FileReport::new(entry, 0.0));
                 continue;
             };
+            reports.push(FileReport::new(entry, parse_secs));
             let rate = if parse_secs > 0.0 {
                 entry.rows_read as f64 / parse_secs
             } else {
@@ -268,7 +272,7 @@ impl Group {
                 info!(file = %entry.file, reason = %reason, rows = n, "rejected rows");
             }
         }
-        Ok(entries)
+        Ok(reports)
     }
 }
 

@@ -60,6 +60,10 @@ pub struct FileReport {
     pub rows_rejected: u64,
     /// Why a file was rejected whole.
     pub message: Option<String>,
+    /// Size of the file in bytes.
+    pub bytes: u64,
+    /// Seconds spent parsing, validating and pseudonymising it (on one core).
+    pub parse_seconds: f64,
 }
 
 /// What an ingest did.
@@ -235,7 +239,7 @@ pub async fn ingest(
                         options.fail_before_manifest_of.as_deref(),
                     )
                     .await?;
-                report.files.extend(entries.iter().map(FileReport::from));
+                report.files.extend(entries);
             }
             group.push(file);
         }
@@ -247,7 +251,7 @@ pub async fn ingest(
                     options.fail_before_manifest_of.as_deref(),
                 )
                 .await?;
-            report.files.extend(entries.iter().map(FileReport::from));
+            report.files.extend(entries);
         }
         Ok::<_, PipelineError>(())
     };
@@ -261,9 +265,11 @@ pub async fn ingest(
     Ok(report)
 }
 
-impl From<&ManifestEntry> for FileReport {
-    fn from(entry: &ManifestEntry) -> Self {
+impl FileReport {
+    pub(crate) fn new(entry: &ManifestEntry, parse_seconds: f64) -> Self {
         FileReport {
+            bytes: entry.size,
+            parse_seconds,
             source: entry.source.clone(),
             file: entry.file.clone(),
             status: entry.status,

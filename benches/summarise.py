@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Turn the results of benches/province.sh into Markdown: figures, vigie/DuckDB ratios and
+the performance targets of the province-scale issue, each marked met or not.
+
+    benches/summarise.py RESULTS_DIR
+"""
+import json
+import sys
+from pathlib import Path
+
+TARGET_ROWS_PER_S = 1_000_000
+TARGET_FULL_REFRESH_S = 180.0
+TARGET_PEAK_MIB = 4096
+TARGET_WEEKLY_SHARE = 0.10
+
+
+def load_json(path: Path):
+    if not path.is_file():
+        sys.exit(f"{path}: missing (did benches/province.sh finish?)")
+    return json.loads(path.read_text())
+
+
+def timed(results: Path, step: str) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of a step, from /usr/bin/time."""
+    wall, kib = (results / f"{step}.time").read_text().split()[-2:]
+    return float(wall), int(kib) / 1024
+
+
+def mark(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def main() -> None:
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    results = Path(sys.argv[1])
+    env = dict(
+        line.split("=", 1) for line in (results / "machine.env").read_text().splitlines() if "=" in line
+    )
+    ingest = load_json(results / "ingest.json")
+    compute = load_json(results / "compute.json")
+    dload = load_json(results / "duckdb-load.json")
+    dind = load_json(results / "duckdb-indicators.json")
+    wingest = load_json(results / "weekly-ingest.json")
+    wcompute = load_json(results / "weekly-compute.json")
+    steps = {s: timed(results, s) for s in
+             ["synth", "ingest", "compute", "duckdb-load", "duckdb-indicators", "weekly-ingest", "weekly-compute"]}
+    persons = int(env["persons"])
+    out = []
+    p = out.append
+    p(f"### {persons:,} persons — {env['cores']} cores, {env['memory_gib']} GiB, {env['cpu']}; "
+      f"{env['rustc']}; DuckDB {env['duckdb']}")
+    p("")
+
+    # Ingest, per source.
+    per_source: dict[str, dict] = {}
+    for f in ingest["files"]:
+        s = per_source.setdefault(f["source"], {"files": 0, "rows": 0, "bytes": 0, "parse": 0.0})
+        s["files"] += 1
+        s["rows"] += f["rows_read"]
+        s["bytes"] += f["bytes"]
+        s["parse"] += f["parse_seconds"]
+    rows = sum(s["rows"] for s in per_source.values())
+    nbytes = sum(s["bytes"] for s in per_source.values())
+    ingest_s, ingest_mib = steps["ingest"]
+    dload_s, dload_mib = steps["duckdb-load"]
+    p("Load of the extracts (CSV -> validated, pseudonymised, zstd Parquet):")
+    p("")
+    p("| source | files | rows | MB | vigie parse+validate+hash, one core | DuckDB, 2 threads | rows agree |")
+    p("|---|---|---|---|---|---|---|")
+    for src, s in sorted(per_source.items()):
+        d = dload.get("load", {}).get(src, {})
+        rate = s["rows"] / s["parse"] if s["parse"] else 0
+        drate = d.get("rows_per_s", 0)
+        agree = d.get("check", {}).get("pass")
+        p(f"| {src} | {s['files']} | {s['rows']:,} | {s['bytes'] / 1e6:,.0f} | "
+          f"{s['parse']:.1f} s ({rate:,.0f} rows/s) | {d.get('seconds', float('nan')):.1f} s ({drate:,.0f} rows/s) | "
+          f"{'yes' if agree else '**NO**'} |")
+    p("")
+    p("| step | wall | peak RSS | rows/s | MB/s | vigie / DuckDB |")
+    p("|---|---|---|---|---|---|")
+    p(f"| vigie ingest (Delta commits, manifest, quarantine) | {ingest_s:.1f} s | {ingest_mib:,.0f} MiB | "
+      f"{rows / ingest_s:,.0f} | {nbytes / ingest_s / 1e6:.1f} | {ingest_s / dload_s:.2f} |")
+    p(f"| DuckDB load (same rows, Parquet files) | {dload_s:.1f} s | {dload_mib:,.0f} MiB | "
+      f"{rows / dload_s:,.0f} | {nbytes / dload_s / 1e6:.1f} | |")
+    p("")
+
+    # Catalogue.
+    compute_s, compute_mib = steps["compute"]
+    dind_s, dind_mib = steps["duckdb-indicators"]
+    p(f"Catalogue: vigie computes {len(compute['indicators'])} indicators in {compute['total_seconds']:.1f} s "
+      f"(process {compute_s:.1f} s, peak {compute_mib:,.0f} MiB; program evaluation and case finding "
+      f"{compute['evaluation_seconds']:.1f} s of it). Headline indicators side by side (vigie: SQL, "
+      f"intervals, SPC inputs; DuckDB: the same SQL cells only):")
+    p("")
+    p("| indicator | vigie | DuckDB | vigie / DuckDB | same numbers |")
+    p("|---|---|---|---|---|")
+    ratios = {}
+    checks_ok = True
+    for ind, d in sorted(dind.get("indicators", {}).items()):
+        v = compute["indicators"].get(ind, {}).get("seconds")
+        ok = d.get("check", {}).get("pass", False)
+        checks_ok &= ok
+        if v is None:
+            continue
+        ratios[ind] = v / d["seconds"] if d["seconds"] else float("inf")
+        p(f"| {ind} | {v:.2f} s | {d['seconds']:.2f} s | {ratios[ind]:.2f} | {'yes' if ok else '**NO**'} |")
+    p(f"| DuckDB process, all six (peak {dind_mib:,.0f} MiB) | | {dind_s:.1f} s | | |")
+    p("")
+    others = sorted(compute["indicators"].items(), key=lambda kv: -kv[1]["seconds"])
+    p("Every indicator (vigie, seconds): " + ", ".join(f"{k} {v['seconds']:.2f}" for k, v in others))
+    p("")
+
+    # Weekly refresh.
+    wi_s, wi_mib = steps["weekly-ingest"]
+    wc_s, wc_mib = steps["weekly-compute"]
+    wrows = sum(f["rows_read"] for f in wingest["files"])
+    full = ingest_s + compute_s
+    weekly = wi_s + wc_s
+    p(f"Weekly refresh (the complete last-month hospital files land: {len(wingest['files'])} file(s), "
+      f"{wrows:,} rows, {len(wingest['skipped'])} unchanged files skipped): ingest {wi_s:.1f} s "
+      f"(peak {wi_mib:,.0f} MiB), compute of the affected month {wc_s:.1f} s (peak {wc_mib:,.0f} MiB).")
+    p("")
+
+    # Targets.
+    peak = max(ingest_mib, compute_mib, wi_mib, wc_mib)
+    slowest = max(ratios.items(), key=lambda kv: kv[1]) if ratios else ("-", float("nan"))
+    p("| target | measured | |")
+    p("|---|---|---|")
+    p(f"| ingest >= 1M rows/s | {rows / ingest_s:,.0f} rows/s | {mark(rows / ingest_s >= TARGET_ROWS_PER_S)} |")
+    p(f"| each headline indicator no slower than DuckDB | worst {slowest[0]} {slowest[1]:.2f} | "
+      f"{mark(all(r <= 1.0 for r in ratios.values()))} |")
+    p(f"| full refresh (ingest + catalogue) < 3 min | {full:.1f} s | {mark(full < TARGET_FULL_REFRESH_S)} |")
+    p(f"| peak memory < 4 GiB | {peak:,.0f} MiB | {mark(peak < TARGET_PEAK_MIB)} |")
+    p(f"| weekly refresh < 10% of full | {weekly:.1f} s = {weekly / full:.0%} | "
+      f"{mark(weekly / full < TARGET_WEEKLY_SHARE)} |")
+    p(f"| both engines give the same numbers | loads and {len(dind.get('indicators', {}))} indicators | "
+      f"{'yes' if checks_ok and dload.get('all_checks_pass', True) else '**NO**'} |")
+    print("\n".join(out))
+    if not (checks_ok and dload.get("all_checks_pass", True)):
+        sys.exit("vigie and DuckDB disagree: see the checks above")
+
+
+if __name__ == "__main__":
+    main()
