@@ -983,9 +983,10 @@ CREATE OR REPLACE MACRO vigie_std_age_band(age) AS CASE WHEN age IS NULL THEN NU
 # calendar_rows were translated from it (a change is reported in the notes).
 FUNCTIONS_RS_SHA = "ff3bc5644edfddae"
 
-# functions.rs POPULATION_MONTH, verbatim (it is also valid DuckDB SQL).
+# functions.rs POPULATION_MONTH, verbatim (it is also valid DuckDB SQL). Materialised once
+# in the setup, as vigie does, so each indicator's time covers the same work in both engines.
 POPULATION_MONTH = """
-CREATE OR REPLACE TEMP VIEW population_month AS
+CREATE OR REPLACE TEMP TABLE population_month AS
 WITH population_groups AS (
     SELECT p.team, p.sex, p.language, p.rurality, p.birth_year,
            CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,

@@ -36,7 +36,7 @@ vigie="$target/release/vigie"
 rm -rf "$work"
 mkdir -p "$work/results"
 results="$work/results"
-pipeline=pipelines/demo.yaml
+pipeline=pipelines/benchmark.yaml
 start=2023-01
 months=36
 last_month=202512 # the last of the 36 months from 2023-01

@@ -3,7 +3,6 @@
 //! come from the warehouse through DataFusion; the statistics from `vigie-evaluation`.
 //! The care-coordinator worklist goes to the restricted `worklist` table only.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, Int32Array, StringArray};
@@ -12,6 +11,7 @@ use arrow::datatypes::{DataType, Date32Type, Field, Int32Type, Schema};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
+use rayon::slice::ParallelSliceMut;
 use tracing::warn;
 use vigie_evaluation::{
     Enrolment, EvaluationConfig, EventSeries, Events, Outcome, Population, Sex, TeamScope, evaluate,
@@ -22,6 +22,7 @@ use crate::aggregate::{ALL, CellValue};
 use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
 use crate::engine::{ComputeOptions, run_sql};
 use crate::error::IndicatorError;
+use crate::persons::{PersonIndex, RawKey, for_each_batch, raw_key};
 use crate::results::WORKLIST_TABLE;
 
 /// Results of the built-in computations, ready to be turned into cells.
@@ -76,38 +77,69 @@ pub async fn run(
     options: &ComputeOptions,
     run_id: &str,
 ) -> Result<BuiltinOutput, IndicatorError> {
-    let mut population = Population::new();
-    let mut index: HashMap<String, u32> = HashMap::new();
-    let mut keys: Vec<String> = Vec::new();
-    let persons = run_sql(
+    // Persons are numbered in key order, so that dense numbers, and with them the seeded
+    // bootstrap, are reproducible; on a duplicated key the first row in that order counts.
+    let mut teams: Vec<String> = Vec::new();
+    let mut rows: Vec<PersonRow> = Vec::new();
+    for_each_batch(
         ctx,
         "program_evaluation",
-        // Ordered, so that dense indices, and with them the seeded bootstrap, are reproducible.
-        "SELECT person_key, birth_year, sex, team, death_date FROM person ORDER BY person_key",
+        "SELECT person_key, birth_year, sex, team, death_date FROM person",
+        |b| {
+            let key = text(b, 0)?;
+            let by = ints(b, 1)?;
+            let sex = text(b, 2)?;
+            let team = text(b, 3)?;
+            let death = dates(b, 4)?;
+            for i in 0..b.num_rows() {
+                if key.is_null(i) {
+                    continue;
+                }
+                let raw = raw_key(key.value(i)).ok_or_else(|| {
+                    IndicatorError::Internal(
+                        "the person table holds a person_key that is not a 64-hex-digit pseudonym: \
+                         was it written by vigie ingest?"
+                            .into(),
+                    )
+                })?;
+                let team = (!team.is_null(i)).then(|| intern(&mut teams, team.value(i)));
+                rows.push(PersonRow {
+                    key: raw,
+                    birth_year: by.value(i),
+                    sex: match sex.value(i) {
+                        "F" => 0,
+                        "M" => 1,
+                        _ => 2,
+                    },
+                    team,
+                    death: (!death.is_null(i)).then(|| death.value(i)),
+                });
+            }
+            Ok(())
+        },
     )
     .await?;
-    for b in &persons {
-        let key = text(b, 0)?;
-        let by = ints(b, 1)?;
-        let sex = text(b, 2)?;
-        let team = text(b, 3)?;
-        let death = dates(b, 4)?;
-        for i in 0..b.num_rows() {
-            if key.is_null(i) || index.contains_key(key.value(i)) {
-                continue;
-            }
-            let s = match sex.value(i) {
-                "F" => Sex::F,
-                "M" => Sex::M,
-                _ => Sex::X,
-            };
-            let t = (!team.is_null(i)).then(|| team.value(i));
-            let d = (!death.is_null(i)).then(|| day_to_date(death.value(i)));
-            let k = population.push(by.value(i), s, t, d);
-            index.insert(key.value(i).to_string(), k);
-            keys.push(key.value(i).to_string());
-        }
+    rows.par_sort_unstable_by(|a, b| {
+        (a.key, a.birth_year, a.sex, a.team.map(|t| &teams[t]), a.death).cmp(&(
+            b.key,
+            b.birth_year,
+            b.sex,
+            b.team.map(|t| &teams[t]),
+            b.death,
+        ))
+    });
+    rows.dedup_by(|later, first| later.key == first.key);
+    let mut population = Population::new();
+    for r in &rows {
+        let sex = match r.sex {
+            0 => Sex::F,
+            1 => Sex::M,
+            _ => Sex::X,
+        };
+        let team = r.team.map(|t| teams[t].as_str());
+        population.push(r.birth_year, sex, team, r.death.map(day_to_date));
     }
+    let index = PersonIndex::from_sorted(rows.into_iter().map(|r| r.key).collect());
     let n = population.len();
     let ed = load_events(
         ctx,
@@ -140,7 +172,7 @@ pub async fn run(
         for i in 0..b.num_rows() {
             if let Some(k) = index.get(key.value(i)) {
                 enrolments.push(Enrolment {
-                    person: *k,
+                    person: k,
                     program: program.value(i).to_string(),
                     team: team.value(i).to_string(),
                     enrolment_date: day_to_date(date.value(i)),
@@ -152,7 +184,7 @@ pub async fn run(
     config.bootstrap.replicates = options.replicates.max(500);
     config.bootstrap.seed = options.seed;
     let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
-    let worklist_rows = write_worklist(warehouse, &evaluation, &keys, run_id).await?;
+    let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
     Ok(BuiltinOutput {
         evaluation,
         span_start: data_from,
@@ -163,25 +195,29 @@ pub async fn run(
 /// One event series (persons' event days) from a query returning (person_key, date).
 async fn load_events(
     ctx: &SessionContext,
-    index: &HashMap<String, u32>,
+    index: &PersonIndex,
     n: usize,
     sql: &str,
 ) -> Result<EventSeries, IndicatorError> {
-    let batches = run_sql(ctx, "program_evaluation", sql).await?;
     let (mut persons, mut days, mut unknown) = (Vec::new(), Vec::new(), 0usize);
-    for b in &batches {
+    for_each_batch(ctx, "program_evaluation", sql, |b| {
         let key = text(b, 0)?;
         let day = dates(b, 1)?;
         for i in 0..b.num_rows() {
-            match (key.is_null(i) || day.is_null(i), index.get(key.value(i))) {
-                (false, Some(k)) => {
-                    persons.push(*k);
+            let person = (!key.is_null(i) && !day.is_null(i))
+                .then(|| index.get(key.value(i)))
+                .flatten();
+            match person {
+                Some(k) => {
+                    persons.push(k);
                     days.push(day.value(i));
                 }
-                _ => unknown += 1,
+                None => unknown += 1,
             }
         }
-    }
+        Ok(())
+    })
+    .await?;
     if unknown > 0 {
         warn!(
             events = unknown,
@@ -189,6 +225,26 @@ async fn load_events(
         );
     }
     EventSeries::from_columns(n, &persons, &days).map_err(IndicatorError::from)
+}
+
+/// One registry row, raw, before numbering.
+struct PersonRow {
+    key: RawKey,
+    birth_year: i32,
+    sex: u8,
+    team: Option<usize>,
+    death: Option<i32>,
+}
+
+/// The position of `name` in `names`, added if absent (teams are few).
+fn intern(names: &mut Vec<String>, name: &str) -> usize {
+    match names.iter().position(|n| n == name) {
+        Some(i) => i,
+        None => {
+            names.push(name.to_string());
+            names.len() - 1
+        }
+    }
 }
 
 /// The evaluation is CPU-bound and parallel (rayon); it runs to completion here.
@@ -204,7 +260,7 @@ fn tokio_free_evaluate(
 async fn write_worklist(
     warehouse: &Warehouse,
     evaluation: &vigie_evaluation::Evaluation,
-    keys: &[String],
+    index: &PersonIndex,
     run_id: &str,
 ) -> Result<usize, IndicatorError> {
     let rows = &evaluation.case_finding.worklist;
@@ -217,7 +273,7 @@ async fn write_worklist(
         Field::new("enrolled", DataType::Boolean, false),
         Field::new("run_id", DataType::Utf8, false),
     ]));
-    let key = |p: u32| keys.get(p as usize).cloned().unwrap_or_default();
+    let key = |p: u32| index.hex(p);
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![

@@ -254,13 +254,21 @@ pub async fn compute(
     let to = options.to.unwrap_or(data_to).min(data_to);
     report.from = Some(from);
     report.to = Some(to);
+    // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
+    // affected periods. The program evaluation and case finding span the whole follow-up:
+    // they are refreshed by a full compute, or when named with --only.
+    let incremental = options.from.is_some();
     let selected: Vec<&IndicatorDef> = catalogue
         .iter()
         .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
+        .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
         .collect();
     let mut rows: Vec<IndicatorResult> = Vec::new();
     let mut pre_suppressed: Vec<bool> = Vec::new();
     let builtin_needed = selected.iter().any(|d| d.meta.method.is_builtin());
+    if incremental && !builtin_needed {
+        restrict_events(&ctx, from).await?;
+    }
     let evaluation = if builtin_needed {
         let t = Instant::now();
         let e = builtin::run(&ctx, &warehouse, data_from, data_to, options, &run_id).await?;
@@ -339,7 +347,15 @@ pub async fn compute(
             .insert(meta.id.clone(), (n, t.elapsed().as_secs_f64()));
         info!(indicator = %meta.id, rows = n, seconds = t.elapsed().as_secs_f64(), "computed");
     }
+    // SPC limits of a recomputed range rest on the whole series: the earlier periods'
+    // stored results join the computed ones for the limits, and are not written again.
+    let computed = rows.len();
+    if incremental {
+        let ids: Vec<&str> = report.indicators.keys().map(String::as_str).collect();
+        rows.extend(earlier_results(&ctx, &ids, from).await?);
+    }
     add_spc(&mut rows, catalogue);
+    rows.truncate(computed);
     // The disclosure gate: primary and complementary suppression over every cell at once.
     let cells: Vec<_> = rows
         .iter()
@@ -364,6 +380,55 @@ pub async fn compute(
     write_results(&warehouse, &rows, &report, catalogue, options).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
+/// from that month (its partitions only), stays admitted or discharged from that day (a
+/// stay discharged in a recomputed month may have begun long before; a readmission follows
+/// its discharge). Every other table stays whole.
+async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), IndicatorError> {
+    let month = from.format("%Y-%m");
+    let narrowed = [
+        (
+            "ed_visit",
+            format!("event_month >= '{month}' AND CAST(arrival AS DATE) >= DATE '{from}'"),
+        ),
+        (
+            "admission",
+            format!("admit_date >= DATE '{from}' OR discharge_date >= DATE '{from}'"),
+        ),
+    ];
+    for (table, filter) in narrowed {
+        let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+        let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
+            continue;
+        };
+        let whole = format!("{table}__whole");
+        ctx.register_table(whole.as_str(), provider).map_err(internal)?;
+        let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
+        run_sql(ctx, table, &view).await?;
+    }
+    Ok(())
+}
+
+/// Stored results of `indicators` for the periods before `from` (none when nothing was
+/// computed yet).
+async fn earlier_results(
+    ctx: &SessionContext,
+    indicators: &[&str],
+    from: NaiveDate,
+) -> Result<Vec<IndicatorResult>, IndicatorError> {
+    if indicators.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = indicators.iter().map(|s| quote(s)).collect();
+    let sql = format!(
+        "SELECT * FROM {RESULTS_TABLE} WHERE indicator IN ({}) AND period_type <> 'span' \
+         AND period_start < DATE '{from}'",
+        ids.join(", ")
+    );
+    let batches = run_sql(ctx, "earlier_results", &sql).await?;
+    crate::results::from_batches(&batches)
 }
 
 fn target_status(direction: Direction, t: crate::catalogue::Target, v: f64) -> &'static str {

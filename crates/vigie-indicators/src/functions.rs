@@ -128,9 +128,11 @@ pub fn register(
 
 /// The attributed population alive at the start of each month, grouped by team, sex,
 /// language, rurality and birth year (persons grouped before the cross join with months, so
-/// it stays small at province scale): the denominator of population rates.
+/// it stays small at province scale): the denominator of population rates. Materialised
+/// once per session (a few thousand rows per month), rather than a view that every rate
+/// indicator would recompute by scanning the whole person table again.
 pub const POPULATION_MONTH: &str = "
-CREATE VIEW population_month AS
+CREATE TABLE population_month AS
 WITH population_groups AS (
     SELECT p.team, p.sex, p.language, p.rurality, p.birth_year,
            CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,

@@ -15,6 +15,7 @@ mod catalogue;
 mod engine;
 mod error;
 mod functions;
+mod persons;
 mod results;
 
 pub use catalogue::{
