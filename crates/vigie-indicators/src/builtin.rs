@@ -120,13 +120,20 @@ pub async fn run(
     )
     .await?;
     rows.par_sort_unstable_by(|a, b| {
-        (a.key, a.birth_year, a.sex, a.team.map(|t| &teams[t]), a.death).cmp(&(
-            b.key,
-            b.birth_year,
-            b.sex,
-            b.team.map(|t| &teams[t]),
-            b.death,
-        ))
+        (
+            a.key,
+            a.birth_year,
+            a.sex,
+            a.team.map(|t| &teams[t]),
+            a.death,
+        )
+            .cmp(&(
+                b.key,
+                b.birth_year,
+                b.sex,
+                b.team.map(|t| &teams[t]),
+                b.death,
+            ))
     });
     rows.dedup_by(|later, first| later.key == first.key);
     let mut population = Population::new();

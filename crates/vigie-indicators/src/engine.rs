@@ -258,17 +258,18 @@ pub async fn compute(
     // affected periods. The program evaluation and case finding span the whole follow-up:
     // they are refreshed by a full compute, or when named with --only.
     let incremental = options.from.is_some();
-    let selected: Vec<&IndicatorDef> = catalogue
+    let mut selected: Vec<&IndicatorDef> = catalogue
         .iter()
         .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
         .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
         .collect();
+    // Indicators over the whole span (data quality) run first, before a recompute narrows
+    // the event tables to the recomputed periods.
+    selected.sort_by_key(|d| d.meta.period != PeriodType::Span);
     let mut rows: Vec<IndicatorResult> = Vec::new();
     let mut pre_suppressed: Vec<bool> = Vec::new();
     let builtin_needed = selected.iter().any(|d| d.meta.method.is_builtin());
-    if incremental && !builtin_needed {
-        restrict_events(&ctx, from).await?;
-    }
+    let mut narrow = incremental && !builtin_needed;
     let evaluation = if builtin_needed {
         let t = Instant::now();
         let e = builtin::run(&ctx, &warehouse, data_from, data_to, options, &run_id).await?;
@@ -285,6 +286,10 @@ pub async fn compute(
     for def in selected {
         let t = Instant::now();
         let meta = &def.meta;
+        if narrow && meta.period != PeriodType::Span {
+            restrict_events(&ctx, from).await?;
+            narrow = false;
+        }
         let policy = CellPolicy::of(meta);
         let cells: Vec<CellValue> = if meta.method.is_builtin() {
             evaluation
@@ -399,12 +404,14 @@ async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), In
         ),
     ];
     for (table, filter) in narrowed {
-        let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+        let internal =
+            |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
         let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
             continue;
         };
         let whole = format!("{table}__whole");
-        ctx.register_table(whole.as_str(), provider).map_err(internal)?;
+        ctx.register_table(whole.as_str(), provider)
+            .map_err(internal)?;
         let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
         run_sql(ctx, table, &view).await?;
     }

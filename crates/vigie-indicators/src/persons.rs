@@ -111,10 +111,8 @@ mod tests {
     fn keys_round_trip_and_number_in_order() {
         let a = "00".repeat(32);
         let b = format!("ff{}", "01".repeat(31));
-        let index = PersonIndex::from_sorted(vec![
-            raw_key(&a).expect("hex"),
-            raw_key(&b).expect("hex"),
-        ]);
+        let index =
+            PersonIndex::from_sorted(vec![raw_key(&a).expect("hex"), raw_key(&b).expect("hex")]);
         assert_eq!(index.get(&a), Some(0));
         assert_eq!(index.get(&b), Some(1));
         assert_eq!(index.hex(1), b);

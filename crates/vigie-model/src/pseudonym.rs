@@ -112,13 +112,26 @@ impl PseudonymKey {
     /// (spaces and dashes removed, upper case), so `1234-567-890` and `1234567890` agree.
     pub fn pseudonymise(&self, raw: &str) -> String {
         let mut mac = self.mac.clone();
-        let normalised: String = raw
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .flat_map(char::to_uppercase)
-            .collect();
-        mac.update(normalised.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        // Most identifiers are already normal (digits, upper-case letters): hash them as
+        // they are, without building a normalised copy.
+        if raw
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+        {
+            mac.update(raw.as_bytes());
+        } else {
+            let normalised: String = raw
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .flat_map(char::to_uppercase)
+                .collect();
+            mac.update(normalised.as_bytes());
+        }
+        let mut out = [0u8; 64];
+        match hex::encode_to_slice(mac.finalize().into_bytes(), &mut out) {
+            Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+            Err(_) => unreachable!("32 bytes always encode to 64 hex digits"),
+        }
     }
 }
 
