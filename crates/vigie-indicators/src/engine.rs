@@ -390,7 +390,7 @@ pub async fn compute(
 /// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
 /// from that month (its partitions only), stays admitted or discharged from that day (a
 /// stay discharged in a recomputed month may have begun long before; a readmission follows
-/// its discharge). Every other table stays whole.
+/// its discharge), and the persons with such events. Every other table stays whole.
 async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), IndicatorError> {
     let month = from.format("%Y-%m");
     let narrowed = [
@@ -414,6 +414,19 @@ async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), In
             .map_err(internal)?;
         let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
         run_sql(ctx, table, &view).await?;
+    }
+    // Indicators reach persons only through their events (denominators come from
+    // `population_month`, built from the whole table): the persons with events in the
+    // narrowed tables are all a recompute needs, and a small table to join against spares
+    // every query hashing the whole registry again.
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+    if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
+        ctx.register_table("person__whole", provider)
+            .map_err(internal)?;
+        let persons = "CREATE TABLE person AS SELECT p.* FROM \
+            (SELECT person_key FROM ed_visit UNION SELECT person_key FROM admission) AS k \
+            JOIN person__whole AS p ON p.person_key = k.person_key";
+        run_sql(ctx, "person", persons).await?;
     }
     Ok(())
 }

@@ -253,7 +253,7 @@ fn map_record(
     };
     let out = &compiled.outputs[output];
     match &compiled.unpivot {
-        None => map_one(compiled, out, output, cells, key).map(|a| vec![a]),
+        None => map_one(compiled, out, output, cells, key, None).map(|a| vec![a]),
         Some((columns, keep_empty)) => {
             let mut ext: Vec<String> = Vec::with_capacity(cells.len() + 2);
             ext.extend_from_slice(cells);
@@ -262,6 +262,9 @@ fn map_record(
             let (name_at, value_at) = (compiled.width, compiled.width + 1);
             let mut rows = Vec::with_capacity(columns.len());
             let mut errors = Vec::new();
+            // Fields read from the record itself (the respondent's key, dates) are the same
+            // for every item: converted once, not once per item.
+            let mut memo: Memo = vec![None; out.fields.len()];
             for (idx, name) in columns {
                 let value = cells.get(*idx).cloned().unwrap_or_default();
                 if !keep_empty && compiled.null_values.contains(value.trim()) {
@@ -269,7 +272,7 @@ fn map_record(
                 }
                 ext[name_at] = name.clone();
                 ext[value_at] = value;
-                match map_one(compiled, out, output, &ext, key) {
+                match map_one(compiled, out, output, &ext, key, Some(&mut memo)) {
                     Ok(row) => rows.push(row),
                     Err(e) => {
                         for mut err in e {
@@ -299,17 +302,42 @@ fn map_record(
     }
 }
 
+/// Conversions of one record's fields kept across its unpivoted items.
+type Memo = Vec<Option<Result<Value, FieldError>>>;
+
+/// Whether a field's value depends on the record's own columns only (not on `$name` or
+/// `$value`, which change from item to item).
+fn reads_record_only(origin: &Origin, width: usize) -> bool {
+    match origin {
+        Origin::Column(i) => *i < width,
+        Origin::DateTime(d, t) => *d < width && *t < width,
+        Origin::Const(_) | Origin::Absent => true,
+    }
+}
+
 fn map_one(
     compiled: &CompiledSource,
     out: &CompiledOutput,
     output: usize,
     cells: &[String],
     key: &PseudonymKey,
+    mut memo: Option<&mut Memo>,
 ) -> Result<Accepted, Vec<FieldError>> {
     let mut values = Vec::with_capacity(out.fields.len());
     let mut errors = Vec::new();
-    for plan in &out.fields {
-        match plan.convert(cells, &compiled.null_values, key) {
+    for (f, plan) in out.fields.iter().enumerate() {
+        let slot = memo
+            .as_mut()
+            .filter(|_| reads_record_only(&plan.origin, compiled.width))
+            .and_then(|m| m.get_mut(f));
+        let converted = match slot {
+            Some(Some(done)) => done.clone(),
+            Some(empty) => empty
+                .insert(plan.convert(cells, &compiled.null_values, key))
+                .clone(),
+            None => plan.convert(cells, &compiled.null_values, key),
+        };
+        match converted {
             Ok(v) => values.push(v),
             Err(e) => {
                 errors.push(e);
