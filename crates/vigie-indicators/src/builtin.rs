@@ -120,20 +120,18 @@ pub async fn run(
     )
     .await?;
     rows.par_sort_unstable_by(|a, b| {
-        (
-            a.key,
-            a.birth_year,
-            a.sex,
-            a.team.map(|t| &teams[t]),
-            a.death,
-        )
-            .cmp(&(
-                b.key,
-                b.birth_year,
-                b.sex,
-                b.team.map(|t| &teams[t]),
-                b.death,
-            ))
+        // Keys are unique but for registry errors: the rest only breaks those ties.
+        a.key.cmp(&b.key).then_with(|| {
+            let rest = |r: &PersonRow| {
+                (
+                    r.birth_year,
+                    r.sex,
+                    r.team.map(|t| teams[t].clone()),
+                    r.death,
+                )
+            };
+            rest(a).cmp(&rest(b))
+        })
     });
     rows.dedup_by(|later, first| later.key == first.key);
     let mut population = Population::new();
