@@ -981,7 +981,7 @@ CREATE OR REPLACE MACRO vigie_std_age_band(age) AS CASE WHEN age IS NULL THEN NU
 
 # First 16 hex digits of functions.rs's SHA-256 when HELPERS, POPULATION_MONTH and
 # calendar_rows were translated from it (a change is reported in the notes).
-FUNCTIONS_RS_SHA = "ff3bc5644edfddae"
+FUNCTIONS_RS_SHA = "0a09fcaabe89865e"
 
 # functions.rs POPULATION_MONTH, verbatim (it is also valid DuckDB SQL). Materialised once
 # in the setup, as vigie does, so each indicator's time covers the same work in both engines.

@@ -7,12 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-// mimalloc instead of the system allocator: ingest allocates and frees small values at a
-// high rate from several threads, where glibc's malloc cost a sixth of the CPU time and
-// held on to freed memory (docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Vigie: performance monitoring for integrated care — loads partner extracts into a
 /// warehouse, computes indicators, feeds dashboards and reports.
 /// Vigie : suivi de la performance en soins intégrés.

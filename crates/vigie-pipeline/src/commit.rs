@@ -26,7 +26,7 @@ use crate::ingest::FileReport;
 use crate::landing::LandingFile;
 
 /// Rows a group may hold in memory (rows spilled to staging files do not count).
-const GROUP_MEMORY_ROWS: u64 = 2_000_000;
+const GROUP_MEMORY_ROWS: u64 = 1_000_000;
 /// Rows in a group, wherever they are: bounds the work a crash throws away.
 const GROUP_ROWS: u64 = 4_000_000;
 /// Files in a group.

@@ -287,7 +287,7 @@ type Parsed = (Result<FileOutcome, (FileRejection, u64)>, f64);
 const PARSED_AHEAD: usize = 8;
 
 /// Rows of one entity held in memory per file before they spill to the staging directory.
-pub const DEFAULT_SPILL_ROWS: usize = 1_048_576;
+pub const DEFAULT_SPILL_ROWS: usize = 262_144;
 
 fn parse(
     source: &SourceSpec,
