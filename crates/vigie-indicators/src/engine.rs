@@ -31,6 +31,10 @@ pub struct ComputeOptions {
     pub include: Vec<String>,
     /// First day of the first period (default: the first month with data).
     pub from: Option<NaiveDate>,
+    /// A recompute of recent periods from `from` on (a weekly refresh), rather than a run
+    /// whose horizon starts at `from`: only the events those periods depend on are read,
+    /// and the indicators over the whole follow-up (program evaluation) are left alone.
+    pub recompute: bool,
     /// Day after the last period (default: the first day after the last complete month).
     pub to: Option<NaiveDate>,
     /// Small-cell suppression.
@@ -257,7 +261,7 @@ pub async fn compute(
     // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
     // affected periods. The program evaluation and case finding span the whole follow-up:
     // they are refreshed by a full compute, or when named with --only.
-    let incremental = options.from.is_some();
+    let incremental = options.recompute && options.from.is_some();
     let mut selected: Vec<&IndicatorDef> = catalogue
         .iter()
         .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))

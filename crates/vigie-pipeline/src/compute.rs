@@ -45,6 +45,9 @@ pub async fn compute(
             overrides.only.clone()
         },
         from,
+        // A month given on the command line recomputes recent periods; the pipeline's own
+        // `from` only starts its horizon.
+        recompute: overrides.from.is_some(),
         to: overrides.to,
         disclosure: DisclosureConfig {
             min_count: pipeline.spec.disclosure.min_count,
