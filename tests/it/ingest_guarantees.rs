@@ -574,3 +574,56 @@ async fn a_file_sent_without_its_header_row_does_not_leak_its_first_identifier()
     let cells = all_text(&query(&wh, "SELECT * FROM quarantine").await).join(" ");
     assert!(!cells.contains(&first_hcn));
 }
+
+/// Files of one load are committed in groups; a corrected month landing beside the
+/// original in the same load must still replace it, exactly as if each had been committed
+/// alone in key order (the group commits before taking a file whose months overlap).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correction_landing_with_its_original_in_one_load_replaces_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, PERSONS, 13);
+    let original = landing.join("hospital_a/ed_visits_202302.csv");
+    let bytes = std::fs::read(&original).expect("read");
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert!(lines.len() > 30, "a month of visits");
+    // The correction drops the month's last 20 records.
+    let kept = &lines[..lines.len() - 20];
+    let mut corrected = kept.join(&b'\n');
+    corrected.push(b'\n');
+    let correction = "hospital_a/ed_visits_202302_v2.csv";
+    std::fs::write(landing.join(correction), corrected).expect("write");
+
+    let report = ingest_into(&landing, &wh).await.expect("ingest");
+    let v2 = report
+        .files
+        .iter()
+        .find(|f| f.file == correction)
+        .expect("the correction is loaded");
+    let feb = |file: &str| {
+        format!(
+            "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' \
+             AND event_month = '2023-02' AND _file = '{file}'"
+        )
+    };
+    assert_eq!(
+        count(&wh, &feb("hospital_a/ed_visits_202302.csv")).await,
+        0,
+        "the original's February rows are replaced"
+    );
+    assert_eq!(
+        count(&wh, &feb(correction)).await,
+        v2.rows_accepted as i64,
+        "February holds the correction's rows"
+    );
+    // Every other month of the source is untouched by the correction.
+    let months = count(
+        &wh,
+        "SELECT count(DISTINCT event_month) FROM ed_visit WHERE _source = 'hospital_a_ed'",
+    )
+    .await;
+    assert_eq!(months, 36);
+}
