@@ -19,7 +19,7 @@ pub use error::WarehouseError;
 pub use location::resolve_location;
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
-pub use table::{Replace, WriteInput, combined_predicate};
+pub use table::{Replace, WriteInput};
 
 use std::collections::BTreeMap;
 
@@ -72,23 +72,6 @@ impl Warehouse {
             &self.table_url(table)?,
             partition_columns,
             vec![WriteInput::Batches(batches)],
-            std::slice::from_ref(replace),
-        )
-        .await
-    }
-
-    /// Like [`Warehouse::write`], for rows given as batches or as a staging Parquet file.
-    pub async fn write_input(
-        &self,
-        table: &str,
-        partition_columns: Vec<String>,
-        input: WriteInput,
-        replace: &Replace,
-    ) -> Result<Option<u64>, WarehouseError> {
-        table::write(
-            &self.table_url(table)?,
-            partition_columns,
-            vec![input],
             std::slice::from_ref(replace),
         )
         .await

@@ -49,13 +49,6 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-impl Replace {
-    /// The SQL predicate selecting the replaced rows.
-    pub fn predicate(&self) -> Option<String> {
-        combined_predicate(std::slice::from_ref(self))
-    }
-}
-
 fn delta_err(url: &Url) -> impl Fn(DeltaTableError) -> WarehouseError + '_ {
     move |source| WarehouseError::Delta {
         table: url.to_string(),
@@ -116,7 +109,7 @@ pub enum WriteInput {
 /// selects anything. Scopes of one source are merged (`_file IN (...)`,
 /// `event_month IN (...)`) so a commit covering many files keeps one short predicate that
 /// partition pruning understands.
-pub fn combined_predicate(replaces: &[Replace]) -> Option<String> {
+pub(crate) fn combined_predicate(replaces: &[Replace]) -> Option<String> {
     use std::collections::{BTreeMap, BTreeSet};
     let mut files: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut months: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
@@ -269,4 +262,53 @@ pub(crate) async fn open_at(
         table.load_version(v).await.map_err(delta_err(url))?;
     }
     Ok(Some(table))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_of_a_group_merge_per_source() {
+        let file = |f: &str| Replace::File {
+            source: "a".into(),
+            file: f.into(),
+        };
+        let months = |s: &str, m: &[&str]| Replace::Months {
+            source: s.into(),
+            months: m.iter().map(|x| x.to_string()).collect(),
+        };
+        assert_eq!(combined_predicate(&[Replace::Nothing]), None);
+        assert_eq!(
+            combined_predicate(&[months("b", &[])]),
+            None,
+            "no month, no rows"
+        );
+        assert_eq!(
+            combined_predicate(&[file("x.csv"), file("it's.csv")]).as_deref(),
+            Some("(_source = 'a' AND _file IN ('it''s.csv', 'x.csv'))")
+        );
+        assert_eq!(
+            combined_predicate(&[
+                months("b", &["2024-02"]),
+                months("b", &["2024-01", "2024-02"]),
+                file("x.csv"),
+            ])
+            .as_deref(),
+            Some(
+                "(_source = 'a' AND _file IN ('x.csv')) OR \
+                 (_source = 'b' AND event_month IN ('2024-01', '2024-02'))"
+            )
+        );
+        assert_eq!(
+            combined_predicate(&[
+                Replace::Source { source: "b".into() },
+                months("b", &["2024-01"]),
+                Replace::Predicate("run_id IS NOT NULL".into()),
+            ])
+            .as_deref(),
+            Some("_source = 'b' OR (run_id IS NOT NULL)"),
+            "a whole source covers its months"
+        );
+    }
 }
