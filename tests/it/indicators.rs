@@ -2134,4 +2134,43 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         "the last month was recomputed ({recomputed} cells)"
     );
     assert!(with_spc > 0, "recomputed cells carry SPC limits");
+
+    // A month in the middle: its limits rest on the stored periods before and after it.
+    let mid = last
+        .checked_sub_months(chrono::Months::new(6))
+        .expect("a middle month");
+    let mid_end = mid
+        .checked_add_months(chrono::Months::new(1))
+        .expect("its end");
+    let middle = compute_range(&wh, &[], Some(mid), Some(mid_end)).await;
+    let again = index(&published(&wh).await);
+    let mut checked = 0;
+    for (k, o) in &old {
+        let n = &again[k];
+        if n.run_id == middle.run_id && n.period_type != "span" {
+            checked += 1;
+            assert_eq!(n.period_start, mid, "{k}: outside the recomputed month");
+            assert_eq!(
+                (
+                    n.value,
+                    n.spc_centre,
+                    n.spc_lower,
+                    n.spc_upper,
+                    &n.spc_signal
+                ),
+                (
+                    o.value,
+                    o.spc_centre,
+                    o.spc_lower,
+                    o.spc_upper,
+                    &o.spc_signal
+                ),
+                "{k}: same value and SPC limits as the full compute"
+            );
+        }
+    }
+    assert!(
+        checked > 100,
+        "the middle month was recomputed ({checked} cells)"
+    );
 }

@@ -356,12 +356,12 @@ pub async fn compute(
             .insert(meta.id.clone(), (n, t.elapsed().as_secs_f64()));
         info!(indicator = %meta.id, rows = n, seconds = t.elapsed().as_secs_f64(), "computed");
     }
-    // SPC limits of a recomputed range rest on the whole series: the earlier periods'
-    // stored results join the computed ones for the limits, and are not written again.
+    // SPC limits of a recomputed range rest on the whole series: the stored results of the
+    // periods around it join the computed ones for the limits, and are not written again.
     let computed = rows.len();
     if incremental {
         let ids: Vec<&str> = report.indicators.keys().map(String::as_str).collect();
-        rows.extend(earlier_results(&ctx, &ids, from).await?);
+        rows.extend(stored_results_outside(&ctx, &ids, from, to).await?);
     }
     add_spc(&mut rows, catalogue);
     rows.truncate(computed);
@@ -407,9 +407,8 @@ async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), In
             format!("admit_date >= DATE '{from}' OR discharge_date >= DATE '{from}'"),
         ),
     ];
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     for (table, filter) in narrowed {
-        let internal =
-            |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
         let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
             continue;
         };
@@ -423,7 +422,6 @@ async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), In
     // `population_month`, built from the whole table): the persons with events in the
     // narrowed tables are all a recompute needs, and a small table to join against spares
     // every query hashing the whole registry again.
-    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
         ctx.register_table("person__whole", provider)
             .map_err(internal)?;
@@ -435,12 +433,13 @@ async fn restrict_events(ctx: &SessionContext, from: NaiveDate) -> Result<(), In
     Ok(())
 }
 
-/// Stored results of `indicators` for the periods before `from` (none when nothing was
-/// computed yet).
-async fn earlier_results(
+/// Stored results of `indicators` for the periods outside [`from`, `to`) (none when
+/// nothing was computed yet).
+async fn stored_results_outside(
     ctx: &SessionContext,
     indicators: &[&str],
     from: NaiveDate,
+    to: NaiveDate,
 ) -> Result<Vec<IndicatorResult>, IndicatorError> {
     if indicators.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
         return Ok(Vec::new());
@@ -448,10 +447,10 @@ async fn earlier_results(
     let ids: Vec<String> = indicators.iter().map(|s| quote(s)).collect();
     let sql = format!(
         "SELECT * FROM {RESULTS_TABLE} WHERE indicator IN ({}) AND period_type <> 'span' \
-         AND period_start < DATE '{from}'",
+         AND (period_start < DATE '{from}' OR period_start >= DATE '{to}')",
         ids.join(", ")
     );
-    let batches = run_sql(ctx, "earlier_results", &sql).await?;
+    let batches = run_sql(ctx, "stored_results", &sql).await?;
     crate::results::from_batches(&batches)
 }
 
