@@ -979,26 +979,23 @@ CREATE OR REPLACE MACRO vigie_std_age_band(age) AS CASE WHEN age IS NULL THEN NU
     {STD_BANDS}[least(least(greatest(age, 0), 120) // 5, 18) + 1] END;
 """
 
-# First 16 hex digits of functions.rs's SHA-256 when HELPERS, POPULATION_MONTH and
+# First 16 hex digits of functions.rs's SHA-256 when HELPERS and
 # calendar_rows were translated from it (a change is reported in the notes).
 FUNCTIONS_RS_SHA = "0a09fcaabe89865e"
 
-# functions.rs POPULATION_MONTH, verbatim (it is also valid DuckDB SQL). Materialised once
-# in the setup, as vigie does, so each indicator's time covers the same work in both engines.
-POPULATION_MONTH = """
-CREATE OR REPLACE TEMP TABLE population_month AS
-WITH population_groups AS (
-    SELECT p.team, p.sex, p.language, p.rurality, p.birth_year,
-           CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
-           count(*) AS persons
-    FROM person AS p
-    GROUP BY 1, 2, 3, 4, 5, 6
-)
-SELECT c.period_start, g.team, g.sex, g.language, g.rurality, g.birth_year, g.persons
-FROM population_groups AS g
-CROSS JOIN calendar AS c
-WHERE c.period_type = 'month'
-  AND (g.death_month IS NULL OR g.death_month >= c.period_start)"""
+
+def population_month_sql() -> str:
+    """functions.rs's POPULATION_MONTH, read from the source so the engines cannot drift
+    apart (it is also valid DuckDB SQL). Materialised once in the setup, as vigie does, so
+    each indicator's time covers the same work in both engines."""
+    helpers = REPO / "crates" / "vigie-indicators" / "src" / "functions.rs"
+    text = helpers.read_text(encoding="utf-8") if helpers.is_file() else ""
+    found = re.search(r'pub const POPULATION_MONTH: &str = "(.*?)";', text, flags=re.DOTALL)
+    if not found or "CREATE TABLE population_month AS" not in found.group(1):
+        raise BenchError(f"{helpers}: no `POPULATION_MONTH` constant creating population_month")
+    return found.group(1).replace(
+        "CREATE TABLE population_month AS", "CREATE OR REPLACE TEMP TABLE population_month AS", 1
+    )
 
 # engine.rs `data_span`.
 DATA_SPAN = """SELECT min(d) AS lo, max(d) AS hi FROM (
@@ -1088,7 +1085,7 @@ def setup_indicator_session(con, warehouse: Path) -> dict:
     rows, first, end = calendar_rows(lo, hi)
     con.execute("CREATE OR REPLACE TEMP TABLE calendar (period_type VARCHAR, period_start DATE, period_end DATE)")
     con.executemany("INSERT INTO calendar VALUES (?, ?, ?)", rows)
-    con.execute(POPULATION_MONTH)
+    con.execute(population_month_sql())
     return {"files": {t: len(f) for t, f in tables.items()}, "span": (first, end)}
 
 
@@ -1229,8 +1226,8 @@ def run_indicators(con, args, notes: list[str]) -> tuple[dict, float, float, boo
     sqls = {ind_id: indicator_sql(qdir, ind_id) for ind_id in INDICATORS}
     helpers = REPO / "crates" / "vigie-indicators" / "src" / "functions.rs"
     if helpers.is_file() and hashlib.sha256(helpers.read_bytes()).hexdigest()[:16] != FUNCTIONS_RS_SHA:
-        notes.append(f"{helpers} changed since its helpers were translated: review HELPERS, "
-                     "POPULATION_MONTH and calendar_rows")
+        notes.append(f"{helpers} changed since its helpers were translated: review HELPERS "
+                     "and calendar_rows")
     # Timed: the session setup (data span, calendar, views) then each query, materialised in
     # full; one run each, no warm-up, file reading included (views over the Parquet files).
     t_all = time.perf_counter()

@@ -127,10 +127,12 @@ impl PseudonymKey {
                 .collect();
             mac.update(normalised.as_bytes());
         }
+        let digest = mac.finalize().into_bytes();
         let mut out = [0u8; 64];
-        match hex::encode_to_slice(mac.finalize().into_bytes(), &mut out) {
+        match hex::encode_to_slice(digest, &mut out) {
             Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-            Err(_) => unreachable!("32 bytes always encode to 64 hex digits"),
+            // 32 bytes always fill 64 digits; the allocating form is the safe fallback.
+            Err(_) => hex::encode(digest),
         }
     }
 }
