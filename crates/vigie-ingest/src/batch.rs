@@ -72,6 +72,8 @@ pub struct EntityBatches {
     pub batches: Vec<RecordBatch>,
     /// Event months present (`YYYY-MM`), for `replace` loads.
     pub months: BTreeSet<String>,
+    /// Rows per event month, for the shrink guard of `replace` loads.
+    pub month_rows: std::collections::BTreeMap<String, u64>,
     /// Rows accepted.
     pub rows: u64,
     schema: SchemaRef,
@@ -173,6 +175,7 @@ impl EntityBatches {
             entity,
             batches: Vec::new(),
             months: BTreeSet::new(),
+            month_rows: std::collections::BTreeMap::new(),
             rows: 0,
             schema: entity.schema(),
             columns: entity.fields().iter().map(|f| Column::new(f.ty)).collect(),
@@ -204,8 +207,12 @@ impl EntityBatches {
         self.load_id.append_value(load_id);
         if let Some(m) = month {
             self.month.append_value(m);
-            if !self.months.contains(m) {
-                self.months.insert(m.to_string());
+            match self.month_rows.get_mut(m) {
+                Some(n) => *n += 1,
+                None => {
+                    self.months.insert(m.to_string());
+                    self.month_rows.insert(m.to_string(), 1);
+                }
             }
         }
         self.rows += 1;

@@ -6,10 +6,14 @@ use bytes::Bytes;
 use vigie_model::config::{FileFormat, SourceSpec};
 use vigie_model::{Entity, FieldType, PseudonymKey};
 
+use vigie_model::config::DeclaredPeriod;
+
 use crate::batch::EntityBatches;
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{FieldError, event_month};
-use crate::error::FileRejection;
+use crate::dedup::{FingerprintMap, LoadedRecords, combine, row_fingerprint};
+use crate::error::{FileFailure, FileRejection};
+use crate::plausible::DateBounds;
 use crate::quarantine::QuarantineRow;
 use crate::read::{ReadError, Record, count_records, read_csv, read_parquet};
 use crate::value::Value;
@@ -29,6 +33,12 @@ pub struct FileContext<'a> {
     pub staging: Option<&'a std::path::Path>,
     /// Rows per entity held in memory before spilling to the staging directory.
     pub spill_rows: usize,
+    /// The period the file's name declares: rows of other months are quarantined.
+    pub period: Option<DeclaredPeriod>,
+    /// Plausible dates for this load.
+    pub dates: DateBounds,
+    /// Records of this source already in the warehouse, for duplicates across files.
+    pub loaded: Option<&'a LoadedRecords>,
 }
 
 /// The result of a file that could be read.
@@ -47,17 +57,19 @@ pub struct FileOutcome {
     pub rejections_by_reason: BTreeMap<String, u64>,
 }
 
-/// Ingests one file. `Err` means the file is rejected whole; `rows_read` counts the records
-/// read before the fault, all of them rejected.
+/// Ingests one file. `Err` means the file is rejected whole (its content is at fault) or
+/// could not be ingested for an environmental reason (it stays pending).
 pub fn ingest_file(
     spec: &SourceSpec,
     ctx: &FileContext<'_>,
     data: Bytes,
-) -> Result<FileOutcome, (FileRejection, u64)> {
+) -> Result<FileOutcome, FileFailure> {
     let mut state = State {
         spec,
         ctx,
         compiled: None,
+        seen: FingerprintMap::default(),
+        environment: None,
         outcome: FileOutcome {
             rows_read: 0,
             rows_accepted: 0,
@@ -81,8 +93,11 @@ pub fn ingest_file(
     } else {
         state.outcome.rows_read
     };
+    if let Some(message) = state.environment.take() {
+        return Err(FileFailure::Environment(message));
+    }
     let reject = |e: ReadError| {
-        (
+        FileFailure::Rejected(
             FileRejection {
                 file: ctx.file.to_string(),
                 line: e.line,
@@ -99,12 +114,9 @@ pub fn ingest_file(
         }));
     }
     for batches in state.outcome.entities.values_mut() {
-        batches.flush().map_err(|e| {
-            reject(ReadError {
-                line: 0,
-                message: format!("internal error building batches: {e}"),
-            })
-        })?;
+        batches
+            .flush()
+            .map_err(|e| FileFailure::Environment(format!("staging accepted rows: {e}")))?;
     }
     debug_assert_eq!(
         state.outcome.rows_accepted + state.outcome.rows_rejected,
@@ -118,6 +130,10 @@ struct State<'a> {
     ctx: &'a FileContext<'a>,
     compiled: Option<CompiledSource>,
     outcome: FileOutcome,
+    /// Fingerprint -> line of every record accepted so far in this file.
+    seen: FingerprintMap<u64>,
+    /// An environmental failure (staging disk full...) that stopped the reading.
+    environment: Option<String>,
 }
 
 struct Accepted {
@@ -138,7 +154,13 @@ impl State<'_> {
             return Ok(());
         };
         self.outcome.rows_read += 1;
-        match map_record(compiled, &record.cells, self.ctx.key) {
+        let checks = RowChecks {
+            dates: &self.ctx.dates,
+            period: self.ctx.period.as_ref(),
+        };
+        let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks)
+            .and_then(|rows| unique(compiled, &mut self.seen, self.ctx.loaded, record.line, rows));
+        match mapped {
             Ok(rows) => {
                 self.outcome.rows_accepted += 1;
                 for row in rows {
@@ -158,9 +180,15 @@ impl State<'_> {
                                 self.ctx.load_id,
                             ),
                         )
-                        .map_err(|e| ReadError {
-                            line: record.line,
-                            message: format!("internal error building batches: {e}"),
+                        .map_err(|e| {
+                            // Staging rows failed (disk full, permissions): not the file's
+                            // fault, so it must not be rejected; stop and leave it pending.
+                            let message = format!("staging accepted rows: {e}");
+                            self.environment = Some(message.clone());
+                            ReadError {
+                                line: record.line,
+                                message,
+                            }
                         })?;
                 }
             }
@@ -187,6 +215,49 @@ impl State<'_> {
         }
         Ok(())
     }
+}
+
+/// Accepts the rows of a record unless the same record came earlier, in this file (`seen`)
+/// or in a file of the source already loaded.
+fn unique(
+    compiled: &CompiledSource,
+    seen: &mut FingerprintMap<u64>,
+    loaded: Option<&LoadedRecords>,
+    line: u64,
+    rows: Vec<Accepted>,
+) -> Result<Vec<Accepted>, Vec<FieldError>> {
+    let fingerprint = rows.iter().fold(0, |acc, row| {
+        combine(
+            acc,
+            row_fingerprint(compiled.outputs[row.output].entity, &row.values),
+        )
+    });
+    let duplicate = |reason: String| {
+        Err(vec![FieldError {
+            column: String::new(),
+            reason,
+            value: None,
+        }])
+    };
+    if let Some(first) = seen.get(&fingerprint) {
+        return duplicate(format!(
+            "duplicate: the same record as line {first} of this file"
+        ));
+    }
+    if let Some(first) = loaded.and_then(|l| l.get(&fingerprint)) {
+        return duplicate(format!(
+            "duplicate: the same record is already loaded from {} line {}",
+            first.file, first.line
+        ));
+    }
+    seen.insert(fingerprint, line);
+    Ok(rows)
+}
+
+/// What every row is checked against besides its own fields.
+struct RowChecks<'a> {
+    dates: &'a DateBounds,
+    period: Option<&'a DeclaredPeriod>,
 }
 
 /// The class of a reason, without values, for counting.
@@ -222,6 +293,7 @@ fn map_record(
     compiled: &CompiledSource,
     cells: &[String],
     key: &PseudonymKey,
+    checks: &RowChecks<'_>,
 ) -> Result<Vec<Accepted>, Vec<FieldError>> {
     let output = match &compiled.split_col {
         None => 0,
@@ -253,7 +325,7 @@ fn map_record(
     };
     let out = &compiled.outputs[output];
     match &compiled.unpivot {
-        None => map_one(compiled, out, output, cells, key, None).map(|a| vec![a]),
+        None => map_one(compiled, out, output, cells, key, checks, None).map(|a| vec![a]),
         Some((columns, keep_empty)) => {
             let mut ext: Vec<String> = Vec::with_capacity(cells.len() + 2);
             ext.extend_from_slice(cells);
@@ -272,7 +344,7 @@ fn map_record(
                 }
                 ext[name_at] = name.clone();
                 ext[value_at] = value;
-                match map_one(compiled, out, output, &ext, key, Some(&mut memo)) {
+                match map_one(compiled, out, output, &ext, key, checks, Some(&mut memo)) {
                     Ok(row) => rows.push(row),
                     Err(e) => {
                         for mut err in e {
@@ -321,6 +393,7 @@ fn map_one(
     output: usize,
     cells: &[String],
     key: &PseudonymKey,
+    checks: &RowChecks<'_>,
     mut memo: Option<&mut Memo>,
 ) -> Result<Accepted, Vec<FieldError>> {
     let mut values = Vec::with_capacity(out.fields.len());
@@ -345,6 +418,15 @@ fn map_one(
             }
         }
     }
+    for (plan, value) in out.fields.iter().zip(&values) {
+        if let Some(reason) = checks.dates.check(out.entity, plan.def, value) {
+            errors.push(FieldError {
+                column: plan.label.clone(),
+                reason,
+                value: None,
+            });
+        }
+    }
     if errors.is_empty() {
         for (later, earlier) in out.entity.date_order_rules() {
             let pos = |n: &str| out.fields.iter().position(|f| f.def.name == n);
@@ -363,11 +445,23 @@ fn map_one(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let month = out
+    let date_at = out
         .entity
         .event_date_field()
-        .and_then(|f| out.fields.iter().position(|p| p.def.name == f))
-        .and_then(|i| event_month(&values[i]));
+        .and_then(|f| out.fields.iter().position(|p| p.def.name == f));
+    let month = date_at.and_then(|i| event_month(&values[i]));
+    if let (Some(period), Some(m), Some(i)) = (checks.period, &month, date_at)
+        && !period.contains(m)
+    {
+        return Err(vec![FieldError {
+            column: out.fields[i].label.clone(),
+            reason: format!(
+                "outside the file's period: {m} is not in {} (the period its name declares); send it in that period's file",
+                period.label()
+            ),
+            value: None,
+        }]);
+    }
     Ok(Accepted {
         output,
         values,

@@ -10,15 +10,17 @@
 mod batch;
 mod compile;
 mod convert;
+pub mod dedup;
 mod error;
 mod file;
+pub mod plausible;
 pub mod luhn;
 mod quarantine;
 mod read;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
-pub use error::FileRejection;
+pub use error::{FileFailure, FileRejection};
 pub use file::{FileContext, FileOutcome, ingest_file};
 pub use quarantine::QuarantineRow;
 pub use value::Value;

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use super::pipeline::{KeySpec, PipelineSpec};
-use super::source::{CheckDigit, Columns, FieldSpec, FileFormat, Output, SourceSpec};
+use super::pattern::FilePattern;
+use super::source::{
+    CheckDigit, Columns, FieldSpec, FileFormat, LoadMode, Output, ReplacePeriod, SourceSpec,
+};
 use crate::entity::{Entity, FieldType};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::locate::locate;
@@ -236,8 +239,37 @@ fn check_source(spec: &SourceSpec, p: &mut Problems<'_>) {
             "use letters, digits, `_` or `-` only (it is stored in every row)",
         );
     }
-    if let Err(e) = globset::Glob::new(&spec.files) {
-        p.add("files", format!("invalid file pattern: {e}"));
+    match FilePattern::parse(&spec.files) {
+        Err(e) => p.add("files", e),
+        Ok(pattern) => {
+            if spec.load
+                == (LoadMode::Replace {
+                    period: ReplacePeriod::Month,
+                })
+                && !pattern.declares_period()
+            {
+                p.add(
+                    "files",
+                    "a `replace` by month must declare the month each file covers in its name, e.g. `files: \"hospital_a/ed_visits_{yyyy}{mm}.csv\"` (a file then replaces exactly that month, never the months of stray rows)",
+                );
+            }
+        }
+    }
+    for (key, value) in [
+        ("guards.max_rejected_pct", spec.guards.max_rejected_pct),
+        ("guards.max_shrink_pct", spec.guards.max_shrink_pct),
+    ] {
+        if !(0.0..=100.0).contains(&value) {
+            p.add(key, format!("{value} is not a percentage: use a number from 0 to 100"));
+        }
+    }
+    if let Some(marker) = &spec.ready_marker
+        && (marker.is_empty() || marker.contains('/'))
+    {
+        p.add(
+            "ready_marker",
+            "use a file-name suffix such as \".done\" (the marker is `<file><suffix>` beside the file)",
+        );
     }
     if let FileFormat::Csv(d) = &spec.format {
         if !matches!(d.delimiter.as_str(), "," | ";" | "|" | "\t" | "\\t") {

@@ -38,6 +38,22 @@ pub struct PipelineSpec {
     /// What each run writes besides the warehouse.
     #[serde(default)]
     pub outputs: OutputsSpec,
+    /// Event dates before this day are implausible for this pipeline and quarantined
+    /// (birth and death dates have their own human range).
+    #[serde(default = "default_earliest_date")]
+    pub earliest_date: chrono::NaiveDate,
+    /// How long a run waits for another vigie process writing the same warehouse before
+    /// giving up.
+    #[serde(default = "default_writer_wait_seconds")]
+    pub writer_wait_seconds: u64,
+}
+
+fn default_earliest_date() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default()
+}
+
+fn default_writer_wait_seconds() -> u64 {
+    600
 }
 
 /// Outputs of a run.

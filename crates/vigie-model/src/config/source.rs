@@ -42,6 +42,58 @@ pub struct SourceSpec {
     /// A combined extract split into several entities by the value of one column.
     #[serde(default)]
     pub split: Option<SplitSpec>,
+    /// When a `replace` file is held for a person to look at instead of being applied.
+    #[serde(default)]
+    pub guards: GuardSpec,
+    /// A file is loaded only once it has not changed for this many seconds (a partner's
+    /// transfer may still be writing it).
+    #[serde(default = "default_settle_seconds")]
+    pub settle_seconds: u64,
+    /// When set, a file is loaded only once a marker file named `<file><suffix>` (e.g.
+    /// `.done`) exists beside it: for partners whose transfer writes one when it finishes.
+    #[serde(default)]
+    pub ready_marker: Option<String>,
+    /// Event dates may be this many days after the time of the load (clock and time-zone
+    /// differences); later dates are quarantined.
+    #[serde(default = "default_future_tolerance_days")]
+    pub future_tolerance_days: u32,
+}
+
+fn default_settle_seconds() -> u64 {
+    60
+}
+fn default_future_tolerance_days() -> u32 {
+    1
+}
+
+/// Thresholds above which a `replace` file is held (nothing applied) until a person
+/// releases or discards it with `vigie held`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardSpec {
+    /// Hold a file whose rejected records exceed this share of its records, in percent.
+    #[serde(default = "default_max_rejected_pct")]
+    pub max_rejected_pct: f64,
+    /// Hold a file that would shrink the rows it replaces by more than this share, in
+    /// percent: per month for `period: month`, for the whole source for `period: all`.
+    #[serde(default = "default_max_shrink_pct")]
+    pub max_shrink_pct: f64,
+}
+
+impl Default for GuardSpec {
+    fn default() -> Self {
+        GuardSpec {
+            max_rejected_pct: default_max_rejected_pct(),
+            max_shrink_pct: default_max_shrink_pct(),
+        }
+    }
+}
+
+fn default_max_rejected_pct() -> f64 {
+    10.0
+}
+fn default_max_shrink_pct() -> f64 {
+    20.0
 }
 
 /// File formats.
