@@ -1,6 +1,7 @@
 //! `vigie`: the command line. Parses arguments, calls the crates, prints.
 
 mod commands;
+mod exit;
 mod progress;
 
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Query(commands::query::Args),
     /// Generate a synthetic region and run the demo pipeline on it / Démonstration de bout en bout
     Demo(commands::demo::Args),
+    /// Files held for review by a replacement guard: list, release, discard / Fichiers retenus pour vérification
+    Held(commands::held::Args),
 }
 
 /// Our crates at info, dependencies (Delta, DataFusion) only when they warn; RUST_LOG overrides.
@@ -77,13 +80,18 @@ fn main() -> ExitCode {
             Command::Serve(a) => commands::serve::run(a).await,
             Command::Export(a) => commands::export::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
+            Command::Held(a) => commands::held::run(a).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<exit::Attention>().is_some() => {
+            eprintln!("{e}");
+            exit::of_error(&e)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            exit::of_error(&e)
         }
     }
 }

@@ -33,6 +33,9 @@ pub async fn run(args: Args, full_run: bool) -> anyhow::Result<()> {
     if let Some(path) = &args.report_json {
         write_report_json(path, &report, started.elapsed().as_secs_f64())?;
     }
+    // A held, rejected or postponed file changed nothing in the warehouse: the compute of
+    // a `run` still goes ahead on what is there, and the exit code tells the scheduler.
+    let attention = crate::exit::of_ingest(&report);
     if full_run {
         let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
         let overrides = vigie_pipeline::ComputeOverrides {
@@ -45,26 +48,23 @@ pub async fn run(args: Args, full_run: bool) -> anyhow::Result<()> {
             println!("report: {written}");
         }
     }
-    Ok(())
+    match attention {
+        Some(a) => Err(a.into()),
+        None => Ok(()),
+    }
 }
 
 pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
     let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
     let bar = Bar::new(true);
-    let options = IngestOptions {
-        landing: args
-            .landing
-            .clone()
-            .unwrap_or_else(|| pipeline.spec.landing.clone()),
-        warehouse: args
-            .warehouse
-            .clone()
-            .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
-        retry_rejected: args.retry_rejected,
-        progress: &bar,
-        fail_before_manifest_of: None,
-        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
-    };
+    let mut options = IngestOptions::for_pipeline(&pipeline, &bar);
+    if let Some(landing) = &args.landing {
+        options.landing = landing.clone();
+    }
+    if let Some(warehouse) = &args.warehouse {
+        options.warehouse = warehouse.clone();
+    }
+    options.retry_rejected = args.retry_rejected;
     Ok(ingest(&pipeline, &options).await?)
 }
 
@@ -91,32 +91,57 @@ fn write_report_json(
         "files": files,
         "skipped": report.skipped,
         "unclaimed": report.unclaimed,
+        "postponed": report.postponed.iter().map(|(f, why)| serde_json::json!({"file": f, "reason": why})).collect::<Vec<_>>(),
+        "waiting": report.waiting,
+        "still_held": report.still_held,
     });
     super::write_json(path, &json)
 }
 
 pub fn print_report(report: &IngestReport) {
     let (mut read, mut acc, mut rej) = (0u64, 0u64, 0u64);
-    let mut rejected_files = 0;
+    let (mut loaded, mut rejected_files, mut held) = (0, 0, 0);
     for f in &report.files {
-        read += f.rows_read;
-        acc += f.rows_accepted;
-        rej += f.rows_rejected;
-        if f.status == FileStatus::Rejected {
-            rejected_files += 1;
-            println!(
-                "REJECTED {} ({}): {}",
-                f.file,
-                f.source,
-                f.message.as_deref().unwrap_or("")
-            );
+        let message = f.message.as_deref().unwrap_or("");
+        match f.status {
+            FileStatus::Loaded => {
+                loaded += 1;
+                read += f.rows_read;
+                acc += f.rows_accepted;
+                rej += f.rows_rejected;
+            }
+            FileStatus::Rejected => {
+                rejected_files += 1;
+                read += f.rows_read;
+                rej += f.rows_rejected;
+                println!("REJECTED {} ({}): {message}", f.file, f.source);
+            }
+            FileStatus::Held | FileStatus::Discarded => {
+                held += 1;
+                println!(
+                    "HELD {} ({}): nothing applied; {message}. Look at it, then `vigie held release` or `vigie held discard`",
+                    f.file, f.source
+                );
+            }
         }
     }
+    for (file, why) in &report.postponed {
+        println!("POSTPONED {file}: {why} (left pending: the next run retries it)");
+    }
+    for file in &report.still_held {
+        println!("STILL HELD {file}: waiting for `vigie held release|discard`");
+    }
+    if !report.waiting.is_empty() {
+        println!(
+            "{} file(s) still arriving (left for the next run): {}",
+            report.waiting.len(),
+            report.waiting.join(", ")
+        );
+    }
     println!(
-        "load {}: {} file(s) loaded, {} rejected whole, {} skipped (already loaded); rows read {read}, accepted {acc}, rejected {rej}",
+        "load {}: {loaded} file(s) loaded, {held} held, {rejected_files} rejected whole, {} postponed, {} skipped (already loaded); rows read {read}, accepted {acc}, rejected {rej}",
         report.load_id,
-        report.files.len() - rejected_files,
-        rejected_files,
+        report.postponed.len(),
         report.skipped.len()
     );
     if !report.unclaimed.is_empty() {

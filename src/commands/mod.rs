@@ -3,6 +3,7 @@
 pub mod compute;
 pub mod demo;
 pub mod export;
+pub mod held;
 pub mod ingest;
 pub mod query;
 pub mod report;

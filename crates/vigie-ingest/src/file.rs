@@ -159,7 +159,14 @@ impl State<'_> {
             period: self.ctx.period.as_ref(),
         };
         let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks)
-            .and_then(|rows| unique(compiled, &mut self.seen, self.ctx.loaded, record.line, rows));
+            .and_then(|rows| unique(
+                compiled,
+                &mut self.seen,
+                self.ctx.loaded,
+                self.ctx.file,
+                record.line,
+                rows,
+            ));
         match mapped {
             Ok(rows) => {
                 self.outcome.rows_accepted += 1;
@@ -223,6 +230,7 @@ fn unique(
     compiled: &CompiledSource,
     seen: &mut FingerprintMap<u64>,
     loaded: Option<&LoadedRecords>,
+    file: &str,
     line: u64,
     rows: Vec<Accepted>,
 ) -> Result<Vec<Accepted>, Vec<FieldError>> {
@@ -244,7 +252,11 @@ fn unique(
             "duplicate: the same record as line {first} of this file"
         ));
     }
-    if let Some(first) = loaded.and_then(|l| l.get(&fingerprint)) {
+    // Rows an earlier load of this very file put there are replaced by this load.
+    if let Some(first) = loaded
+        .and_then(|l| l.get(&fingerprint))
+        .filter(|first| first.file.as_ref() != file)
+    {
         return duplicate(format!(
             "duplicate: the same record is already loaded from {} line {}",
             first.file, first.line

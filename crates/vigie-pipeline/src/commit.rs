@@ -15,7 +15,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use tracing::{info, warn};
 use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow};
-use vigie_model::config::{LoadMode, ReplacePeriod, SourceSpec};
+use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
 use vigie_model::{Entity, quarantine_schema};
 use vigie_warehouse::{
     FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
@@ -36,9 +36,13 @@ const GROUP_FILES: usize = 128;
 pub(crate) struct ParsedFile {
     pub source: Arc<SourceSpec>,
     pub file: LandingFile,
+    /// The period the file's name declares (what a `replace` by month replaces).
+    pub period: Option<DeclaredPeriod>,
     pub started: chrono::DateTime<Utc>,
     pub hash: String,
     pub outcome: Result<FileOutcome, (FileRejection, u64)>,
+    /// Why a guard holds the file (nothing of it is applied).
+    pub hold: Option<String>,
     pub parse_secs: f64,
 }
 
@@ -55,13 +59,22 @@ impl ParsedFile {
                 period: ReplacePeriod::Month,
             } if entity.event_date_field().is_some() => Replace::Months {
                 source,
-                months: self.months().into_iter().collect(),
+                // The declared period, never the months stray rows fall in (rows outside
+                // it were quarantined). Without a declared period (a spec loaded without
+                // `vigie validate`'s rule) the file replaces the months it holds.
+                months: match &self.period {
+                    Some(p) => p.month_keys(),
+                    None => self.months().into_iter().collect(),
+                },
             },
             LoadMode::Replace { .. } => Replace::Source { source },
         }
     }
 
     fn months(&self) -> BTreeSet<String> {
+        if let Some(p) = &self.period {
+            return p.month_keys().into_iter().collect();
+        }
         match &self.outcome {
             Ok(o) => o
                 .entities
@@ -75,7 +88,10 @@ impl ParsedFile {
     /// Whether committing this file with `other` in one commit could differ from
     /// committing them one after the other.
     fn overlaps(&self, other: &ParsedFile) -> bool {
-        if self.source.source != other.source.source {
+        if self.source.source != other.source.source
+            || self.hold.is_some()
+            || other.hold.is_some()
+        {
             return false;
         }
         match self.source.load {
@@ -95,6 +111,9 @@ impl ParsedFile {
     }
 
     fn rows(&self) -> (u64, u64) {
+        if self.hold.is_some() {
+            return (0, 0);
+        }
         match &self.outcome {
             Ok(o) => o.entities.values().fold((0, 0), |(all, mem), b| {
                 (all + b.rows, mem + if b.is_staged() { 0 } else { b.rows })
@@ -158,6 +177,25 @@ impl Group {
                 .into_iter()
                 .map(|e| (e, parsed.replace_scope(e)))
                 .collect();
+            if let Some(reason) = parsed.hold {
+                // Held: nothing of the file is applied, not even its quarantine rows; the
+                // manifest records the figures that triggered the guard.
+                if let Ok(outcome) = parsed.outcome {
+                    entry.rows_read = outcome.rows_read;
+                    entry.rows_accepted = outcome.rows_accepted;
+                    entry.rows_rejected = outcome.rows_rejected;
+                    for batches in outcome.entities.into_values() {
+                        if let Ok(EntityData::Staged(path)) = batches.finish() {
+                            staged.push(path);
+                        }
+                    }
+                }
+                entry.status = FileStatus::Held;
+                entry.message = Some(reason);
+                logs.push(None);
+                entries.push(entry);
+                continue;
+            }
             let quarantine_rows = match parsed.outcome {
                 Err((rejection, rows_read)) => {
                     warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);

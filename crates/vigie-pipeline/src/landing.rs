@@ -25,6 +25,8 @@ pub struct LandingFile {
     pub key: String,
     /// Size in bytes.
     pub size: u64,
+    /// Last modification, as the store reports it.
+    pub modified: chrono::DateTime<chrono::Utc>,
     location: StorePath,
 }
 
@@ -90,6 +92,7 @@ impl Landing {
                 LandingFile {
                     key,
                     size: m.size,
+                    modified: m.last_modified,
                     location: m.location,
                 }
             })

@@ -5,14 +5,18 @@
 mod commit;
 mod compute;
 mod error;
+mod guard;
 mod ingest;
 mod landing;
 mod progress;
 mod reports;
+mod stored;
 
 pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;
-pub use ingest::{DEFAULT_SPILL_ROWS, FileReport, IngestOptions, IngestReport, ingest};
+pub use ingest::{
+    DEFAULT_SPILL_ROWS, FileReport, IngestOptions, IngestReport, ingest, outstanding_held,
+};
 pub use landing::{Landing, LandingFile};
 pub use progress::{NoProgress, Progress};
 pub use reports::write_reports;

@@ -23,13 +23,10 @@ impl RunOutcome {
     /// (files loaded, files rejected, rows read, rows rejected).
     pub fn counts(&self) -> (i64, i64, i64, i64) {
         let f = &self.ingest.files;
-        let rejected = f
-            .iter()
-            .filter(|r| r.status == FileStatus::Rejected)
-            .count() as i64;
+        let with = |status| f.iter().filter(|r| r.status == status).count() as i64;
         (
-            f.len() as i64 - rejected,
-            rejected,
+            with(FileStatus::Loaded),
+            with(FileStatus::Rejected),
             f.iter().map(|r| r.rows_read as i64).sum(),
             f.iter().map(|r| r.rows_rejected as i64).sum(),
         )
@@ -38,14 +35,7 @@ impl RunOutcome {
 
 /// Runs a pipeline once: new extracts in, indicators recomputed.
 pub async fn run_pipeline(pipeline: &LoadedPipeline) -> Result<RunOutcome, ServeError> {
-    let options = IngestOptions {
-        landing: pipeline.spec.landing.clone(),
-        warehouse: pipeline.spec.warehouse.clone(),
-        retry_rejected: false,
-        progress: &NoProgress,
-        fail_before_manifest_of: None,
-        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
-    };
+    let options = IngestOptions::for_pipeline(pipeline, &NoProgress);
     let ingest = ingest(pipeline, &options).await?;
     let compute = compute(pipeline, &ComputeOverrides::default()).await?;
     let reports = vigie_pipeline::write_reports(pipeline, None).await?;

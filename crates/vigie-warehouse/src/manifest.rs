@@ -27,15 +27,35 @@ pub enum FileStatus {
     Loaded,
     /// Rejected whole (wrong header, undecodable bytes, truncated): nothing loaded.
     Rejected,
+    /// Held by a guard of its source (nothing applied) until a person releases or
+    /// discards it with `vigie held`.
+    Held,
+    /// A held file a person chose to drop: never applied, never retried.
+    Discarded,
 }
 
 impl FileStatus {
+    /// Every status.
+    pub const ALL: [FileStatus; 4] = [
+        FileStatus::Loaded,
+        FileStatus::Rejected,
+        FileStatus::Held,
+        FileStatus::Discarded,
+    ];
+
     /// Stored text.
     pub fn as_str(self) -> &'static str {
         match self {
             FileStatus::Loaded => "loaded",
             FileStatus::Rejected => "rejected",
+            FileStatus::Held => "held",
+            FileStatus::Discarded => "discarded",
         }
+    }
+
+    /// Parses stored text; an unknown status is an error, never a default.
+    pub fn parse(text: &str) -> Option<FileStatus> {
+        FileStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 
@@ -212,11 +232,13 @@ pub(crate) async fn read(
                 rows_rejected: rej.value(i) as u64,
                 started_at: time(&started),
                 finished_at: time(&finished),
-                status: if status.value(i) == "loaded" {
-                    FileStatus::Loaded
-                } else {
-                    FileStatus::Rejected
-                },
+                status: FileStatus::parse(status.value(i)).ok_or_else(|| {
+                    WarehouseError::Internal(format!(
+                        "manifest entry of {} has an unknown status \"{}\"",
+                        file.value(i),
+                        status.value(i)
+                    ))
+                })?,
                 message: (!message.is_null(i)).then(|| message.value(i).to_string()),
                 table_versions: serde_json::from_str(versions.value(i))
                     .map_err(|e| WarehouseError::Internal(e.to_string()))?,

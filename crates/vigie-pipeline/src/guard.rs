@@ -1,0 +1,182 @@
+//! Replacement guards: a file that would remove data it was not clearly meant to remove is
+//! held — nothing in the warehouse changes — until a person releases or discards it
+//! (`vigie held`). A `replace` file is held when it has no accepted record (a header-only
+//! snapshot, every card number mangled), when its rejected share is above its source's
+//! threshold, or when it would shrink the rows it replaces by more than the threshold
+//! (per month for `period: month`, for the whole source for `period: all`). Any file whose
+//! rejected share is above the threshold is held too: most of it would be lost.
+
+use std::collections::HashMap;
+
+use datafusion::prelude::SessionContext;
+use vigie_ingest::FileOutcome;
+use vigie_model::Entity;
+use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
+
+use crate::error::PipelineError;
+
+/// Rows per (table, source, month) of the `replace` sources — month `None` for a source
+/// replaced whole — as the warehouse holds them, then as each applied file leaves them.
+#[derive(Debug, Default)]
+pub(crate) struct ReplacedRows(HashMap<(&'static str, String, Option<String>), u64>);
+
+impl ReplacedRows {
+    /// Counts the rows of every `replace` source in the warehouse snapshot of `ctx`.
+    pub async fn read(ctx: &SessionContext, sources: &[&SourceSpec]) -> Result<Self, PipelineError> {
+        let mut rows = ReplacedRows::default();
+        for source in sources {
+            let LoadMode::Replace { period } = source.load else {
+                continue;
+            };
+            for entity in entities_of(source) {
+                let table = entity.table_name();
+                let by_month = period == ReplacePeriod::Month && entity.event_date_field().is_some();
+                let sql = if by_month {
+                    format!(
+                        "SELECT event_month, count(*) FROM {table} WHERE _source = {} GROUP BY event_month",
+                        quote(&source.source)
+                    )
+                } else {
+                    format!(
+                        "SELECT CAST(NULL AS VARCHAR), count(*) FROM {table} WHERE _source = {}",
+                        quote(&source.source)
+                    )
+                };
+                let batches = ctx
+                    .sql(&sql)
+                    .await
+                    .map_err(query_err)?
+                    .collect()
+                    .await
+                    .map_err(query_err)?;
+                for b in batches {
+                    use arrow::array::{Array, AsArray};
+                    let month = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+                        .map_err(arrow_err)?;
+                    let month = month.as_string::<i32>();
+                    let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
+                        .map_err(arrow_err)?;
+                    let n = n.as_primitive::<arrow::datatypes::Int64Type>();
+                    for i in 0..b.num_rows() {
+                        let m = (!month.is_null(i)).then(|| month.value(i).to_string());
+                        rows.0
+                            .insert((table, source.source.clone(), m), n.value(i).max(0) as u64);
+                    }
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Why `outcome` must be held, in words with the figures (None: apply it).
+    pub fn hold_reason(
+        &self,
+        source: &SourceSpec,
+        period: Option<&DeclaredPeriod>,
+        outcome: &FileOutcome,
+    ) -> Option<String> {
+        let guards = source.guards;
+        let mut reasons = Vec::new();
+        let replace = matches!(source.load, LoadMode::Replace { .. });
+        if replace && outcome.rows_accepted == 0 {
+            reasons.push(if outcome.rows_read == 0 {
+                "the file holds no records (header only) and would empty what it replaces".to_string()
+            } else {
+                format!(
+                    "no record accepted ({} read, all rejected): it would empty what it replaces",
+                    outcome.rows_read
+                )
+            });
+        }
+        if outcome.rows_read > 0 {
+            let share = 100.0 * outcome.rows_rejected as f64 / outcome.rows_read as f64;
+            if share > guards.max_rejected_pct && outcome.rows_accepted > 0 {
+                reasons.push(format!(
+                    "{} of {} records rejected ({share:.1}%, above the source's guards.max_rejected_pct of {}%)",
+                    outcome.rows_rejected, outcome.rows_read, guards.max_rejected_pct
+                ));
+            }
+        }
+        if let LoadMode::Replace { period: mode } = source.load {
+            for entity in entities_of(source) {
+                for (month, old, new) in self.changes(source, mode, entity, period, outcome) {
+                    if old == 0 {
+                        continue;
+                    }
+                    let shrink = 100.0 * (old as f64 - new as f64) / old as f64;
+                    if shrink > guards.max_shrink_pct {
+                        let scope = month.map(|m| format!(" {m}")).unwrap_or_default();
+                        reasons.push(format!(
+                            "{}{scope}: {old} rows would become {new} (-{shrink:.0}%, above the source's guards.max_shrink_pct of {}%)",
+                            entity.table_name(),
+                            guards.max_shrink_pct
+                        ));
+                    }
+                }
+            }
+        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+
+    /// Records that `outcome` was applied: what it replaced now holds its rows.
+    pub fn apply(&mut self, source: &SourceSpec, period: Option<&DeclaredPeriod>, outcome: &FileOutcome) {
+        let LoadMode::Replace { period: mode } = source.load else {
+            return;
+        };
+        for entity in entities_of(source) {
+            for (month, _, new) in self.changes(source, mode, entity, period, outcome) {
+                self.0
+                    .insert((entity.table_name(), source.source.clone(), month), new);
+            }
+        }
+    }
+
+    /// (month, rows now, rows after the file) for every scope the file replaces.
+    fn changes(
+        &self,
+        source: &SourceSpec,
+        mode: ReplacePeriod,
+        entity: Entity,
+        period: Option<&DeclaredPeriod>,
+        outcome: &FileOutcome,
+    ) -> Vec<(Option<String>, u64, u64)> {
+        let table = entity.table_name();
+        let batches = outcome.entities.get(&entity);
+        let old = |month: Option<String>| {
+            self.0
+                .get(&(table, source.source.clone(), month))
+                .copied()
+                .unwrap_or(0)
+        };
+        match (mode, period) {
+            (ReplacePeriod::Month, Some(period)) if entity.event_date_field().is_some() => period
+                .month_keys()
+                .into_iter()
+                .map(|m| {
+                    let new = batches
+                        .and_then(|b| b.month_rows.get(&m).copied())
+                        .unwrap_or(0);
+                    (Some(m.clone()), old(Some(m)), new)
+                })
+                .collect(),
+            _ => vec![(None, old(None), batches.map_or(0, |b| b.rows))],
+        }
+    }
+}
+
+/// Every entity a source feeds.
+pub(crate) fn entities_of(source: &SourceSpec) -> std::collections::BTreeSet<Entity> {
+    source.outputs().into_iter().map(|(_, o)| o.entity).collect()
+}
+
+pub(crate) fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+pub(crate) fn query_err(e: datafusion::error::DataFusionError) -> PipelineError {
+    vigie_warehouse::WarehouseError::Query(e).into()
+}
+
+pub(crate) fn arrow_err(e: arrow::error::ArrowError) -> PipelineError {
+    vigie_warehouse::WarehouseError::Arrow(e).into()
+}

@@ -1,0 +1,86 @@
+//! Exit codes: what a scheduler (cron, systemd, Airflow) can act on without reading logs.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success: every new file loaded (rows may have been quarantined) |
+//! | 1 | error: configuration, key, landing zone or warehouse unreachable, or a bug |
+//! | 2 | the command line is wrong |
+//! | 3 | a file was held by a replacement guard: `vigie held list` |
+//! | 4 | a file was rejected whole: the partner must send it again |
+//! | 5 | a file was postponed (I/O, disk, a crashed parser): the next run retries it |
+//! | 6 | another vigie process is writing the warehouse (after waiting `writer_wait_seconds`) |
+//!
+//! When several apply, the highest code wins.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// A run that finished but needs a person's attention.
+#[derive(Debug)]
+pub struct Attention {
+    /// The exit code.
+    pub code: u8,
+    /// What to tell the operator.
+    pub message: String,
+}
+
+impl fmt::Display for Attention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Attention {}
+
+/// A file was held for review.
+pub const HELD: u8 = 3;
+/// A file was rejected whole.
+pub const REJECTED: u8 = 4;
+/// A file was postponed.
+pub const POSTPONED: u8 = 5;
+/// The warehouse is busy.
+pub const BUSY: u8 = 6;
+
+/// The exit code of an ingest report: 0 when nothing needs attention.
+pub fn of_ingest(report: &vigie_pipeline::IngestReport) -> Option<Attention> {
+    let held = report.held().count();
+    let rejected = report.rejected().count();
+    let postponed = report.postponed.len();
+    let code = if postponed > 0 {
+        POSTPONED
+    } else if rejected > 0 {
+        REJECTED
+    } else if held > 0 {
+        HELD
+    } else {
+        return None;
+    };
+    Some(Attention {
+        code,
+        message: format!(
+            "attention: {held} file(s) held for review (`vigie held list`), {rejected} rejected whole, {postponed} postponed to the next run / \
+             à vérifier : {held} fichier(s) retenu(s), {rejected} rejeté(s), {postponed} reporté(s)"
+        ),
+    })
+}
+
+/// The exit code of a command's error.
+pub fn of_error(error: &anyhow::Error) -> ExitCode {
+    if let Some(a) = error.downcast_ref::<Attention>() {
+        return ExitCode::from(a.code);
+    }
+    for cause in error.chain() {
+        if let Some(vigie_pipeline::PipelineError::Warehouse(w)) =
+            cause.downcast_ref::<vigie_pipeline::PipelineError>()
+            && w.is_busy()
+        {
+            return ExitCode::from(BUSY);
+        }
+        if let Some(w) = cause.downcast_ref::<vigie_warehouse::WarehouseError>()
+            && w.is_busy()
+        {
+            return ExitCode::from(BUSY);
+        }
+    }
+    ExitCode::FAILURE
+}
