@@ -1,13 +1,15 @@
 //! The vocabulary every other vigie crate shares: canonical entities as Arrow schemas,
-//! pipeline and partner-source configuration with file/line/key errors, and the
-//! pseudonymisation key.
+//! pipeline and partner-source configuration with file/line/key errors, declared identifier
+//! formats and the detection of identifiers in text, and the pseudonymisation key.
 
 pub mod config;
 pub mod entity;
 pub mod error;
+pub mod identifier;
 pub mod locate;
 pub mod pseudonym;
 
 pub use entity::{EVENT_MONTH, Entity, FieldDef, FieldType, PROVENANCE_FIELDS, quarantine_schema};
 pub use error::{ConfigError, ConfigProblem};
+pub use identifier::{IdCheck, IdProblem, IdScheme, IdentifierDetector};
 pub use pseudonym::{KeySource, PseudonymKey};

@@ -301,7 +301,7 @@ fn check_source(spec: &SourceSpec, p: &mut Problems<'_>) {
         (None, Some(_), Some(_)) => {}
         (Some(_), _, _) => p.add("split", "use either `split` or `entity` + `fields`, not both"),
         (None, None, _) => p.add("entity", "name the canonical entity this source feeds (person, ed_visit, admission, enrolment, survey_response), or use `split`"),
-        (None, Some(_), None) => p.add("fields", "map the entity's fields, e.g. `person_key: { from: HCN, check: luhn }`"),
+        (None, Some(_), None) => p.add("fields", "map the entity's fields, e.g. `person_key: { from: HCN, scheme: ontario_hcn }`"),
     }
     for (case, output) in &outputs {
         let prefix = match case {
@@ -440,6 +440,21 @@ fn check_field(
             "check digits apply to person identifiers only",
         );
     }
+    if let Some(scheme) = &f.scheme {
+        if ty != FieldType::PersonKey {
+            p.add(
+                format!("{key}.scheme"),
+                "identifier schemes apply to person identifiers only",
+            );
+        } else if f.check.is_some_and(|c| c != CheckDigit::None) {
+            // `check: luhn` beside `scheme: quebec_ramq` would refuse every value; beside
+            // `ontario_hcn` it says nothing more. Either way one rule must win: the scheme.
+            p.add(
+                format!("{key}.check"),
+                format!("`scheme: {scheme}` defines the check digit: remove `check`"),
+            );
+        }
+    }
     let allowed_here: Vec<String> = match &f.allowed {
         Some(list) => {
             for v in list {
@@ -558,6 +573,114 @@ fields:
         let err = load_source(&path).expect_err("invalid");
         assert_eq!(err.problems()[0].line, Some(2), "{err}");
         assert!(err.to_string().contains("partnr"), "{err}");
+    }
+
+    #[test]
+    fn identifier_schemes_are_declared_on_person_keys() {
+        use crate::identifier::{IdCheck, IdScheme};
+        let dir = tempfile::tempdir().expect("tmp");
+        let ontario = GOOD_SOURCE.replace("check: luhn", "scheme: ontario_hcn");
+        let spec = load_source(&write(dir.path(), "o.yaml", &ontario)).expect("valid");
+        assert_eq!(spec.identifier_schemes(), vec![IdScheme::OntarioHcn]);
+        // The older `check: luhn` still loads, and declares no scheme.
+        let legacy = load_source(&write(dir.path(), "l.yaml", GOOD_SOURCE)).expect("valid");
+        assert!(legacy.identifier_schemes().is_empty());
+        // Block style, custom scheme.
+        let custom = GOOD_SOURCE.replace(
+            "  person_key: { from: HCN, check: luhn }\n",
+            "  person_key:\n    from: HCN\n    scheme:\n      name: Manitoba PHIN\n      pattern: \"[0-9]{9}\"\n      check: none\n",
+        );
+        let spec = load_source(&write(dir.path(), "c.yaml", &custom)).expect("valid");
+        match spec.identifier_schemes().as_slice() {
+            [IdScheme::Custom(c)] => {
+                assert_eq!(c.name(), "Manitoba PHIN");
+                assert_eq!(c.check(), IdCheck::None);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn split_sources_list_each_scheme_once() {
+        use crate::identifier::IdScheme;
+        let dir = tempfile::tempdir().expect("tmp");
+        let text = r#"source: hopital_b
+partner: Hôpital B
+files: "b/*.csv"
+format: { type: csv }
+split:
+  by: TYPE
+  cases:
+    URG:
+      entity: ed_visit
+      fields:
+        person_key: { from: NAM, scheme: quebec_ramq }
+        arrival: { from: ARRIVEE }
+        facility: { from: INST }
+    HOSP:
+      entity: admission
+      fields:
+        person_key: { from: NAM, scheme: quebec_ramq }
+        admit_date: { from: ADMISSION }
+        discharge_date: { from: SORTIE }
+        facility: { from: INST }
+    AUTRE:
+      entity: admission
+      fields:
+        person_key: { from: NIR, scheme: france_nir }
+        admit_date: { from: ADMISSION }
+        discharge_date: { from: SORTIE }
+        facility: { from: INST }
+"#;
+        let spec = load_source(&write(dir.path(), "s.yaml", text)).expect("valid");
+        // Cases in key order (AUTRE, HOSP, URG), each scheme once.
+        assert_eq!(
+            spec.identifier_schemes(),
+            vec![IdScheme::FranceNir, IdScheme::QuebecRamq]
+        );
+    }
+
+    #[test]
+    fn scheme_problems_name_their_key_and_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        // Not a person key.
+        let bad = GOOD_SOURCE.replace(
+            "facility: { from: FACILITY_ID }",
+            "facility: { from: FACILITY_ID, scheme: ontario_hcn }",
+        );
+        let err = load_source(&write(dir.path(), "f.yaml", &bad)).expect_err("invalid");
+        assert!(
+            err.problems()
+                .iter()
+                .any(|p| p.key == "fields.facility.scheme" && p.line == Some(9)),
+            "{err}"
+        );
+        // Both `check` and `scheme`.
+        let both = GOOD_SOURCE.replace("check: luhn", "check: luhn, scheme: quebec_ramq");
+        let err = load_source(&write(dir.path(), "b.yaml", &both)).expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("b.yaml:7: fields.person_key.check: `scheme: quebec_ramq`"),
+            "{err}"
+        );
+        // An unknown name.
+        let unknown = GOOD_SOURCE.replace("check: luhn", "scheme: ontario");
+        let err = load_source(&write(dir.path(), "u.yaml", &unknown)).expect_err("invalid");
+        let p = &err.problems()[0];
+        assert_eq!(p.key, "fields.person_key.scheme", "{err}");
+        assert_eq!(p.line, Some(7), "{err}");
+        assert!(p.message.contains("unknown identifier scheme"), "{err}");
+        // An invalid regular expression, reported at the pattern's own key and line.
+        let regex = GOOD_SOURCE.replace(
+            "  person_key: { from: HCN, check: luhn }\n",
+            "  person_key:\n    from: HCN\n    scheme:\n      name: x\n      pattern: \"([0-9]\"\n      check: none\n",
+        );
+        let err = load_source(&write(dir.path(), "r.yaml", &regex)).expect_err("invalid");
+        let p = &err.problems()[0];
+        assert_eq!(p.key, "fields.person_key.scheme.pattern", "{err}");
+        assert_eq!(p.line, Some(11), "{err}");
+        assert!(p.message.contains("invalid regular expression"), "{err}");
+        assert!(!p.message.contains('\n'), "{err}");
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::entity::Entity;
+use crate::entity::{Entity, FieldType};
+use crate::identifier::IdScheme;
 
 /// One partner extract: file pattern, dialect, mapping and rules.
 #[derive(Debug, Clone, Deserialize)]
@@ -256,16 +257,23 @@ pub struct FieldSpec {
     /// Allowed canonical values, narrowing the canonical list.
     #[serde(default)]
     pub allowed: Option<Vec<String>>,
-    /// Identifier check digit.
+    /// Identifier check digit alone, any length (the older form; prefer `scheme`).
     #[serde(default)]
     pub check: Option<CheckDigit>,
+    /// The declared identifier format of a person key (`ontario_hcn`, `quebec_ramq`,
+    /// `france_nir` or a custom `{ name, pattern, check }`): length, characters and check
+    /// digit, and the shape the detector looks for in other text columns.
+    #[serde(default)]
+    pub scheme: Option<IdScheme>,
 }
 
-/// Identifier check-digit rules.
+/// Identifier check-digit rules of the older `check` key, which checks a digit but no length:
+/// `check: luhn` accepts a 9-digit SIN or an 11-digit number whose last digit happens to
+/// match. Still accepted; `scheme` declares the whole format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckDigit {
-    /// Luhn mod 10 over all digits (the last digit checks the others), as Ontario health cards.
+    /// Luhn mod 10 over all digits (the last digit checks the others), whatever their number.
     Luhn,
     /// No check.
     None,
@@ -290,5 +298,27 @@ impl SourceSpec {
             )],
             _ => vec![],
         }
+    }
+
+    /// The identifier schemes declared on the source's person-key fields, each once, in the
+    /// order of the outputs and fields: what the detector should look for in every other text
+    /// column of this source.
+    pub fn identifier_schemes(&self) -> Vec<IdScheme> {
+        let mut schemes: Vec<IdScheme> = Vec::new();
+        for (_, output) in self.outputs() {
+            for (name, field) in &output.fields {
+                let is_person_key = output
+                    .entity
+                    .field(name)
+                    .is_some_and(|def| def.ty == FieldType::PersonKey);
+                if let Some(scheme) = &field.scheme
+                    && is_person_key
+                    && !schemes.contains(scheme)
+                {
+                    schemes.push(scheme.clone());
+                }
+            }
+        }
+        schemes
     }
 }
