@@ -7,4 +7,5 @@ select
     cast(cast(current_date() as int) - cast(cast(max(m.finished_at) as date) as int) as double) as numerator,
     1.0 as denominator
 from load_manifest as m
+where m.status in ('loaded', 'rejected', 'held')
 group by m.source

@@ -12,6 +12,7 @@ with problems as (
 reads as (
     select m.source, sum(m.rows_read) as rows_read
     from load_manifest as m
+    where m.status in ('loaded', 'rejected')
     group by m.source
 )
 

@@ -7,4 +7,6 @@ select
     sum(m.rows_rejected) as numerator,
     sum(m.rows_read) as denominator
 from load_manifest as m
+-- Held and discarded files changed nothing; a released file counts once, when loaded.
+where m.status in ('loaded', 'rejected')
 group by m.source

@@ -49,15 +49,23 @@ pub async fn ingest_with(
     fail_file: Option<&str>,
 ) -> Result<IngestReport, PipelineError> {
     let pipeline = demo_pipeline();
-    let options = IngestOptions {
-        landing: landing.display().to_string(),
-        warehouse: warehouse.display().to_string(),
-        retry_rejected: false,
-        progress: &NoProgress,
-        fail_before_manifest_of: fail_file.map(str::to_string),
-        spill_rows: SPILL_ROWS.with(|r| r.get()),
-    };
+    let mut options = IngestOptions::for_pipeline(&pipeline, &NoProgress);
+    options.landing = landing.display().to_string();
+    options.warehouse = warehouse.display().to_string();
+    options.fail_before_manifest_of = fail_file.map(str::to_string);
+    options.spill_rows = SPILL_ROWS.with(|r| r.get());
     ingest(&pipeline, &options).await
+}
+
+/// Applies a held file as it is (`vigie held release`).
+pub async fn release(landing: &Path, warehouse: &Path, file: &str) -> IngestReport {
+    let pipeline = demo_pipeline();
+    let mut options = IngestOptions::for_pipeline(&pipeline, &NoProgress);
+    options.landing = landing.display().to_string();
+    options.warehouse = warehouse.display().to_string();
+    options.only = Some([file.to_string()].into_iter().collect());
+    options.release_held = true;
+    ingest(&pipeline, &options).await.expect("release")
 }
 
 /// Runs SQL over the latest consistent snapshot (or manifest version `as_of`).

@@ -134,9 +134,18 @@ async fn a_corrected_extract_replaces_its_months_without_double_counting() {
         corrected,
     )
     .expect("write");
+    // Half of March would disappear: the shrink guard holds the file, nothing changes...
     let report = ingest_into(&landing, &wh).await.expect("second ingest");
     assert_eq!(report.files.len(), 1);
+    assert_eq!(report.files[0].status, FileStatus::Held, "{:?}", report.files[0]);
+    let message = report.files[0].message.clone().unwrap_or_default();
+    assert!(message.contains("2024-03") && message.contains("rows would become"), "{message}");
+    assert_eq!(count(&wh, &other.replace("{t}", "ed_visit")).await, ed_before_other);
+    // ...until a person releases it.
+    let report = release(&landing, &wh, "hopital_b/episodes_202403_corrige.csv").await;
+    assert_eq!(report.files.len(), 1);
     let f = &report.files[0];
+    assert_eq!(f.status, FileStatus::Loaded);
     let ed = count(&wh, &month.replace("{t}", "ed_visit")).await;
     let adm = count(&wh, &month.replace("{t}", "admission")).await;
     assert_eq!(
@@ -479,14 +488,10 @@ async fn a_real_pipeline_refuses_to_run_without_a_key() {
     let path = dir.path().join("prod.yaml");
     std::fs::write(&path, yaml).expect("write");
     let pipeline = vigie_model::config::load_pipeline(&path).expect("valid config");
-    let options = vigie_pipeline::IngestOptions {
-        landing: dir.path().display().to_string(),
-        warehouse: dir.path().join("wh").display().to_string(),
-        retry_rejected: false,
-        progress: &vigie_pipeline::NoProgress,
-        fail_before_manifest_of: None,
-        spill_rows: vigie_pipeline::DEFAULT_SPILL_ROWS,
-    };
+    let mut options =
+        vigie_pipeline::IngestOptions::for_pipeline(&pipeline, &vigie_pipeline::NoProgress);
+    options.landing = dir.path().display().to_string();
+    options.warehouse = dir.path().join("wh").display().to_string();
     let err = vigie_pipeline::ingest(&pipeline, &options)
         .await
         .expect_err("no key");
@@ -590,8 +595,9 @@ async fn a_correction_landing_with_its_original_in_one_load_replaces_it() {
         .filter(|l| !l.is_empty())
         .collect();
     assert!(lines.len() > 30, "a month of visits");
-    // The correction drops the month's last 20 records.
-    let kept = &lines[..lines.len() - 20];
+    // The correction drops the month's last records: fewer than the source's shrink guard
+    // (20%) lets through without a person's review.
+    let kept = &lines[..lines.len() - lines.len() / 10];
     let mut corrected = kept.join(&b'\n');
     corrected.push(b'\n');
     let correction = "hospital_a/ed_visits_202302_v2.csv";

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod faults;
 mod indicators;
 mod ingest_guarantees;
 mod report;

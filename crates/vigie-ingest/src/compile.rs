@@ -34,6 +34,8 @@ pub struct FieldPlan {
     pub range: Option<(f64, f64)>,
     pub allowed: Vec<String>,
     pub check: CheckDigit,
+    /// The declared identifier format (length, pattern, check digit).
+    pub scheme: Option<vigie_model::IdScheme>,
 }
 
 /// One target entity with its field plans, in canonical field order.
@@ -174,6 +176,7 @@ fn plan(def: &'static FieldDef, origin: Origin, f: &FieldSpec) -> FieldPlan {
         range,
         allowed,
         check: f.check.unwrap_or(CheckDigit::None),
+        scheme: f.scheme.clone(),
     }
 }
 

@@ -79,6 +79,18 @@ impl FieldPlan {
         };
         let value = match self.def.ty {
             FieldType::PersonKey => {
+                if let Some(scheme) = &self.scheme {
+                    // The declared format decides (length, pattern, check digit); its
+                    // canonical form is what is keyed, so `1234-567-897 AB` and
+                    // `1234567897` are the same person.
+                    let canonical = scheme.normalise_and_check(&text).map_err(|problem| {
+                        self.fail(
+                            format!("identifier is not a valid {}: {problem}", scheme.label()),
+                            None,
+                        )
+                    })?;
+                    return Ok(Value::Str(key.pseudonymise(&canonical)));
+                }
                 if self.check == CheckDigit::Luhn && !luhn_valid(&text) {
                     return Err(self.fail("identifier fails its check digit (Luhn mod 10): a typing error or not a health card number", None));
                 }

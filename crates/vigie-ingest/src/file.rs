@@ -6,6 +6,7 @@ use bytes::Bytes;
 use vigie_model::config::{FileFormat, SourceSpec};
 use vigie_model::{Entity, FieldType, PseudonymKey};
 
+use vigie_model::IdentifierDetector;
 use vigie_model::config::DeclaredPeriod;
 
 use crate::batch::EntityBatches;
@@ -39,6 +40,9 @@ pub struct FileContext<'a> {
     pub dates: DateBounds,
     /// Records of this source already in the warehouse, for duplicates across files.
     pub loaded: Option<&'a LoadedRecords>,
+    /// The identifier formats of the pipeline: a text value shaped like one of them is
+    /// never stored outside an identifier column, nor shown in the quarantine.
+    pub identifiers: &'a IdentifierDetector,
 }
 
 /// The result of a file that could be read.
@@ -157,6 +161,7 @@ impl State<'_> {
         let checks = RowChecks {
             dates: &self.ctx.dates,
             period: self.ctx.period.as_ref(),
+            identifiers: self.ctx.identifiers,
         };
         let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks)
             .and_then(|rows| unique(
@@ -214,7 +219,8 @@ impl State<'_> {
                         line: record.line,
                         column: e.column,
                         reason: e.reason,
-                        value: e.value,
+                        // Whatever the column, an identifier-shaped value is masked.
+                        value: e.value.map(|v| self.ctx.identifiers.mask(&v)),
                         person_key: person_key.clone(),
                     });
                 }
@@ -270,6 +276,7 @@ fn unique(
 struct RowChecks<'a> {
     dates: &'a DateBounds,
     period: Option<&'a DeclaredPeriod>,
+    identifiers: &'a IdentifierDetector,
 }
 
 /// The class of a reason, without values, for counting.
@@ -431,6 +438,16 @@ fn map_one(
         }
     }
     for (plan, value) in out.fields.iter().zip(&values) {
+        if let Value::Str(text) = value
+            && plan.def.ty != FieldType::PersonKey
+            && checks.identifiers.contains_identifier(text)
+        {
+            errors.push(FieldError {
+                column: plan.label.clone(),
+                reason: "identifier in a column that is not an identifier: a value shaped like a health card number is never stored outside the key column (check the partner's column order, quoting or mapping)".into(),
+                value: Some(checks.identifiers.mask(text)),
+            });
+        }
         if let Some(reason) = checks.dates.check(out.entity, plan.def, value) {
             errors.push(FieldError {
                 column: plan.label.clone(),

@@ -52,6 +52,7 @@ fn run_with(
     batch_rows: usize,
 ) -> Result<FileOutcome, (FileRejection, u64)> {
     let key = key();
+    let detector = vigie_model::IdentifierDetector::new(&spec.identifier_schemes());
     let ctx = FileContext {
         file: FILE,
         load_id: LOAD_ID,
@@ -62,6 +63,7 @@ fn run_with(
         period: None,
         dates: test_dates(),
         loaded: None,
+        identifiers: &detector,
     };
     match ingest_file(spec, &ctx, Bytes::copy_from_slice(data)) {
         Ok(o) => Ok(o),

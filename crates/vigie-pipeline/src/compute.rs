@@ -60,5 +60,15 @@ pub async fn compute(
         },
         queries_dir,
     };
-    Ok(run_catalogue(&catalogue, &options).await?)
+    // Results are a table of the warehouse: one writer at a time, like loads.
+    let warehouse = vigie_warehouse::Warehouse::open(&options.warehouse)?;
+    let lock = warehouse
+        .lock_writer(
+            "compute",
+            std::time::Duration::from_secs(pipeline.spec.writer_wait_seconds),
+        )
+        .await?;
+    let report = run_catalogue(&catalogue, &options).await?;
+    lock.release().await?;
+    Ok(report)
 }

@@ -8,7 +8,6 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use chrono::Utc;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -48,6 +47,9 @@ pub struct IngestOptions<'a> {
     pub release_held: bool,
     /// Fault injection for tests: the parser of this landing key panics.
     pub panic_in_parser_of: Option<String>,
+    /// Fault injection for tests: this landing key's rows cannot be staged (as on a full
+    /// or unwritable disk).
+    pub unwritable_staging_for: Option<String>,
 }
 
 impl<'a> IngestOptions<'a> {
@@ -63,6 +65,7 @@ impl<'a> IngestOptions<'a> {
             only: None,
             release_held: false,
             panic_in_parser_of: None,
+            unwritable_staging_for: None,
         }
     }
 }
@@ -154,6 +157,14 @@ pub async fn ingest(
     }
     let landing = Landing::open(&options.landing)?;
     let warehouse = Warehouse::open(&options.warehouse)?;
+    // One writer at a time: a second process waits here (or gives up, naming the holder),
+    // and reads the manifest only once the first has committed everything.
+    let lock = warehouse
+        .lock_writer(
+            "ingest",
+            std::time::Duration::from_secs(pipeline.spec.writer_wait_seconds),
+        )
+        .await?;
     let load_id = uuid::Uuid::now_v7().to_string();
     // Rows of large files spill here during parsing; removed with everything in it at the end.
     let staging_dir = tempfile::Builder::new()
@@ -299,7 +310,9 @@ pub async fn ingest(
     let producer_landing = landing.clone();
     let producer_load_id = load_id.clone();
     let earliest = pipeline.spec.earliest_date;
+    let identifiers = Arc::new(identifier_detector(pipeline));
     let panic_in = options.panic_in_parser_of.clone();
+    let unwritable = options.unwritable_staging_for.clone();
     // Parsing runs in its own task (files parsed two at a time on blocking threads) and
     // goes on while the consumer below commits a group: the channel holds the files parsed
     // ahead, bounded so memory stays bounded.
@@ -325,6 +338,12 @@ pub async fn ingest(
             let staging = staging.clone();
             let load_id = load_id.clone();
             let panic_in = panic_in.clone();
+            let identifiers = identifiers.clone();
+            let staging = if unwritable.as_deref() == Some(job.file.key.as_str()) {
+                staging.join("not-there")
+            } else {
+                staging
+            };
             async move {
                 let bytes = match bytes {
                     Ok(b) => b,
@@ -357,6 +376,7 @@ pub async fn ingest(
                         period,
                         dates,
                         loaded: records.as_deref(),
+                        identifiers: &identifiers,
                     };
                     let t = Instant::now();
                     let outcome = ingest_file(&source, &ctx, bytes);
@@ -434,6 +454,7 @@ pub async fn ingest(
                 parse_secs,
             };
             if group.must_commit_before(&file) {
+                lock.still_held()?;
                 let entries = std::mem::take(&mut group)
                     .commit(
                         &warehouse,
@@ -446,6 +467,7 @@ pub async fn ingest(
             group.push(file);
         }
         if !group.is_empty() {
+            lock.still_held()?;
             let entries = group
                 .commit(
                     &warehouse,
@@ -463,6 +485,7 @@ pub async fn ingest(
     let produced = producer.await;
     consumed?;
     produced.map_err(|e| PipelineError::Internal(format!("parser task failed: {e}")))?;
+    lock.release().await?;
     options.progress.finish();
     Ok(report)
 }
@@ -488,6 +511,22 @@ const PARSED_AHEAD: usize = 8;
 
 /// Rows of one entity held in memory per file before they spill to the staging directory.
 pub const DEFAULT_SPILL_ROWS: usize = 262_144;
+
+/// Every identifier format the pipeline's sources declare: a value shaped like any of
+/// them is kept out of every other column of every source (a survey platform that puts a
+/// health card number in its response id, a hospital extract whose stray quote shifts one
+/// into a text column).
+fn identifier_detector(pipeline: &LoadedPipeline) -> vigie_model::IdentifierDetector {
+    let mut schemes: Vec<vigie_model::IdScheme> = Vec::new();
+    for (_, source) in &pipeline.sources {
+        for scheme in source.identifier_schemes() {
+            if !schemes.contains(&scheme) {
+                schemes.push(scheme);
+            }
+        }
+    }
+    vigie_model::IdentifierDetector::new(&schemes)
+}
 
 /// The text of a parser thread's panic, for the log and the report.
 fn panic_message(e: tokio::task::JoinError) -> String {

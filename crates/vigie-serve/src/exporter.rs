@@ -234,6 +234,12 @@ pub async fn refresh_indicators(
         "When the newest extract of the source was loaded (Unix time).",
         &["source"],
     )?;
+    let held = gauge(
+        &registry,
+        names::SOURCE_FILES_HELD,
+        "Files held for review by a replacement guard, waiting for `vigie held release|discard`.",
+        &["source"],
+    )?;
     let expected = gauge(
         &registry,
         names::SOURCE_EXPECTED_INTERVAL,
@@ -246,14 +252,23 @@ pub async fn refresh_indicators(
         files_rejected
             .with_label_values(&[s.source.as_str()])
             .inc_by(0);
+        held.with_label_values(&[s.source.as_str()]).set(0.0);
         if let Some(days) = s.expected_every_days {
             expected
                 .with_label_values(&[s.source.as_str()])
                 .set(days as f64 * 86_400.0);
         }
     }
-    for e in warehouse.manifest(None).await? {
+    let manifest = warehouse.manifest(None).await?;
+    for e in vigie_pipeline::outstanding_held(&manifest) {
+        held.with_label_values(&[e.source.as_str()]).inc();
+    }
+    for e in manifest {
         let src = [e.source.as_str()];
+        // Held and discarded files changed nothing: their rows are not counted.
+        if !matches!(e.status, FileStatus::Loaded | FileStatus::Rejected) {
+            continue;
+        }
         accepted.with_label_values(&src).inc_by(e.rows_accepted);
         rejected.with_label_values(&src).inc_by(e.rows_rejected);
         if e.status == FileStatus::Rejected {

@@ -42,6 +42,8 @@ pub const SOURCE_ROWS_ACCEPTED: &str = "vigie_source_rows_accepted_total";
 pub const SOURCE_ROWS_REJECTED: &str = "vigie_source_rows_rejected_total";
 /// Files rejected whole per source.
 pub const SOURCE_FILES_REJECTED: &str = "vigie_source_files_rejected_total";
+/// Files held for review per source (a replacement guard; `vigie held`).
+pub const SOURCE_FILES_HELD: &str = "vigie_source_files_held";
 /// Newest extract load time per source.
 pub const SOURCE_LAST_EXTRACT: &str = "vigie_source_last_extract_timestamp_seconds";
 /// Expected interval between extracts per source.
