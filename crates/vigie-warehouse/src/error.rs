@@ -26,6 +26,52 @@ pub enum WarehouseError {
     /// Arrow data could not be assembled.
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// Another vigie process holds the warehouse's writer lock (wait, or check that process).
+    #[error("{}", crate::lock::busy_message(location, holder.as_deref()))]
+    Busy {
+        /// The warehouse.
+        location: String,
+        /// Who holds it, if it could be read.
+        holder: Option<Box<crate::lock::WriterHolder>>,
+    },
+    /// This process no longer holds the writer lock it took: it must not commit.
+    #[error(
+        "the writer lock on warehouse {location} was lost: {reason}. Nothing more may be \
+         committed by this process: stop it, and run it again once the warehouse is free"
+    )]
+    LockLost {
+        /// The warehouse.
+        location: String,
+        /// Why.
+        reason: String,
+    },
+    /// The local lock file could not be created, locked or written.
+    #[error("writer lock file {path}: {source}")]
+    LockFile {
+        /// The lock file (or the warehouse directory).
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The lease object on an object store could not be read or written.
+    #[error("writer lease on warehouse {location}: {source}")]
+    LockStore {
+        /// The warehouse.
+        location: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// The writer lease cannot work here (a store without conditional writes, a foreign
+    /// object in its place, unusable settings).
+    #[error("writer lease on warehouse {location}: {message}")]
+    Lease {
+        /// The warehouse.
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),

@@ -8,15 +8,21 @@
 //! [`Snapshot`]), so a crash between two table commits never shows partial data, and the
 //! next run redoes the file idempotently (every write replaces the rows of its own file,
 //! or of the source's periods).
+//!
+//! Those guarantees assume one writer at a time: a writing process first takes the
+//! warehouse's writer lock ([`Warehouse::lock_writer`]; design in `src/lock.rs`) and checks
+//! [`WriterLock::still_held`] before each commit.
 
 mod error;
 mod location;
+mod lock;
 mod manifest;
 mod session;
 mod table;
 
 pub use error::WarehouseError;
 pub use location::resolve_location;
+pub use lock::{DEFAULT_LEASE_TTL, LEASE_OBJECT, LOCK_FILE, LockOptions, WriterHolder, WriterLock};
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
 pub use table::{Replace, WriteInput};
