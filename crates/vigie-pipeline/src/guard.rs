@@ -1,10 +1,11 @@
 //! Replacement guards: a file that would remove data it was not clearly meant to remove is
 //! held — nothing in the warehouse changes — until a person releases or discards it
-//! (`vigie held`). A `replace` file is held when it has no accepted record (a header-only
-//! snapshot, every card number mangled), when its rejected share is above its source's
-//! threshold, or when it would shrink the rows it replaces by more than the threshold
-//! (per month for `period: month`, for the whole source for `period: all`). Any file whose
-//! rejected share is above the threshold is held too: most of it would be lost.
+//! (`vigie held`). A `replace` file is held when it has no accepted record but would
+//! remove rows (a header-only snapshot, every card number mangled), or when it would
+//! shrink the rows it replaces by more than its source's threshold (per month for
+//! `period: month`, for the whole source for `period: all`). Any file whose rejected share
+//! is above the threshold is held too: much of it would be lost. Changes of fewer than
+//! `guards.min_rows` records never hold a file.
 
 use std::collections::HashMap;
 
@@ -77,18 +78,29 @@ impl ReplacedRows {
     ) -> Option<String> {
         let guards = source.guards;
         let mut reasons = Vec::new();
-        let replace = matches!(source.load, LoadMode::Replace { .. });
-        if replace && outcome.rows_accepted == 0 {
+        let scopes: Vec<(Entity, Option<String>, u64, u64)> = match source.load {
+            LoadMode::Replace { period: mode } => entities_of(source)
+                .into_iter()
+                .flat_map(|entity| {
+                    self.changes(source, mode, entity, period, outcome)
+                        .into_iter()
+                        .map(move |(month, old, new)| (entity, month, old, new))
+                })
+                .collect(),
+            LoadMode::Append => Vec::new(),
+        };
+        let replaced: u64 = scopes.iter().map(|(_, _, old, _)| old).sum();
+        if outcome.rows_accepted == 0 && replaced > 0 {
             reasons.push(if outcome.rows_read == 0 {
-                "the file holds no records (header only) and would empty what it replaces".to_string()
+                format!("the file holds no records (header only) and would remove the {replaced} rows it replaces")
             } else {
                 format!(
-                    "no record accepted ({} read, all rejected): it would empty what it replaces",
+                    "no record accepted ({} read, all rejected): it would remove the {replaced} rows it replaces",
                     outcome.rows_read
                 )
             });
         }
-        if outcome.rows_read > 0 {
+        if outcome.rows_read > 0 && outcome.rows_rejected >= guards.min_rows {
             let share = 100.0 * outcome.rows_rejected as f64 / outcome.rows_read as f64;
             if share > guards.max_rejected_pct && outcome.rows_accepted > 0 {
                 reasons.push(format!(
@@ -97,21 +109,19 @@ impl ReplacedRows {
                 ));
             }
         }
-        if let LoadMode::Replace { period: mode } = source.load {
-            for entity in entities_of(source) {
-                for (month, old, new) in self.changes(source, mode, entity, period, outcome) {
-                    if old == 0 {
-                        continue;
-                    }
-                    let shrink = 100.0 * (old as f64 - new as f64) / old as f64;
-                    if shrink > guards.max_shrink_pct {
-                        let scope = month.map(|m| format!(" {m}")).unwrap_or_default();
-                        reasons.push(format!(
-                            "{}{scope}: {old} rows would become {new} (-{shrink:.0}%, above the source's guards.max_shrink_pct of {}%)",
-                            entity.table_name(),
-                            guards.max_shrink_pct
-                        ));
-                    }
+        if outcome.rows_accepted > 0 {
+            for (entity, month, old, new) in scopes {
+                if old == 0 || old < new + guards.min_rows {
+                    continue;
+                }
+                let shrink = 100.0 * (old as f64 - new as f64) / old as f64;
+                if shrink > guards.max_shrink_pct {
+                    let scope = month.map(|m| format!(" {m}")).unwrap_or_default();
+                    reasons.push(format!(
+                        "{}{scope}: {old} rows would become {new} (-{shrink:.0}%, above the source's guards.max_shrink_pct of {}%)",
+                        entity.table_name(),
+                        guards.max_shrink_pct
+                    ));
                 }
             }
         }

@@ -193,6 +193,11 @@ pub async fn ingest(
         .map(|e| (e.source.clone(), e.content_hash.clone()))
         .collect();
 
+    // Files the manifest already knows, unchanged since: no need to wait for them to settle.
+    let known: HashMap<(&str, &str), (u64, chrono::DateTime<Utc>)> = manifest
+        .iter()
+        .map(|e| ((e.source.as_str(), e.file.as_str()), (e.size, e.started_at)))
+        .collect();
     let files = landing.list().await?;
     let matchers: Vec<(Arc<SourceSpec>, FilePattern)> = pipeline
         .sources
@@ -237,7 +242,10 @@ pub async fn ingest(
                     .ready_marker
                     .as_deref()
                     .is_none_or(|suffix| keys.contains(format!("{}{suffix}", file.key).as_str()));
-                if !settled || !marked {
+                let unchanged = known
+                    .get(&(source.source.as_str(), file.key.as_str()))
+                    .is_some_and(|(size, at)| *size == file.size && file.modified <= *at);
+                if !unchanged && (!settled || !marked) {
                     info!(file = %file.key, source = %source.source, settled, marked, "still arriving: left for the next run");
                     report.waiting.push(file.key.clone());
                     continue;

@@ -76,3 +76,10 @@ pub enum WarehouseError {
     #[error("internal error (please report): {0}")]
     Internal(String),
 }
+
+impl WarehouseError {
+    /// Whether another process holds the warehouse (the caller may wait and retry).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, WarehouseError::Busy { .. })
+    }
+}

@@ -79,6 +79,11 @@ pub struct GuardSpec {
     /// percent: per month for `period: month`, for the whole source for `period: all`.
     #[serde(default = "default_max_shrink_pct")]
     pub max_shrink_pct: f64,
+    /// Changes of fewer records never hold a file (1 bad record of 9 is 11% of a small
+    /// file, not a broken extract): the rejected share and the shrink count only from this
+    /// many records.
+    #[serde(default = "default_min_rows")]
+    pub min_rows: u64,
 }
 
 impl Default for GuardSpec {
@@ -86,6 +91,7 @@ impl Default for GuardSpec {
         GuardSpec {
             max_rejected_pct: default_max_rejected_pct(),
             max_shrink_pct: default_max_shrink_pct(),
+            min_rows: default_min_rows(),
         }
     }
 }
@@ -95,6 +101,9 @@ fn default_max_rejected_pct() -> f64 {
 }
 fn default_max_shrink_pct() -> f64 {
     20.0
+}
+fn default_min_rows() -> u64 {
+    10
 }
 
 /// File formats.
