@@ -69,7 +69,7 @@ fn validate_reports_every_problem_with_file_line_and_key() {
     let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("a.yaml:12: fields.arrival.format"), "{err}");
+    assert!(err.contains("a.yaml:14: fields.arrival.format"), "{err}");
     assert!(err.contains("fields.disposition.map.06"), "{err}");
     assert!(err.contains("admis"), "{err}");
 }

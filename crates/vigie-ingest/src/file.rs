@@ -15,7 +15,7 @@ use crate::convert::{FieldError, event_month};
 use crate::dedup::{FingerprintMap, LoadedRecords, combine, row_fingerprint};
 use crate::error::{FileFailure, FileRejection};
 use crate::plausible::DateBounds;
-use crate::quarantine::QuarantineRow;
+use crate::quarantine::{QuarantineRow, QuarantineSpill, quarantine_batch};
 use crate::read::{ReadError, Record, count_records, read_csv, read_parquet};
 use crate::value::Value;
 
@@ -57,6 +57,9 @@ pub struct FileOutcome {
     pub entities: BTreeMap<Entity, EntityBatches>,
     /// One row per problem of each rejected record.
     pub quarantine: Vec<QuarantineRow>,
+    /// Quarantine rows spilled to a staging Parquet file (in the quarantine schema), when
+    /// there were more than `spill_rows`; they come before those in `quarantine`.
+    pub quarantine_staged: Option<std::path::PathBuf>,
     /// Rejected records per reason, for logs and data-quality metrics (no values).
     pub rejections_by_reason: BTreeMap<String, u64>,
 }
@@ -74,12 +77,14 @@ pub fn ingest_file(
         compiled: None,
         seen: FingerprintMap::default(),
         environment: None,
+        quarantine_spill: None,
         outcome: FileOutcome {
             rows_read: 0,
             rows_accepted: 0,
             rows_rejected: 0,
             entities: BTreeMap::new(),
             quarantine: Vec::new(),
+            quarantine_staged: None,
             rejections_by_reason: BTreeMap::new(),
         },
     };
@@ -99,6 +104,13 @@ pub fn ingest_file(
     };
     if let Some(message) = state.environment.take() {
         return Err(FileFailure::Environment(message));
+    }
+    if let Some(spill) = state.quarantine_spill.take() {
+        let QuarantineSpill { path, writer } = spill;
+        writer
+            .close()
+            .map_err(|e| FileFailure::Environment(format!("staging quarantine rows: {e}")))?;
+        state.outcome.quarantine_staged = Some(path);
     }
     let reject = |e: ReadError| {
         FileFailure::Rejected(
@@ -138,6 +150,8 @@ struct State<'a> {
     seen: FingerprintMap<u64>,
     /// An environmental failure (staging disk full...) that stopped the reading.
     environment: Option<String>,
+    /// Where quarantine rows beyond `spill_rows` go.
+    quarantine_spill: Option<QuarantineSpill>,
 }
 
 struct Accepted {
@@ -214,6 +228,13 @@ impl State<'_> {
                         .entry(reason_class(&first.reason))
                         .or_default() += 1;
                 }
+                if let Err(message) = self.spill_quarantine() {
+                    self.environment = Some(message.clone());
+                    return Err(ReadError {
+                        line: record.line,
+                        message,
+                    });
+                }
                 for e in errors {
                     self.outcome.quarantine.push(QuarantineRow {
                         line: record.line,
@@ -228,6 +249,45 @@ impl State<'_> {
         }
         Ok(())
     }
+}
+
+impl State<'_> {
+    /// Moves the quarantine rows held in memory to the staging file once there are
+    /// `spill_rows` of them.
+    fn spill_quarantine(&mut self) -> Result<(), String> {
+        let Some(dir) = self.ctx.staging else {
+            return Ok(());
+        };
+        if self.outcome.quarantine.len() < self.ctx.spill_rows.max(1) {
+            return Ok(());
+        }
+        if self.quarantine_spill.is_none() {
+            let name = format!("quarantine-{}.parquet", uuid_like());
+            self.quarantine_spill = Some(QuarantineSpill::create(dir, &name)?);
+        }
+        let batch = quarantine_batch(
+            &self.spec.source,
+            self.ctx.file,
+            self.ctx.load_id,
+            &self.outcome.quarantine,
+        )
+        .map_err(|e| format!("staging quarantine rows: {e}"))?;
+        if let Some(spill) = self.quarantine_spill.as_mut() {
+            spill
+                .writer
+                .write(&batch)
+                .map_err(|e| format!("staging quarantine rows: {e}"))?;
+        }
+        self.outcome.quarantine.clear();
+        Ok(())
+    }
+}
+
+/// A name unique within the process.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Accepts the rows of a record unless the same record came earlier, in this file (`seen`)

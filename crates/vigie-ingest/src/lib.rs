@@ -22,7 +22,7 @@ mod value;
 pub use batch::{EntityBatches, EntityData};
 pub use error::{FileFailure, FileRejection};
 pub use file::{FileContext, FileOutcome, ingest_file};
-pub use quarantine::QuarantineRow;
+pub use quarantine::{QuarantineRow, quarantine_batch};
 pub use value::Value;
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use tracing::{info, warn};
-use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow};
+use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow, quarantine_batch};
 use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
-use vigie_model::{Entity, quarantine_schema};
+use vigie_model::Entity;
 use vigie_warehouse::{
     FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
 };
@@ -180,7 +180,8 @@ impl Group {
             if let Some(reason) = parsed.hold {
                 // Held: nothing of the file is applied, not even its quarantine rows; the
                 // manifest records the figures that triggered the guard.
-                if let Ok(outcome) = parsed.outcome {
+                if let Ok(mut outcome) = parsed.outcome {
+                    staged.extend(outcome.quarantine_staged.take());
                     entry.rows_read = outcome.rows_read;
                     entry.rows_accepted = outcome.rows_accepted;
                     entry.rows_rejected = outcome.rows_rejected;
@@ -243,17 +244,19 @@ impl Group {
                         }
                     }
                     logs.push(Some((parsed.parse_secs, outcome.rejections_by_reason)));
+                    if let Some(path) = outcome.quarantine_staged.take() {
+                        staged.push(path.clone());
+                        quarantine.inputs.push(WriteInput::Parquet(path));
+                    }
                     outcome.quarantine
                 }
             };
             quarantine
                 .inputs
-                .push(WriteInput::Batches(vec![quarantine_batch(
-                    &source.source,
-                    &file,
-                    load_id,
-                    &quarantine_rows,
-                )?]));
+                .push(WriteInput::Batches(vec![
+                    quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
+                        .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
+                ]));
             quarantine.replaces.push(Replace::File {
                 source: source.source.clone(),
                 file,
@@ -370,38 +373,4 @@ fn entities_of(source: &SourceSpec) -> BTreeSet<Entity> {
         .into_iter()
         .map(|(_, o)| o.entity)
         .collect()
-}
-
-fn quarantine_batch(
-    source: &str,
-    file: &str,
-    load_id: &str,
-    rows: &[QuarantineRow],
-) -> Result<arrow::record_batch::RecordBatch, PipelineError> {
-    use arrow::array::{ArrayRef, Int64Array, StringArray};
-    let n = rows.len();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(vec![source; n])),
-        Arc::new(StringArray::from(vec![file; n])),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.line as i64),
-        )),
-        Arc::new(StringArray::from(vec![load_id; n])),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.column.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.reason.as_str()),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter()
-                .map(|r| r.person_key.clone())
-                .collect::<Vec<_>>(),
-        )),
-    ];
-    arrow::record_batch::RecordBatch::try_new(quarantine_schema(), columns)
-        .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))
 }
