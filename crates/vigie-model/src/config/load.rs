@@ -152,6 +152,15 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             problems.add(format!("outputs.reports[{i}].period"), format!("\"{period}\": use latest_quarter, latest_year, a quarter such as 2025Q3 or a year such as 2025"));
         }
     }
+    if spec.earliest_date >= chrono::Utc::now().date_naive() {
+        problems.add(
+            "earliest_date",
+            format!(
+                "{} is not in the past: every event would be quarantined (use the first day of the data the pipeline covers, e.g. 2000-01-01)",
+                spec.earliest_date
+            ),
+        );
+    }
     if spec.indicators.bootstrap_replicates < 500 {
         problems.add(
             "indicators.bootstrap_replicates",
