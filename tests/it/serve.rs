@@ -525,10 +525,164 @@ fn a_bearer_token_protects_metrics_but_not_health() {
         http_get(port, "/metrics", Some("wrong")).map(|r| r.0),
         Some(401)
     );
+    // A prefix of the token and a longer string that starts with it are both refused.
+    assert_eq!(
+        http_get(port, "/metrics", Some("s3cret-token-for-test")).map(|r| r.0),
+        Some(401)
+    );
+    assert_eq!(
+        http_get(port, "/metrics", Some("s3cret-token-for-tests2")).map(|r| r.0),
+        Some(401)
+    );
     let (status, body) =
         http_get(port, "/metrics", Some("s3cret-token-for-tests")).expect("scrape");
     assert_eq!(status, 200);
     assert!(body.contains("vigie_scheduler_up 1"), "{body}");
+}
+
+/// Runs `vigie serve` expecting it to refuse to start: its stderr. Killed if it serves.
+fn refused_start(
+    token_file: Option<&Path>,
+    token_variable: Option<&str>,
+    pipeline: &Path,
+) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vigie"));
+    command
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .env_remove("VIGIE_METRICS_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(file) = token_file {
+        command.arg("--bearer-token-file").arg(file);
+    }
+    if let Some(value) = token_variable {
+        command.env("VIGIE_METRICS_TOKEN", value);
+    }
+    let mut child = Killed(command.arg(pipeline).spawn().expect("start vigie serve"));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "vigie serve started instead of refusing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "vigie serve exited with {status}");
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    stderr
+}
+
+#[test]
+fn an_empty_or_unreadable_token_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pipeline = pipeline_file(
+        dir.path(),
+        &dir.path().join("landing"),
+        &dir.path().join("warehouse"),
+    );
+    let blank = dir.path().join("blank.token");
+    std::fs::write(&blank, " \n\t\n").expect("write");
+    let stderr = refused_start(Some(&blank), None, &pipeline);
+    assert!(
+        stderr.contains(&blank.display().to_string())
+            && stderr.contains("is empty")
+            && stderr.contains("write the token"),
+        "{stderr}"
+    );
+    let missing = dir.path().join("missing.token");
+    let stderr = refused_start(Some(&missing), None, &pipeline);
+    assert!(
+        stderr.contains(&missing.display().to_string()) && stderr.contains("cannot read"),
+        "{stderr}"
+    );
+    let stderr = refused_start(None, Some("  "), &pipeline);
+    assert!(
+        stderr.contains("VIGIE_METRICS_TOKEN") && stderr.contains("is empty"),
+        "{stderr}"
+    );
+}
+
+/// Reads until the server closes the connection: how long that took, or None if it is
+/// still open after `wait`.
+fn closed_after(stream: &mut TcpStream, wait: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(wait)).expect("timeout");
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return None;
+            }
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+}
+
+#[test]
+fn serve_disconnects_a_slowloris_client_and_caps_connections() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    std::fs::create_dir_all(&landing).expect("mkdir");
+    let pipeline = pipeline_file(dir.path(), &landing, &warehouse);
+    let port = free_port();
+    let _serve = spawn_serve(
+        port,
+        &["--header-timeout-secs", "1", "--max-connections", "2"],
+        &pipeline,
+    );
+    wait_for("vigie serve to listen", 120, || {
+        http_get(port, "/healthz", None).is_some_and(|r| r.0 == 200)
+    });
+    // Slowloris: half a request line, then silence. Cut after the 1 s header timeout.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    slow.write_all(b"GET /metr").expect("write");
+    let after = closed_after(&mut slow, Duration::from_secs(5)).expect("disconnected");
+    assert!(
+        after > Duration::from_millis(800) && after < Duration::from_secs(3),
+        "disconnected after {after:?}"
+    );
+    // The cap (2): two silent connections hold it (the backlog is accepted in order); a
+    // third is not served until one closes.
+    let holders: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    let mut third = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    third
+        .write_all(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .expect("write");
+    third
+        .set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
+    let mut buf = [0u8; 256];
+    assert!(third.read(&mut buf).is_err(), "served over the cap");
+    drop(holders);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).expect("served");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
 }
 
 #[test]

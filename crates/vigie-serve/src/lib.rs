@@ -1,10 +1,12 @@
 //! `vigie serve`: runs pipelines on their cron schedules in one process and exposes
-//! `/metrics` (Prometheus), `/healthz` and `/readyz`; also the OpenMetrics history export.
+//! `/metrics` (Prometheus), `/healthz` and `/readyz`, with timeouts and a connection cap
+//! against hostile clients; also the OpenMetrics history export.
 //!
 //! The scheduler calls the same pipeline runner as `vigie run`; it holds no pipeline logic.
 //! Indicator metrics are read through the disclosure gate (`published_results`): a
 //! suppressed cell is absent from `/metrics`, never zero.
 
+mod conn;
 mod exporter;
 mod history;
 mod http;
@@ -14,9 +16,10 @@ mod runner;
 mod scheduler;
 mod state;
 
+pub use conn::HttpLimits;
 pub use exporter::refresh_indicators;
 pub use history::{RUN_HISTORY_TABLE, RunRecord, record_run};
-pub use http::{HttpOptions, serve_http};
+pub use http::{HttpOptions, check_bearer_token, serve_http};
 pub use openmetrics::export_openmetrics;
 pub use runner::{RunOutcome, run_pipeline};
 pub use scheduler::{ServeOptions, next_run, serve};
@@ -42,6 +45,12 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    /// The bearer token cannot be used (the operator fixes the token file or variable).
+    #[error("the bearer token {0}")]
+    BearerToken(&'static str),
+    /// The HTTP timeouts or connection cap cannot work.
+    #[error("HTTP limits: {0}")]
+    Limits(&'static str),
     /// A pipeline step failed.
     #[error(transparent)]
     Pipeline(#[from] Box<vigie_pipeline::PipelineError>),

@@ -236,6 +236,8 @@ async fn shutdown_signal() {
 
 /// Runs the scheduler and the HTTP endpoints until SIGTERM or Ctrl-C.
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
+    // Bad HTTP settings fail at start-up, not after the pipelines have loaded.
+    options.http.validate()?;
     let mut jobs = Vec::new();
     for path in &options.pipelines {
         let pipeline = load_pipeline(path).map_err(vigie_pipeline::PipelineError::from)?;
