@@ -118,6 +118,13 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
             fields,
         });
     }
+    if outputs.is_empty() && split_col.is_none() {
+        // `entity` without `fields` (the spec loader refuses it, a caller may not have run
+        // it): every record would be mapped through an output that does not exist.
+        return Err(
+            "the source spec maps no fields: give `entity` with `fields`, or `split`".into(),
+        );
+    }
     if !missing.is_empty() {
         return Err(format!(
             "the header lacks column(s) {}; the header has: {}. Fix the source spec or ask the partner for the agreed layout",

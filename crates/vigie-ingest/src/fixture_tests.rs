@@ -46,6 +46,16 @@ fn spec(yaml: &str) -> SourceSpec {
     serde_yaml::from_str(yaml).unwrap_or_else(|e| panic!("fixture spec does not parse: {e}"))
 }
 
+/// The same source, declaring that quoted fields may hold line breaks.
+fn multiline(yaml: &str) -> String {
+    let with = yaml.replacen("encoding: utf-8 }", "encoding: utf-8, multiline: true }", 1);
+    assert_ne!(
+        with, yaml,
+        "the spec's format has no `encoding: utf-8 }}` to extend"
+    );
+    with
+}
+
 fn run_with(
     spec: &SourceSpec,
     data: &[u8],
@@ -420,7 +430,7 @@ fn header_only_and_trailing_blank_line() {
 /// breaks alike (the csv crate's own positions lag after CRLF and blank lines).
 #[test]
 fn line_numbers_survive_crlf_blank_lines_and_quoted_newlines() {
-    let sp = spec(HOSPITAL_A);
+    let sp = spec(&multiline(HOSPITAL_A));
     for eol in ["\n", "\r\n"] {
         let body = [
             HOSPITAL_A_HEADER.to_string(),
@@ -1383,6 +1393,10 @@ fn truncated_last_record() {
     let (e, read) = reject(&sp, data.as_bytes());
     // The swallowed record is the file's one record: read, and rejected with the file.
     assert_eq!((e.line, read), (2, 1));
+    assert!(e.message.contains("spans lines"), "{}", e.message);
+    // Where multi-line fields are allowed, the short record is what shows.
+    let (e, read) = reject(&spec(&multiline(HOSPITAL_A)), data.as_bytes());
+    assert_eq!((e.line, read), (2, 1));
     assert!(
         e.message.contains("where the header has 7"),
         "{}",
@@ -1818,7 +1832,8 @@ proptest! {
 
     #[test]
     fn accounting_holds_for_any_body(rows in prop::collection::vec(row(), 0..25), crlf in any::<bool>()) {
-        let sp = spec(HOSPITAL_A);
+        // Garbage cells hold line breaks, quoted.
+        let sp = spec(&multiline(HOSPITAL_A));
         let eol = if crlf { "\r\n" } else { "\n" };
         let mut data = format!("{HOSPITAL_A_HEADER}{eol}");
         for r in &rows {
@@ -1886,7 +1901,7 @@ proptest! {
         ),
         keep_empty in any::<bool>(),
     ) {
-        let sp = spec(&SURVEY.replace("keep_empty: true", &format!("keep_empty: {keep_empty}")));
+        let sp = spec(&multiline(&SURVEY.replace("keep_empty: true", &format!("keep_empty: {keep_empty}"))));
         let mut data = format!("{SURVEY_HEADER}\n");
         for r in &rows {
             let line: Vec<String> = r.iter().map(|c| quoted(c)).collect();

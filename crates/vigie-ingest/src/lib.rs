@@ -5,7 +5,10 @@
 //! pseudonymise its identifiers, and either accept it into the batches of its entity or reject
 //! it with file, line, column and reason. Rows accepted + rows rejected = rows read, always.
 //! A file that cannot be read as a whole (wrong header, undecodable bytes, truncated record)
-//! is rejected whole with the line at fault.
+//! is rejected whole with the line at fault; so is one that is not CSV text or is hostile
+//! (compressed, UTF-16, NUL bytes, a second byte-order mark, an oversized record or header,
+//! a quoted line break the source does not allow), detected cheaply in bounded memory
+//! (see `hostile`).
 
 mod batch;
 mod compile;
@@ -13,6 +16,7 @@ mod convert;
 pub mod dedup;
 mod error;
 mod file;
+mod hostile;
 pub mod plausible;
 pub mod luhn;
 mod quarantine;
@@ -27,3 +31,7 @@ pub use value::Value;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
+mod hostile_tests;

@@ -11,6 +11,11 @@ use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use vigie_model::config::{CsvDialect, Encoding};
 
+use crate::hostile::{
+    Container, MAX_COLUMNS, RecordWindow, check_csv_bytes, check_parquet_container, container,
+    library_detail, not_csv_text, record_too_long, spans_lines, too_many_columns,
+};
+
 /// Why reading stopped; the caller adds the file name.
 #[derive(Debug)]
 pub struct ReadError {
@@ -25,21 +30,21 @@ pub struct Record {
 }
 
 /// Calls `each` for the header (once, first) and then for every data record of a CSV file.
+///
+/// Before reading, the bytes are checked for what is not CSV text at all (see
+/// [`crate::hostile`]); while reading, a record may not outgrow
+/// [`crate::hostile::MAX_RECORD_BYTES`], the header [`MAX_COLUMNS`] fields, and a quoted
+/// field may hold a line break only where the dialect declares `multiline`.
 pub fn read_csv(
     data: &[u8],
     dialect: &CsvDialect,
     mut each: impl FnMut(Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
-    let (delimiter, quote) = separators(dialect);
+    check_csv_bytes(data)?;
     let data = data
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(data);
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .quote(quote)
-        .has_headers(false)
-        .flexible(false)
-        .from_reader(data);
+    let mut reader = csv_reader(data, dialect);
     let mut record = csv::ByteRecord::new();
     let mut expected_fields: Option<usize> = None;
     let mut first = true;
@@ -49,14 +54,35 @@ pub fn read_csv(
         line: 1,
     };
     loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = lines.at(e.position());
-            csv_error(&e, line)
-        })?;
+        let start = reader.position().clone();
+        reader.get_mut().record_starts(start.byte());
+        let more = match reader.read_byte_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                let line = lines.at(Some(&start));
+                return Err(if reader.get_ref().exceeded() {
+                    record_too_long(line)
+                } else {
+                    csv_error(&e, line)
+                });
+            }
+        };
         if !more {
             break;
         }
         let line = lines.at(record.position());
+        if first && record.len() > MAX_COLUMNS {
+            return Err(too_many_columns(record.len(), dialect.header));
+        }
+        // Checked before the field count: a stray quote that swallowed the next lines
+        // usually changes the count too, and the quote is the cause to report.
+        if !dialect.multiline
+            && let Some(field) = record
+                .iter()
+                .position(|f| f.contains(&b'\n') || f.contains(&b'\r'))
+        {
+            return Err(spans_lines(line, field + 1));
+        }
         if let Some(n) = expected_fields
             && record.len() != n
         {
@@ -95,6 +121,20 @@ pub fn read_csv(
     Ok(())
 }
 
+/// A CSV reader over the file's bytes through a [`RecordWindow`], so that no record is
+/// copied past [`crate::hostile::MAX_RECORD_BYTES`]. Every record comes back, the header
+/// included: the window is moved before each one. Field counts are checked by the callers
+/// (flexible here), so that a record is seen whole before its count is judged.
+fn csv_reader<'a>(data: &'a [u8], dialect: &CsvDialect) -> csv::Reader<RecordWindow<'a>> {
+    let (delimiter, quote) = separators(dialect);
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .quote(quote)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(RecordWindow::new(data))
+}
+
 /// The 1-based line where a record starts. `csv::Position::line` (and `byte`) lag behind
 /// after a CRLF terminator or blank lines: they point at the end of the previous record
 /// (BurntSushi/rust-csv#395). A record never starts with `\r` or `\n`, so the record starts
@@ -129,12 +169,9 @@ impl Lines<'_> {
 }
 
 fn csv_error(e: &csv::Error, line: u64) -> ReadError {
+    // The reader is flexible (field counts are checked by the caller) and reads bytes, not
+    // text, so an I/O error is all it can report.
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths {
-            expected_len, len, ..
-        } => format!(
-            "record has {len} fields where the header has {expected_len}: the file is truncated or a delimiter/quote is wrong"
-        ),
         csv::ErrorKind::Io(io) => format!("read error: {io}"),
         _ => "malformed CSV record".to_string(),
     };
@@ -165,10 +202,13 @@ pub fn read_parquet(
     data: Bytes,
     mut each: impl FnMut(Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| ReadError {
-        line: 0,
-        message: format!("not a readable Parquet file: {e}"),
-    })?;
+    check_parquet_container(&data)?;
+    let builder = decoder_step(|| ParquetRecordBatchReaderBuilder::try_new(data))
+        .ok_or_else(|| damaged_parquet(0))?
+        .map_err(|e| ReadError {
+            line: 0,
+            message: format!("not a readable Parquet file: {}", library_detail(&e)),
+        })?;
     let names: Vec<String> = builder
         .schema()
         .fields()
@@ -179,25 +219,33 @@ pub fn read_parquet(
         line: 0,
         cells: names,
     })?;
-    let reader = builder
-        .with_batch_size(8192)
-        .build()
+    let mut reader = decoder_step(|| builder.with_batch_size(8192).build())
+        .ok_or_else(|| damaged_parquet(0))?
         .map_err(|e| ReadError {
             line: 0,
-            message: format!("not a readable Parquet file: {e}"),
+            message: format!("not a readable Parquet file: {}", library_detail(&e)),
         })?;
     let mut row: u64 = 0;
-    for batch in reader {
+    loop {
+        let next = decoder_step(|| reader.next()).ok_or_else(|| damaged_parquet(row + 1))?;
+        let Some(batch) = next else {
+            break;
+        };
         let batch = batch.map_err(|e| ReadError {
             line: row + 1,
-            message: format!("cannot read Parquet data: {e}"),
+            message: format!("cannot read Parquet data: {}", library_detail(&e)),
         })?;
         let mut columns = Vec::with_capacity(batch.num_columns());
         for col in batch.columns() {
-            let text = cast(col, &DataType::Utf8).map_err(|e| ReadError {
-                line: row + 1,
-                message: format!("a Parquet column cannot be read as text: {e}"),
-            })?;
+            let text = decoder_step(|| cast(col, &DataType::Utf8))
+                .ok_or_else(|| damaged_parquet(row + 1))?
+                .map_err(|e| ReadError {
+                    line: row + 1,
+                    message: format!(
+                        "a Parquet column cannot be read as text: {}",
+                        library_detail(&e)
+                    ),
+                })?;
             let text = text
                 .as_any()
                 .downcast_ref::<StringArray>()
@@ -226,30 +274,63 @@ pub fn read_parquet(
     Ok(())
 }
 
+/// Runs one step of the Parquet decoder, a panic turned into `None`. The parquet and arrow
+/// crates (59) still panic instead of returning an error on some damaged files: fuzzing and
+/// hand-damaged files hit a dozen sites, among them an RLE bit width over 32, a negative
+/// column chunk range, a division by zero and `unimplemented!` types in the embedded Arrow
+/// schema (upstream tracks the class in apache/arrow-rs#7102). One damaged partner file must be rejected, not fail
+/// the parser thread and with it the load of every other file. Unwind safety holds:
+/// whatever the step touched (builder, reader) is dropped unused after a panic. Relies on
+/// the default `panic = "unwind"`; the default hook still prints the panic to stderr.
+fn decoder_step<T>(step: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).ok()
+}
+
+fn damaged_parquet(line: u64) -> ReadError {
+    ReadError {
+        line,
+        message: "the Parquet file is damaged: its decoder failed on it; ask the partner to send it again (a file cut short in transfer or written by a faulty exporter)".into(),
+    }
+}
+
 /// Counts the data records of a file leniently (any field count, bytes not decoded), for the
-/// accounting of a file rejected whole; stops at the first unreadable record.
+/// accounting of a file rejected whole; stops at the first unreadable record. Bounded like
+/// [`read_csv`]: no record is copied past [`crate::hostile::MAX_RECORD_BYTES`] (counting
+/// stops there). A file that is not CSV text (compressed, an archive, UTF-16) counts no
+/// records: they cannot be told apart without converting it.
 pub fn count_records(data: &Bytes, format: &vigie_model::config::FileFormat) -> u64 {
     match format {
         vigie_model::config::FileFormat::Csv(dialect) => {
-            let (delimiter, quote) = separators(dialect);
+            if not_csv_text(data) {
+                return 0;
+            }
             let body = data
                 .strip_prefix(b"\xEF\xBB\xBF".as_slice())
                 .unwrap_or(data);
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .quote(quote)
-                .has_headers(dialect.header)
-                .flexible(true)
-                .from_reader(body);
+            let mut reader = csv_reader(body, dialect);
             let mut record = csv::ByteRecord::new();
-            let mut n = 0;
-            while let Ok(true) = reader.read_byte_record(&mut record) {
-                n += 1;
+            let mut n: u64 = 0;
+            loop {
+                let start = reader.position().byte();
+                reader.get_mut().record_starts(start);
+                match reader.read_byte_record(&mut record) {
+                    Ok(true) => n += 1,
+                    _ => break,
+                }
             }
-            n
+            // The header is a record, not a row.
+            if dialect.header {
+                n.saturating_sub(1)
+            } else {
+                n
+            }
         }
         vigie_model::config::FileFormat::Parquet {} => {
-            ParquetRecordBatchReaderBuilder::try_new(data.clone())
+            if container(data).is_some_and(|c| c != Container::Parquet) {
+                return 0;
+            }
+            decoder_step(|| ParquetRecordBatchReaderBuilder::try_new(data.clone()))
+                .and_then(Result::ok)
                 .map(|b| b.metadata().file_metadata().num_rows().max(0) as u64)
                 .unwrap_or(0)
         }

@@ -132,6 +132,12 @@ pub struct CsvDialect {
     /// Text encoding; a UTF-8 byte-order mark is always accepted and removed.
     #[serde(default)]
     pub encoding: Encoding,
+    /// Whether a quoted field may hold line breaks (default false). Without it, a line break
+    /// inside quotes rejects the file at the line where its record starts: a stray quote
+    /// otherwise swallows the following records, their health card numbers included, into
+    /// one text cell. Declare it only for extracts with genuinely multi-line free text.
+    #[serde(default)]
+    pub multiline: bool,
 }
 
 fn default_delimiter() -> String {
