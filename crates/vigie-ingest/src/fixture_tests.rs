@@ -15,7 +15,6 @@ use vigie_model::config::SourceSpec;
 use vigie_model::{Entity, KeySource, PseudonymKey};
 
 use crate::luhn::luhn_valid;
-use crate::plausible::DateBounds;
 use crate::{FileContext, FileFailure, FileOutcome, FileRejection, QuarantineRow, ingest_file};
 
 // ---------------------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ fn run_with(
         staging: None,
         spill_rows: usize::MAX,
         period: None,
-        dates: test_dates(),
+        dates: crate::plausible::testing::dates(),
         loaded: None,
         identifiers: &detector,
     };
@@ -80,15 +79,6 @@ fn run_with(
         Err(FileFailure::Rejected(e, n)) => Err((e, n)),
         Err(FileFailure::Environment(e)) => panic!("environmental failure: {e}"),
     }
-}
-
-/// Events from 2000 to the time of the test, as a pipeline would set them.
-fn test_dates() -> DateBounds {
-    DateBounds::new(
-        chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid"),
-        chrono::Utc::now().naive_utc(),
-        1,
-    )
 }
 
 fn ingest(spec: &SourceSpec, data: &[u8]) -> FileOutcome {

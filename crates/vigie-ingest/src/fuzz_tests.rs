@@ -65,10 +65,6 @@ const POOL: [&str; 10] = [
 /// Luhn-valid identifiers planted in cells: no whole-file message may quote them.
 const SECRETS: [&str; 3] = ["1234567897", "9876543217", "4532015112"];
 
-/// The pipeline's identifier formats: every secret is an Ontario health card number.
-static DETECTOR: std::sync::LazyLock<vigie_model::IdentifierDetector> = std::sync::LazyLock::new(|| {
-    vigie_model::IdentifierDetector::new(&[vigie_model::IdScheme::OntarioHcn])
-});
 
 /// Cell values that exercise conversions: identifiers, dates and times in several layouts
 /// (valid, impossible, out of chrono's range), numbers (overflowing, non-finite, decimal
@@ -1168,13 +1164,9 @@ fn check(case: &SpecCase, data: &[u8]) -> Result<(), TestCaseError> {
         staging: None,
         spill_rows: usize::MAX,
         period: None,
-        dates: crate::plausible::DateBounds::new(
-            chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
-            chrono::Utc::now().naive_utc(),
-            1,
-        ),
+        dates: crate::plausible::testing::dates(),
         loaded: None,
-        identifiers: &DETECTOR,
+        identifiers: crate::plausible::testing::ontario(),
     };
     let csv = matches!(spec.format, FileFormat::Csv(_));
     let lines = 1 + data.iter().filter(|&&b| b == b'\n').count() as u64;

@@ -53,13 +53,9 @@ fn run(spec: &SourceSpec, data: &[u8]) -> Result<FileOutcome, (FileRejection, u6
         staging: None,
         spill_rows: usize::MAX,
         period: None,
-        dates: crate::plausible::DateBounds::new(
-            chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
-            chrono::Utc::now().naive_utc(),
-            1,
-        ),
+        dates: crate::plausible::testing::dates(),
         loaded: None,
-        identifiers: &vigie_model::IdentifierDetector::new(&[vigie_model::IdScheme::OntarioHcn]),
+        identifiers: crate::plausible::testing::ontario(),
     };
     match ingest_file(spec, &ctx, Bytes::copy_from_slice(data)) {
         Ok(o) => Ok(o),

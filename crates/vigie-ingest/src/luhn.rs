@@ -2,32 +2,10 @@
 
 /// Whether a string of digits (spaces and dashes ignored) passes the Luhn check, the last
 /// digit checking the others. Anything with other characters, or fewer than 2 digits, fails.
+/// The check itself is the model's, shared with the declared identifier schemes.
 pub fn luhn_valid(raw: &str) -> bool {
-    let mut digits = Vec::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '0'..='9' => digits.push(c as u32 - '0' as u32),
-            ' ' | '-' => {}
-            _ => return false,
-        }
-    }
-    if digits.len() < 2 {
-        return false;
-    }
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 1 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    let digits: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    vigie_model::identifier::luhn_valid(&digits)
 }
 
 #[cfg(test)]

@@ -141,3 +141,30 @@ mod tests {
         assert!(b.check(Entity::Person, birth, &Value::Int(2027)).is_some());
     }
 }
+
+/// What the unit tests of the crate load with: events from 2000 to now, Ontario health
+/// card numbers as the pipeline's identifiers.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::LazyLock;
+
+    use vigie_model::{IdScheme, IdentifierDetector};
+
+    use super::DateBounds;
+
+    /// Events from 2000-01-01 to the time of the test.
+    pub fn dates() -> DateBounds {
+        DateBounds::new(
+            chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
+            chrono::Utc::now().naive_utc(),
+            1,
+        )
+    }
+
+    /// A detector of Ontario health card numbers.
+    pub fn ontario() -> &'static IdentifierDetector {
+        static DETECTOR: LazyLock<IdentifierDetector> =
+            LazyLock::new(|| IdentifierDetector::new(&[IdScheme::OntarioHcn]));
+        &DETECTOR
+    }
+}
