@@ -107,9 +107,7 @@ async fn named(
     for f in files {
         match held.iter().find(|e| &e.file == f) {
             Some(e) => out.push(e.clone()),
-            None => bail!(
-                "{f} is not held (see `vigie held list`) / {f} n'est pas retenu"
-            ),
+            None => bail!("{f} is not held (see `vigie held list`) / {f} n'est pas retenu"),
         }
     }
     Ok(out)

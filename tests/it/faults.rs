@@ -81,7 +81,11 @@ impl Region {
     async fn loaded_lines(&self, key: &str, table: &str) -> Vec<String> {
         let lines = std::fs::read_to_string(self.landing.join(key)).expect("read");
         let loaded: std::collections::HashSet<i64> = all_text(
-            &query(&self.wh, &format!("SELECT DISTINCT _line FROM {table} WHERE _file = '{key}'")).await,
+            &query(
+                &self.wh,
+                &format!("SELECT DISTINCT _line FROM {table} WHERE _file = '{key}'"),
+            )
+            .await,
         )
         .iter()
         .filter_map(|l| l.parse().ok())
@@ -148,7 +152,11 @@ fn data_lines(text: &str) -> Vec<String> {
 }
 
 fn header(text: &str) -> String {
-    text.lines().next().expect("header").trim_end_matches('\r').to_string()
+    text.lines()
+        .next()
+        .expect("header")
+        .trim_end_matches('\r')
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,7 +166,10 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     assert!(persons > 300);
     let registry = r.read("registre/population.csv");
     // The snapshot arrives with its header row only.
-    r.write("registre/population_2.csv", format!("{}\n", header(&registry)));
+    r.write(
+        "registre/population_2.csv",
+        format!("{}\n", header(&registry)),
+    );
     // Every card number gained a digit: 11 digits is not an Ontario health card number,
     // even where the Luhn digit happens to match.
     let mut mangled = vec![header(&registry)];
@@ -171,16 +182,31 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     let report = r.ingest().await;
     let empty = file(&report, "registre/population_2.csv");
     assert_eq!(empty.status, FileStatus::Held);
-    assert!(empty.message.as_deref().unwrap_or("").contains("header only"), "{empty:?}");
+    assert!(
+        empty
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("header only"),
+        "{empty:?}"
+    );
     let all_bad = file(&report, "registre/population_3.csv");
     assert_eq!(all_bad.status, FileStatus::Held);
     let read = data_lines(&registry).len() as u64;
     assert_eq!(
-        (all_bad.rows_read, all_bad.rows_accepted, all_bad.rows_rejected),
+        (
+            all_bad.rows_read,
+            all_bad.rows_accepted,
+            all_bad.rows_rejected
+        ),
         (read, 0, read)
     );
     assert!(
-        all_bad.message.as_deref().unwrap_or("").contains("no record accepted"),
+        all_bad
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("no record accepted"),
         "{all_bad:?}"
     );
     // Nothing changed: not the registry, not even the quarantine.
@@ -211,18 +237,35 @@ async fn held_files_are_listed_released_or_discarded_from_the_command_line_with_
         format!("{}\n{}\n", header(&registry), kept.join("\n")),
     );
     let demo = "pipelines/demo.yaml";
-    let (code, out) = r.vigie(&["ingest", demo, "--landing", &r.landing_arg(), "--warehouse", &r.wh_arg()]);
+    let (code, out) = r.vigie(&[
+        "ingest",
+        demo,
+        "--landing",
+        &r.landing_arg(),
+        "--warehouse",
+        &r.wh_arg(),
+    ]);
     assert_eq!(code, 3, "held: exit code 3\n{out}");
     assert!(out.contains("HELD registre/population_2.csv"), "{out}");
     assert!(out.contains("rows would become"), "{out}");
     let (code, out) = r.vigie(&["held", "list", demo, "--warehouse", &r.wh_arg()]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("registre/population_2.csv") && out.contains("person:"), "{out}");
+    assert!(
+        out.contains("registre/population_2.csv") && out.contains("person:"),
+        "{out}"
+    );
     let persons = r.count("SELECT count(*) FROM person").await;
     assert!(persons > kept.len() as i64, "unchanged while held");
 
     let (code, out) = r.vigie(&[
-        "held", "release", demo, "registre/population_2.csv", "--landing", &r.landing_arg(), "--warehouse", &r.wh_arg(),
+        "held",
+        "release",
+        demo,
+        "registre/population_2.csv",
+        "--landing",
+        &r.landing_arg(),
+        "--warehouse",
+        &r.wh_arg(),
     ]);
     assert_eq!(code, 0, "{out}");
     let released = r
@@ -235,39 +278,83 @@ async fn held_files_are_listed_released_or_discarded_from_the_command_line_with_
     assert!(out.contains("no file held"), "{out}");
 
     // A header-only snapshot is discarded after a look: never applied, never retried.
-    r.write("registre/population_3.csv", format!("{}\n", header(&registry)));
-    let (code, _) = r.vigie(&["ingest", demo, "--landing", &r.landing_arg(), "--warehouse", &r.wh_arg()]);
+    r.write(
+        "registre/population_3.csv",
+        format!("{}\n", header(&registry)),
+    );
+    let (code, _) = r.vigie(&[
+        "ingest",
+        demo,
+        "--landing",
+        &r.landing_arg(),
+        "--warehouse",
+        &r.wh_arg(),
+    ]);
     assert_eq!(code, 3);
     let (code, out) = r.vigie(&[
-        "held", "discard", demo, "registre/population_3.csv", "--warehouse", &r.wh_arg(), "--reason", "empty export",
+        "held",
+        "discard",
+        demo,
+        "registre/population_3.csv",
+        "--warehouse",
+        &r.wh_arg(),
+        "--reason",
+        "empty export",
     ]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = r.vigie(&["ingest", demo, "--landing", &r.landing_arg(), "--warehouse", &r.wh_arg()]);
+    let (code, out) = r.vigie(&[
+        "ingest",
+        demo,
+        "--landing",
+        &r.landing_arg(),
+        "--warehouse",
+        &r.wh_arg(),
+    ]);
     assert_eq!(code, 0, "nothing left to look at\n{out}");
     assert_eq!(r.count("SELECT count(*) FROM person").await, released);
-    let (code, out) = r.vigie(&["held", "release", demo, "registre/population_3.csv", "--warehouse", &r.wh_arg()]);
+    let (code, out) = r.vigie(&[
+        "held",
+        "release",
+        demo,
+        "registre/population_3.csv",
+        "--warehouse",
+        &r.wh_arg(),
+    ]);
     assert_eq!(code, 1, "a discarded file is no longer held\n{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_straggler_row_is_quarantined_instead_of_replacing_its_old_month() {
     let r = region(41).await;
-    let march = "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' AND event_month = '2023-03'";
+    let march =
+        "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' AND event_month = '2023-03'";
     let before = r.count(march).await;
     // January 2026's file: the month's visits and one straggler from March 2023.
     let (header, mut rows) = r.hospital_month("2026-01").await;
-    let straggler = r.loaded_lines("hospital_a/ed_visits_202303.csv", "ed_visit").await[0].clone();
+    let straggler = r
+        .loaded_lines("hospital_a/ed_visits_202303.csv", "ed_visit")
+        .await[0]
+        .clone();
     rows.push(straggler);
     let n = rows.len() as u64;
-    r.write("hospital_a/ed_visits_202601.csv", format!("{header}\r\n{}\r\n", rows.join("\r\n")));
+    r.write(
+        "hospital_a/ed_visits_202601.csv",
+        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+    );
     let report = r.ingest().await;
     let f = file(&report, "hospital_a/ed_visits_202601.csv");
-    assert_eq!((f.status, f.rows_read, f.rows_accepted, f.rows_rejected), (FileStatus::Loaded, n, n - 1, 1));
+    assert_eq!(
+        (f.status, f.rows_read, f.rows_accepted, f.rows_rejected),
+        (FileStatus::Loaded, n, n - 1, 1)
+    );
     assert_eq!(r.count(march).await, before, "March 2023 is untouched");
     let q = r.quarantined("hospital_a/ed_visits_202601.csv").await;
     assert_eq!(q.len(), 1, "{q:?}");
     assert_eq!(q[0].0, n as i64 + 1, "the straggler's line");
-    assert!(q[0].1.contains("outside the file's period") && q[0].1.contains("2026-01"), "{q:?}");
+    assert!(
+        q[0].1.contains("outside the file's period") && q[0].1.contains("2026-01"),
+        "{q:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,39 +365,75 @@ async fn dates_decades_away_are_quarantined_and_never_become_the_latest_period()
     let (header, rows) = r.hospital_month("2026-01").await;
     r.write(
         "hospital_a/ed_visits_209901.csv",
-        format!("{header}\r\n{}\r\n", rows[0].replace("\"2026-01-", "\"2099-01-")),
+        format!(
+            "{header}\r\n{}\r\n",
+            rows[0].replace("\"2026-01-", "\"2099-01-")
+        ),
     );
     // The registry re-sent with three new persons whose death dates are 2099, 1850, 9999.
     let registry = r.read("registre/population.csv");
     let valid = r.loaded_lines("registre/population.csv", "person").await;
     let mut lines = vec![header_of(&registry)];
     lines.extend(valid.iter().cloned());
-    for (i, bad) in ["2099-06-01", "1850-12-31", "9999-12-31"].iter().enumerate() {
+    for (i, bad) in ["2099-06-01", "1850-12-31", "9999-12-31"]
+        .iter()
+        .enumerate()
+    {
         let (_, rest) = valid[i].split_once(',').expect("cells");
         let (rest, _) = rest.rsplit_once(',').expect("death date");
-        lines.push(format!("{},{rest},{bad}", luhn_complete(&format!("90000000{i}"))));
+        lines.push(format!(
+            "{},{rest},{bad}",
+            luhn_complete(&format!("90000000{i}"))
+        ));
     }
     r.write("registre/population_2.csv", lines.join("\n") + "\n");
     let report = r.ingest().await;
     let far = file(&report, "hospital_a/ed_visits_209901.csv");
     // It replaces nothing (no row of 2099 was ever loaded): loaded, its row quarantined.
-    assert_eq!((far.status, far.rows_accepted, far.rows_rejected), (FileStatus::Loaded, 0, 1), "{far:?}");
+    assert_eq!(
+        (far.status, far.rows_accepted, far.rows_rejected),
+        (FileStatus::Loaded, 0, 1),
+        "{far:?}"
+    );
     let q = r.quarantined("hospital_a/ed_visits_209901.csv").await;
     assert!(q[0].1.starts_with("date in the future: 2099-01-"), "{q:?}");
     let reg = file(&report, "registre/population_2.csv");
-    assert_eq!((reg.status, reg.rows_rejected), (FileStatus::Loaded, 3), "{reg:?}");
+    assert_eq!(
+        (reg.status, reg.rows_rejected),
+        (FileStatus::Loaded, 3),
+        "{reg:?}"
+    );
     let reasons: Vec<String> = r
         .quarantined("registre/population_2.csv")
         .await
         .into_iter()
         .map(|(_, why)| why)
         .collect();
-    assert_eq!(reasons.iter().filter(|w| w.starts_with("date in the future")).count(), 2, "{reasons:?}");
-    assert_eq!(reasons.iter().filter(|w| w.starts_with("date too early")).count(), 1, "{reasons:?}");
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|w| w.starts_with("date in the future"))
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|w| w.starts_with("date too early"))
+            .count(),
+        1,
+        "{reasons:?}"
+    );
     // No stored date lies beyond today.
-    for (table, column) in [("ed_visit", "CAST(arrival AS DATE)"), ("person", "death_date")] {
+    for (table, column) in [
+        ("ed_visit", "CAST(arrival AS DATE)"),
+        ("person", "death_date"),
+    ] {
         let late = r
-            .count(&format!("SELECT count(*) FROM {table} WHERE {column} > current_date()"))
+            .count(&format!(
+                "SELECT count(*) FROM {table} WHERE {column} > current_date()"
+            ))
             .await;
         assert_eq!(late, 0, "{table}");
     }
@@ -350,9 +473,21 @@ fn ten_digit_tokens(text: &str) -> Vec<String> {
 /// Whether any of `ids` appears in any table or any file of the warehouse.
 async fn stored_anywhere(wh: &Path, ids: &[String]) -> Vec<String> {
     let mut found = Vec::new();
-    for t in ["person", "ed_visit", "admission", "enrolment", "survey_response", "quarantine", "load_manifest"] {
+    for t in [
+        "person",
+        "ed_visit",
+        "admission",
+        "enrolment",
+        "survey_response",
+        "quarantine",
+        "load_manifest",
+    ] {
         let text = all_text(&query(wh, &format!("SELECT * FROM {t}")).await).join(" ");
-        found.extend(ids.iter().filter(|id| text.contains(id.as_str())).map(|id| format!("{t}: {id}")));
+        found.extend(
+            ids.iter()
+                .filter(|id| text.contains(id.as_str()))
+                .map(|id| format!("{t}: {id}")),
+        );
     }
     let mut stack = vec![wh.to_path_buf()];
     while let Some(dir) = stack.pop() {
@@ -385,16 +520,25 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
     // number included.
     let (header, rows) = r.hospital_month("2026-03").await;
     let open = rows[0].strip_suffix('"').expect("quoted").to_string();
-    let swallowed = format!("\"{}\",\"2026-03-03\",\"0815\",\"HA-01\",\"3\",\"01\",\"J44\"", secret[0]);
+    let swallowed = format!(
+        "\"{}\",\"2026-03-03\",\"0815\",\"HA-01\",\"3\",\"01\",\"J44\"",
+        secret[0]
+    );
     r.write(
         "hospital_a/ed_visits_202603.csv",
-        format!("{header}\r\n{open}\r\n{swallowed}\r\n{}\r\n", rows[1..].join("\r\n")),
+        format!(
+            "{header}\r\n{open}\r\n{swallowed}\r\n{}\r\n",
+            rows[1..].join("\r\n")
+        ),
     );
     // A card number in the diagnosis column of another month's extract.
     let (header, mut rows) = r.hospital_month("2026-05").await;
     let (head, _) = rows[0].rsplit_once(',').expect("cells");
     rows[0] = format!("{head},\"{} seen\"", secret[1]);
-    r.write("hospital_a/ed_visits_202605.csv", format!("{header}\r\n{}\r\n", rows.join("\r\n")));
+    r.write(
+        "hospital_a/ed_visits_202605.csv",
+        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+    );
     // A survey platform that sends a card number as a response id.
     let survey_key = "sondage/survey_2025Q4.csv";
     let survey = r.read(survey_key);
@@ -402,7 +546,11 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
     let mut late = vec![header_of(&survey)];
     for (i, line) in responses.iter().enumerate().take(20) {
         let (_, rest) = line.split_once(',').expect("cells");
-        let id = if i == 0 { secret[2].clone() } else { format!("R8{i:05}") };
+        let id = if i == 0 {
+            secret[2].clone()
+        } else {
+            format!("R8{i:05}")
+        };
         late.push(format!("{id},{rest}"));
     }
     r.write("sondage/survey_2025Q4_late.csv", late.join("\n") + "\n");
@@ -413,18 +561,37 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
     let message = stray.message.clone().unwrap_or_default();
     assert!(message.starts_with("line 2:"), "{message}");
     let dx = file(&report, "hospital_a/ed_visits_202605.csv");
-    assert_eq!((dx.status, dx.rows_rejected), (FileStatus::Loaded, 1), "{dx:?}");
+    assert_eq!(
+        (dx.status, dx.rows_rejected),
+        (FileStatus::Loaded, 1),
+        "{dx:?}"
+    );
     let q = r.quarantined("hospital_a/ed_visits_202605.csv").await;
-    assert!(q[0].1.starts_with("identifier in a column that is not an identifier"), "{q:?}");
+    assert!(
+        q[0].1
+            .starts_with("identifier in a column that is not an identifier"),
+        "{q:?}"
+    );
     let survey = file(&report, "sondage/survey_2025Q4_late.csv");
-    assert_eq!((survey.status, survey.rows_accepted, survey.rows_rejected), (FileStatus::Loaded, 19, 1), "{survey:?}");
+    assert_eq!(
+        (survey.status, survey.rows_accepted, survey.rows_rejected),
+        (FileStatus::Loaded, 19, 1),
+        "{survey:?}"
+    );
     let q = r.quarantined("sondage/survey_2025Q4_late.csv").await;
-    assert!(q[0].1.starts_with("identifier in a column that is not an identifier"), "{q:?}");
+    assert!(
+        q[0].1
+            .starts_with("identifier in a column that is not an identifier"),
+        "{q:?}"
+    );
     assert_eq!(stored_anywhere(&r.wh, &secret).await, Vec::<String>::new());
     // The registry's own numbers are never stored raw either.
     let registry: Vec<String> = ten_digit_tokens(&r.read("registre/population.csv"));
     assert!(registry.len() as u64 >= PERSONS - 20);
-    assert_eq!(stored_anywhere(&r.wh, &registry).await, Vec::<String>::new());
+    assert_eq!(
+        stored_anywhere(&r.wh, &registry).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,7 +600,10 @@ async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
     let (header, mut rows) = r.hospital_month("2026-08").await;
     rows.push(rows[0].clone());
     let n = rows.len() as u64;
-    r.write("hospital_a/ed_visits_202608.csv", format!("{header}\r\n{}\r\n", rows.join("\r\n")));
+    r.write(
+        "hospital_a/ed_visits_202608.csv",
+        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+    );
     // The survey platform re-sends two responses of the fourth quarter among new ones.
     let survey_key = "sondage/survey_2025Q4.csv";
     let survey = r.read(survey_key);
@@ -443,7 +613,11 @@ async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
         .position(|l| l.trim_end_matches('\r') == responses[0])
         .expect("line")
         + 1;
-    let mut late = vec![header_of(&survey), responses[0].clone(), responses[1].clone()];
+    let mut late = vec![
+        header_of(&survey),
+        responses[0].clone(),
+        responses[1].clone(),
+    ];
     for (i, line) in responses.iter().enumerate().skip(2) {
         let (_, rest) = line.split_once(',').expect("cells");
         late.push(format!("R9{i:05},{rest}"));
@@ -452,18 +626,33 @@ async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
     r.write("sondage/survey_2025Q4_late.csv", late.join("\n") + "\n");
     let report = r.ingest().await;
     let f = file(&report, "hospital_a/ed_visits_202608.csv");
-    assert_eq!((f.rows_read, f.rows_accepted, f.rows_rejected), (n, n - 1, 1));
+    assert_eq!(
+        (f.rows_read, f.rows_accepted, f.rows_rejected),
+        (n, n - 1, 1)
+    );
     assert_eq!(
         r.quarantined("hospital_a/ed_visits_202608.csv").await,
-        vec![(n as i64 + 1, "duplicate: the same record as line 2 of this file".to_string())]
+        vec![(
+            n as i64 + 1,
+            "duplicate: the same record as line 2 of this file".to_string()
+        )]
     );
     let late = file(&report, "sondage/survey_2025Q4_late.csv");
-    assert_eq!((late.rows_read, late.rows_accepted, late.rows_rejected), (read, read - 2, 2), "{late:?}");
+    assert_eq!(
+        (late.rows_read, late.rows_accepted, late.rows_rejected),
+        (read, read - 2, 2),
+        "{late:?}"
+    );
     let q = r.quarantined("sondage/survey_2025Q4_late.csv").await;
     assert_eq!(q.len(), 2, "{q:?}");
     assert_eq!(
         q[0],
-        (2, format!("duplicate: the same record is already loaded from {survey_key} line {first_line}"))
+        (
+            2,
+            format!(
+                "duplicate: the same record is already loaded from {survey_key} line {first_line}"
+            )
+        )
     );
     // Each response is counted once.
     assert_eq!(
@@ -491,15 +680,35 @@ async fn a_failure_of_the_environment_or_of_the_parser_postpones_the_file() {
         .await;
     assert!(report.files.is_empty(), "{report:?}");
     let postponed: Vec<&str> = report.postponed.iter().map(|(f, _)| f.as_str()).collect();
-    assert_eq!(postponed, vec!["hospital_a/ed_visits_202605.csv", "hospital_a/ed_visits_202607.csv"]);
-    assert!(report.postponed[0].1.contains("staging"), "{:?}", report.postponed);
-    assert!(report.postponed[1].1.contains("parser crashed"), "{:?}", report.postponed);
+    assert_eq!(
+        postponed,
+        vec![
+            "hospital_a/ed_visits_202605.csv",
+            "hospital_a/ed_visits_202607.csv"
+        ]
+    );
+    assert!(
+        report.postponed[0].1.contains("staging"),
+        "{:?}",
+        report.postponed
+    );
+    assert!(
+        report.postponed[1].1.contains("parser crashed"),
+        "{:?}",
+        report.postponed
+    );
     let wh = Warehouse::open(&r.wh_arg()).expect("warehouse");
     let manifest = wh.manifest(None).await.expect("manifest");
-    assert!(!manifest.iter().any(|e| e.file.contains("2026")), "nothing recorded");
+    assert!(
+        !manifest.iter().any(|e| e.file.contains("2026")),
+        "nothing recorded"
+    );
     // The next run, with the disk and the parser fine again, loads both.
     let report = r.ingest().await;
-    for key in ["hospital_a/ed_visits_202605.csv", "hospital_a/ed_visits_202607.csv"] {
+    for key in [
+        "hospital_a/ed_visits_202605.csv",
+        "hospital_a/ed_visits_202607.csv",
+    ] {
         assert_eq!(file(&report, key).status, FileStatus::Loaded);
     }
 }
@@ -512,17 +721,28 @@ async fn files_still_arriving_wait_for_their_settle_time_or_marker() {
     let dir = tempfile::tempdir().expect("tmp");
     let sources = dir.path().join("sources");
     std::fs::create_dir_all(&sources).expect("mkdir");
-    for e in std::fs::read_dir(repo().join("pipelines/sources")).expect("sources").flatten() {
+    for e in std::fs::read_dir(repo().join("pipelines/sources"))
+        .expect("sources")
+        .flatten()
+    {
         let text = std::fs::read_to_string(e.path()).expect("read");
         let text = match e.file_name().to_str() {
             Some("hospital-a-ed.yaml") => text.replace("settle_seconds: 0", "settle_seconds: 3600"),
-            Some("registre-population.yaml") => text.replace("settle_seconds: 0", "settle_seconds: 0\nready_marker: \".done\""),
+            Some("registre-population.yaml") => text.replace(
+                "settle_seconds: 0",
+                "settle_seconds: 0\nready_marker: \".done\"",
+            ),
             _ => text,
         };
         std::fs::write(sources.join(e.file_name()), text).expect("write");
     }
-    std::fs::copy(repo().join("pipelines/demo.yaml"), dir.path().join("demo.yaml")).expect("copy");
-    let pipeline = vigie_model::config::load_pipeline(&dir.path().join("demo.yaml")).expect("valid");
+    std::fs::copy(
+        repo().join("pipelines/demo.yaml"),
+        dir.path().join("demo.yaml"),
+    )
+    .expect("copy");
+    let pipeline =
+        vigie_model::config::load_pipeline(&dir.path().join("demo.yaml")).expect("valid");
     let run = || async {
         let mut options = IngestOptions::for_pipeline(&pipeline, &NoProgress);
         options.landing = r.landing_arg();
@@ -532,7 +752,10 @@ async fn files_still_arriving_wait_for_their_settle_time_or_marker() {
     let original = r.read("hospital_a/ed_visits_202303.csv");
     // Half a file: the transfer is still writing it.
     let half = original.lines().take(3).collect::<Vec<_>>().join("\r\n");
-    r.write("hospital_a/ed_visits_202607.csv", half.replace("2023-03-", "2026-07-"));
+    r.write(
+        "hospital_a/ed_visits_202607.csv",
+        half.replace("2023-03-", "2026-07-"),
+    );
     let _ = Path::new(".");
     let registry = r.read("registre/population.csv");
     r.write("registre/population_2.csv", &registry);
@@ -540,14 +763,27 @@ async fn files_still_arriving_wait_for_their_settle_time_or_marker() {
     assert!(report.files.is_empty(), "{report:?}");
     let mut waiting = report.waiting.clone();
     waiting.sort();
-    assert_eq!(waiting, vec!["hospital_a/ed_visits_202607.csv", "registre/population_2.csv"]);
+    assert_eq!(
+        waiting,
+        vec![
+            "hospital_a/ed_visits_202607.csv",
+            "registre/population_2.csv"
+        ]
+    );
     // The marker arrives: the registry loads (same content: skipped), the marker is not data.
     r.write("registre/population_2.csv.done", "");
     let report = run().await;
-    assert!(report.skipped.contains(&"registre/population_2.csv".to_string()));
+    assert!(
+        report
+            .skipped
+            .contains(&"registre/population_2.csv".to_string())
+    );
     assert!(report.files.is_empty(), "{:?}", report.files);
     assert!(report.unclaimed.is_empty(), "{:?}", report.unclaimed);
-    assert_eq!(report.waiting, vec!["hospital_a/ed_visits_202607.csv".to_string()]);
+    assert_eq!(
+        report.waiting,
+        vec!["hospital_a/ed_visits_202607.csv".to_string()]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -582,7 +818,11 @@ async fn two_processes_ingesting_at_once_load_every_file_exactly_once() {
         .manifest(None)
         .await
         .expect("manifest");
-    assert_eq!(manifest.len(), summary.files.len(), "each file once in the manifest");
+    assert_eq!(
+        manifest.len(),
+        summary.files.len(),
+        "each file once in the manifest"
+    );
     let accepted = |prefix: &str| -> i64 {
         manifest
             .iter()
@@ -590,10 +830,61 @@ async fn two_processes_ingesting_at_once_load_every_file_exactly_once() {
             .map(|e| e.rows_accepted as i64)
             .sum()
     };
-    assert_eq!(count(&wh, "SELECT count(*) FROM person").await, accepted("registre/"));
     assert_eq!(
-        count(&wh, "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed'").await,
+        count(&wh, "SELECT count(*) FROM person").await,
+        accepted("registre/")
+    );
+    assert_eq!(
+        count(
+            &wh,
+            "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed'"
+        )
+        .await,
         accepted("hospital_a/"),
         "no visit twice"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_bytes_are_rejected_whole_and_change_nothing() {
+    let r = region(71).await;
+    let before = table_counts(&r.wh).await;
+    let (header, rows) = r.hospital_month("2026-10").await;
+    let text = format!("{header}\r\n{}\r\n", rows.join("\r\n"));
+    // The same extract, gzipped (magic bytes and a deflate stream)...
+    let mut gz = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
+    gz.extend_from_slice(text.as_bytes());
+    r.write("hospital_a/ed_visits_202601_gz.csv", gz);
+    // ...exported as UTF-16 by a spreadsheet...
+    let mut utf16 = vec![0xff, 0xfe];
+    for unit in text.encode_utf16() {
+        utf16.extend_from_slice(&unit.to_le_bytes());
+    }
+    r.write("hospital_a/ed_visits_202603_utf16.csv", utf16);
+    // ...zero-padded by a broken transfer, and two exports glued together.
+    let mut padded = text.clone().into_bytes();
+    padded.extend_from_slice(&[0u8; 64]);
+    r.write("hospital_a/ed_visits_202605_padded.csv", padded);
+    let glued = format!("{text}\u{feff}{text}");
+    r.write("hospital_a/ed_visits_202607_glued.csv", glued);
+    let report = r.ingest().await;
+    for (key, says) in [
+        ("hospital_a/ed_visits_202601_gz.csv", "compressed"),
+        ("hospital_a/ed_visits_202603_utf16.csv", "UTF-16"),
+        ("hospital_a/ed_visits_202605_padded.csv", "NUL"),
+        ("hospital_a/ed_visits_202607_glued.csv", "byte-order mark"),
+    ] {
+        let f = file(&report, key);
+        assert_eq!(f.status, FileStatus::Rejected, "{f:?}");
+        assert!(f.message.as_deref().unwrap_or("").contains(says), "{f:?}");
+    }
+    let mut after = table_counts(&r.wh).await;
+    assert_eq!(
+        after.remove("quarantine").unwrap_or(0),
+        before["quarantine"] + 4,
+        "one row per rejected file"
+    );
+    let mut before = before;
+    before.remove("quarantine");
+    assert_eq!(after, before, "no data changed");
 }

@@ -92,10 +92,12 @@ impl Fixture {
     fn ed(&mut self, id: u32, date: &str) -> &mut Self {
         // Two visits of one person on one day come at different times: the same record
         // twice is a duplicate, quarantined.
-        let earlier = self
-            .hospital_a
-            .get(&yyyymm(date))
-            .map_or(0, |lines| lines.iter().filter(|l| l.starts_with(&format!("\"{}\",\"{date}\"", hcn(id)))).count());
+        let earlier = self.hospital_a.get(&yyyymm(date)).map_or(0, |lines| {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(&format!("\"{}\",\"{date}\"", hcn(id))))
+                .count()
+        });
         let time = format!("{:02}30", 10 + earlier);
         self.ed_raw(
             &yyyymm(date),

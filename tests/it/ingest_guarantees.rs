@@ -137,10 +137,21 @@ async fn a_corrected_extract_replaces_its_months_without_double_counting() {
     // Half of March would disappear: the shrink guard holds the file, nothing changes...
     let report = ingest_into(&landing, &wh).await.expect("second ingest");
     assert_eq!(report.files.len(), 1);
-    assert_eq!(report.files[0].status, FileStatus::Held, "{:?}", report.files[0]);
+    assert_eq!(
+        report.files[0].status,
+        FileStatus::Held,
+        "{:?}",
+        report.files[0]
+    );
     let message = report.files[0].message.clone().unwrap_or_default();
-    assert!(message.contains("2024-03") && message.contains("rows would become"), "{message}");
-    assert_eq!(count(&wh, &other.replace("{t}", "ed_visit")).await, ed_before_other);
+    assert!(
+        message.contains("2024-03") && message.contains("rows would become"),
+        "{message}"
+    );
+    assert_eq!(
+        count(&wh, &other.replace("{t}", "ed_visit")).await,
+        ed_before_other
+    );
     // ...until a person releases it.
     let report = release(&landing, &wh, "hopital_b/episodes_202403_corrige.csv").await;
     assert_eq!(report.files.len(), 1);

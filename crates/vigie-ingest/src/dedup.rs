@@ -202,8 +202,14 @@ mod tests {
 
     #[test]
     fn a_record_is_the_same_whatever_the_order_of_its_rows() {
-        let a = row_fingerprint(Entity::SurveyResponse, &[Value::Str("Q1".into()), Value::Int(4)]);
-        let b = row_fingerprint(Entity::SurveyResponse, &[Value::Str("Q2".into()), Value::Int(3)]);
+        let a = row_fingerprint(
+            Entity::SurveyResponse,
+            &[Value::Str("Q1".into()), Value::Int(4)],
+        );
+        let b = row_fingerprint(
+            Entity::SurveyResponse,
+            &[Value::Str("Q2".into()), Value::Int(3)],
+        );
         assert_eq!(combine(combine(0, a), b), combine(combine(0, b), a));
         assert_ne!(a, b);
     }

@@ -177,15 +177,16 @@ impl State<'_> {
             period: self.ctx.period.as_ref(),
             identifiers: self.ctx.identifiers,
         };
-        let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks)
-            .and_then(|rows| unique(
+        let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks).and_then(|rows| {
+            unique(
                 compiled,
                 &mut self.seen,
                 self.ctx.loaded,
                 self.ctx.file,
                 record.line,
                 rows,
-            ));
+            )
+        });
         match mapped {
             Ok(rows) => {
                 self.outcome.rows_accepted += 1;
@@ -287,7 +288,11 @@ impl State<'_> {
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Accepts the rows of a record unless the same record came earlier, in this file (`seen`)

@@ -65,7 +65,6 @@ const POOL: [&str; 10] = [
 /// Luhn-valid identifiers planted in cells: no whole-file message may quote them.
 const SECRETS: [&str; 3] = ["1234567897", "9876543217", "4532015112"];
 
-
 /// Cell values that exercise conversions: identifiers, dates and times in several layouts
 /// (valid, impossible, out of chrono's range), numbers (overflowing, non-finite, decimal
 /// comma), code values, null markers.
@@ -1177,7 +1176,9 @@ fn check(case: &SpecCase, data: &[u8]) -> Result<(), TestCaseError> {
         Ok(o) => Ok(o),
         Err(crate::FileFailure::Rejected(e, n)) => Err((e, n)),
         Err(crate::FileFailure::Environment(e)) => {
-            return Err(TestCaseError::fail(format!("environmental failure without staging: {e}")));
+            return Err(TestCaseError::fail(format!(
+                "environmental failure without staging: {e}"
+            )));
         }
     };
     match outcome {

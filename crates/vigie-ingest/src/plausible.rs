@@ -92,11 +92,7 @@ mod tests {
         let now = NaiveDate::from_ymd_opt(2026, 3, 15)
             .and_then(|d| d.and_hms_opt(12, 0, 0))
             .expect("valid");
-        DateBounds::new(
-            NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid"),
-            now,
-            1,
-        )
+        DateBounds::new(NaiveDate::from_ymd_opt(2000, 1, 1).expect("valid"), now, 1)
     }
 
     fn date(y: i32, m: u32, d: u32) -> Value {
@@ -108,9 +104,18 @@ mod tests {
         let b = bounds();
         let admit = Entity::Admission.field("admit_date").expect("field");
         assert_eq!(b.check(Entity::Admission, admit, &date(2026, 3, 16)), None);
-        assert!(b.check(Entity::Admission, admit, &date(2026, 3, 17)).is_some());
-        assert!(b.check(Entity::Admission, admit, &date(2099, 1, 1)).is_some());
-        assert!(b.check(Entity::Admission, admit, &date(9999, 12, 31)).is_some());
+        assert!(
+            b.check(Entity::Admission, admit, &date(2026, 3, 17))
+                .is_some()
+        );
+        assert!(
+            b.check(Entity::Admission, admit, &date(2099, 1, 1))
+                .is_some()
+        );
+        assert!(
+            b.check(Entity::Admission, admit, &date(9999, 12, 31))
+                .is_some()
+        );
         assert_eq!(b.check(Entity::Admission, admit, &date(2000, 1, 1)), None);
         let msg = b
             .check(Entity::Admission, admit, &date(1900, 1, 1))

@@ -66,9 +66,12 @@ impl QuarantineSpill {
         let props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::LZ4_RAW)
             .build();
-        let writer =
-            parquet::arrow::ArrowWriter::try_new(file, vigie_model::quarantine_schema(), Some(props))
-                .map_err(|e| format!("staging quarantine rows: {e}"))?;
+        let writer = parquet::arrow::ArrowWriter::try_new(
+            file,
+            vigie_model::quarantine_schema(),
+            Some(props),
+        )
+        .map_err(|e| format!("staging quarantine rows: {e}"))?;
         Ok(QuarantineSpill { path, writer })
     }
 }

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use tracing::{info, warn};
 use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow, quarantine_batch};
-use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
 use vigie_model::Entity;
+use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
 use vigie_warehouse::{
     FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
 };
@@ -88,9 +88,7 @@ impl ParsedFile {
     /// Whether committing this file with `other` in one commit could differ from
     /// committing them one after the other.
     fn overlaps(&self, other: &ParsedFile) -> bool {
-        if self.source.source != other.source.source
-            || self.hold.is_some()
-            || other.hold.is_some()
+        if self.source.source != other.source.source || self.hold.is_some() || other.hold.is_some()
         {
             return false;
         }
@@ -251,12 +249,10 @@ impl Group {
                     outcome.quarantine
                 }
             };
-            quarantine
-                .inputs
-                .push(WriteInput::Batches(vec![
-                    quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
-                        .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
-                ]));
+            quarantine.inputs.push(WriteInput::Batches(vec![
+                quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
+                    .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
+            ]));
             quarantine.replaces.push(Replace::File {
                 source: source.source.clone(),
                 file,

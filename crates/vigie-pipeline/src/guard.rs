@@ -23,7 +23,10 @@ pub(crate) struct ReplacedRows(HashMap<(&'static str, String, Option<String>), u
 
 impl ReplacedRows {
     /// Counts the rows of every `replace` source in the warehouse snapshot of `ctx`.
-    pub async fn read(ctx: &SessionContext, sources: &[&SourceSpec]) -> Result<Self, PipelineError> {
+    pub async fn read(
+        ctx: &SessionContext,
+        sources: &[&SourceSpec],
+    ) -> Result<Self, PipelineError> {
         let mut rows = ReplacedRows::default();
         for source in sources {
             let LoadMode::Replace { period } = source.load else {
@@ -31,7 +34,8 @@ impl ReplacedRows {
             };
             for entity in entities_of(source) {
                 let table = entity.table_name();
-                let by_month = period == ReplacePeriod::Month && entity.event_date_field().is_some();
+                let by_month =
+                    period == ReplacePeriod::Month && entity.event_date_field().is_some();
                 let sql = if by_month {
                     format!(
                         "SELECT event_month, count(*) FROM {table} WHERE _source = {} GROUP BY event_month",
@@ -52,8 +56,9 @@ impl ReplacedRows {
                     .map_err(query_err)?;
                 for b in batches {
                     use arrow::array::{Array, AsArray};
-                    let month = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
-                        .map_err(arrow_err)?;
+                    let month =
+                        arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+                            .map_err(arrow_err)?;
                     let month = month.as_string::<i32>();
                     let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
                         .map_err(arrow_err)?;
@@ -129,7 +134,12 @@ impl ReplacedRows {
     }
 
     /// Records that `outcome` was applied: what it replaced now holds its rows.
-    pub fn apply(&mut self, source: &SourceSpec, period: Option<&DeclaredPeriod>, outcome: &FileOutcome) {
+    pub fn apply(
+        &mut self,
+        source: &SourceSpec,
+        period: Option<&DeclaredPeriod>,
+        outcome: &FileOutcome,
+    ) {
         let LoadMode::Replace { period: mode } = source.load else {
             return;
         };
@@ -176,7 +186,11 @@ impl ReplacedRows {
 
 /// Every entity a source feeds.
 pub(crate) fn entities_of(source: &SourceSpec) -> std::collections::BTreeSet<Entity> {
-    source.outputs().into_iter().map(|(_, o)| o.entity).collect()
+    source
+        .outputs()
+        .into_iter()
+        .map(|(_, o)| o.entity)
+        .collect()
 }
 
 pub(crate) fn quote(s: &str) -> String {

@@ -46,8 +46,9 @@ pub(crate) async fn loaded_records(
             .map_err(query_err)?;
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(query_err)?;
-            add_stored_rows(entity, &batch, &mut records, &mut files)
-                .map_err(|e| PipelineError::Internal(format!("fingerprinting {}: {e}", entity.table_name())))?;
+            add_stored_rows(entity, &batch, &mut records, &mut files).map_err(|e| {
+                PipelineError::Internal(format!("fingerprinting {}: {e}", entity.table_name()))
+            })?;
         }
     }
     Ok(Some(first_copies(records)))

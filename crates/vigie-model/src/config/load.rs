@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
-use super::pipeline::{KeySpec, PipelineSpec};
 use super::pattern::FilePattern;
+use super::pipeline::{KeySpec, PipelineSpec};
 use super::source::{
     CheckDigit, Columns, FieldSpec, FileFormat, LoadMode, Output, ReplacePeriod, SourceSpec,
 };
@@ -269,7 +269,10 @@ fn check_source(spec: &SourceSpec, p: &mut Problems<'_>) {
         ("guards.max_shrink_pct", spec.guards.max_shrink_pct),
     ] {
         if !(0.0..=100.0).contains(&value) {
-            p.add(key, format!("{value} is not a percentage: use a number from 0 to 100"));
+            p.add(
+                key,
+                format!("{value} is not a percentage: use a number from 0 to 100"),
+            );
         }
     }
     if let Some(marker) = &spec.ready_marker

@@ -6,8 +6,8 @@ mod pattern;
 mod pipeline;
 mod source;
 
-pub use pattern::{DeclaredPeriod, FilePattern};
 pub use load::{LoadedPipeline, load_pipeline, load_source};
+pub use pattern::{DeclaredPeriod, FilePattern};
 pub use pipeline::{
     DisclosureSpec, IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind,
     ReportOutputSpec, ScheduleSpec,

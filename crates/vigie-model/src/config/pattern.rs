@@ -57,7 +57,11 @@ impl DeclaredPeriod {
     pub fn label(&self) -> String {
         match self.months {
             1 => format!("{:04}-{:02}", self.first.year(), self.first.month()),
-            3 => format!("{:04}Q{}", self.first.year(), self.first.month().div_ceil(3)),
+            3 => format!(
+                "{:04}Q{}",
+                self.first.year(),
+                self.first.month().div_ceil(3)
+            ),
             _ => format!("{:04}", self.first.year()),
         }
     }
@@ -175,7 +179,9 @@ mod tests {
     #[test]
     fn monthly_quarterly_and_yearly_names() {
         let p = FilePattern::parse("hospital_a/ed_visits_{yyyy}{mm}.csv").expect("valid");
-        let period = p.period("hospital_a/ed_visits_202503.csv").expect("declared");
+        let period = p
+            .period("hospital_a/ed_visits_202503.csv")
+            .expect("declared");
         assert_eq!(period.label(), "2025-03");
         assert_eq!(period.month_keys(), vec!["2025-03"]);
         assert!(!p.is_match("hospital_a/ed_visits_202513.csv"), "month 13");
