@@ -359,8 +359,10 @@ fn field_spec(
         }),
         // Half the identifiers declare the Ontario format (length, digits, Luhn), the other
         // half keep the older check alone.
-        scheme: (def.ty == vigie_model::FieldType::PersonKey && slot % 2 == 0 && k.luhn.is_none())
-            .then_some(vigie_model::IdScheme::OntarioHcn),
+        scheme: (def.ty == vigie_model::FieldType::PersonKey
+            && slot.is_multiple_of(2)
+            && k.luhn.is_none())
+        .then_some(vigie_model::IdScheme::OntarioHcn),
     };
     let pick = |list: &[&str], i: Option<Index>| i.map(|i| list[i.index(list.len())].to_string());
     if !valid {
