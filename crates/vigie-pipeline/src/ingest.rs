@@ -134,6 +134,8 @@ struct Job {
     period: Option<DeclaredPeriod>,
     loaded: Option<SharedRecords>,
     release: bool,
+    /// Not known to the manifest as it is now (a new file, or one that changed).
+    fresh: bool,
 }
 
 /// What the parsing task hands to the committer for one file.
@@ -256,6 +258,7 @@ pub async fn ingest(
                     file: file.clone(),
                     loaded: None,
                     release: options.release_held,
+                    fresh: !unchanged || options.retry_rejected,
                 });
             }
             many => {
@@ -289,9 +292,12 @@ pub async fn ingest(
     let ctx = warehouse
         .session(&snapshot, &SessionOptions::default())
         .await?;
+    // Only sources with a new or changed file: every run lists every landed file, and
+    // reading a large source's records again each time would cost more than the load.
     let sources_with_jobs: Vec<&SourceSpec> = {
         let mut seen = HashSet::new();
         jobs.iter()
+            .filter(|j| j.fresh || j.release)
             .filter(|j| seen.insert(j.source.source.clone()))
             .map(|j| j.source.as_ref())
             .collect()
