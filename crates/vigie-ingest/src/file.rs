@@ -130,9 +130,17 @@ pub fn ingest_file(
         }));
     }
     for batches in state.outcome.entities.values_mut() {
-        batches
-            .flush()
-            .map_err(|e| FileFailure::Environment(format!("staging accepted rows: {e}")))?;
+        batches.flush().map_err(|e| match batch_failure(e) {
+            BatchFailure::Environment(message) => FileFailure::Environment(message),
+            BatchFailure::Internal(message) => FileFailure::Rejected(
+                FileRejection {
+                    file: ctx.file.to_string(),
+                    line: 0,
+                    message,
+                },
+                rows_read,
+            ),
+        })?;
     }
     debug_assert_eq!(
         state.outcome.rows_accepted + state.outcome.rows_rejected,
@@ -207,15 +215,20 @@ impl State<'_> {
                                 self.ctx.load_id,
                             ),
                         )
-                        .map_err(|e| {
+                        .map_err(|e| match batch_failure(e) {
                             // Staging rows failed (disk full, permissions): not the file's
                             // fault, so it must not be rejected; stop and leave it pending.
-                            let message = format!("staging accepted rows: {e}");
-                            self.environment = Some(message.clone());
-                            ReadError {
+                            BatchFailure::Environment(message) => {
+                                self.environment = Some(message.clone());
+                                ReadError {
+                                    line: record.line,
+                                    message,
+                                }
+                            }
+                            BatchFailure::Internal(message) => ReadError {
                                 line: record.line,
                                 message,
-                            }
+                            },
                         })?;
                 }
             }
@@ -281,6 +294,24 @@ impl State<'_> {
         }
         self.outcome.quarantine.clear();
         Ok(())
+    }
+}
+
+/// Why accepted rows could not be batched or staged.
+enum BatchFailure {
+    /// Writing the staging file failed (disk full, permissions, I/O).
+    Environment(String),
+    /// The rows do not fit their schema: a spec the loader would refuse, or a bug.
+    Internal(String),
+}
+
+fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
+    use arrow::error::ArrowError;
+    match e {
+        ArrowError::ExternalError(_) | ArrowError::IoError(..) | ArrowError::ParquetError(_) => {
+            BatchFailure::Environment(format!("staging accepted rows: {e}"))
+        }
+        other => BatchFailure::Internal(format!("internal error building batches: {other}")),
     }
 }
 
