@@ -15,6 +15,17 @@
 use std::fmt;
 use std::process::ExitCode;
 
+/// The exit codes, for `--help`.
+pub const HELP: &str = "Exit codes / codes de sortie:
+  0  every new file loaded / tout fichier nouveau chargé
+  1  error (configuration, key, landing zone, warehouse, bug) / erreur
+  2  wrong command line / ligne de commande erronée
+  3  a file was held for review: `vigie held list` / fichier retenu pour vérification
+  4  a file was rejected whole / fichier rejeté en entier
+  5  a file was postponed (I/O, disk, parser crash): retried next run / fichier reporté
+  6  another vigie process is writing the warehouse / entrepôt occupé
+The highest code that applies wins. / Le code le plus élevé l'emporte.";
+
 /// A run that finished but needs a person's attention.
 #[derive(Debug)]
 pub struct Attention {

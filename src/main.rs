@@ -25,10 +25,12 @@ enum Command {
     /// Check a pipeline and every source spec it names, without running anything / Valider la configuration
     Validate(commands::validate::Args),
     /// Load new extracts from the landing zone into the warehouse / Charger les extraits
+    #[command(after_help = exit::HELP)]
     Ingest(commands::ingest::Args),
     /// Compute the indicator catalogue over the warehouse / Calculer les indicateurs
     Compute(commands::compute::Args),
     /// Run a pipeline once, end to end: ingest, compute, reports / Exécuter un pipeline de bout en bout
+    #[command(after_help = exit::HELP)]
     Run(commands::ingest::Args),
     /// Run pipelines on their schedules and serve /metrics for Prometheus / Planifier et exposer les métriques
     Serve(commands::serve::Args),

@@ -888,3 +888,49 @@ async fn hostile_bytes_are_rejected_whole_and_change_nothing() {
     before.remove("quarantine");
     assert_eq!(after, before, "no data changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_cannot_wait_is_refused_with_exit_code_6_naming_the_holder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 200, 73);
+    // A copy of the demo pipeline that does not wait for the writer lock.
+    let pipelines = dir.path().join("pipelines");
+    std::fs::create_dir_all(pipelines.join("sources")).expect("mkdir");
+    for e in std::fs::read_dir(repo().join("pipelines/sources"))
+        .expect("sources")
+        .flatten()
+    {
+        std::fs::copy(e.path(), pipelines.join("sources").join(e.file_name())).expect("copy");
+    }
+    let demo = std::fs::read_to_string(repo().join("pipelines/demo.yaml")).expect("read");
+    std::fs::write(
+        pipelines.join("demo.yaml"),
+        format!("{demo}writer_wait_seconds: 0\n"),
+    )
+    .expect("write");
+    // Another process (here, this test) is writing the warehouse.
+    let warehouse = Warehouse::open(&wh.display().to_string()).expect("warehouse");
+    let lock = warehouse
+        .lock_writer("compute", std::time::Duration::ZERO)
+        .await
+        .expect("lock");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["ingest"])
+        .arg(pipelines.join("demo.yaml"))
+        .arg("--landing")
+        .arg(&landing)
+        .arg("--warehouse")
+        .arg(&wh)
+        .output()
+        .expect("run vigie");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{text}");
+    assert!(
+        text.contains("compute") && text.contains(&std::process::id().to_string()),
+        "{text}"
+    );
+    lock.release().await.expect("release");
+    let manifest = warehouse.manifest(None).await.expect("manifest");
+    assert!(manifest.is_empty(), "the refused process wrote nothing");
+}
