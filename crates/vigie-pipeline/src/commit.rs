@@ -160,6 +160,7 @@ impl Group {
         warehouse: &Warehouse,
         load_id: &str,
         fail_before_manifest_of: Option<&str>,
+        lock: &vigie_warehouse::WriterLock,
     ) -> Result<Vec<FileReport>, PipelineError> {
         let mut entries = Vec::with_capacity(self.files.len());
         // Table -> (partition columns, inputs, replace scopes, indexes of the files it holds).
@@ -262,8 +263,10 @@ impl Group {
         }
         let result = async {
             for (table, write) in tables {
+                lock.still_held()?;
                 write.commit(warehouse, table, &mut entries).await?;
             }
+            lock.still_held()?;
             quarantine
                 .commit(warehouse, QUARANTINE_TABLE, &mut entries)
                 .await
@@ -283,6 +286,9 @@ impl Group {
                 "injected fault before the manifest entry of {file}"
             )));
         }
+        // The commit that makes the group visible: never by a process that lost the lock
+        // (its table commits, if any, stay invisible and the holder's next run redoes them).
+        lock.still_held()?;
         warehouse.record_manifest(&entries).await?;
         let mut reports = Vec::with_capacity(entries.len());
         for (entry, log) in entries.iter().zip(logs) {

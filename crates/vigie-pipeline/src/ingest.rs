@@ -474,6 +474,7 @@ pub async fn ingest(
                         &warehouse,
                         &load_id,
                         options.fail_before_manifest_of.as_deref(),
+                        &lock,
                     )
                     .await?;
                 report.files.extend(entries);
@@ -487,6 +488,7 @@ pub async fn ingest(
                     &warehouse,
                     &load_id,
                     options.fail_before_manifest_of.as_deref(),
+                    &lock,
                 )
                 .await?;
             report.files.extend(entries);
