@@ -48,7 +48,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let report = ingest::ingest_pipeline(&ingest_args).await?;
     ingest::print_report(&report);
 
-    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    let mut pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    // Everything the demo writes stays under its directory, reports included.
+    for report in &mut pipeline.spec.outputs.reports {
+        report.to = args.dir.join("reports").display().to_string();
+    }
     let overrides = vigie_pipeline::ComputeOverrides {
         warehouse: Some(warehouse_dir.display().to_string()),
         ..Default::default()
