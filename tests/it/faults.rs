@@ -223,6 +223,33 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     assert!(again.files.is_empty(), "{again:?}");
     assert_eq!(again.still_held.len(), 2);
     assert_eq!(r.count("SELECT count(*) FROM person").await, persons);
+    // /metrics reports them to Prometheus (the alert VigieSourceFileHeld fires on it), and
+    // their rows count neither as accepted nor as rejected.
+    let pipeline = demo_pipeline();
+    let state = vigie_serve::ServeState::new().expect("state");
+    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir()).expect("catalogue");
+    let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
+    let disclosure = vigie_disclosure::DisclosureConfig {
+        min_count: pipeline.spec.disclosure.min_count,
+    };
+    vigie_serve::refresh_indicators(&state, &wh, &catalogue, &disclosure, &sources)
+        .await
+        .expect("refresh");
+    let metrics = state.render();
+    assert!(
+        metrics.contains("vigie_source_files_held{source=\"registre_population\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("vigie_source_files_held{source=\"hospital_a_ed\"} 0"));
+    let accepted = r
+        .count("SELECT sum(rows_accepted) FROM load_manifest WHERE source = 'registre_population' AND status = 'loaded'")
+        .await;
+    assert!(
+        metrics.contains(&format!(
+            "vigie_source_rows_accepted_total{{source=\"registre_population\"}} {accepted}"
+        )),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
