@@ -223,6 +223,22 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     assert!(again.files.is_empty(), "{again:?}");
     assert_eq!(again.still_held.len(), 2);
     assert_eq!(r.count("SELECT count(*) FROM person").await, persons);
+    // A release applies the content a person looked at, nothing else: the header-only
+    // snapshot re-sent with other bytes since it was held is guarded again.
+    r.write(
+        "registre/population_2.csv",
+        format!("{}\r\n\r\n", header(&registry)),
+    );
+    let released = release(&r.landing, &r.wh, "registre/population_2.csv").await;
+    assert_eq!(
+        file(&released, "registre/population_2.csv").status,
+        FileStatus::Held
+    );
+    assert_eq!(r.count("SELECT count(*) FROM person").await, persons);
+    r.write(
+        "registre/population_2.csv",
+        format!("{}\n", header(&registry)),
+    );
     // /metrics reports them to Prometheus (the alert VigieSourceFileHeld fires on it), and
     // their rows count neither as accepted nor as rejected.
     let pipeline = demo_pipeline();
@@ -237,7 +253,7 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
         .expect("refresh");
     let metrics = state.render();
     assert!(
-        metrics.contains("vigie_source_files_held{source=\"registre_population\"} 2"),
+        metrics.contains("vigie_source_files_held{source=\"registre_population\"} 3"),
         "{metrics}"
     );
     assert!(metrics.contains("vigie_source_files_held{source=\"hospital_a_ed\"} 0"));

@@ -181,6 +181,14 @@ pub async fn ingest(
 
     let manifest = warehouse.manifest(None).await?;
     let held_now = outstanding_held(&manifest);
+    // What `vigie held release` applies as it is: the held content of the files it names.
+    let released: HashSet<(String, String)> = held_now
+        .iter()
+        .filter(|e| {
+            options.release_held && options.only.as_ref().is_some_and(|o| o.contains(&e.file))
+        })
+        .map(|e| (e.source.clone(), e.content_hash.clone()))
+        .collect();
     let done: HashSet<(String, String)> = manifest
         .iter()
         .filter(|e| match e.status {
@@ -448,7 +456,15 @@ pub async fn ingest(
             }
             claimed_hashes.insert((job.source.source.clone(), hash.clone()));
             let hold = match &outcome {
-                Ok(o) if !job.release => replaced.hold_reason(&job.source, job.period.as_ref(), o),
+                // Released: the very content a person looked at, and nothing else (a file
+                // re-sent since it was held is new, and guarded like any other).
+                Ok(_)
+                    if job.release
+                        && released.contains(&(job.source.source.clone(), hash.clone())) =>
+                {
+                    None
+                }
+                Ok(o) => replaced.hold_reason(&job.source, job.period.as_ref(), o),
                 _ => None,
             };
             if let (Ok(o), None) = (&outcome, &hold) {
