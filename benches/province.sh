@@ -31,8 +31,8 @@ work=${2:-/tmp/vigie-bench-$persons}
 target=${CARGO_TARGET_DIR:-target}
 python3 -c 'import duckdb' 2>/dev/null || { echo "DuckDB's Python package is needed: pip install duckdb" >&2; exit 2; }
 
-cargo build --release --bin vigie >&2
-vigie="$target/release/vigie"
+cargo build --profile profiling --bin vigie >&2
+vigie="$target/profiling/vigie"
 rm -rf "$work"
 mkdir -p "$work/results"
 results="$work/results"
