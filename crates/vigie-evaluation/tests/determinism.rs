@@ -1,9 +1,7 @@
 //! The bootstrap intervals depend only on the seed (not on thread count or
 //! scheduling), and on the seed.
 
-mod common;
-
-use common::{TestResult, config, region};
+use crate::common::{TestResult, config, region};
 use vigie_evaluation::{
     AdjustedEstimate, Enrolments, EvaluationConfig, NaiveEstimate, adjusted_cohort,
     adjusted_estimates, first_eligibility_dates, naive_before_after,

@@ -1,10 +1,8 @@
 //! Hand-computed fixtures: every expected number is worked out in the
 //! comments from the definitions, independently of the code.
 
-mod common;
-
+use crate::common::TestResult;
 use chrono::NaiveDate;
-use common::TestResult;
 use vigie_evaluation::{
     Enrolment, Enrolments, EvaluationConfig, EventSeries, Events, Group, Outcome, Population, Sex,
     TeamScope, adjusted_cohort, adjusted_estimates, case_finding, evaluate,

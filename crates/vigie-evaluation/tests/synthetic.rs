@@ -1,10 +1,8 @@
 //! Validation against synthetic regions with a known program effect.
 
-mod common;
-
 use std::time::Instant;
 
-use common::{TestResult, config, region};
+use crate::common::{TestResult, config, region};
 use vigie_evaluation::{
     Enrolments, EvaluationConfig, Group, Outcome, TeamScope, adjusted_cohort, adjusted_estimates,
     case_finding, count_between, day_of, first_eligibility_dates, naive_before_after,
