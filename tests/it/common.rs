@@ -142,3 +142,17 @@ pub fn all_text(batches: &[RecordBatch]) -> Vec<String> {
     }
     out
 }
+
+/// Every file under a directory (a warehouse, a landing zone), recursively.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}

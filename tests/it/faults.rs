@@ -134,6 +134,25 @@ impl Region {
     }
 }
 
+/// A copy of the demo pipeline under `dir` (`demo.yaml` and `sources/`), with `extra`
+/// appended to the pipeline and each source spec passed through `edit(name, text)`.
+fn demo_copy(dir: &Path, extra: &str, edit: impl Fn(&str, String) -> String) -> PathBuf {
+    let sources = dir.join("sources");
+    std::fs::create_dir_all(&sources).expect("mkdir");
+    for e in std::fs::read_dir(repo().join("pipelines/sources"))
+        .expect("sources")
+        .flatten()
+    {
+        let text = std::fs::read_to_string(e.path()).expect("read");
+        let name = e.file_name().to_string_lossy().into_owned();
+        std::fs::write(sources.join(&name), edit(&name, text)).expect("write");
+    }
+    let demo = std::fs::read_to_string(repo().join("pipelines/demo.yaml")).expect("read");
+    let path = dir.join("demo.yaml");
+    std::fs::write(&path, format!("{demo}{extra}")).expect("write");
+    path
+}
+
 fn file<'a>(report: &'a IngestReport, key: &str) -> &'a vigie_pipeline::FileReport {
     report
         .files
@@ -373,7 +392,7 @@ async fn a_straggler_row_is_quarantined_instead_of_replacing_its_old_month() {
         "SELECT count(*) FROM ed_visit WHERE _source = 'hospital_a_ed' AND event_month = '2023-03'";
     let before = r.count(march).await;
     // January 2026's file: the month's visits and one straggler from March 2023.
-    let (header, mut rows) = r.hospital_month("2026-01").await;
+    let (head, mut rows) = r.hospital_month("2026-01").await;
     let straggler = r
         .loaded_lines("hospital_a/ed_visits_202303.csv", "ed_visit")
         .await[0]
@@ -382,7 +401,7 @@ async fn a_straggler_row_is_quarantined_instead_of_replacing_its_old_month() {
     let n = rows.len() as u64;
     r.write(
         "hospital_a/ed_visits_202601.csv",
-        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+        format!("{head}\r\n{}\r\n", rows.join("\r\n")),
     );
     let report = r.ingest().await;
     let f = file(&report, "hospital_a/ed_visits_202601.csv");
@@ -405,18 +424,18 @@ async fn dates_decades_away_are_quarantined_and_never_become_the_latest_period()
     let r = region(43).await;
     // A hospital file for a month far in the future: nothing in it can be accepted, so it
     // is held, and nothing of it reaches the warehouse.
-    let (header, rows) = r.hospital_month("2026-01").await;
+    let (head, rows) = r.hospital_month("2026-01").await;
     r.write(
         "hospital_a/ed_visits_209901.csv",
         format!(
-            "{header}\r\n{}\r\n",
+            "{head}\r\n{}\r\n",
             rows[0].replace("\"2026-01-", "\"2099-01-")
         ),
     );
     // The registry re-sent with three new persons whose death dates are 2099, 1850, 9999.
     let registry = r.read("registre/population.csv");
     let valid = r.loaded_lines("registre/population.csv", "person").await;
-    let mut lines = vec![header_of(&registry)];
+    let mut lines = vec![header(&registry)];
     lines.extend(valid.iter().cloned());
     for (i, bad) in ["2099-06-01", "1850-12-31", "9999-12-31"]
         .iter()
@@ -482,10 +501,6 @@ async fn dates_decades_away_are_quarantined_and_never_become_the_latest_period()
     }
 }
 
-fn header_of(text: &str) -> String {
-    header(text)
-}
-
 /// Appends the Luhn check digit to nine digits: a valid Ontario-shaped card number.
 fn luhn_complete(nine: &str) -> String {
     let sum: u32 = nine
@@ -532,21 +547,13 @@ async fn stored_anywhere(wh: &Path, ids: &[String]) -> Vec<String> {
                 .map(|id| format!("{t}: {id}")),
         );
     }
-    let mut stack = vec![wh.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).expect("read_dir").flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
-                found.extend(
-                    ids.iter()
-                        .filter(|id| text.contains(id.as_str()))
-                        .map(|id| format!("{}: {id}", p.display())),
-                );
-            }
-        }
+    for p in walk(wh) {
+        let text = String::from_utf8_lossy(&std::fs::read(&p).expect("read")).into_owned();
+        found.extend(
+            ids.iter()
+                .filter(|id| text.contains(id.as_str()))
+                .map(|id| format!("{}: {id}", p.display())),
+        );
     }
     found
 }
@@ -561,7 +568,7 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
         .collect();
     // A stray quote: line 2's last field loses its closing quote and swallows line 3, card
     // number included.
-    let (header, rows) = r.hospital_month("2026-03").await;
+    let (head, rows) = r.hospital_month("2026-03").await;
     let open = rows[0].strip_suffix('"').expect("quoted").to_string();
     let swallowed = format!(
         "\"{}\",\"2026-03-03\",\"0815\",\"HA-01\",\"3\",\"01\",\"J44\"",
@@ -570,23 +577,23 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
     r.write(
         "hospital_a/ed_visits_202603.csv",
         format!(
-            "{header}\r\n{open}\r\n{swallowed}\r\n{}\r\n",
+            "{head}\r\n{open}\r\n{swallowed}\r\n{}\r\n",
             rows[1..].join("\r\n")
         ),
     );
     // A card number in the diagnosis column of another month's extract.
-    let (header, mut rows) = r.hospital_month("2026-05").await;
-    let (head, _) = rows[0].rsplit_once(',').expect("cells");
-    rows[0] = format!("{head},\"{} seen\"", secret[1]);
+    let (head, mut rows) = r.hospital_month("2026-05").await;
+    let (cells, _) = rows[0].rsplit_once(',').expect("cells");
+    rows[0] = format!("{cells},\"{} seen\"", secret[1]);
     r.write(
         "hospital_a/ed_visits_202605.csv",
-        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+        format!("{head}\r\n{}\r\n", rows.join("\r\n")),
     );
     // A survey platform that sends a card number as a response id.
     let survey_key = "sondage/survey_2025Q4.csv";
     let survey = r.read(survey_key);
     let responses = r.loaded_lines(survey_key, "survey_response").await;
-    let mut late = vec![header_of(&survey)];
+    let mut late = vec![header(&survey)];
     for (i, line) in responses.iter().enumerate().take(20) {
         let (_, rest) = line.split_once(',').expect("cells");
         let id = if i == 0 {
@@ -640,12 +647,12 @@ async fn identifiers_in_the_wrong_column_or_behind_a_stray_quote_are_never_store
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
     let r = region(53).await;
-    let (header, mut rows) = r.hospital_month("2026-08").await;
+    let (head, mut rows) = r.hospital_month("2026-08").await;
     rows.push(rows[0].clone());
     let n = rows.len() as u64;
     r.write(
         "hospital_a/ed_visits_202608.csv",
-        format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+        format!("{head}\r\n{}\r\n", rows.join("\r\n")),
     );
     // The survey platform re-sends two responses of the fourth quarter among new ones.
     let survey_key = "sondage/survey_2025Q4.csv";
@@ -656,11 +663,7 @@ async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
         .position(|l| l.trim_end_matches('\r') == responses[0])
         .expect("line")
         + 1;
-    let mut late = vec![
-        header_of(&survey),
-        responses[0].clone(),
-        responses[1].clone(),
-    ];
+    let mut late = vec![header(&survey), responses[0].clone(), responses[1].clone()];
     for (i, line) in responses.iter().enumerate().skip(2) {
         let (_, rest) = line.split_once(',').expect("cells");
         late.push(format!("R9{i:05},{rest}"));
@@ -708,10 +711,10 @@ async fn duplicate_records_are_quarantined_within_a_file_and_across_files() {
 async fn a_failure_of_the_environment_or_of_the_parser_postpones_the_file() {
     let r = region(59).await;
     for month in ["2026-05", "2026-07"] {
-        let (header, rows) = r.hospital_month(month).await;
+        let (head, rows) = r.hospital_month(month).await;
         r.write(
             &format!("hospital_a/ed_visits_{}.csv", month.replace('-', "")),
-            format!("{header}\r\n{}\r\n", rows.join("\r\n")),
+            format!("{head}\r\n{}\r\n", rows.join("\r\n")),
         );
     }
     let report = r
@@ -762,30 +765,15 @@ async fn files_still_arriving_wait_for_their_settle_time_or_marker() {
     // A copy of the demo pipeline whose registry waits for a marker and whose hospital
     // files wait an hour after their last change.
     let dir = tempfile::tempdir().expect("tmp");
-    let sources = dir.path().join("sources");
-    std::fs::create_dir_all(&sources).expect("mkdir");
-    for e in std::fs::read_dir(repo().join("pipelines/sources"))
-        .expect("sources")
-        .flatten()
-    {
-        let text = std::fs::read_to_string(e.path()).expect("read");
-        let text = match e.file_name().to_str() {
-            Some("hospital-a-ed.yaml") => text.replace("settle_seconds: 0", "settle_seconds: 3600"),
-            Some("registre-population.yaml") => text.replace(
-                "settle_seconds: 0",
-                "settle_seconds: 0\nready_marker: \".done\"",
-            ),
-            _ => text,
-        };
-        std::fs::write(sources.join(e.file_name()), text).expect("write");
-    }
-    std::fs::copy(
-        repo().join("pipelines/demo.yaml"),
-        dir.path().join("demo.yaml"),
-    )
-    .expect("copy");
-    let pipeline =
-        vigie_model::config::load_pipeline(&dir.path().join("demo.yaml")).expect("valid");
+    let path = demo_copy(dir.path(), "", |name, text| match name {
+        "hospital-a-ed.yaml" => text.replace("settle_seconds: 0", "settle_seconds: 3600"),
+        "registre-population.yaml" => text.replace(
+            "settle_seconds: 0",
+            "settle_seconds: 0\nready_marker: \".done\"",
+        ),
+        _ => text,
+    });
+    let pipeline = vigie_model::config::load_pipeline(&path).expect("valid");
     let run = || async {
         let mut options = IngestOptions::for_pipeline(&pipeline, &NoProgress);
         options.landing = r.landing_arg();
@@ -892,8 +880,8 @@ async fn two_processes_ingesting_at_once_load_every_file_exactly_once() {
 async fn hostile_bytes_are_rejected_whole_and_change_nothing() {
     let r = region(71).await;
     let before = table_counts(&r.wh).await;
-    let (header, rows) = r.hospital_month("2026-10").await;
-    let text = format!("{header}\r\n{}\r\n", rows.join("\r\n"));
+    let (head, rows) = r.hospital_month("2026-10").await;
+    let text = format!("{head}\r\n{}\r\n", rows.join("\r\n"));
     // The same extract, gzipped (magic bytes and a deflate stream)...
     let mut gz = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03];
     gz.extend_from_slice(text.as_bytes());
@@ -938,20 +926,11 @@ async fn a_writer_that_cannot_wait_is_refused_with_exit_code_6_naming_the_holder
     let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
     synth(&landing, 200, 73);
     // A copy of the demo pipeline that does not wait for the writer lock.
-    let pipelines = dir.path().join("pipelines");
-    std::fs::create_dir_all(pipelines.join("sources")).expect("mkdir");
-    for e in std::fs::read_dir(repo().join("pipelines/sources"))
-        .expect("sources")
-        .flatten()
-    {
-        std::fs::copy(e.path(), pipelines.join("sources").join(e.file_name())).expect("copy");
-    }
-    let demo = std::fs::read_to_string(repo().join("pipelines/demo.yaml")).expect("read");
-    std::fs::write(
-        pipelines.join("demo.yaml"),
-        format!("{demo}writer_wait_seconds: 0\n"),
-    )
-    .expect("write");
+    let pipeline = demo_copy(
+        &dir.path().join("pipelines"),
+        "writer_wait_seconds: 0\n",
+        |_, t| t,
+    );
     // Another process (here, this test) is writing the warehouse.
     let warehouse = Warehouse::open(&wh.display().to_string()).expect("warehouse");
     let lock = warehouse
@@ -960,7 +939,7 @@ async fn a_writer_that_cannot_wait_is_refused_with_exit_code_6_naming_the_holder
         .expect("lock");
     let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["ingest"])
-        .arg(pipelines.join("demo.yaml"))
+        .arg(&pipeline)
         .arg("--landing")
         .arg(&landing)
         .arg("--warehouse")

@@ -350,19 +350,6 @@ fn raw_identifiers(landing: &Path) -> HashSet<String> {
     ids
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p))
-        } else {
-            out.push(p)
-        }
-    }
-    out
-}
-
 fn leaks(text: &str, ids: &HashSet<String>) -> Vec<String> {
     let mut found = Vec::new();
     let digits: Vec<char> = text.chars().collect();

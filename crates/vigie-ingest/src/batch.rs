@@ -244,7 +244,7 @@ impl EntityBatches {
 }
 
 /// A name unique within the process and time (staging files live in a per-load directory).
-fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(

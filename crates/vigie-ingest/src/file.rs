@@ -9,7 +9,7 @@ use vigie_model::{Entity, FieldType, PseudonymKey};
 use vigie_model::IdentifierDetector;
 use vigie_model::config::DeclaredPeriod;
 
-use crate::batch::EntityBatches;
+use crate::batch::{EntityBatches, uuid_like};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{FieldError, event_month};
 use crate::dedup::{FingerprintMap, LoadedRecords, combine, row_fingerprint};
@@ -313,17 +313,6 @@ fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
         }
         other => BatchFailure::Internal(format!("internal error building batches: {other}")),
     }
-}
-
-/// A name unique within the process.
-fn uuid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Accepts the rows of a record unless the same record came earlier, in this file (`seen`)

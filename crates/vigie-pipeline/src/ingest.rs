@@ -484,7 +484,6 @@ pub async fn ingest(
                 parse_secs,
             };
             if group.must_commit_before(&file) {
-                lock.still_held()?;
                 let entries = std::mem::take(&mut group)
                     .commit(
                         &warehouse,
@@ -498,7 +497,6 @@ pub async fn ingest(
             group.push(file);
         }
         if !group.is_empty() {
-            lock.still_held()?;
             let entries = group
                 .commit(
                     &warehouse,
