@@ -99,34 +99,42 @@ async fn print_headline(
     pipeline: &vigie_model::config::LoadedPipeline,
 ) -> anyhow::Result<()> {
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
-    let cfg = vigie_disclosure::DisclosureConfig {
-        min_count: pipeline.spec.disclosure.min_count,
-    };
+    let cfg = pipeline.disclosure();
     let results = vigie_indicators::published_results(warehouse, &catalogue, &cfg).await?;
     println!("program evaluation, whole region / évaluation du programme, région entière:");
-    for id in [
-        "program_ed_change_naive",
-        "program_ed_change_adjusted",
-        "program_admission_change_naive",
-        "program_admission_change_adjusted",
-    ] {
+    // Selected by what they are, not by id: every program-evaluation indicator of the
+    // catalogue, outcome by outcome, naive before adjusted.
+    let mut evaluations: Vec<_> = catalogue
+        .iter()
+        .filter_map(|d| {
+            d.meta
+                .evaluation
+                .map(|e| (e.outcome as u8, e.estimand as u8, d))
+        })
+        .collect();
+    evaluations.sort_by_key(|(outcome, estimand, _)| (*outcome, *estimand));
+    let fmt = |x: Option<f64>| {
+        x.map(|v| format!("{v:+.1}%"))
+            .unwrap_or_else(|| "suppressed/supprimé".into())
+    };
+    for (_, _, def) in evaluations {
+        let id = &def.meta.id;
         for r in results
             .iter()
-            .filter(|r| r.indicator == id && r.org_unit == "region")
+            .filter(|r| &r.indicator == id && r.org_unit == vigie_disclosure::REGION)
         {
-            let fmt = |x: Option<f64>| {
-                x.map(|v| format!("{v:+.1}%"))
-                    .unwrap_or_else(|| "suppressed".into())
+            // A suppressed count shows why, with the threshold in force, never a fixed "<6".
+            let participants = match (r.numerator, r.suppression_reason) {
+                (Some(n), _) => n.to_string(),
+                (None, Some(reason)) => reason.footnote(vigie_disclosure::Lang::En, &cfg),
+                (None, None) => "-".into(),
             };
             println!(
-                "  {id:<36} {:>3}: {:>8}  95% CI [{}, {}]  participants {}",
+                "  {id:<36} {:>3}: {:>8}  95% CI [{}, {}]  participants {participants}",
                 r.stratum_value,
                 fmt(r.value),
                 fmt(r.ci_low),
                 fmt(r.ci_high),
-                r.numerator
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|| "<6".into())
             );
         }
     }

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use vigie_disclosure::DisclosureConfig;
 use vigie_warehouse::Warehouse;
 
 /// Arguments of `vigie export`.
@@ -39,9 +38,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let warehouse =
                 Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
             let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
-            let cfg = DisclosureConfig {
-                min_count: pipeline.spec.disclosure.min_count,
-            };
+            let cfg = pipeline.disclosure();
             let n = vigie_serve::export_openmetrics(&warehouse, &catalogue, &cfg, &out).await?;
             println!("{}: {n} samples (suppressed cells left out)", out.display());
             Ok(())

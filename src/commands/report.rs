@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use vigie_disclosure::DisclosureConfig;
 use vigie_report::{Lang, parse_lang};
 use vigie_warehouse::Warehouse;
 
@@ -66,9 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
     )?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
-    let cfg = DisclosureConfig {
-        min_count: pipeline.spec.disclosure.min_count,
-    };
+    let cfg = pipeline.disclosure();
     let html = match &team {
         Some(team) => {
             vigie_report::feedback_report(

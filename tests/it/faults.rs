@@ -264,9 +264,7 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     let state = vigie_serve::ServeState::new().expect("state");
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir()).expect("catalogue");
     let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
-    let disclosure = vigie_disclosure::DisclosureConfig {
-        min_count: pipeline.spec.disclosure.min_count,
-    };
+    let disclosure = pipeline.disclosure();
     vigie_serve::refresh_indicators(&state, &wh, &catalogue, &disclosure, &sources)
         .await
         .expect("refresh");

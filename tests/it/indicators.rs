@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use vigie_indicators::Code;
 
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
@@ -336,7 +337,7 @@ fn describe(r: &IndicatorResult) -> String {
         r.value,
         r.ci_low,
         r.ci_high,
-        r.suppressed,
+        r.is_suppressed(),
         r.suppression_reason
     )
 }
@@ -400,7 +401,7 @@ fn close(got: Option<f64>, want: f64, tol: f64, what: &str) {
 #[track_caller]
 fn check(r: &IndicatorResult, num: f64, den: Option<f64>, value: f64, ci: Option<(f64, f64)>) {
     let what = key(r);
-    assert!(!r.suppressed, "{what} is suppressed: {}", describe(r));
+    assert!(!r.is_suppressed(), "{what} is suppressed: {}", describe(r));
     close(r.numerator, num, 1e-9, &format!("{what} numerator"));
     match den {
         Some(den) => close(r.denominator, den, 1e-9, &format!("{what} denominator")),
@@ -416,12 +417,17 @@ fn check(r: &IndicatorResult, num: f64, den: Option<f64>, value: f64, ci: Option
 #[track_caller]
 fn check_suppressed(r: &IndicatorResult, reason: &str) {
     assert!(
-        r.suppressed,
+        r.is_suppressed(),
         "{} should be suppressed: {}",
         key(r),
         describe(r)
     );
-    assert_eq!(r.suppression_reason.as_deref(), Some(reason), "{}", key(r));
+    assert_eq!(
+        r.suppression_reason.map(|s| s.code()),
+        Some(reason),
+        "{}",
+        key(r)
+    );
 }
 
 /// The disclosure rule on a published set, checked without the gate's code:
@@ -432,7 +438,7 @@ fn check_suppressed(r: &IndicatorResult, reason: &str) {
 fn assert_published_is_safe(rows: &[IndicatorResult]) {
     let mut problems = Vec::new();
     for r in rows {
-        if r.suppressed {
+        if r.is_suppressed() {
             let numbers = [r.numerator, r.denominator, r.value, r.ci_low, r.ci_high];
             if numbers.iter().any(Option::is_some)
                 || r.spc_centre.is_some()
@@ -473,12 +479,20 @@ fn recoverable_cells(
     in_scope: impl Fn(&IndicatorResult) -> bool,
 ) -> Vec<String> {
     let rows: Vec<&IndicatorResult> = rows.iter().filter(|r| in_scope(r)).collect();
-    let period =
-        |r: &IndicatorResult| format!("{} {} {}", r.indicator, r.period_type, r.period_start);
+    let period = |r: &IndicatorResult| {
+        format!(
+            "{} {} {}",
+            r.indicator,
+            r.period_type.code(),
+            r.period_start
+        )
+    };
     let mut sets: BTreeMap<String, Vec<&IndicatorResult>> = BTreeMap::new();
     let mut totals: HashMap<String, &IndicatorResult> = HashMap::new();
     for r in &rows {
-        if r.org_level == "region" || r.parent_unit.as_deref() == Some("region") {
+        if r.org_level == vigie_disclosure::OrgLevel::Region
+            || r.parent_unit.as_deref() == Some("region")
+        {
             let k = format!(
                 "teams -> region: {} {}={}",
                 period(r),
@@ -508,13 +522,13 @@ fn recoverable_cells(
                 None => continue, // no pooled total (include_total: false): no equation
             }
         }
-        let hidden: Vec<&&IndicatorResult> = set.iter().filter(|r| r.suppressed).collect();
+        let hidden: Vec<&&IndicatorResult> = set.iter().filter(|r| r.is_suppressed()).collect();
         if hidden.len() == 1 && set.len() > 1 {
             out.push(format!(
                 "{k}: {} is the only suppressed cell of its set, recoverable from {:?}",
                 key(hidden[0]),
                 set.iter()
-                    .filter(|r| !r.suppressed)
+                    .filter(|r| !r.is_suppressed())
                     .map(|r| describe(r))
                     .collect::<Vec<_>>()
             ));
@@ -879,7 +893,7 @@ async fn ed_visits_per_1000_asr_matches_a_hand_computed_directly_standardised_ra
     assert_eq!((men.ci_low, men.ci_high), (None, None), "{}", describe(men));
     // T02 has population in one band only: the standardised rate is undefined.
     let t02 = c("T02", "all", "all");
-    assert!(!t02.suppressed, "{}", describe(t02));
+    assert!(!t02.is_suppressed(), "{}", describe(t02));
     assert_eq!((t02.numerator, t02.denominator), (Some(0.0), Some(6.0)));
     assert_eq!(
         t02.value,
@@ -1040,7 +1054,7 @@ async fn alc_days_of_a_suppressed_team_are_not_recoverable_from_the_region() {
     let rows = published(&l.warehouse).await;
     let c = |u: &str| cell(&rows, "alc_days_pct", "2024-02-01", u, "all", "all");
     let (region, t01, t02) = (c("region"), c("T01"), c("T02"));
-    assert!(t02.suppressed, "{}", describe(t02));
+    assert!(t02.is_suppressed(), "{}", describe(t02));
     // ALC days and inpatient days are sums over stays: region = T01 + T02. With the region and
     // T01 published, T02's 5.5 ALC days over 25 inpatient days (3 stays) are one subtraction away.
     let leaked = match (
@@ -1283,7 +1297,7 @@ async fn referral_count_of_a_suppressed_team_is_not_recoverable_from_the_region(
     let rows = published(&l.warehouse).await;
     let ind = "referral_to_first_contact_days_median";
     let c = |u: &str| cell(&rows, ind, "2024-01-01", u, "all", "all");
-    assert!(c("T03").suppressed, "{}", describe(c("T03")));
+    assert!(c("T03").is_suppressed(), "{}", describe(c("T03")));
     // The numerator of a quantile indicator is the number of observations: a count that adds
     // up over teams. Region 17 - T01 8 - T02 6 = T03's 3 referrals, suppressed as a small count.
     let leaked = match (
@@ -1557,11 +1571,11 @@ async fn data_quality_indicators_count_the_known_bad_rows() {
     check(rej("hopital_b_episodes"), 0.0, Some(10.0), 0.0, None);
     check(rej("all"), 6.0, Some(90.0), 6.667, Some((3.091, 13.790)));
     assert_eq!(
-        rej("hospital_a_ed").target_status.as_deref(),
+        rej("hospital_a_ed").target_status.map(|s| s.code()),
         Some("not_met")
     );
     assert_eq!(
-        rej("registre_population").target_status.as_deref(),
+        rej("registre_population").target_status.map(|s| s.code()),
         Some("met")
     );
     // Completeness: rows read minus rows missing the value, per mandatory column with gaps:
@@ -1662,7 +1676,7 @@ async fn published_output_of_random_small_regions_never_discloses_a_small_count(
         let rows = synthetic_published(persons, seed).await;
         let hidden = |reason: &str| {
             rows.iter()
-                .filter(|r| r.suppression_reason.as_deref() == Some(reason))
+                .filter(|r| r.suppression_reason.map(|s| s.code()) == Some(reason))
                 .count()
         };
         let (small, complementary, below) = (
@@ -1680,13 +1694,15 @@ async fn published_output_of_random_small_regions_never_discloses_a_small_count(
         assert!(small > 0 && complementary > 0, "nothing to protect?");
         let team_hidden = rows
             .iter()
-            .filter(|r| r.additive && r.org_level == "team" && r.suppressed)
+            .filter(|r| {
+                r.additive && r.org_level == vigie_disclosure::OrgLevel::Team && r.is_suppressed()
+            })
             .count();
         assert!(team_hidden > 0);
         // Visible cells still carry their numbers.
         assert!(
             rows.iter()
-                .filter(|r| !r.suppressed)
+                .filter(|r| !r.is_suppressed())
                 .all(|r| r.numerator.is_some() || r.value.is_some()),
             "a visible cell without numbers"
         );
@@ -2117,7 +2133,7 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         if n.run_id == weekly.run_id {
             recomputed += 1;
             assert!(
-                n.period_start >= last || n.period_type == "span",
+                n.period_start >= last || n.period_type == vigie_indicators::PeriodType::Span,
                 "{k}: outside the recomputed month"
             );
             assert_eq!(
@@ -2132,7 +2148,11 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
                 (o.spc_centre, o.spc_lower, o.spc_upper, &o.spc_signal),
                 "{k}: SPC limits rest on the whole series"
             );
-            assert_eq!(n.suppressed, o.suppressed, "{k}: same disclosure verdict");
+            assert_eq!(
+                n.is_suppressed(),
+                o.is_suppressed(),
+                "{k}: same disclosure verdict"
+            );
             with_spc += usize::from(n.spc_centre.is_some());
         } else {
             assert_eq!(n.run_id, full.run_id, "{k}: untouched");
@@ -2156,7 +2176,7 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
     let mut checked = 0;
     for (k, o) in &old {
         let n = &again[k];
-        if n.run_id == middle.run_id && n.period_type != "span" {
+        if n.run_id == middle.run_id && n.period_type != vigie_indicators::PeriodType::Span {
             checked += 1;
             assert_eq!(n.period_start, mid, "{k}: outside the recomputed month");
             assert_eq!(

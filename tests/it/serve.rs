@@ -335,7 +335,7 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
                 && m["stratum_dimension"] == r.stratum_dimension.as_str()
                 && m["stratum"] == r.stratum_value.as_str()
         });
-        match (r.suppressed || r.value.is_none(), found) {
+        match (r.is_suppressed() || r.value.is_none(), found) {
             (true, None) => {}
             (true, Some(s)) => panic!("suppressed cell exported: {s}"),
             (false, None) => panic!("published cell missing from Prometheus: {r:?}"),

@@ -10,6 +10,9 @@ use crate::SuppressionReason;
 /// The stratum dimension and value of the total ("all") stratum.
 pub const ALL: &str = "all";
 
+/// The org unit code of the whole region (the top of the org hierarchy).
+pub const REGION: &str = "region";
+
 /// Level of an org unit. Ordered from the top: `Region < Team < Site`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,6 +34,15 @@ impl OrgLevel {
             Self::Team => "team",
             Self::Site => "site",
         }
+    }
+
+    /// The level a stored code names (the inverse of [`as_str`](Self::as_str)); `None` for
+    /// a code this version does not know.
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Self::Region, Self::Team, Self::Site]
+            .into_iter()
+            .find(|l| l.as_str() == code)
     }
 }
 

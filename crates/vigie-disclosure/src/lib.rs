@@ -81,7 +81,7 @@ mod reason;
 mod sets;
 
 pub use apply::apply;
-pub use cell::{ALL, Cell, CellKey, CountField, CountFields, OrgLevel};
+pub use cell::{ALL, Cell, CellKey, CountField, CountFields, OrgLevel, REGION};
 pub use check::{Leak, LeakKind, check, check_all};
 pub use config::{DisclosureConfig, is_publishable_count, publishable_count};
 pub use reason::{Lang, SuppressionReason};

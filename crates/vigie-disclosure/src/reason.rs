@@ -29,6 +29,30 @@ pub enum SuppressionReason {
 }
 
 impl SuppressionReason {
+    /// Every reason, in a stable order.
+    pub const ALL: [Self; 3] = [
+        Self::SmallCount,
+        Self::BelowMinimumDenominator,
+        Self::Complementary,
+    ];
+
+    /// The code stored in `indicator_results.suppression_reason` (and its serde spelling).
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::SmallCount => "small_count",
+            Self::BelowMinimumDenominator => "below_minimum_denominator",
+            Self::Complementary => "complementary",
+        }
+    }
+
+    /// The reason a stored code names; `None` for a code this version does not know (never
+    /// a default: an unknown reason must not read as a known one).
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     /// Whether this is a primary (rather than complementary) suppression.
     #[must_use]
     pub const fn is_primary(self) -> bool {

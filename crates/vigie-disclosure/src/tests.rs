@@ -453,3 +453,16 @@ fn labels_in_both_languages() {
             && !Complementary.is_primary()
     );
 }
+
+#[test]
+fn stored_codes_round_trip_and_unknown_codes_are_not_read_as_known() {
+    for r in SuppressionReason::ALL {
+        assert_eq!(SuppressionReason::from_code(r.code()), Some(r));
+    }
+    assert_eq!(SuppressionReason::from_code("small"), None);
+    assert_eq!(SuppressionReason::from_code(""), None);
+    for l in [OrgLevel::Region, OrgLevel::Team, OrgLevel::Site] {
+        assert_eq!(OrgLevel::from_code(l.as_str()), Some(l));
+    }
+    assert_eq!(OrgLevel::from_code("hospital"), None);
+}

@@ -4,24 +4,24 @@
 //! * baseline ED visits (in the baseline window `[e - baseline_days, e)`):
 //!   `0-4`, `5-6`, `7-9`, `10+`;
 //! * age at `e`, computed as `year(e) - birth_year` (only the birth year is
-//!   held): `<45`, `45-64`, `65-79`, `80+`;
+//!   held), in `vigie_stats::ADJUSTMENT_AGE_BANDS`: `<45`, `45-64`, `65-79`, `80+`;
 //! * sex `F`, `M`, `X`.
 
 use serde::{Deserialize, Serialize};
+use vigie_stats::ADJUSTMENT_AGE_BANDS;
 
 use crate::types::Sex;
 
 /// Number of ED bands.
 pub const N_ED_BANDS: usize = 4;
-/// Number of age bands.
-pub const N_AGE_BANDS: usize = 4;
+/// Number of age bands (the adjustment bands of `vigie-stats`).
+pub const N_AGE_BANDS: usize = ADJUSTMENT_AGE_BANDS.len();
 /// Number of sexes.
 pub const N_SEXES: usize = 3;
 /// Number of strata.
 pub const N_STRATA: usize = N_ED_BANDS * N_AGE_BANDS * N_SEXES;
 
 const ED_LABELS: [&str; N_ED_BANDS] = ["0-4", "5-6", "7-9", "10+"];
-const AGE_LABELS: [&str; N_AGE_BANDS] = ["<45", "45-64", "65-79", "80+"];
 const SEX_LABELS: [&str; N_SEXES] = ["F", "M", "X"];
 
 /// Band (0..4) of a baseline ED-visit count.
@@ -35,15 +35,10 @@ pub fn ed_band(baseline_ed_visits: u32) -> usize {
     }
 }
 
-/// Band (0..4) of an age in years (negative ages fall in the first band).
+/// Adjustment band (0..4) of an age in years (negative ages fall in the first band).
 #[must_use]
 pub fn age_band(age: i32) -> usize {
-    match age {
-        i32::MIN..=44 => 0,
-        45..=64 => 1,
-        65..=79 => 2,
-        _ => 3,
-    }
+    ADJUSTMENT_AGE_BANDS.index(i64::from(age))
 }
 
 /// One stratum, an index in `0..N_STRATA`.
@@ -73,7 +68,9 @@ impl Stratum {
         let ed = (i / (N_SEXES * N_AGE_BANDS)) % N_ED_BANDS;
         format!(
             "ED {}, age {}, {}",
-            ED_LABELS[ed], AGE_LABELS[age], SEX_LABELS[sex]
+            ED_LABELS[ed],
+            ADJUSTMENT_AGE_BANDS.label(age).unwrap_or("?"),
+            SEX_LABELS[sex]
         )
     }
 }

@@ -12,13 +12,11 @@ use vigie_stats::{
     CANADA_2011_STANDARD, dsr_canada_2011, median, percentile_90, poisson_ci, wilson_ci,
 };
 
+use vigie_disclosure::ALL;
+
 use crate::catalogue::{IndicatorMeta, Method};
 use crate::error::IndicatorError;
 
-/// The code of the whole region in `org_unit`.
-pub const REGION: &str = "region";
-/// The total stratum.
-pub const ALL: &str = "all";
 const CONFIDENCE: f64 = 0.95;
 
 /// One aggregated cell before SPC and disclosure.

@@ -18,7 +18,9 @@ use vigie_evaluation::{
 };
 use vigie_warehouse::{Replace, Warehouse};
 
-use crate::aggregate::{ALL, CellValue};
+use vigie_disclosure::ALL;
+
+use crate::aggregate::CellValue;
 use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
 use crate::engine::{ComputeOptions, run_sql};
 use crate::error::IndicatorError;

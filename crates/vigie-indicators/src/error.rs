@@ -26,6 +26,18 @@ pub enum IndicatorError {
     /// The disclosure gate found a leak in an output (a bug: the output is withheld).
     #[error("disclosure check failed, output withheld: {0}")]
     Disclosure(#[from] vigie_disclosure::Leak),
+    /// `indicator_results` holds a value this version does not know (written by another
+    /// version, or altered by hand): nothing is guessed.
+    #[error(
+        "indicator_results.{column} holds \"{value}\", which this version of vigie does not know; \
+         recompute the indicators (vigie compute) or use the version that wrote them"
+    )]
+    StoredValue {
+        /// The column.
+        column: String,
+        /// The value found.
+        value: String,
+    },
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),

@@ -18,13 +18,7 @@ use vigie_stats::CANADA_2011_STANDARD;
 
 /// The age bands used for stratification.
 pub fn age_band(age: i64) -> &'static str {
-    match age {
-        i64::MIN..=17 => "0-17",
-        18..=44 => "18-44",
-        45..=64 => "45-64",
-        65..=79 => "65-79",
-        _ => "80+",
-    }
+    vigie_stats::REPORTING_AGE_BANDS.label_of(age)
 }
 
 /// The 2011 Canadian standard population band of an age (five-year bands, 90+).

@@ -12,6 +12,7 @@
 mod aggregate;
 mod builtin;
 mod catalogue;
+mod codes;
 mod engine;
 mod error;
 mod functions;
@@ -22,6 +23,7 @@ pub use catalogue::{
     Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
     Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
 };
+pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use results::{

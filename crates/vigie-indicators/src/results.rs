@@ -17,7 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use vigie_disclosure::{Cell, CountFields, DisclosureConfig, OrgLevel, SuppressionReason};
 use vigie_warehouse::{SessionOptions, Warehouse};
 
-use crate::catalogue::{IndicatorDef, IndicatorMeta, Method};
+use crate::catalogue::{IndicatorDef, IndicatorMeta, Method, PeriodType};
+use crate::codes::{Code, SpcSignal, TargetStatus};
 use crate::error::IndicatorError;
 
 /// Name of the results table.
@@ -30,14 +31,14 @@ pub const WORKLIST_TABLE: &str = "worklist";
 pub struct IndicatorResult {
     /// Indicator id.
     pub indicator: String,
-    /// month, quarter, year or span.
-    pub period_type: String,
+    /// Month, quarter, year or the whole span.
+    pub period_type: PeriodType,
     /// First day of the period.
     pub period_start: NaiveDate,
     /// Last day of the period (inclusive).
     pub period_end: NaiveDate,
-    /// region, team or site.
-    pub org_level: String,
+    /// Region, team or site.
+    pub org_level: OrgLevel,
     /// The org unit's code (`region` for the whole region).
     pub org_unit: String,
     /// The unit above (None for the region).
@@ -57,23 +58,22 @@ pub struct IndicatorResult {
     /// Upper 95% confidence limit.
     pub ci_high: Option<f64>,
     /// Computation method.
-    pub method: String,
+    pub method: Method,
     /// Target, if agreed.
     pub target: Option<f64>,
-    /// met, within_corridor or not_met.
-    pub target_status: Option<String>,
+    /// Whether the value meets the target.
+    pub target_status: Option<TargetStatus>,
     /// SPC centre line.
     pub spc_centre: Option<f64>,
     /// SPC lower process limit.
     pub spc_lower: Option<f64>,
     /// SPC upper process limit.
     pub spc_upper: Option<f64>,
-    /// common_cause, special_cause_improvement, special_cause_concern, special_cause_neither.
-    pub spc_signal: Option<String>,
-    /// Whether the disclosure gate suppresses this cell.
-    pub suppressed: bool,
-    /// Why: small_count, below_minimum_denominator or complementary.
-    pub suppression_reason: Option<String>,
+    /// What the SPC rules say of the point.
+    pub spc_signal: Option<SpcSignal>,
+    /// Why the disclosure gate suppresses this cell (`None`: published). Stored as the
+    /// `suppressed` flag and the `suppression_reason` code.
+    pub suppression_reason: Option<SuppressionReason>,
     /// The compute run.
     pub run_id: String,
     /// When it was computed.
@@ -84,6 +84,18 @@ pub struct IndicatorResult {
     pub min_denominator: Option<f64>,
     /// Whether cells add up over strata and org units (not stored).
     pub additive: bool,
+}
+
+impl IndicatorResult {
+    /// Whether the disclosure gate suppresses this cell.
+    pub fn is_suppressed(&self) -> bool {
+        self.suppression_reason.is_some()
+    }
+
+    /// Whether this is the total stratum (not a breakdown by sex, age band, ...).
+    pub fn is_total(&self) -> bool {
+        self.stratum_dimension == vigie_disclosure::ALL
+    }
 }
 
 /// Schema of `indicator_results`.
@@ -130,7 +142,7 @@ fn date(days: i32) -> NaiveDate {
     NaiveDate::default() + chrono::Duration::days(days as i64)
 }
 
-/// Results as one record batch.
+/// Results as one record batch (enums become their codes here, and only here).
 pub fn to_batch(rows: &[IndicatorResult]) -> Result<RecordBatch, IndicatorError> {
     let s = |f: fn(&IndicatorResult) -> &str| -> ArrayRef {
         Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
@@ -143,14 +155,14 @@ pub fn to_batch(rows: &[IndicatorResult]) -> Result<RecordBatch, IndicatorError>
     };
     let columns: Vec<ArrayRef> = vec![
         s(|r| &r.indicator),
-        s(|r| &r.period_type),
+        s(|r| r.period_type.code()),
         Arc::new(Date32Array::from_iter_values(
             rows.iter().map(|r| day(r.period_start)),
         )),
         Arc::new(Date32Array::from_iter_values(
             rows.iter().map(|r| day(r.period_end)),
         )),
-        s(|r| &r.org_level),
+        s(|r| r.org_level.code()),
         s(|r| &r.org_unit),
         os(|r| r.parent_unit.as_deref()),
         s(|r| &r.stratum_dimension),
@@ -160,19 +172,19 @@ pub fn to_batch(rows: &[IndicatorResult]) -> Result<RecordBatch, IndicatorError>
         n(|r| r.value),
         n(|r| r.ci_low),
         n(|r| r.ci_high),
-        s(|r| &r.method),
+        s(|r| r.method.code()),
         n(|r| r.target),
-        os(|r| r.target_status.as_deref()),
+        os(|r| r.target_status.map(Code::code)),
         n(|r| r.spc_centre),
         n(|r| r.spc_lower),
         n(|r| r.spc_upper),
-        os(|r| r.spc_signal.as_deref()),
+        os(|r| r.spc_signal.map(Code::code)),
         Arc::new(
             rows.iter()
-                .map(|r| Some(r.suppressed))
+                .map(|r| Some(r.is_suppressed()))
                 .collect::<BooleanArray>(),
         ),
-        os(|r| r.suppression_reason.as_deref()),
+        os(|r| r.suppression_reason.map(Code::code)),
         s(|r| &r.run_id),
         Arc::new(
             TimestampMicrosecondArray::from_iter_values(
@@ -184,59 +196,136 @@ pub fn to_batch(rows: &[IndicatorResult]) -> Result<RecordBatch, IndicatorError>
     Ok(RecordBatch::try_new(results_schema(), columns)?)
 }
 
-/// Reads result rows back from batches of `indicator_results`.
+/// The columns of one batch of `indicator_results`, cast to the canonical schema.
+struct Columns<'a> {
+    batch: &'a RecordBatch,
+    schema: SchemaRef,
+}
+
+impl Columns<'_> {
+    fn column(&self, name: &str) -> Result<ArrayRef, IndicatorError> {
+        let a = self
+            .batch
+            .column_by_name(name)
+            .ok_or_else(|| IndicatorError::StoredValue {
+                column: name.to_string(),
+                value: "(missing column)".into(),
+            })?;
+        let t = self.schema.field_with_name(name)?.data_type().clone();
+        Ok(cast(a, &t)?)
+    }
+    fn text(&self, name: &str) -> Result<StringArray, IndicatorError> {
+        Ok(self.column(name)?.as_string::<i32>().clone())
+    }
+    fn number(&self, name: &str) -> Result<Float64Array, IndicatorError> {
+        Ok(self
+            .column(name)?
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .clone())
+    }
+    fn date(&self, name: &str) -> Result<Date32Array, IndicatorError> {
+        Ok(self
+            .column(name)?
+            .as_primitive::<arrow::datatypes::Date32Type>()
+            .clone())
+    }
+}
+
+/// A coded text column: every value must be a code this version knows.
+struct Coded {
+    name: &'static str,
+    values: StringArray,
+}
+
+impl Coded {
+    fn read(columns: &Columns<'_>, name: &'static str) -> Result<Self, IndicatorError> {
+        Ok(Coded {
+            name,
+            values: columns.text(name)?,
+        })
+    }
+    fn optional<T: Code>(&self, i: usize) -> Result<Option<T>, IndicatorError> {
+        if self.values.is_null(i) {
+            return Ok(None);
+        }
+        let code = self.values.value(i);
+        T::from_code(code)
+            .map(Some)
+            .ok_or_else(|| IndicatorError::StoredValue {
+                column: self.name.to_string(),
+                value: code.to_string(),
+            })
+    }
+    fn required<T: Code>(&self, i: usize) -> Result<T, IndicatorError> {
+        self.optional(i)?
+            .ok_or_else(|| IndicatorError::StoredValue {
+                column: self.name.to_string(),
+                value: "(null)".into(),
+            })
+    }
+}
+
+/// The stored suppression: the flag and the reason must agree (a suppressed cell without a
+/// reason, or a reason on a published cell, is an error rather than a guess).
+fn suppression(
+    flag: bool,
+    reason: Option<SuppressionReason>,
+) -> Result<Option<SuppressionReason>, IndicatorError> {
+    match (flag, reason) {
+        (true, Some(r)) => Ok(Some(r)),
+        (false, None) => Ok(None),
+        (true, None) => Err(IndicatorError::StoredValue {
+            column: "suppression_reason".into(),
+            value: "(null on a suppressed row)".into(),
+        }),
+        (false, Some(r)) => Err(IndicatorError::StoredValue {
+            column: "suppression_reason".into(),
+            value: format!("{} (on a row not suppressed)", r.code()),
+        }),
+    }
+}
+
+/// Reads result rows back from batches of `indicator_results`. A code this version does not
+/// know is an error naming the column and value, never a default.
 pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<IndicatorResult>, IndicatorError> {
     let schema = results_schema();
     let mut out = Vec::new();
     for b in batches {
-        let col = |name: &str| -> Result<ArrayRef, IndicatorError> {
-            let a = b
-                .column_by_name(name)
-                .ok_or_else(|| IndicatorError::Internal(format!("results lack {name}")))?;
-            let t = schema.field_with_name(name)?.data_type().clone();
-            Ok(cast(a, &t)?)
+        let c = Columns {
+            batch: b,
+            schema: schema.clone(),
         };
-        let text = |name: &str| -> Result<StringArray, IndicatorError> {
-            Ok(col(name)?.as_string::<i32>().clone())
-        };
-        let num = |name: &str| -> Result<Float64Array, IndicatorError> {
-            Ok(col(name)?
-                .as_primitive::<arrow::datatypes::Float64Type>()
-                .clone())
-        };
-        let dates = |name: &str| -> Result<Date32Array, IndicatorError> {
-            Ok(col(name)?
-                .as_primitive::<arrow::datatypes::Date32Type>()
-                .clone())
-        };
-        let (ind, pt, ol, ou, pu, sd, sv, me, ts, sig, sr, run) = (
-            text("indicator")?,
-            text("period_type")?,
-            text("org_level")?,
-            text("org_unit")?,
-            text("parent_unit")?,
-            text("stratum_dimension")?,
-            text("stratum_value")?,
-            text("method")?,
-            text("target_status")?,
-            text("spc_signal")?,
-            text("suppression_reason")?,
-            text("run_id")?,
+        let (ind, ou, pu, sd, sv, run) = (
+            c.text("indicator")?,
+            c.text("org_unit")?,
+            c.text("parent_unit")?,
+            c.text("stratum_dimension")?,
+            c.text("stratum_value")?,
+            c.text("run_id")?,
         );
-        let (ps, pe) = (dates("period_start")?, dates("period_end")?);
+        let (pt, ol, me, ts, sig, sr) = (
+            Coded::read(&c, "period_type")?,
+            Coded::read(&c, "org_level")?,
+            Coded::read(&c, "method")?,
+            Coded::read(&c, "target_status")?,
+            Coded::read(&c, "spc_signal")?,
+            Coded::read(&c, "suppression_reason")?,
+        );
+        let (ps, pe) = (c.date("period_start")?, c.date("period_end")?);
         let (nu, de, va, lo, hi, ta, sc, sl, su) = (
-            num("numerator")?,
-            num("denominator")?,
-            num("value")?,
-            num("ci_low")?,
-            num("ci_high")?,
-            num("target")?,
-            num("spc_centre")?,
-            num("spc_lower")?,
-            num("spc_upper")?,
+            c.number("numerator")?,
+            c.number("denominator")?,
+            c.number("value")?,
+            c.number("ci_low")?,
+            c.number("ci_high")?,
+            c.number("target")?,
+            c.number("spc_centre")?,
+            c.number("spc_lower")?,
+            c.number("spc_upper")?,
         );
-        let supp = col("suppressed")?.as_boolean().clone();
-        let at = col("computed_at")?
+        let supp = c.column("suppressed")?.as_boolean().clone();
+        let at = c
+            .column("computed_at")?
             .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
             .clone();
         let opt_s = |a: &StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_string());
@@ -244,10 +333,10 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<IndicatorResult>, Ind
         for i in 0..b.num_rows() {
             out.push(IndicatorResult {
                 indicator: ind.value(i).to_string(),
-                period_type: pt.value(i).to_string(),
+                period_type: pt.required(i)?,
                 period_start: date(ps.value(i)),
                 period_end: date(pe.value(i)),
-                org_level: ol.value(i).to_string(),
+                org_level: ol.required(i)?,
                 org_unit: ou.value(i).to_string(),
                 parent_unit: opt_s(&pu, i),
                 stratum_dimension: sd.value(i).to_string(),
@@ -257,15 +346,14 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<IndicatorResult>, Ind
                 value: opt_f(&va, i),
                 ci_low: opt_f(&lo, i),
                 ci_high: opt_f(&hi, i),
-                method: me.value(i).to_string(),
+                method: me.required(i)?,
                 target: opt_f(&ta, i),
-                target_status: opt_s(&ts, i),
+                target_status: ts.optional(i)?,
                 spc_centre: opt_f(&sc, i),
                 spc_lower: opt_f(&sl, i),
                 spc_upper: opt_f(&su, i),
-                spc_signal: opt_s(&sig, i),
-                suppressed: supp.value(i),
-                suppression_reason: opt_s(&sr, i),
+                spc_signal: sig.optional(i)?,
+                suppression_reason: suppression(supp.value(i), sr.optional(i)?)?,
                 run_id: run.value(i).to_string(),
                 computed_at: DateTime::from_timestamp_micros(at.value(i)).unwrap_or_default(),
                 count_fields: CountFields::NONE,
@@ -277,28 +365,12 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<IndicatorResult>, Ind
     Ok(out)
 }
 
-pub(crate) fn org_level(level: &str) -> OrgLevel {
-    match level {
-        "region" => OrgLevel::Region,
-        "site" => OrgLevel::Site,
-        _ => OrgLevel::Team,
-    }
-}
-
-pub(crate) fn reason_code(r: SuppressionReason) -> &'static str {
-    match r {
-        SuppressionReason::SmallCount => "small_count",
-        SuppressionReason::BelowMinimumDenominator => "below_minimum_denominator",
-        SuppressionReason::Complementary => "complementary",
-    }
-}
-
-/// The result as a disclosure cell.
+/// The result as a disclosure cell (its verdict, if any, carried over).
 pub(crate) fn to_cell(r: &IndicatorResult) -> Cell {
     Cell {
         indicator: r.indicator.clone(),
-        period: format!("{}:{}", r.period_type, r.period_start),
-        org_level: org_level(&r.org_level),
+        period: format!("{}:{}", r.period_type.code(), r.period_start),
+        org_level: r.org_level,
         org_unit: r.org_unit.clone(),
         parent_unit: r.parent_unit.clone(),
         stratum_dimension: r.stratum_dimension.clone(),
@@ -311,7 +383,7 @@ pub(crate) fn to_cell(r: &IndicatorResult) -> Cell {
         count_fields: r.count_fields,
         min_denominator: r.min_denominator,
         additive: r.additive,
-        suppressed: None,
+        suppressed: r.suppression_reason,
     }
 }
 
@@ -354,7 +426,7 @@ pub async fn published_results(
         r.count_fields = policy.count_fields;
         r.min_denominator = policy.min_denominator;
         r.additive = policy.additive;
-        if r.suppressed {
+        if r.is_suppressed() {
             r.numerator = None;
             r.denominator = None;
             r.value = None;
@@ -368,20 +440,7 @@ pub async fn published_results(
         }
         rows.push(r);
     }
-    let cells: Vec<Cell> = rows
-        .iter()
-        .map(|r| {
-            let mut c = to_cell(r);
-            c.suppressed = r
-                .suppressed
-                .then_some(match r.suppression_reason.as_deref() {
-                    Some("below_minimum_denominator") => SuppressionReason::BelowMinimumDenominator,
-                    Some("complementary") => SuppressionReason::Complementary,
-                    _ => SuppressionReason::SmallCount,
-                });
-            c
-        })
-        .collect();
+    let cells: Vec<Cell> = rows.iter().map(to_cell).collect();
     vigie_disclosure::check(&cells, cfg)?;
     Ok(rows)
 }

@@ -1,7 +1,6 @@
 //! The compute step: the pipeline's indicator catalogue over its warehouse.
 
 use chrono::NaiveDate;
-use vigie_disclosure::DisclosureConfig;
 use vigie_indicators::{ComputeOptions, ComputeReport, compute as run_catalogue, load_catalogue};
 use vigie_model::config::LoadedPipeline;
 use vigie_warehouse::SessionOptions;
@@ -49,15 +48,14 @@ pub async fn compute(
         // `from` only starts its horizon.
         recompute: overrides.from.is_some(),
         to: overrides.to,
-        disclosure: DisclosureConfig {
-            min_count: pipeline.spec.disclosure.min_count,
-        },
+        disclosure: pipeline.disclosure(),
         replicates: spec.bootstrap_replicates,
         seed: spec.bootstrap_seed,
         session: SessionOptions {
             memory_limit_bytes: spec.memory_limit_mib << 20,
             ..SessionOptions::default()
         },
+        spc_min_points: spec.spc_min_points,
         queries_dir,
     };
     // Results are a table of the warehouse: one writer at a time, like loads.

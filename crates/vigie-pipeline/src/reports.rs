@@ -24,9 +24,10 @@ async fn resolve_period(
     cfg: &DisclosureConfig,
 ) -> Result<Option<String>, PipelineError> {
     use chrono::Datelike;
+    use vigie_indicators::PeriodType;
     let kind = match spec {
-        "latest_quarter" => "quarter",
-        "latest_year" => "year",
+        "latest_quarter" => PeriodType::Quarter,
+        "latest_year" => PeriodType::Year,
         fixed => return Ok(Some(fixed.to_string())),
     };
     let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
@@ -36,7 +37,7 @@ async fn resolve_period(
         .map(|r| r.period_start)
         .max();
     Ok(latest.map(|d| match kind {
-        "quarter" => format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1),
+        PeriodType::Quarter => format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1),
         _ => d.year().to_string(),
     }))
 }
@@ -106,9 +107,7 @@ pub async fn write_reports(
     }
     let warehouse = Warehouse::open(warehouse.unwrap_or(&pipeline.spec.warehouse))?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
-    let cfg = DisclosureConfig {
-        min_count: pipeline.spec.disclosure.min_count,
-    };
+    let cfg = pipeline.disclosure();
     let mut written = Vec::new();
     for spec in &pipeline.spec.outputs.reports {
         let Some(period) = resolve_period(&spec.period, &warehouse, &catalogue, &cfg).await? else {

@@ -190,7 +190,7 @@ pub fn render(
         let Some(row) = data.find(&m.id, REGION, ALL, ALL, period) else {
             continue;
         };
-        let prev = if row.period_type == "span" {
+        let prev = if row.period_type == PeriodType::Span {
             None
         } else {
             data.previous(row)
@@ -198,7 +198,7 @@ pub fn render(
         scorecard.push(ScoreRow {
             id: m.id.clone(),
             name: name(m, lang),
-            period: format::period_of(&row.period_type, row.period_start, row.period_end, lang),
+            period: format::period_of(row.period_type, row.period_start, row.period_end, lang),
             value: cell(Some(row), m, &region_label, &mut notes, lang),
             target: target_text(m, lang),
             status: target_status(Some(row), lang),
@@ -207,7 +207,7 @@ pub fn render(
                 None => cell(None, m, &region_label, &mut notes, lang),
             },
             previous_period: prev
-                .map(|p| format::period_of(&p.period_type, p.period_start, p.period_end, lang))
+                .map(|p| format::period_of(p.period_type, p.period_start, p.period_end, lang))
                 .unwrap_or_else(|| format::DASH.to_string()),
             trend: trend(Some(row), prev, m, lang),
         });
@@ -249,7 +249,7 @@ pub fn render(
             continue;
         }
         let participants = match naive_row {
-            Some(r) if !r.suppressed => {
+            Some(r) if !r.is_suppressed() => {
                 notes.count(r.numerator.map_or(0, |n| n.round() as u64), cfg, lang)
             }
             _ => Counted {
@@ -341,7 +341,7 @@ pub fn render(
                     .collect();
                 let shown = rows
                     .iter()
-                    .filter(|r| !r.suppressed)
+                    .filter(|r| !r.is_suppressed())
                     .min_by(|a, b| {
                         a.value
                             .partial_cmp(&b.value)

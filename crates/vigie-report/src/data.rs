@@ -5,18 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use vigie_disclosure::{DisclosureConfig, Lang, SuppressionReason, publishable_count};
-use vigie_indicators::{IndicatorDef, IndicatorResult, published_results};
+use vigie_disclosure::{DisclosureConfig, Lang, OrgLevel, SuppressionReason, publishable_count};
+use vigie_indicators::{IndicatorDef, IndicatorResult, PeriodType, published_results};
 use vigie_warehouse::{FileStatus, ManifestEntry, Warehouse};
 
 use crate::format;
 use crate::period::{Period, PeriodKind};
 use crate::{ReportError, i18n};
 
-/// The region's org unit code.
-pub const REGION: &str = "region";
-/// The total stratum.
-pub const ALL: &str = "all";
+/// The region's org unit code and the total stratum, as the gate defines them.
+pub use vigie_disclosure::{ALL, REGION};
 
 /// Published results and the manifest.
 pub struct Data {
@@ -42,7 +40,7 @@ impl Data {
         let manifest = warehouse.manifest(None).await.unwrap_or_default();
         let teams: BTreeSet<String> = rows
             .iter()
-            .filter(|r| r.org_level == "team")
+            .filter(|r| r.org_level == OrgLevel::Team)
             .map(|r| r.org_unit.clone())
             .collect();
         Ok(Data {
@@ -54,17 +52,20 @@ impl Data {
 
     /// Fails unless some non-span indicator has results in `period`.
     pub fn check_period(&self, period: &Period) -> Result<(), ReportError> {
-        let any = self
-            .rows
-            .iter()
-            .any(|r| r.period_type != "span" && period.overlaps(r.period_start, r.period_end));
+        let any = self.rows.iter().any(|r| {
+            r.period_type != PeriodType::Span && period.overlaps(r.period_start, r.period_end)
+        });
         if any {
             return Ok(());
         }
         let mut available = BTreeSet::new();
-        for r in self.rows.iter().filter(|r| r.period_type != "span") {
+        for r in self
+            .rows
+            .iter()
+            .filter(|r| r.period_type != PeriodType::Span)
+        {
             let start = match period.kind {
-                PeriodKind::Month if r.period_type == "month" => r.period_start,
+                PeriodKind::Month if r.period_type == PeriodType::Month => r.period_start,
                 PeriodKind::Month => continue,
                 PeriodKind::Quarter => NaiveDate::from_ymd_opt(
                     chrono::Datelike::year(&r.period_start),
@@ -113,7 +114,8 @@ impl Data {
                     && r.org_unit == unit
                     && r.stratum_dimension == dim
                     && r.stratum_value == value
-                    && (r.period_type == "span" || period.overlaps(r.period_start, r.period_end))
+                    && (r.period_type == PeriodType::Span
+                        || period.overlaps(r.period_start, r.period_end))
             })
             .max_by_key(|r| r.period_start)
     }
@@ -132,7 +134,7 @@ impl Data {
                     r.indicator == indicator
                         && r.org_unit == unit
                         && r.stratum_dimension == "program"
-                        && (r.period_type == "span"
+                        && (r.period_type == PeriodType::Span
                             || period.overlaps(r.period_start, r.period_end))
                 })
                 .min_by(|a, b| {
@@ -149,7 +151,7 @@ impl Data {
         unit: &str,
         dim: &str,
         value: &str,
-        period_type: &str,
+        period_type: PeriodType,
         until: NaiveDate,
     ) -> Vec<&IndicatorResult> {
         let mut out: Vec<&IndicatorResult> = self
@@ -190,7 +192,7 @@ impl Data {
             .iter()
             .filter(|r| {
                 r.indicator == row.indicator
-                    && r.org_level == "team"
+                    && r.org_level == OrgLevel::Team
                     && r.stratum_dimension == row.stratum_dimension
                     && r.stratum_value == row.stratum_value
                     && r.period_type == row.period_type
@@ -236,7 +238,7 @@ impl Data {
                         && r.org_unit == REGION
                         && r.stratum_dimension == "source"
                         && r.stratum_value == source
-                        && r.suppressed
+                        && r.is_suppressed()
                 });
                 let rows_rejected = match gated {
                     Some(r) => {
@@ -362,12 +364,10 @@ pub fn mark(reason: SuppressionReason) -> &'static str {
 }
 
 /// The reason of a suppressed row.
+/// Only called on suppressed rows; a row without a reason gets the primary one.
 pub fn reason(row: &IndicatorResult) -> SuppressionReason {
-    match row.suppression_reason.as_deref() {
-        Some("below_minimum_denominator") => SuppressionReason::BelowMinimumDenominator,
-        Some("complementary") => SuppressionReason::Complementary,
-        _ => SuppressionReason::SmallCount,
-    }
+    row.suppression_reason
+        .unwrap_or(SuppressionReason::SmallCount)
 }
 
 impl Notes {
@@ -384,7 +384,7 @@ impl Notes {
         let cell = SuppressedCell {
             indicator: name.to_string(),
             unit: unit.to_string(),
-            period: format::period_of(&row.period_type, row.period_start, row.period_end, lang),
+            period: format::period_of(row.period_type, row.period_start, row.period_end, lang),
             stratum: if row.stratum_dimension == ALL {
                 String::new()
             } else {

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 use vigie_disclosure::{DisclosureConfig, Lang};
-use vigie_indicators::{Estimand, EvaluationOutcome, IndicatorDef, IndicatorMeta, Method};
+use vigie_indicators::{
+    Estimand, EvaluationOutcome, IndicatorDef, IndicatorMeta, Method, PeriodType,
+};
 
 use crate::charts::{ForestChart, FunnelChart, LegendItem, SpcChart, naive_adjusted_legend};
 use crate::data::{ALL, Counted, Data, Notes, REGION, SourceRow, unit_label};
@@ -153,16 +155,22 @@ pub fn render(
         let region = data.find(&m.id, REGION, ALL, ALL, period);
         let Some(any) = row.or(region) else { continue };
         let period_label =
-            format::period_of(&any.period_type, any.period_start, any.period_end, lang);
+            format::period_of(any.period_type, any.period_start, any.period_end, lang);
         let team_cell = cell(row, m, &team_label, &mut notes, lang);
         let region_cell = cell(region, m, &region_label, &mut notes, lang);
         let peer = match (row, region) {
-            (Some(r), Some(g)) if !r.suppressed && !g.suppressed => peer_position(m, r, g, lang),
+            (Some(r), Some(g)) if !r.is_suppressed() && !g.is_suppressed() => {
+                peer_position(m, r, g, lang)
+            }
             _ => None,
         };
         if let Some(r) = row {
-            let series = data.series(&m.id, team, ALL, ALL, &r.period_type, r.period_start);
-            let max = if r.period_type == "month" { 24 } else { 12 };
+            let series = data.series(&m.id, team, ALL, ALL, r.period_type, r.period_start);
+            let max = if r.period_type == PeriodType::Month {
+                24
+            } else {
+                12
+            };
             if let Some(c) = spc_chart(
                 &format!("spc-{}", m.id),
                 m,
@@ -255,7 +263,7 @@ pub fn render(
             cfg,
             lang,
         );
-        let participants = if naive.is_some_and(|r| r.suppressed) {
+        let participants = if naive.is_some_and(|r| r.is_suppressed()) {
             Counted {
                 text: format::DASH.into(),
                 value: None,
@@ -265,7 +273,7 @@ pub fn render(
             participants
         };
         let comparison = match adjusted {
-            Some(r) if !r.suppressed => {
+            Some(r) if !r.is_suppressed() => {
                 notes.count(r.denominator.map_or(0, |n| n.round() as u64), cfg, lang)
             }
             _ => Counted {
@@ -312,7 +320,7 @@ pub fn render(
             focus: false,
             naive: false,
             reference: region_adj
-                .filter(|r| !r.suppressed)
+                .filter(|r| !r.is_suppressed())
                 .and_then(|r| r.value)
                 .map(|v| (region_label.clone(), v)),
         });
@@ -424,7 +432,7 @@ pub fn render(
                 focus: false,
                 naive: false,
                 reference: region
-                    .filter(|r| !r.suppressed)
+                    .filter(|r| !r.is_suppressed())
                     .and_then(|r| r.value)
                     .map(|v| (region_label.clone(), v)),
             })

@@ -7,7 +7,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use vigie_disclosure::Lang;
-use vigie_indicators::Unit;
+use vigie_indicators::{PeriodType, Unit};
 
 /// Narrow no-break space: French thousands separator and space before `%`.
 pub const NNBSP: char = '\u{202F}';
@@ -217,12 +217,12 @@ pub fn quarter_short(d: NaiveDate, lang: Lang) -> String {
 }
 
 /// Label of a result's period from its type and first day.
-pub fn period_of(period_type: &str, start: NaiveDate, end: NaiveDate, lang: Lang) -> String {
+pub fn period_of(period_type: PeriodType, start: NaiveDate, end: NaiveDate, lang: Lang) -> String {
     match period_type {
-        "month" => month(start, lang),
-        "quarter" => quarter(start, lang),
-        "year" => start.year().to_string(),
-        _ => match lang {
+        PeriodType::Month => month(start, lang),
+        PeriodType::Quarter => quarter(start, lang),
+        PeriodType::Year => start.year().to_string(),
+        PeriodType::Span => match lang {
             Lang::Fr => format!("du {} au {}", date(start, lang), date(end, lang)),
             Lang::En => format!("{} to {}", date(start, lang), date(end, lang)),
         },
@@ -230,11 +230,11 @@ pub fn period_of(period_type: &str, start: NaiveDate, end: NaiveDate, lang: Lang
 }
 
 /// Short label of a result's period (chart axes).
-pub fn period_short(period_type: &str, start: NaiveDate, lang: Lang) -> String {
+pub fn period_short(period_type: PeriodType, start: NaiveDate, lang: Lang) -> String {
     match period_type {
-        "month" => month_short(start, lang),
-        "quarter" => quarter_short(start, lang),
-        _ => start.year().to_string(),
+        PeriodType::Month => month_short(start, lang),
+        PeriodType::Quarter => quarter_short(start, lang),
+        PeriodType::Year | PeriodType::Span => start.year().to_string(),
     }
 }
 

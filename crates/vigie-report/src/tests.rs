@@ -2,8 +2,10 @@
 //! real catalogue: section headings and their order, table structure, languages, suppression.
 
 use chrono::{DateTime, NaiveDate};
-use vigie_disclosure::{CountFields, DisclosureConfig, Lang};
-use vigie_indicators::{IndicatorDef, IndicatorResult, load_catalogue};
+use vigie_disclosure::{CountFields, DisclosureConfig, Lang, OrgLevel, SuppressionReason};
+use vigie_indicators::{
+    Code, IndicatorDef, IndicatorResult, Method, PeriodType, SpcSignal, load_catalogue,
+};
 
 use crate::data::Data;
 use crate::{ReportError, accountability, feedback, parse_period};
@@ -31,10 +33,14 @@ fn row(
     let suppressed = value.is_none();
     IndicatorResult {
         indicator: indicator.into(),
-        period_type: period_type.into(),
+        period_type: PeriodType::from_code(period_type).expect("period type"),
         period_start: d(start),
         period_end: d(end),
-        org_level: if unit == "region" { "region" } else { "team" }.into(),
+        org_level: if unit == "region" {
+            OrgLevel::Region
+        } else {
+            OrgLevel::Team
+        },
         org_unit: unit.into(),
         parent_unit: (unit != "region").then(|| "region".into()),
         stratum_dimension: stratum.0.into(),
@@ -44,15 +50,14 @@ fn row(
         value: value.map(|v| v.0),
         ci_low: value.map(|v| v.1),
         ci_high: value.map(|v| v.2),
-        method: "test".into(),
+        method: Method::PoissonRate,
         target: None,
         target_status: None,
         spc_centre: value.map(|_| 31.0),
         spc_lower: value.map(|_| 24.0),
         spc_upper: value.map(|_| 38.0),
-        spc_signal: value.map(|_| "common_cause".into()),
-        suppressed,
-        suppression_reason: suppressed.then(|| "small_count".into()),
+        spc_signal: value.map(|_| SpcSignal::CommonCause),
+        suppression_reason: suppressed.then_some(SuppressionReason::SmallCount),
         run_id: "run".into(),
         computed_at: DateTime::from_timestamp(1_760_000_000, 0).expect("time"),
         count_fields: CountFields::BOTH,
@@ -125,7 +130,7 @@ fn fixture() -> Data {
         Some((53.3, 36.1, 69.8)),
     );
     cp.target = Some(80.0);
-    cp.target_status = Some("not_met".into());
+    cp.target_status = Some(vigie_indicators::TargetStatus::NotMet);
     rows.push(cp);
     rows.push(row(
         "care_plan_within_30d_pct",
@@ -196,7 +201,7 @@ fn fixture() -> Data {
         None,
         None,
     );
-    q2.suppression_reason = Some("below_minimum_denominator".into());
+    q2.suppression_reason = Some(SuppressionReason::BelowMinimumDenominator);
     rows.push(q2);
     Data {
         rows,

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 use vigie_disclosure::Lang;
-use vigie_indicators::{Direction, IndicatorDef, IndicatorMeta, IndicatorResult, Method, Unit};
+use vigie_indicators::{
+    Code, Direction, IndicatorDef, IndicatorMeta, IndicatorResult, Method, SpcSignal, Unit,
+};
 use vigie_stats::{FunnelPosition, ProportionFunnelMethod, classify};
 
 use crate::charts::{
@@ -62,7 +64,7 @@ pub fn cell(
             ..CellView::default()
         };
     };
-    if row.suppressed {
+    if row.is_suppressed() {
         let mark = notes.suppressed(row, &name(m, lang), unit_label, lang);
         return CellView {
             text: format::DASH.to_string(),
@@ -99,19 +101,19 @@ pub struct Status {
 
 /// The target status of a row.
 pub fn target_status(row: Option<&IndicatorResult>, lang: Lang) -> Option<Status> {
-    let code = row?.target_status.clone()?;
+    let code = row?.target_status?.code();
     Some(Status {
         label: text(&format!("status_{code}"), lang).to_string(),
-        code,
+        code: code.to_string(),
     })
 }
 
 /// The SPC signal of a row.
 pub fn signal(row: Option<&IndicatorResult>, lang: Lang) -> Option<Status> {
-    let code = row?.spc_signal.clone()?;
+    let code = row?.spc_signal?.code();
     Some(Status {
         label: text(&format!("signal_{code}"), lang).to_string(),
-        code,
+        code: code.to_string(),
     })
 }
 
@@ -157,12 +159,12 @@ pub fn target_text(m: &IndicatorMeta, lang: Lang) -> String {
     }
 }
 
-fn shape_of_signal(signal: Option<&str>) -> (&'static str, &'static str) {
+fn shape_of_signal(signal: Option<SpcSignal>) -> (&'static str, &'static str) {
     match signal {
-        Some("special_cause_improvement") => ("square", "improvement"),
-        Some("special_cause_concern") => ("triangle_up", "concern"),
-        Some("special_cause_neither") => ("diamond", "neither"),
-        _ => ("circle", "common"),
+        Some(SpcSignal::SpecialCauseImprovement) => ("square", "improvement"),
+        Some(SpcSignal::SpecialCauseConcern) => ("triangle_up", "concern"),
+        Some(SpcSignal::SpecialCauseNeither) => ("diamond", "neither"),
+        Some(SpcSignal::CommonCause) | None => ("circle", "common"),
     }
 }
 
@@ -235,7 +237,7 @@ pub fn spc_chart(
         .filter(|(i, _)| (n - 1 - i).is_multiple_of(every))
         .map(|(i, r)| Tick {
             pos: xs.at(i as f64),
-            label: format::period_short(&r.period_type, r.period_start, lang),
+            label: format::period_short(r.period_type, r.period_start, lang),
         })
         .collect();
     let pt = |f: fn(&IndicatorResult) -> Option<f64>| -> Vec<Option<(f64, f64)>> {
@@ -248,13 +250,12 @@ pub fn spc_chart(
     let mut marks = Vec::new();
     for (i, r) in series.iter().enumerate() {
         let Some(v) = r.value else { continue };
-        let (shape, class) = shape_of_signal(r.spc_signal.as_deref());
+        let (shape, class) = shape_of_signal(r.spc_signal);
         let sig = r
             .spc_signal
-            .as_deref()
-            .map(|s| text(&format!("signal_{s}"), lang))
+            .map(|s| text(&format!("signal_{}", s.code()), lang))
             .unwrap_or("");
-        let label = format::period_short(&r.period_type, r.period_start, lang);
+        let label = format::period_short(r.period_type, r.period_start, lang);
         marks.push(Mark {
             x: xs.at(i as f64),
             y: ys.at(v),
@@ -289,7 +290,7 @@ pub fn spc_chart(
         .map(|t| t.value)
         .filter(|t| *t >= lo && *t <= hi)
         .map(|t| ys.at(t));
-    let suppressed = series.iter().filter(|r| r.suppressed).count();
+    let suppressed = series.iter().filter(|r| r.is_suppressed()).count();
     let mut legend = vec![
         LegendItem {
             shape: "line_solid",
@@ -333,7 +334,7 @@ pub fn spc_chart(
         last.and_then(|r| r.value.map(|v| format!(
             "{} {} : {}.",
             text("latest", lang),
-            format::period_short(&r.period_type, r.period_start, lang),
+            format::period_short(r.period_type, r.period_start, lang),
             format::value(v, m.unit, lang)
         )))
         .unwrap_or_default(),
@@ -602,7 +603,7 @@ pub fn funnel_chart(
         title: format!(
             "{} — {}",
             name(m, lang),
-            format::period_of(&row.period_type, row.period_start, row.period_end, lang)
+            format::period_of(row.period_type, row.period_start, row.period_end, lang)
         ),
         desc: text("funnel_desc", lang).to_string(),
         frame,
@@ -708,7 +709,7 @@ pub fn forest_chart(
             } else {
                 format!("{} ({})", c.text, c.ci)
             };
-            let r = e.row.filter(|r| !r.suppressed);
+            let r = e.row.filter(|r| !r.is_suppressed());
             ForestRow {
                 y,
                 label: e.label.clone(),

@@ -1,4 +1,8 @@
-//! Every metric name `vigie serve` exports, in one place (see dashboards/METRICS.md).
+//! Every metric name `vigie serve` exports, in one place (see dashboards/METRICS.md), and the
+//! per-cell indicator families with their help text, shared by `/metrics` and the history
+//! export.
+
+use vigie_indicators::{Code, IndicatorResult, SpcSignal, TargetStatus};
 
 /// Indicator value, in the indicator's unit.
 pub const INDICATOR_VALUE: &str = "vigie_indicator_value";
@@ -58,3 +62,129 @@ pub const INDICATOR_LABELS: [&str; 6] = [
     "stratum_dimension",
     "stratum",
 ];
+
+/// The label values of a result's series, in the order of [`INDICATOR_LABELS`].
+pub fn indicator_label_values(r: &IndicatorResult) -> [&str; 6] {
+    [
+        r.indicator.as_str(),
+        r.period_type.code(),
+        r.org_level.code(),
+        r.org_unit.as_str(),
+        r.stratum_dimension.as_str(),
+        r.stratum_value.as_str(),
+    ]
+}
+
+/// A metric family with one series per published indicator cell.
+pub struct IndicatorFamily {
+    /// Metric name.
+    pub name: &'static str,
+    /// HELP text.
+    pub help: &'static str,
+    /// The sample a cell gives (`None`: no sample; suppressed cells give none at all).
+    pub value: fn(&IndicatorResult) -> Option<f64>,
+    /// Whether `vigie export openmetrics` writes its history too (the period end is each
+    /// sample's timestamp there, and status gauges are read live).
+    pub in_history: bool,
+}
+
+/// Midnight after the last day of the row's period, in seconds since the epoch.
+pub fn period_end_seconds(r: &IndicatorResult) -> Option<i64> {
+    r.period_end
+        .succ_opt()
+        .unwrap_or(r.period_end)
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// Every per-cell indicator family, defined once for `/metrics` and the history export.
+pub const INDICATOR_FAMILIES: [IndicatorFamily; 12] = [
+    IndicatorFamily {
+        name: INDICATOR_VALUE,
+        help: "Indicator value in its unit (see vigie_indicator_info).",
+        value: |r| r.value,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_CI_LOWER,
+        help: "Lower 95% confidence limit.",
+        value: |r| r.ci_low,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_CI_UPPER,
+        help: "Upper 95% confidence limit.",
+        value: |r| r.ci_high,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_NUMERATOR,
+        help: "Numerator of the indicator cell.",
+        value: |r| r.numerator,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_DENOMINATOR,
+        help: "Denominator of the indicator cell.",
+        value: |r| r.denominator,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_TARGET,
+        help: "Agreed target.",
+        value: |r| r.target,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_TARGET_MET,
+        help: "1 target met, 0.5 within the corridor, 0 not met.",
+        value: |r| r.target_status.map(TargetStatus::gauge_value),
+        in_history: false,
+    },
+    IndicatorFamily {
+        name: INDICATOR_SPC_CENTRE,
+        help: "SPC centre line.",
+        value: |r| r.spc_centre,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_SPC_UPPER,
+        help: "SPC upper process limit.",
+        value: |r| r.spc_upper,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_SPC_LOWER,
+        help: "SPC lower process limit.",
+        value: |r| r.spc_lower,
+        in_history: true,
+    },
+    IndicatorFamily {
+        name: INDICATOR_SPC_SIGNAL,
+        help: "SPC signal: 0 common cause, 1 improvement, -1 concern, 2 no direction.",
+        value: |r| r.spc_signal.map(SpcSignal::gauge_value),
+        in_history: false,
+    },
+    IndicatorFamily {
+        name: INDICATOR_PERIOD_END,
+        help: "End of the period the series shows (Unix time).",
+        value: |r| period_end_seconds(r).map(|t| t as f64),
+        in_history: false,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_named_once_and_follows_prometheus_naming() {
+        let mut names = std::collections::BTreeSet::new();
+        for f in &INDICATOR_FAMILIES {
+            assert!(names.insert(f.name), "{} defined twice", f.name);
+            assert!(f.name.starts_with("vigie_indicator_"), "{}", f.name);
+            assert!(!f.name.ends_with("_total"), "{} is a gauge", f.name);
+            assert!(f.help.ends_with('.'), "{}", f.help);
+        }
+    }
+}

@@ -16,7 +16,6 @@ use chrono_tz::Tz;
 use croner::Cron;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use vigie_disclosure::DisclosureConfig;
 use vigie_model::config::{LoadedPipeline, load_pipeline};
 use vigie_warehouse::Warehouse;
 
@@ -72,9 +71,7 @@ async fn refresh(state: &ServeState, pipeline: &LoadedPipeline) -> Result<(), Se
     let warehouse = Warehouse::open(&pipeline.spec.warehouse)?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())
         .map_err(vigie_pipeline::PipelineError::from)?;
-    let disclosure = DisclosureConfig {
-        min_count: pipeline.spec.disclosure.min_count,
-    };
+    let disclosure = pipeline.disclosure();
     let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
     refresh_indicators(state, &warehouse, &catalogue, &disclosure, &sources).await
 }

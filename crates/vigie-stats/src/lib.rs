@@ -16,6 +16,7 @@
 //!
 //! Confidence levels are always given as fractions in (0, 1), e.g. `0.95`.
 
+pub mod age;
 pub mod bootstrap;
 mod dist;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod quantile;
 pub mod spc;
 pub mod standardise;
 
+pub use age::{ADJUSTMENT_AGE_BANDS, AgeBands, REPORTING_AGE_BANDS};
 pub use bootstrap::{BootstrapConfig, BootstrapResult, bootstrap_percentile, bootstrap_weights};
 pub use error::{Result, StatsError};
 pub use funnel::{

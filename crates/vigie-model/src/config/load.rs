@@ -36,6 +36,11 @@ impl LoadedPipeline {
             .join(&self.spec.indicators.queries)
     }
 
+    /// The small-cell suppression every output of this pipeline goes through.
+    pub fn disclosure(&self) -> vigie_disclosure::DisclosureConfig {
+        self.spec.disclosure
+    }
+
     /// The key source the pipeline declared.
     pub fn key_source(&self) -> KeySource {
         match &self.spec.key {
@@ -124,6 +129,12 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     }
     if spec.sources.is_empty() {
         problems.add("sources", "list at least one source spec file");
+    }
+    if spec.indicators.spc_min_points < 2 {
+        problems.add(
+            "indicators.spc_min_points",
+            "must be at least 2 (a control chart needs a moving range); 12 is the default",
+        );
     }
     if spec.disclosure.min_count < 1 {
         problems.add(

@@ -9,8 +9,7 @@ mod source;
 pub use load::{LoadedPipeline, load_pipeline, load_source};
 pub use pattern::{DeclaredPeriod, FilePattern};
 pub use pipeline::{
-    DisclosureSpec, IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind,
-    ReportOutputSpec, ScheduleSpec,
+    IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind, ReportOutputSpec, ScheduleSpec,
 };
 pub use source::{
     CheckDigit, Columns, CsvDialect, Encoding, FieldSpec, FileFormat, GuardSpec, LoadMode, Output,

@@ -31,7 +31,7 @@ pub struct PipelineSpec {
     pub schedule: Option<ScheduleSpec>,
     /// Small-cell suppression.
     #[serde(default)]
-    pub disclosure: DisclosureSpec,
+    pub disclosure: vigie_disclosure::DisclosureConfig,
     /// The indicator catalogue and how to run it.
     #[serde(default)]
     pub indicators: IndicatorsSpec,
@@ -124,6 +124,14 @@ pub struct IndicatorsSpec {
     /// Memory pool for indicator queries, in MiB (DataFusion spills beyond it where it can).
     #[serde(default = "default_memory_mib")]
     pub memory_limit_mib: usize,
+    /// Fewest periods a series needs before SPC limits and signals are shown (default 12;
+    /// NHS Making Data Count recommends 15 to 20 where the history allows).
+    #[serde(default = "default_spc_min_points")]
+    pub spc_min_points: usize,
+}
+
+fn default_spc_min_points() -> usize {
+    12
 }
 
 impl Default for IndicatorsSpec {
@@ -135,6 +143,7 @@ impl Default for IndicatorsSpec {
             bootstrap_replicates: default_replicates(),
             bootstrap_seed: default_seed(),
             memory_limit_mib: default_memory_mib(),
+            spc_min_points: default_spc_min_points(),
         }
     }
 }
@@ -203,25 +212,4 @@ pub struct ScheduleSpec {
 
 fn default_timezone() -> String {
     "America/Toronto".into()
-}
-
-/// Small-cell suppression settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DisclosureSpec {
-    /// Smallest count published; counts from 1 to `min_count - 1` are suppressed.
-    #[serde(default = "default_min_count")]
-    pub min_count: u64,
-}
-
-impl Default for DisclosureSpec {
-    fn default() -> Self {
-        DisclosureSpec {
-            min_count: default_min_count(),
-        }
-    }
-}
-
-fn default_min_count() -> u64 {
-    6
 }

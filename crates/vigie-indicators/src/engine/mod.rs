@@ -1,0 +1,222 @@
+//! The engine: runs the catalogue over a warehouse snapshot and writes `indicator_results`.
+//!
+//! One module per job: [`session`] (snapshot, helper functions, data span), [`validate`]
+//! (`vigie validate`'s query check), [`rows`] (cells to rows within the horizon), [`narrow`]
+//! (a recompute's narrowed event tables), [`spc`] (limits and signals), [`gate`] (the
+//! disclosure gate), [`write`] (the commit of the results).
+
+mod gate;
+mod narrow;
+mod rows;
+mod session;
+mod spc;
+mod validate;
+mod write;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use datafusion::prelude::SessionContext;
+use tracing::info;
+use vigie_disclosure::DisclosureConfig;
+use vigie_warehouse::{SessionOptions, Warehouse};
+
+use crate::aggregate::{CellValue, aggregate};
+use crate::builtin::{self, BuiltinOutput};
+use crate::catalogue::{IndicatorDef, PeriodType};
+use crate::error::IndicatorError;
+use crate::results::IndicatorResult;
+use rows::{Horizon, RunFrame};
+
+pub(crate) use session::{indicator_session, run_sql};
+pub use validate::validate_catalogue;
+
+/// What to compute and where.
+#[derive(Debug, Clone)]
+pub struct ComputeOptions {
+    /// Warehouse location.
+    pub warehouse: String,
+    /// Indicator ids to compute (empty: all).
+    pub include: Vec<String>,
+    /// First day of the first period (default: the first month with data).
+    pub from: Option<NaiveDate>,
+    /// A recompute of recent periods from `from` on (a weekly refresh), rather than a run
+    /// whose horizon starts at `from`: only the events those periods depend on are read,
+    /// and the indicators over the whole follow-up (program evaluation) are left alone.
+    pub recompute: bool,
+    /// Day after the last period (default: the first day after the last complete month).
+    pub to: Option<NaiveDate>,
+    /// Small-cell suppression.
+    pub disclosure: DisclosureConfig,
+    /// Bootstrap replicates of the program evaluation (at least 500).
+    pub replicates: usize,
+    /// Bootstrap seed (the same seed reproduces the same intervals).
+    pub seed: u64,
+    /// Query resources (memory pool).
+    pub session: SessionOptions,
+    /// Fewest periods a series needs before SPC limits and signals are computed.
+    pub spc_min_points: usize,
+    /// Where the catalogue lives (for messages).
+    pub queries_dir: PathBuf,
+}
+
+/// What a compute run did.
+#[derive(Debug, Clone, Default)]
+pub struct ComputeReport {
+    /// The run id stored in every row.
+    pub run_id: String,
+    /// First day covered.
+    pub from: Option<NaiveDate>,
+    /// Day after the last day covered.
+    pub to: Option<NaiveDate>,
+    /// Indicator -> (result rows, seconds).
+    pub indicators: BTreeMap<String, (usize, f64)>,
+    /// Rows suppressed by the disclosure gate.
+    pub suppressed: usize,
+    /// Rows written to the restricted worklist.
+    pub worklist_rows: usize,
+    /// Seconds spent in program evaluation and case finding (shared by the built-in
+    /// indicators, whose own entries in `indicators` only count reading their cells).
+    pub evaluation_seconds: f64,
+    /// Seconds of the whole computation, results written.
+    pub total_seconds: f64,
+}
+
+/// Runs the catalogue and replaces the results of the computed indicators and periods.
+pub async fn compute(
+    catalogue: &[IndicatorDef],
+    options: &ComputeOptions,
+) -> Result<ComputeReport, IndicatorError> {
+    let started = Instant::now();
+    let warehouse = Warehouse::open(&options.warehouse)?;
+    let (ctx, span) = indicator_session(&warehouse, &options.session, None).await?;
+    let mut report = ComputeReport {
+        run_id: uuid::Uuid::now_v7().to_string(),
+        ..Default::default()
+    };
+    let Some((data_from, data_to)) = span else {
+        info!("the warehouse holds no ED visits or admissions yet: nothing to compute");
+        return Ok(report);
+    };
+    let horizon = Horizon {
+        from: options.from.unwrap_or(data_from).max(data_from),
+        to: options.to.unwrap_or(data_to).min(data_to),
+        data_to,
+    };
+    let frame = RunFrame {
+        run_id: report.run_id.clone(),
+        computed_at: Utc::now(),
+        horizon,
+        disclosure: options.disclosure,
+    };
+    report.from = Some(horizon.from);
+    report.to = Some(horizon.to);
+    // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
+    // affected periods. The program evaluation and case finding span the whole follow-up:
+    // they are refreshed by a full compute, or when named with --only.
+    let incremental = options.recompute && options.from.is_some();
+    let selected = select(catalogue, options, incremental);
+    let evaluation = if selected.iter().any(|d| d.meta.method.is_builtin()) {
+        Some(run_builtin(&ctx, &warehouse, (data_from, data_to), options, &mut report).await?)
+    } else {
+        None
+    };
+    let narrow_from = (incremental && evaluation.is_none()).then_some(horizon.from);
+    let (mut rows, small_unit_count) = compute_rows(
+        &ctx,
+        &selected,
+        evaluation.as_ref(),
+        narrow_from,
+        &frame,
+        &mut report,
+    )
+    .await?;
+    // SPC limits of a recomputed range rest on the whole series: the stored results of the
+    // periods around it join the computed ones for the limits, and are not written again.
+    let computed = rows.len();
+    if incremental {
+        let ids: Vec<&str> = report.indicators.keys().map(String::as_str).collect();
+        rows.extend(spc::stored_results_outside(&ctx, &ids, horizon.from, horizon.to).await?);
+    }
+    spc::add_spc(&mut rows, catalogue, options.spc_min_points);
+    rows.truncate(computed);
+    report.suppressed = gate::apply_gate(&mut rows, &small_unit_count, &options.disclosure);
+    write::write_results(&warehouse, &rows, &report, catalogue).await?;
+    report.total_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The indicators a run computes, those over the whole span first (data quality), before a
+/// recompute narrows the event tables to the recomputed periods.
+fn select<'a>(
+    catalogue: &'a [IndicatorDef],
+    options: &ComputeOptions,
+    incremental: bool,
+) -> Vec<&'a IndicatorDef> {
+    let mut selected: Vec<&IndicatorDef> = catalogue
+        .iter()
+        .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
+        .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
+        .collect();
+    selected.sort_by_key(|d| d.meta.period != PeriodType::Span);
+    selected
+}
+
+/// Program evaluation and case finding (person-level, shared by the built-in indicators).
+async fn run_builtin(
+    ctx: &SessionContext,
+    warehouse: &Warehouse,
+    (data_from, data_to): (NaiveDate, NaiveDate),
+    options: &ComputeOptions,
+    report: &mut ComputeReport,
+) -> Result<BuiltinOutput, IndicatorError> {
+    let t = Instant::now();
+    let e = builtin::run(ctx, warehouse, data_from, data_to, options, &report.run_id).await?;
+    info!(
+        seconds = t.elapsed().as_secs_f64(),
+        "program evaluation and case finding"
+    );
+    report.worklist_rows = e.worklist_rows;
+    report.evaluation_seconds = t.elapsed().as_secs_f64();
+    Ok(e)
+}
+
+/// Every selected indicator's rows, with the gate's verdict on each row's unit count.
+/// `narrow_from`: narrow the event tables to the periods from that day once the span
+/// indicators are done.
+async fn compute_rows(
+    ctx: &SessionContext,
+    selected: &[&IndicatorDef],
+    evaluation: Option<&BuiltinOutput>,
+    mut narrow_from: Option<NaiveDate>,
+    frame: &RunFrame,
+    report: &mut ComputeReport,
+) -> Result<(Vec<IndicatorResult>, Vec<bool>), IndicatorError> {
+    let (mut results, mut small_unit_count) = (Vec::new(), Vec::new());
+    for def in selected {
+        let t = Instant::now();
+        let meta = &def.meta;
+        if meta.period != PeriodType::Span
+            && let Some(from) = narrow_from.take()
+        {
+            narrow::restrict_events(ctx, from).await?;
+        }
+        let cells: Vec<CellValue> = if meta.method.is_builtin() {
+            evaluation.map(|e| e.cells_for(meta)).unwrap_or_default()
+        } else {
+            aggregate(meta, &run_sql(ctx, &meta.id, &def.sql).await?)?
+        };
+        let rows = rows::result_rows(meta, cells, frame);
+        let n = rows.len();
+        for row in rows {
+            results.push(row.result);
+            small_unit_count.push(row.small_unit_count);
+        }
+        let seconds = t.elapsed().as_secs_f64();
+        report.indicators.insert(meta.id.clone(), (n, seconds));
+        info!(indicator = %meta.id, rows = n, seconds, "computed");
+    }
+    Ok((results, small_unit_count))
+}

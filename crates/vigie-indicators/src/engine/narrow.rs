@@ -1,0 +1,52 @@
+//! Narrowing the event tables for a recompute of recent periods (a weekly refresh).
+
+use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
+
+use super::session::run_sql;
+use crate::error::IndicatorError;
+
+/// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
+/// from that month (its partitions only), stays admitted or discharged from that day (a
+/// stay discharged in a recomputed month may have begun long before; a readmission follows
+/// its discharge), and the persons with such events. Every other table stays whole.
+pub(super) async fn restrict_events(
+    ctx: &SessionContext,
+    from: NaiveDate,
+) -> Result<(), IndicatorError> {
+    let month = from.format("%Y-%m");
+    let narrowed = [
+        (
+            "ed_visit",
+            format!("event_month >= '{month}' AND CAST(arrival AS DATE) >= DATE '{from}'"),
+        ),
+        (
+            "admission",
+            format!("admit_date >= DATE '{from}' OR discharge_date >= DATE '{from}'"),
+        ),
+    ];
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+    for (table, filter) in narrowed {
+        let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
+            continue;
+        };
+        let whole = format!("{table}__whole");
+        ctx.register_table(whole.as_str(), provider)
+            .map_err(internal)?;
+        let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
+        run_sql(ctx, table, &view).await?;
+    }
+    // Indicators reach persons only through their events (denominators come from
+    // `population_month`, built from the whole table): the persons with events in the
+    // narrowed tables are all a recompute needs, and a small table to join against spares
+    // every query hashing the whole registry again.
+    if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
+        ctx.register_table("person__whole", provider)
+            .map_err(internal)?;
+        let persons = "CREATE TABLE person AS SELECT p.* FROM \
+            (SELECT person_key FROM ed_visit UNION SELECT person_key FROM admission) AS k \
+            JOIN person__whole AS p ON p.person_key = k.person_key";
+        run_sql(ctx, "person", persons).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! The indicator session: the latest snapshot, the helper functions and the data span.
+
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use datafusion::prelude::SessionContext;
+use vigie_warehouse::{SessionOptions, Warehouse};
+
+use crate::error::IndicatorError;
+use crate::functions;
+
+/// The data span of the warehouse: first day of the first month with events, and the first
+/// day after the last complete month.
+async fn data_span(ctx: &SessionContext) -> Result<Option<(NaiveDate, NaiveDate)>, IndicatorError> {
+    let sql = "SELECT min(d) AS lo, max(d) AS hi FROM (\
+        SELECT CAST(arrival AS DATE) AS d FROM ed_visit UNION ALL SELECT admit_date FROM admission)";
+    let batches = run_sql(ctx, "data_span", sql).await?;
+    let Some(b) = batches.iter().find(|b| b.num_rows() > 0) else {
+        return Ok(None);
+    };
+    use arrow::array::{Array, AsArray};
+    let lo = b.column(0).as_primitive::<arrow::datatypes::Date32Type>();
+    let hi = b.column(1).as_primitive::<arrow::datatypes::Date32Type>();
+    if lo.is_null(0) || hi.is_null(0) {
+        return Ok(None);
+    }
+    let d = |x: i32| NaiveDate::default() + chrono::Duration::days(x as i64);
+    let (lo, hi) = (d(lo.value(0)), d(hi.value(0)));
+    let first = lo.with_day0(0).unwrap_or(lo);
+    // The last month counts only if the data reach its last day.
+    let next_month = hi
+        .with_day0(0)
+        .unwrap_or(hi)
+        .checked_add_months(Months::new(1))
+        .unwrap_or(hi);
+    let end = if hi.succ_opt() == Some(next_month) {
+        next_month
+    } else {
+        hi.with_day0(0).unwrap_or(hi)
+    };
+    // The horizon never runs past today, whatever one outlying row says: the ingest
+    // quarantines future dates, and this bound keeps a warehouse loaded before that check
+    // (or a clock set wrong at load time) from making 2099 the latest period.
+    let today = Utc::now().date_naive();
+    let end = end.min(today.with_day0(0).unwrap_or(today));
+    if end <= first {
+        return Ok(None);
+    }
+    Ok(Some((first, end)))
+}
+
+pub(crate) async fn run_sql(
+    ctx: &SessionContext,
+    indicator: &str,
+    sql: &str,
+) -> Result<Vec<arrow::record_batch::RecordBatch>, IndicatorError> {
+    let err = |source| IndicatorError::Query {
+        indicator: indicator.to_string(),
+        source,
+    };
+    ctx.sql(sql)
+        .await
+        .map_err(err)?
+        .collect()
+        .await
+        .map_err(err)
+}
+
+/// A session over the latest snapshot with the helper functions and calendar registered.
+pub(crate) async fn indicator_session(
+    warehouse: &Warehouse,
+    options: &SessionOptions,
+    span: Option<(NaiveDate, NaiveDate)>,
+) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
+    let snapshot = warehouse.snapshot(None).await?;
+    let ctx = warehouse.session(&snapshot, options).await?;
+    let span = match span {
+        Some(s) => Some(s),
+        None => data_span(&ctx).await?,
+    };
+    let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
+    functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
+    run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;
+    Ok((ctx, span))
+}

@@ -1,0 +1,106 @@
+//! SPC limits and signals over each result series (indicator × org unit × stratum).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
+use vigie_stats::{ImprovementDirection, SpcOptions, p_chart, u_chart, xmr_chart};
+
+use super::session::run_sql;
+use super::write::quote;
+use crate::catalogue::{Direction, IndicatorDef, Method, PeriodType};
+use crate::codes::SpcSignal;
+use crate::error::IndicatorError;
+use crate::results::{IndicatorResult, RESULTS_TABLE};
+
+/// The series a row belongs to.
+type SeriesKey = (String, String, String, String);
+
+/// Adds SPC centre, limits and signal to every row of a series with at least `min_points`
+/// periods, all with a value.
+pub(super) fn add_spc(rows: &mut [IndicatorResult], catalogue: &[IndicatorDef], min_points: usize) {
+    for ((indicator, ..), mut idx) in series(rows) {
+        let Some(def) = catalogue.iter().find(|d| d.meta.id == indicator) else {
+            continue;
+        };
+        idx.sort_by_key(|i| rows[*i].period_start);
+        if idx.len() < min_points || idx.iter().any(|i| rows[*i].value.is_none()) {
+            continue;
+        }
+        chart_series(rows, &idx, def);
+    }
+}
+
+/// Row indices of each periodic series (span indicators have no series).
+fn series(rows: &[IndicatorResult]) -> BTreeMap<SeriesKey, Vec<usize>> {
+    let mut series: BTreeMap<SeriesKey, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.period_type == PeriodType::Span {
+            continue;
+        }
+        series
+            .entry((
+                r.indicator.clone(),
+                r.org_unit.clone(),
+                r.stratum_dimension.clone(),
+                r.stratum_value.clone(),
+            ))
+            .or_default()
+            .push(i);
+    }
+    series
+}
+
+/// The chart of one series (rows `idx`, in period order): a p-chart for proportions, a
+/// u-chart for rates, an XmR chart otherwise.
+fn chart_series(rows: &mut [IndicatorResult], idx: &[usize], def: &IndicatorDef) {
+    let direction = match def.meta.direction {
+        Direction::HigherIsBetter => ImprovementDirection::HigherIsBetter,
+        Direction::LowerIsBetter => ImprovementDirection::LowerIsBetter,
+        Direction::Neither => ImprovementDirection::Neither,
+    };
+    let field = |f: fn(&IndicatorResult) -> Option<f64>| -> Vec<f64> {
+        idx.iter().map(|i| f(&rows[*i]).unwrap_or(0.0)).collect()
+    };
+    let (num, den, values) = (
+        field(|r| r.numerator),
+        field(|r| r.denominator),
+        field(|r| r.value),
+    );
+    let opts = SpcOptions::default();
+    let m = def.meta.unit.multiplier();
+    let (chart, scale) = match def.meta.method {
+        Method::Wilson => (p_chart(&num, &den, &opts, direction), m),
+        Method::PoissonRate => (u_chart(&num, &den, &opts, direction), m),
+        _ => (xmr_chart(&values, &opts, direction), 1.0),
+    };
+    let Ok(chart) = chart else { return };
+    for (i, p) in idx.iter().zip(&chart.points) {
+        let r = &mut rows[*i];
+        r.spc_centre = Some(p.centre * scale);
+        r.spc_lower = Some(p.lower_limit * scale);
+        r.spc_upper = Some(p.upper_limit * scale);
+        r.spc_signal = Some(SpcSignal::from(p.variation));
+    }
+}
+
+/// Stored results of `indicators` for the periods outside [`from`, `to`) (none when
+/// nothing was computed yet): the SPC limits of a recomputed range rest on the whole series.
+pub(super) async fn stored_results_outside(
+    ctx: &SessionContext,
+    indicators: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<IndicatorResult>, IndicatorError> {
+    if indicators.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = indicators.iter().map(|s| quote(s)).collect();
+    let sql = format!(
+        "SELECT * FROM {RESULTS_TABLE} WHERE indicator IN ({}) AND period_type <> 'span' \
+         AND (period_start < DATE '{from}' OR period_start >= DATE '{to}')",
+        ids.join(", ")
+    );
+    let batches = run_sql(ctx, "stored_results", &sql).await?;
+    crate::results::from_batches(&batches)
+}
