@@ -481,3 +481,95 @@ impl CellPolicy {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> IndicatorResult {
+        let day = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        IndicatorResult {
+            indicator: "ed_visits_per_1000".into(),
+            period_type: PeriodType::Month,
+            period_start: day("2025-03-01"),
+            period_end: day("2025-03-31"),
+            org_level: OrgLevel::Team,
+            org_unit: "T1".into(),
+            parent_unit: Some(vigie_disclosure::REGION.into()),
+            stratum_dimension: vigie_disclosure::ALL.into(),
+            stratum_value: vigie_disclosure::ALL.into(),
+            numerator: Some(3.0),
+            denominator: Some(900.0),
+            value: None,
+            ci_low: None,
+            ci_high: None,
+            method: Method::PoissonRate,
+            target: Some(30.0),
+            target_status: Some(TargetStatus::WithinCorridor),
+            spc_centre: Some(31.0),
+            spc_lower: Some(20.0),
+            spc_upper: Some(40.0),
+            spc_signal: Some(SpcSignal::SpecialCauseConcern),
+            suppression_reason: Some(SuppressionReason::SmallCount),
+            run_id: "run".into(),
+            computed_at: DateTime::from_timestamp(1_760_000_000, 0).expect("time"),
+            count_fields: CountFields::NONE,
+            min_denominator: None,
+            additive: false,
+        }
+    }
+
+    /// The batch with one text column replaced.
+    fn with_column(batch: &RecordBatch, name: &str, values: StringArray) -> RecordBatch {
+        let i = batch.schema().index_of(name).expect("column");
+        let mut columns = batch.columns().to_vec();
+        columns[i] = Arc::new(values);
+        RecordBatch::try_new(batch.schema(), columns).expect("batch")
+    }
+
+    #[test]
+    fn rows_round_trip_through_the_stored_codes() {
+        let rows = vec![row()];
+        let batch = to_batch(&rows).expect("batch");
+        let reason = batch
+            .column_by_name("suppression_reason")
+            .expect("column")
+            .as_string::<i32>()
+            .value(0)
+            .to_string();
+        assert_eq!(reason, "small_count");
+        assert_eq!(from_batches(&[batch]).expect("rows"), rows);
+    }
+
+    #[test]
+    fn an_unknown_stored_code_is_an_error_naming_column_and_value() {
+        let batch = to_batch(&[row()]).expect("batch");
+        for (column, value) in [
+            ("suppression_reason", "tiny_count"),
+            ("spc_signal", "special_cause"),
+            ("target_status", "almost"),
+            ("period_type", "week"),
+            ("org_level", "hospital"),
+            ("method", "guess"),
+        ] {
+            let altered = with_column(&batch, column, StringArray::from(vec![value]));
+            let err = from_batches(&[altered]).expect_err(column).to_string();
+            assert!(
+                err.contains(&format!("indicator_results.{column}")) && err.contains(value),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_suppressed_row_without_reason_is_an_error_not_a_guess() {
+        let batch = to_batch(&[row()]).expect("batch");
+        let altered = with_column(
+            &batch,
+            "suppression_reason",
+            StringArray::from(vec![None::<&str>]),
+        );
+        let err = from_batches(&[altered]).expect_err("no reason").to_string();
+        assert!(err.contains("suppression_reason"), "{err}");
+    }
+}
