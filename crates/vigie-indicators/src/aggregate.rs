@@ -76,15 +76,121 @@ fn required(
     })
 }
 
+/// The columns of one batch of a query's output that the method reads.
+struct QueryColumns {
+    period: ArrayRef,
+    team: ArrayRef,
+    strata: Vec<ArrayRef>,
+    numerator: Option<ArrayRef>,
+    denominator: Option<ArrayRef>,
+    observation: Option<ArrayRef>,
+    std_age_band: Option<ArrayRef>,
+    cell_count: Option<ArrayRef>,
+}
+
+/// What one output row adds to the cells it belongs to.
+struct RowInput {
+    numerator: f64,
+    denominator: f64,
+    observation: Option<f64>,
+    cell_count: Option<f64>,
+    std_band: Option<usize>,
+}
+
+impl QueryColumns {
+    fn read(meta: &IndicatorMeta, b: &RecordBatch) -> Result<Self, IndicatorError> {
+        let id = meta.id.as_str();
+        let float = |name| required(b, name, &DataType::Float64, id);
+        let quantile = meta.method.is_quantile();
+        Ok(QueryColumns {
+            period: required(b, "period_start", &DataType::Date32, id)?,
+            team: required(b, "team", &DataType::Utf8, id)?,
+            strata: meta
+                .strata
+                .iter()
+                .map(|d| required(b, d.column(), &DataType::Utf8, id))
+                .collect::<Result<_, _>>()?,
+            numerator: (!quantile).then(|| float("numerator")).transpose()?,
+            denominator: (!quantile).then(|| float("denominator")).transpose()?,
+            observation: quantile.then(|| float("observation")).transpose()?,
+            std_age_band: (meta.method == Method::DobsonDsr)
+                .then(|| required(b, "std_age_band", &DataType::Utf8, id))
+                .transpose()?,
+            cell_count: column(b, "cell_count", &DataType::Float64, id)?,
+        })
+    }
+
+    /// Row `i`'s contribution; `bands` maps a standard band label to its index.
+    fn row(
+        &self,
+        i: usize,
+        bands: &BTreeMap<&str, usize>,
+        id: &str,
+    ) -> Result<RowInput, IndicatorError> {
+        let at = |a: &Option<ArrayRef>| -> Option<f64> {
+            a.as_ref().and_then(|a| {
+                let a = a.as_primitive::<Float64Type>();
+                (!a.is_null(i)).then(|| a.value(i))
+            })
+        };
+        let std_band = match &self.std_age_band {
+            Some(a) => {
+                let a = a.as_string::<i32>();
+                let label = if a.is_null(i) { "" } else { a.value(i) };
+                Some(*bands.get(label).ok_or_else(|| {
+                    IndicatorError::Internal(format!("indicator {id}: std_age_band \"{label}\" is not a 2011 standard band (use vigie_std_age_band)"))
+                })?)
+            }
+            None => None,
+        };
+        Ok(RowInput {
+            numerator: at(&self.numerator).unwrap_or(0.0),
+            denominator: at(&self.denominator).unwrap_or(0.0),
+            observation: at(&self.observation),
+            cell_count: at(&self.cell_count),
+            std_band,
+        })
+    }
+
+    /// The stratum values of row `i`: the total, then one per declared dimension.
+    fn stratum_values(&self, i: usize) -> impl Iterator<Item = String> + '_ {
+        std::iter::once(ALL.to_string()).chain(self.strata.iter().map(move |a| {
+            let a = a.as_string::<i32>();
+            if a.is_null(i) {
+                "unknown".to_string()
+            } else {
+                a.value(i).to_string()
+            }
+        }))
+    }
+}
+
+impl Acc {
+    fn add(&mut self, row: &RowInput) {
+        self.numerator += row.numerator;
+        self.denominator += row.denominator;
+        if let Some(c) = row.cell_count {
+            *self.cell_count.get_or_insert(0.0) += c;
+        }
+        if let Some(o) = row.observation {
+            self.observations.push(o);
+        }
+        if let Some(bi) = row.std_band {
+            if self.bands.is_empty() {
+                self.bands = vec![(0.0, 0.0); CANADA_2011_STANDARD.len()];
+            }
+            self.bands[bi].0 += row.numerator;
+            self.bands[bi].1 += row.denominator;
+        }
+    }
+}
+
 /// Rolls the query's rows up and computes each cell's value and interval.
 pub fn aggregate(
     meta: &IndicatorMeta,
     batches: &[RecordBatch],
 ) -> Result<Vec<CellValue>, IndicatorError> {
     let id = meta.id.as_str();
-    let dims: Vec<&str> = std::iter::once(ALL)
-        .chain(meta.strata.iter().map(|d| d.column()))
-        .collect();
     let band_index: BTreeMap<&str, usize> = CANADA_2011_STANDARD
         .iter()
         .enumerate()
@@ -92,100 +198,35 @@ pub fn aggregate(
         .collect();
     let mut acc: BTreeMap<Key, Acc> = BTreeMap::new();
     for b in batches {
-        let period = required(b, "period_start", &DataType::Date32, id)?;
-        let period = period.as_primitive::<Date32Type>();
-        let team = required(b, "team", &DataType::Utf8, id)?;
-        let team = team.as_string::<i32>();
-        let strata: Vec<ArrayRef> = meta
-            .strata
-            .iter()
-            .map(|d| required(b, d.column(), &DataType::Utf8, id))
-            .collect::<Result<_, _>>()?;
-        let (num, den, obs) = if meta.method.is_quantile() {
-            (
-                None,
-                None,
-                Some(required(b, "observation", &DataType::Float64, id)?),
-            )
-        } else {
-            (
-                Some(required(b, "numerator", &DataType::Float64, id)?),
-                Some(required(b, "denominator", &DataType::Float64, id)?),
-                None,
-            )
-        };
-        let band = if meta.method == Method::DobsonDsr {
-            Some(required(b, "std_age_band", &DataType::Utf8, id)?)
-        } else {
-            None
-        };
-        let count = column(b, "cell_count", &DataType::Float64, id)?;
-        for i in 0..b.num_rows() {
-            if period.is_null(i) {
-                continue;
-            }
+        let columns = QueryColumns::read(meta, b)?;
+        let period = columns.period.as_primitive::<Date32Type>();
+        let team = columns.team.as_string::<i32>();
+        for i in (0..b.num_rows()).filter(|i| !period.is_null(*i)) {
             let p = period.value(i);
-            let teams = [None, (!team.is_null(i)).then(|| team.value(i).to_string())];
-            let f64_at = |a: &Option<ArrayRef>| -> Option<f64> {
-                a.as_ref().and_then(|a| {
-                    let a = a.as_primitive::<Float64Type>();
-                    (!a.is_null(i)).then(|| a.value(i))
-                })
-            };
-            let (n, d, o, c) = (
-                f64_at(&num).unwrap_or(0.0),
-                f64_at(&den).unwrap_or(0.0),
-                f64_at(&obs),
-                f64_at(&count),
-            );
-            let band_i = match &band {
-                Some(a) => {
-                    let a = a.as_string::<i32>();
-                    let label = if a.is_null(i) { "" } else { a.value(i) };
-                    Some(*band_index.get(label).ok_or_else(|| {
-                        IndicatorError::Internal(format!("indicator {id}: std_age_band \"{label}\" is not a 2011 standard band (use vigie_std_age_band)"))
-                    })?)
-                }
-                None => None,
-            };
-            for t in teams
-                .iter()
-                .flatten()
-                .map(Some)
-                .chain(std::iter::once(None))
+            let row = columns.row(i, &band_index, id)?;
+            // Each row counts for its team and for the region, in the total and its strata.
+            let own_team = (!team.is_null(i)).then(|| team.value(i).to_string());
+            for t in [own_team, None]
+                .into_iter()
+                .enumerate()
+                .filter_map(|(k, t)| (k == 1 || t.is_some()).then_some(t))
             {
-                for (dim_i, dim) in dims.iter().enumerate() {
-                    let value = if dim_i == 0 {
-                        ALL.to_string()
-                    } else {
-                        let a = strata[dim_i - 1].as_string::<i32>();
-                        if a.is_null(i) {
-                            "unknown".to_string()
-                        } else {
-                            a.value(i).to_string()
-                        }
-                    };
-                    let _ = dim;
-                    let e = acc.entry((p, t.cloned(), dim_i, value)).or_default();
-                    e.numerator += n;
-                    e.denominator += d;
-                    if let Some(c) = c {
-                        *e.cell_count.get_or_insert(0.0) += c;
-                    }
-                    if let Some(o) = o {
-                        e.observations.push(o);
-                    }
-                    if let Some(bi) = band_i {
-                        if e.bands.is_empty() {
-                            e.bands = vec![(0.0, 0.0); CANADA_2011_STANDARD.len()];
-                        }
-                        e.bands[bi].0 += n;
-                        e.bands[bi].1 += d;
-                    }
+                for (dim_i, value) in columns.stratum_values(i).enumerate() {
+                    acc.entry((p, t.clone(), dim_i, value))
+                        .or_default()
+                        .add(&row);
                 }
             }
         }
     }
+    cells(meta, acc)
+}
+
+/// Each accumulated cell's value and interval.
+fn cells(meta: &IndicatorMeta, acc: BTreeMap<Key, Acc>) -> Result<Vec<CellValue>, IndicatorError> {
+    let dims: Vec<&str> = std::iter::once(ALL)
+        .chain(meta.strata.iter().map(|d| d.column()))
+        .collect();
     let mut out = Vec::with_capacity(acc.len());
     for ((p, team, dim_i, value), a) in acc {
         if dim_i == 0 && !meta.include_total {
