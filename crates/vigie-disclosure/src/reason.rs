@@ -4,15 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::DisclosureConfig;
 
-/// Language of a label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    /// French.
-    Fr,
-    /// English.
-    En,
-}
+/// Language of a label: defined (and parsed) once, in vigie-model.
+pub use vigie_model::Lang;
 
 /// Why a cell was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -6,10 +6,14 @@ pub mod config;
 pub mod entity;
 pub mod error;
 pub mod identifier;
+pub mod kind;
+pub mod lang;
 pub mod locate;
 pub mod pseudonym;
 
 pub use entity::{EVENT_MONTH, Entity, FieldDef, FieldType, PROVENANCE_FIELDS, quarantine_schema};
 pub use error::{ConfigError, ConfigProblem};
 pub use identifier::{IdCheck, IdProblem, IdScheme, IdentifierDetector};
+pub use kind::ErrorKind;
+pub use lang::{Lang, UnknownLang};
 pub use pseudonym::{KeySource, PseudonymKey};

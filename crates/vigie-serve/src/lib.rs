@@ -22,20 +22,12 @@ pub use history::{RUN_HISTORY_TABLE, RunRecord, record_run};
 pub use http::{HttpOptions, check_bearer_token, serve_http};
 pub use openmetrics::export_openmetrics;
 pub use runner::{RunOutcome, run_pipeline};
-pub use scheduler::{ServeOptions, next_run, serve};
+pub use scheduler::{ServeOptions, serve};
 pub use state::ServeState;
 
 /// Errors of the serve crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// A pipeline's schedule is wrong (user fixes the pipeline file).
-    #[error("{pipeline}: schedule: {message}")]
-    Schedule {
-        /// The pipeline.
-        pipeline: String,
-        /// What is wrong.
-        message: String,
-    },
     /// The HTTP listener failed.
     #[error("cannot listen on {address}: {source}")]
     Listen {
