@@ -20,7 +20,7 @@ mod results;
 
 pub use catalogue::{
     Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
-    Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
+    Method, PeriodType, StratumDim, Target, Unit, load_catalogue, read_catalogue,
 };
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;

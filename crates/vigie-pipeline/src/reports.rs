@@ -12,10 +12,6 @@ use vigie_warehouse::Warehouse;
 
 use crate::error::PipelineError;
 
-fn report_err(e: vigie_report::ReportError) -> PipelineError {
-    PipelineError::Internal(format!("report: {e}"))
-}
-
 /// Where reports go: a directory or a bucket prefix.
 struct Destination {
     store: Arc<dyn ObjectStore>,
@@ -25,8 +21,8 @@ struct Destination {
 
 impl Destination {
     fn open(to: &str) -> Result<Self, PipelineError> {
-        let err = |message: String| PipelineError::Landing {
-            location: to.to_string(),
+        let err = |message: String| PipelineError::Destination {
+            to: to.to_string(),
             message,
         };
         if to.contains("://") {
@@ -42,8 +38,10 @@ impl Destination {
                 to: to.to_string(),
             })
         } else {
-            std::fs::create_dir_all(to)
-                .map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            std::fs::create_dir_all(to).map_err(|source| PipelineError::Io {
+                what: format!("cannot create the report directory {to}"),
+                source,
+            })?;
             let store = object_store::local::LocalFileSystem::new_with_prefix(to)
                 .map_err(|e| err(e.to_string()))?;
             Ok(Destination {
@@ -86,10 +84,7 @@ pub async fn write_reports(
     };
     let mut written = Vec::new();
     for spec in &pipeline.spec.outputs.reports {
-        let Some(period) = resolve_period(spec.period, &warehouse, &catalogue, &cfg)
-            .await
-            .map_err(report_err)?
-        else {
+        let Some(period) = resolve_period(spec.period, &warehouse, &catalogue, &cfg).await? else {
             tracing::warn!(period = %spec.period, "no results for the report period yet: report skipped");
             continue;
         };
@@ -102,9 +97,7 @@ pub async fn write_reports(
                 }
                 ReportKind::Feedback => {
                     let team_list = if spec.teams.is_empty() {
-                        teams(&warehouse, &catalogue, &cfg)
-                            .await
-                            .map_err(report_err)?
+                        teams(&warehouse, &catalogue, &cfg).await?
                     } else {
                         spec.teams.clone()
                     };

@@ -75,6 +75,22 @@ pub enum ReportError {
     Template(Box<minijinja::Error>),
 }
 
+impl ReportError {
+    /// Who must act; a wrapped error keeps its own kind.
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            ReportError::InvalidPeriod { .. }
+            | ReportError::UnknownTeam { .. }
+            | ReportError::NoDataForPeriod { .. }
+            | ReportError::NoResults => ErrorKind::User,
+            ReportError::Indicators(e) => e.kind(),
+            ReportError::Warehouse(e) => e.kind(),
+            ReportError::Template(_) => ErrorKind::Bug,
+        }
+    }
+}
+
 impl From<vigie_indicators::IndicatorError> for ReportError {
     fn from(e: vigie_indicators::IndicatorError) -> Self {
         ReportError::Indicators(Box::new(e))

@@ -66,6 +66,21 @@ pub enum ServeError {
     Metrics(#[from] prometheus::Error),
 }
 
+impl ServeError {
+    /// Who must act; a wrapped error keeps its own kind.
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            ServeError::Listen { .. } | ServeError::Io { .. } => ErrorKind::Environment,
+            ServeError::BearerToken(_) | ServeError::Limits(_) => ErrorKind::User,
+            ServeError::Pipeline(e) => e.kind(),
+            ServeError::Indicators(e) => e.kind(),
+            ServeError::Warehouse(e) => e.kind(),
+            ServeError::Metrics(_) => ErrorKind::Bug,
+        }
+    }
+}
+
 impl From<vigie_pipeline::PipelineError> for ServeError {
     fn from(e: vigie_pipeline::PipelineError) -> Self {
         ServeError::Pipeline(Box::new(e))

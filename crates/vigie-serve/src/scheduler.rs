@@ -43,12 +43,11 @@ struct Job {
     pipeline: Arc<LoadedPipeline>,
 }
 
+/// Whether a failed run is worth another attempt: only when the environment failed (storage,
+/// network, the writer lock held by another process). A user's, the data's or a bug's error
+/// fails again the same way, so it is recorded once and waits for a person.
 fn transient(e: &ServeError) -> bool {
-    use vigie_pipeline::PipelineError as P;
-    match e {
-        ServeError::Pipeline(p) => !matches!(**p, P::Config(_) | P::Key(_)),
-        _ => true,
-    }
+    e.kind().is_transient()
 }
 
 async fn refresh(state: &ServeState, pipeline: &LoadedPipeline) -> Result<(), ServeError> {
@@ -277,4 +276,51 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     http_cancel.cancel();
     info!("scheduler stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_model::{ConfigError, ConfigProblem};
+    use vigie_pipeline::PipelineError;
+
+    fn config_error() -> ConfigError {
+        ConfigError::Invalid(vec![ConfigProblem {
+            file: "p.yaml".into(),
+            line: Some(3),
+            key: "sources".into(),
+            message: "bad".into(),
+        }])
+    }
+
+    #[test]
+    fn only_environment_failures_are_retried() {
+        let busy = vigie_warehouse::WarehouseError::Busy {
+            location: "w".into(),
+            holder: None,
+        };
+        assert!(transient(&ServeError::from(PipelineError::from(busy))));
+        let landing = PipelineError::Landing {
+            location: "l".into(),
+            message: "connection reset".into(),
+        };
+        assert!(transient(&landing.into()));
+        let staging = PipelineError::Io {
+            what: "cannot create a staging directory".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert!(transient(&staging.into()));
+        // The user's configuration, through every wrapper, is never retried.
+        assert!(!transient(&PipelineError::Config(config_error()).into()));
+        let catalogue = vigie_indicators::IndicatorError::Catalogue(config_error());
+        assert!(!transient(&ServeError::from(catalogue)));
+        let period = vigie_report::ReportError::InvalidPeriod {
+            input: "2025Q5".into(),
+            message: "no".into(),
+        };
+        assert!(!transient(&PipelineError::from(period).into()));
+        // Neither is a bug.
+        assert!(!transient(&PipelineError::Internal("x".into()).into()));
+        assert!(!transient(&ServeError::BearerToken("is empty")));
+    }
 }
