@@ -10,10 +10,14 @@
 //! | 5 | a file was postponed (I/O, disk, a crashed parser): the next run retries it |
 //! | 6 | another vigie process is writing the warehouse (after waiting `writer_wait_seconds`) |
 //!
-//! When several apply, the highest code wins.
+//! When several apply, the highest code wins. Whatever the code, an error's kind
+//! ([`vigie_model::ErrorKind`]: the user's, the data's, the environment's or a bug) is told to
+//! the operator with what to do.
 
 use std::fmt;
 use std::process::ExitCode;
+
+use vigie_model::ErrorKind;
 
 /// The exit codes, for `--help`.
 pub const HELP: &str = "Exit codes / codes de sortie:
@@ -75,6 +79,29 @@ pub fn of_ingest(report: &vigie_pipeline::IngestReport) -> Option<Attention> {
     })
 }
 
+/// The kind of a command's error: that of the outermost vigie error in its chain.
+pub fn kind_of(error: &anyhow::Error) -> Option<ErrorKind> {
+    error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<vigie_serve::ServeError>() {
+            Some(e.kind())
+        } else if let Some(e) = cause.downcast_ref::<vigie_pipeline::PipelineError>() {
+            Some(e.kind())
+        } else if let Some(e) = cause.downcast_ref::<vigie_report::ReportError>() {
+            Some(e.kind())
+        } else if let Some(e) = cause.downcast_ref::<vigie_indicators::IndicatorError>() {
+            Some(e.kind())
+        } else if let Some(e) = cause.downcast_ref::<vigie_warehouse::WarehouseError>() {
+            Some(e.kind())
+        } else if let Some(e) = cause.downcast_ref::<vigie_model::ConfigError>() {
+            Some(e.kind())
+        } else {
+            cause
+                .downcast_ref::<vigie_model::pseudonym::KeyError>()
+                .map(|e| e.kind())
+        }
+    })
+}
+
 /// The exit code of a command's error.
 pub fn of_error(error: &anyhow::Error) -> ExitCode {
     if let Some(a) = error.downcast_ref::<Attention>() {
@@ -94,4 +121,25 @@ pub fn of_error(error: &anyhow::Error) -> ExitCode {
         }
     }
     ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_is_found_through_context_and_wrappers() {
+        let config = vigie_model::ConfigError::Invalid(vec![]);
+        let e = anyhow::Error::from(vigie_pipeline::PipelineError::from(config))
+            .context("loading the pipeline");
+        assert_eq!(kind_of(&e), Some(ErrorKind::User));
+        let busy = vigie_warehouse::WarehouseError::Busy {
+            location: "w".into(),
+            holder: None,
+        };
+        let e = anyhow::Error::from(vigie_pipeline::PipelineError::from(busy));
+        assert_eq!(kind_of(&e), Some(ErrorKind::Environment));
+        assert_eq!(of_error(&e), ExitCode::from(BUSY));
+        assert_eq!(kind_of(&anyhow::anyhow!("plain")), None);
+    }
 }

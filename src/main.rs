@@ -95,6 +95,9 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(kind) = exit::kind_of(&e) {
+                eprintln!("({kind}) {}", kind.advice());
+            }
             exit::of_error(&e)
         }
     }

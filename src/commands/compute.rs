@@ -2,8 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use chrono::NaiveDate;
+use vigie_model::config::Month;
 use vigie_pipeline::{ComputeOverrides, ComputeReport, compute};
 
 /// Arguments of `vigie compute`.
@@ -18,10 +17,10 @@ pub struct Args {
     /// Only the events these months can depend on are read; the program evaluation and the
     /// worklist, over the whole follow-up, wait for a full compute unless named in --only.
     #[arg(long)]
-    pub from: Option<String>,
+    pub from: Option<Month>,
     /// Last month to (re)compute, YYYY-MM (inclusive).
     #[arg(long)]
-    pub to: Option<String>,
+    pub to: Option<Month>,
     /// Only these indicators (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
@@ -30,23 +29,13 @@ pub struct Args {
     pub report_json: Option<PathBuf>,
 }
 
-fn month(flag: &str, value: &Option<String>) -> anyhow::Result<Option<NaiveDate>> {
-    value
-        .as_ref()
-        .map(|m| {
-            NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-                .with_context(|| format!("{flag} {m}: expected a month as YYYY-MM, e.g. 2025-07"))
-        })
-        .transpose()
-}
-
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
-    let to = month("--to", &args.to)?.and_then(|d| d.checked_add_months(chrono::Months::new(1)));
+    let to = args.to.map(Month::next_first_day);
     let overrides = ComputeOverrides {
         warehouse: args.warehouse.clone(),
         only: args.only.clone(),
-        from: month("--from", &args.from)?,
+        from: args.from.map(Month::first_day),
         to,
     };
     let report = compute(&pipeline, &overrides).await?;

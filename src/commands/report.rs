@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use vigie_report::{Lang, parse_lang};
+use vigie_model::Lang;
+use vigie_model::config::ReportPeriod;
 use vigie_warehouse::Warehouse;
 
 /// Arguments of `vigie report`.
@@ -23,11 +24,13 @@ pub struct Common {
     /// Override the pipeline's warehouse (path or URL).
     #[arg(long)]
     pub warehouse: Option<String>,
-    /// Reporting period: a quarter (2025Q3), a month (2025-07) or a year (2025).
+    /// Reporting period: a quarter (2025Q3), a month (2025-07), a year (2025), latest_quarter
+    /// or latest_year (the latest with results) / période : trimestre, mois, année, ou la
+    /// dernière avec des résultats.
     #[arg(long)]
-    pub period: String,
-    /// Language of the report: fr or en.
-    #[arg(long, default_value = "fr", value_parser = parse_lang)]
+    pub period: ReportPeriod,
+    /// Language of the report: fr or en / langue du rapport : fr ou en.
+    #[arg(long, default_value = "fr")]
     pub lang: Lang,
     /// Output HTML file (a local path).
     #[arg(long)]
@@ -66,27 +69,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
+    let period = vigie_report::resolve_period(common.period, &warehouse, &catalogue, &cfg)
+        .await?
+        .ok_or(vigie_report::ReportError::NoResults)?;
     let html = match &team {
         Some(team) => {
-            vigie_report::feedback_report(
-                &warehouse,
-                &catalogue,
-                &cfg,
-                team,
-                &common.period,
-                common.lang,
-            )
-            .await?
+            vigie_report::feedback_report(&warehouse, &catalogue, &cfg, team, &period, common.lang)
+                .await?
         }
         None => {
-            vigie_report::accountability_report(
-                &warehouse,
-                &catalogue,
-                &cfg,
-                &common.period,
-                common.lang,
-            )
-            .await?
+            vigie_report::accountability_report(&warehouse, &catalogue, &cfg, &period, common.lang)
+                .await?
         }
     };
     if let Some(dir) = common.out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -102,7 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         } else {
             "accountability"
         },
-        common.period,
+        period,
         html.len()
     );
     Ok(())

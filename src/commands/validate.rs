@@ -1,6 +1,9 @@
-//! `vigie validate`: every configuration problem, each with file, line and key.
+//! `vigie validate`: every configuration problem, each with file, line and key, in one pass:
+//! the pipeline file and its schedule, its sources, the catalogue's metadata and its queries.
 
 use std::path::PathBuf;
+
+use vigie_model::{ConfigError, ConfigProblem};
 
 /// Arguments of `vigie validate`.
 #[derive(clap::Args)]
@@ -10,28 +13,70 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let loaded = vigie_model::config::load_pipeline(&args.pipeline)?;
-    let catalogue = vigie_indicators::load_catalogue(&loaded.queries_dir())?;
-    // The queries are planned against the canonical schemas, in an empty scratch warehouse,
-    // so validation never touches (or creates) the real one.
-    let scratch = tempfile::tempdir()?;
-    let warehouse = vigie_warehouse::Warehouse::open(&scratch.path().display().to_string())?;
-    vigie_indicators::validate_catalogue(&catalogue, &warehouse).await?;
-    println!(
-        "{}: {} indicator(s) plan against the warehouse schema",
-        loaded.queries_dir().display(),
-        catalogue.len()
-    );
-    println!(
-        "{}: valid — {} source(s): {}",
-        args.pipeline.display(),
-        loaded.sources.len(),
-        loaded
-            .sources
-            .iter()
-            .map(|(_, s)| s.source.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let mut problems: Vec<ConfigProblem> = Vec::new();
+    // The pipeline, its schedule and its sources.
+    let loaded = match vigie_model::config::load_pipeline(&args.pipeline) {
+        Ok(loaded) => Some(loaded),
+        Err(ConfigError::Invalid(list)) => {
+            problems.extend(list);
+            None
+        }
+        Err(read) => return Err(read.into()),
+    };
+    // The catalogue, even when the pipeline file has problems.
+    let queries_dir = match &loaded {
+        Some(l) => Some(l.queries_dir()),
+        None => vigie_model::config::queries_dir_of(&args.pipeline),
+    };
+    let mut planned = None;
+    if let Some(dir) = &queries_dir {
+        match vigie_indicators::read_catalogue(dir) {
+            Ok((catalogue, list)) => {
+                problems.extend(list);
+                // The queries are planned against the canonical schemas, in an empty scratch
+                // warehouse, so validation never touches (or creates) the real one.
+                let scratch = tempfile::tempdir()?;
+                let warehouse =
+                    vigie_warehouse::Warehouse::open(&scratch.path().display().to_string())?;
+                match vigie_indicators::validate_catalogue(&catalogue, &warehouse).await {
+                    Ok(()) => planned = Some(catalogue.len()),
+                    Err(ConfigError::Invalid(list)) => problems.extend(list),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(ConfigError::Invalid(list)) => problems.extend(list),
+            Err(ConfigError::Read { path, source }) => problems.push(ConfigProblem {
+                file: args.pipeline.clone(),
+                line: None,
+                key: "indicators.queries".into(),
+                message: format!(
+                    "cannot read the catalogue directory {}: {source}",
+                    path.display()
+                ),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid(problems).into());
+    }
+    if let (Some(dir), Some(n)) = (&queries_dir, planned) {
+        println!(
+            "{}: {n} indicator(s) plan against the warehouse schema",
+            dir.display()
+        );
+    }
+    if let Some(loaded) = loaded {
+        println!(
+            "{}: valid — {} source(s): {}",
+            args.pipeline.display(),
+            loaded.sources.len(),
+            loaded
+                .sources
+                .iter()
+                .map(|(_, s)| s.source.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(())
 }

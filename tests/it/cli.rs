@@ -77,14 +77,7 @@ fn validate_reports_every_problem_with_file_line_and_key() {
 #[test]
 fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
     let dir = tempfile::tempdir().expect("tmp");
-    let queries = dir.path().join("queries");
-    std::fs::create_dir(&queries).expect("mkdir");
-    for entry in std::fs::read_dir(repo().join("queries"))
-        .expect("queries")
-        .flatten()
-    {
-        std::fs::copy(entry.path(), queries.join(entry.file_name())).expect("copy");
-    }
+    let queries = copy_queries(dir.path());
     // A query that lost its denominator, and metadata without its English name.
     let sql = std::fs::read_to_string(queries.join("care_plan_within_30d_pct.sql")).expect("read");
     std::fs::write(
@@ -108,19 +101,65 @@ fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
     )
     .expect("write");
     let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(1), "a configuration error");
     let err = String::from_utf8_lossy(&out.stderr);
+    // The metadata problem and the other indicators' query problem, in one pass.
     assert!(
         err.contains("alc_days_pct.yaml:2: name: missing field `en`"),
         "{err}"
     );
-    // Metadata problems are reported first; fix them and the query problem shows.
-    std::fs::write(queries.join("alc_days_pct.yaml"), meta).expect("write");
-    let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
     assert!(
         err.contains("care_plan_within_30d_pct.sql") && err.contains("no `denominator` column"),
         "{err}"
     );
+}
+
+/// A copy of the shipped catalogue in `dir/queries`.
+fn copy_queries(dir: &std::path::Path) -> std::path::PathBuf {
+    let queries = dir.join("queries");
+    std::fs::create_dir(&queries).expect("mkdir");
+    for entry in std::fs::read_dir(repo().join("queries"))
+        .expect("queries")
+        .flatten()
+    {
+        std::fs::copy(entry.path(), queries.join(entry.file_name())).expect("copy");
+    }
+    queries
+}
+
+#[test]
+fn validate_reports_schedule_source_and_query_problems_in_one_pass() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let queries = copy_queries(dir.path());
+    let sql = std::fs::read_to_string(queries.join("care_plan_within_30d_pct.sql")).expect("read");
+    std::fs::write(
+        queries.join("care_plan_within_30d_pct.sql"),
+        sql.replace("count(*) as denominator", "count(*) as total"),
+    )
+    .expect("write");
+    let src =
+        std::fs::read_to_string(repo().join("pipelines/sources/hospital-a-ed.yaml")).expect("read");
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        src.replace("range: [1, 5]", "range: [5, 1]"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "name: t\ndemo: true\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\nindicators: { queries: queries }\nschedule:\n  cron: \"0 6 * * MONDAY\"\n",
+    )
+    .expect("write");
+    let out = vigie(&["validate", &dir.path().join("p.yaml").display().to_string()]);
+    assert_eq!(out.status.code(), Some(1), "a configuration error");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("p.yaml:9: schedule.cron: invalid cron expression \"0 6 * * MONDAY\""),
+        "{err}"
+    );
+    assert!(err.contains("a.yaml:16: fields.triage.range"), "{err}");
+    assert!(
+        err.contains("care_plan_within_30d_pct.sql") && err.contains("no `denominator` column"),
+        "{err}"
+    );
+    assert!(err.contains("3 configuration problem(s)"), "{err}");
 }

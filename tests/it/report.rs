@@ -110,11 +110,12 @@ async fn region() -> &'static Rendered {
                 .map(|r| r.period_start)
                 .max()
                 .expect("quarterly results");
-            let period = format!(
+            let period = vigie_report::parse_period(&format!(
                 "{}Q{}",
                 last_quarter.year(),
                 format::quarter_of(last_quarter)
-            );
+            ))
+            .expect("period");
             let teams: BTreeSet<String> = raw
                 .iter()
                 .filter(|r| r.org_level == "team")

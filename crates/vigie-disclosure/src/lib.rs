@@ -77,6 +77,7 @@ mod apply;
 mod cell;
 mod check;
 mod config;
+mod lang;
 mod reason;
 mod sets;
 
@@ -84,7 +85,8 @@ pub use apply::apply;
 pub use cell::{ALL, Cell, CellKey, CountField, CountFields, OrgLevel, REGION};
 pub use check::{Leak, LeakKind, check, check_all};
 pub use config::{DisclosureConfig, is_publishable_count, publishable_count};
-pub use reason::{Lang, SuppressionReason};
+pub use lang::{Lang, UnknownLang};
+pub use reason::SuppressionReason;
 
 #[cfg(test)]
 mod properties;

@@ -4,15 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::DisclosureConfig;
 
-/// Language of a label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    /// French.
-    Fr,
-    /// English.
-    En,
-}
+pub use crate::lang::Lang;
 
 /// Why a cell was suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -70,5 +70,24 @@ pub enum EvalError {
     Stats(#[from] StatsError),
 }
 
+impl EvalError {
+    /// Who must act: the evaluation settings are the user's; dates and sizes the data
+    /// bring are the data's; inconsistent inputs are vigie's own (it assembles them).
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            EvalError::InvalidConfig(_) | EvalError::UnknownProgram(_) => ErrorKind::User,
+            EvalError::DateOutOfRange(_) | EvalError::TooManyEvents(_) | EvalError::Stats(_) => {
+                ErrorKind::Data
+            }
+            EvalError::KeyNotDense { .. }
+            | EvalError::UnknownPerson { .. }
+            | EvalError::UnknownTeam { .. }
+            | EvalError::LengthMismatch { .. }
+            | EvalError::BadOffsets(_) => ErrorKind::Bug,
+        }
+    }
+}
+
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, EvalError>;

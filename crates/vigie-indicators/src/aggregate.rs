@@ -56,7 +56,7 @@ fn column(
     match batch.column_by_name(name) {
         None => Ok(None),
         Some(a) => cast(a, ty).map(Some).map_err(|e| {
-            IndicatorError::Internal(format!(
+            IndicatorError::Output(format!(
                 "indicator {indicator}: column {name} cannot be read as {ty}: {e}"
             ))
         }),
@@ -70,7 +70,7 @@ fn required(
     indicator: &str,
 ) -> Result<ArrayRef, IndicatorError> {
     column(batch, name, ty, indicator)?.ok_or_else(|| {
-        IndicatorError::Internal(format!(
+        IndicatorError::Output(format!(
             "indicator {indicator}: the query returns no `{name}` column"
         ))
     })
@@ -138,7 +138,7 @@ impl QueryColumns {
                 let a = a.as_string::<i32>();
                 let label = if a.is_null(i) { "" } else { a.value(i) };
                 Some(*bands.get(label).ok_or_else(|| {
-                    IndicatorError::Internal(format!("indicator {id}: std_age_band \"{label}\" is not a 2011 standard band (use vigie_std_age_band)"))
+                    IndicatorError::Output(format!("indicator {id}: std_age_band \"{label}\" is not a 2011 standard band (use vigie_std_age_band)"))
                 })?)
             }
             None => None,
@@ -259,9 +259,8 @@ type Computed = (
 
 fn compute(meta: &IndicatorMeta, a: &Acc) -> Result<Computed, IndicatorError> {
     let m = meta.unit.multiplier();
-    let stat = |e: vigie_stats::StatsError| {
-        IndicatorError::Internal(format!("indicator {}: {e}", meta.id))
-    };
+    let stat =
+        |e: vigie_stats::StatsError| IndicatorError::Output(format!("indicator {}: {e}", meta.id));
     let (n, d) = (a.numerator, a.denominator);
     Ok(match meta.method {
         Method::Wilson => {

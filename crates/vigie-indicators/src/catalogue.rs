@@ -259,6 +259,17 @@ pub struct IndicatorDef {
 
 /// Loads every `*.yaml` of the catalogue directory with its `*.sql`; all problems at once.
 pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
+    let (defs, problems) = read_catalogue(dir)?;
+    if problems.is_empty() {
+        Ok(defs)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// The indicators whose files are sound, and the problems of the others (so that
+/// `vigie validate` can still plan the sound queries in the same pass).
+pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_path_buf(),
         source,
@@ -361,9 +372,5 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
             sql_path,
         });
     }
-    if problems.is_empty() {
-        Ok(defs)
-    } else {
-        Err(ConfigError::Invalid(problems))
-    }
+    Ok((defs, problems))
 }

@@ -38,9 +38,34 @@ pub enum IndicatorError {
         /// The value found.
         value: String,
     },
+    /// A catalogue query's result cannot be used by its method (a missing or mistyped
+    /// column, a value out of range): the user fixes the named query.
+    #[error("{0}")]
+    Output(String),
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
+}
+
+impl IndicatorError {
+    /// Who must act; a wrapped error keeps its own kind.
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            IndicatorError::Catalogue(c) => c.kind(),
+            // A catalogue query failing over the data: the user's query, unless storage failed.
+            IndicatorError::Query { source, .. } => {
+                vigie_warehouse::datafusion_kind(source, ErrorKind::User)
+            }
+            IndicatorError::Output(_) => ErrorKind::User,
+            // The stored results were written by another version or altered: a recompute
+            // (or the right version) fixes them.
+            IndicatorError::StoredValue { .. } => ErrorKind::Data,
+            IndicatorError::Warehouse(w) => w.kind(),
+            IndicatorError::Evaluation(e) => e.kind(),
+            IndicatorError::Disclosure(_) | IndicatorError::Internal(_) => ErrorKind::Bug,
+        }
+    }
 }
 
 impl From<vigie_warehouse::WarehouseError> for IndicatorError {

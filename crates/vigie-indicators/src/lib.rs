@@ -21,7 +21,7 @@ mod results;
 
 pub use catalogue::{
     Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
-    Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
+    Method, PeriodType, StratumDim, Target, Unit, load_catalogue, read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};

@@ -63,3 +63,10 @@ impl ConfigError {
         }
     }
 }
+
+impl ConfigError {
+    /// Always the user's to fix: a configuration file is wrong, or the path given for it.
+    pub fn kind(&self) -> crate::ErrorKind {
+        crate::ErrorKind::User
+    }
+}

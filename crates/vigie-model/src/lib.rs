@@ -6,10 +6,15 @@ pub mod config;
 pub mod entity;
 pub mod error;
 pub mod identifier;
+pub mod kind;
 pub mod locate;
 pub mod pseudonym;
 
 pub use entity::{EVENT_MONTH, Entity, FieldDef, FieldType, PROVENANCE_FIELDS, quarantine_schema};
 pub use error::{ConfigError, ConfigProblem};
 pub use identifier::{IdCheck, IdProblem, IdScheme, IdentifierDetector};
+pub use kind::ErrorKind;
 pub use pseudonym::{KeySource, PseudonymKey};
+/// The languages vigie writes for people, defined (and parsed) once in the disclosure crate,
+/// which every output depends on.
+pub use vigie_disclosure::{Lang, UnknownLang};

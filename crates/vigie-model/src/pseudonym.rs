@@ -51,6 +51,17 @@ pub enum KeyError {
     TooShort(String),
 }
 
+impl KeyError {
+    /// A variable that is not set or a key that is too short is the operator's to fix; a
+    /// key file that cannot be read is the environment's (a secret not mounted yet).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            KeyError::MissingEnv(_) | KeyError::TooShort(_) => crate::ErrorKind::User,
+            KeyError::File { .. } => crate::ErrorKind::Environment,
+        }
+    }
+}
+
 /// A loaded HMAC key.
 #[derive(Clone)]
 pub struct PseudonymKey {

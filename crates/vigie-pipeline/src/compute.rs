@@ -28,11 +28,7 @@ pub async fn compute(
     let spec = &pipeline.spec.indicators;
     let queries_dir = pipeline.queries_dir();
     let catalogue = load_catalogue(&queries_dir)?;
-    let from = overrides.from.or_else(|| {
-        spec.from
-            .as_ref()
-            .and_then(|m| NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").ok())
-    });
+    let from = overrides.from.or(spec.from.map(|m| m.first_day()));
     let options = ComputeOptions {
         warehouse: overrides
             .warehouse

@@ -172,7 +172,10 @@ pub async fn ingest(
     let staging_dir = tempfile::Builder::new()
         .prefix("vigie-staging-")
         .tempdir()
-        .map_err(|e| PipelineError::Internal(format!("cannot create a staging directory: {e}")))?;
+        .map_err(|source| PipelineError::Io {
+            what: "cannot create a staging directory".into(),
+            source,
+        })?;
     let staging = staging_dir.path();
     let mut report = IngestReport {
         load_id: load_id.clone(),
@@ -271,10 +274,18 @@ pub async fn ingest(
             }
             many => {
                 let ids: Vec<_> = many.iter().map(|(s, _)| s.source.as_str()).collect();
-                return Err(PipelineError::Internal(format!(
-                    "{} matches the file patterns of several sources ({}): make the `files` patterns disjoint",
-                    file.key,
-                    ids.join(", ")
+                // The patterns overlap: the user's configuration, not a bug.
+                return Err(PipelineError::Config(vigie_model::ConfigError::Invalid(
+                    vec![vigie_model::ConfigProblem {
+                        file: pipeline.path.clone(),
+                        line: None,
+                        key: "sources".into(),
+                        message: format!(
+                            "{} matches the file patterns of several sources ({}): make the `files` patterns disjoint",
+                            file.key,
+                            ids.join(", ")
+                        ),
+                    }],
                 )));
             }
         }

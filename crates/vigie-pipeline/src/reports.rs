@@ -5,42 +5,11 @@ use std::sync::Arc;
 
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
-use vigie_disclosure::DisclosureConfig;
 use vigie_model::config::{LoadedPipeline, ReportKind};
-use vigie_report::{accountability_report, feedback_report, parse_lang, teams};
+use vigie_report::{accountability_report, feedback_report, resolve_period, teams};
 use vigie_warehouse::Warehouse;
 
 use crate::error::PipelineError;
-
-fn report_err(e: vigie_report::ReportError) -> PipelineError {
-    PipelineError::Internal(format!("report: {e}"))
-}
-
-/// The period code a report spec asks for, resolved against the published results.
-async fn resolve_period(
-    spec: &str,
-    warehouse: &Warehouse,
-    catalogue: &[vigie_indicators::IndicatorDef],
-    cfg: &DisclosureConfig,
-) -> Result<Option<String>, PipelineError> {
-    use chrono::Datelike;
-    use vigie_indicators::PeriodType;
-    let kind = match spec {
-        "latest_quarter" => PeriodType::Quarter,
-        "latest_year" => PeriodType::Year,
-        fixed => return Ok(Some(fixed.to_string())),
-    };
-    let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
-    let latest = results
-        .iter()
-        .filter(|r| r.period_type == kind)
-        .map(|r| r.period_start)
-        .max();
-    Ok(latest.map(|d| match kind {
-        PeriodType::Quarter => format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1),
-        _ => d.year().to_string(),
-    }))
-}
 
 /// Where reports go: a directory or a bucket prefix.
 struct Destination {
@@ -51,8 +20,8 @@ struct Destination {
 
 impl Destination {
     fn open(to: &str) -> Result<Self, PipelineError> {
-        let err = |message: String| PipelineError::Landing {
-            location: to.to_string(),
+        let err = |message: String| PipelineError::Destination {
+            to: to.to_string(),
             message,
         };
         if to.contains("://") {
@@ -68,8 +37,10 @@ impl Destination {
                 to: to.to_string(),
             })
         } else {
-            std::fs::create_dir_all(to)
-                .map_err(|e| err(format!("cannot create the directory: {e}")))?;
+            std::fs::create_dir_all(to).map_err(|source| PipelineError::Io {
+                what: format!("cannot create the report directory {to}"),
+                source,
+            })?;
             let store = object_store::local::LocalFileSystem::new_with_prefix(to)
                 .map_err(|e| err(e.to_string()))?;
             Ok(Destination {
@@ -110,22 +81,20 @@ pub async fn write_reports(
     let cfg = pipeline.disclosure();
     let mut written = Vec::new();
     for spec in &pipeline.spec.outputs.reports {
-        let Some(period) = resolve_period(&spec.period, &warehouse, &catalogue, &cfg).await? else {
+        let Some(period) = resolve_period(spec.period, &warehouse, &catalogue, &cfg).await? else {
             tracing::warn!(period = %spec.period, "no results for the report period yet: report skipped");
             continue;
         };
         let destination = Destination::open(&spec.to)?;
-        for lang_code in &spec.languages {
-            let lang = parse_lang(lang_code).map_err(PipelineError::Internal)?;
+        for &lang in &spec.languages {
+            let lang_code = lang.code();
             let jobs: Vec<(String, Option<String>)> = match spec.kind {
                 ReportKind::Accountability => {
                     vec![(format!("accountability-{period}-{lang_code}.html"), None)]
                 }
                 ReportKind::Feedback => {
                     let team_list = if spec.teams.is_empty() {
-                        teams(&warehouse, &catalogue, &cfg)
-                            .await
-                            .map_err(report_err)?
+                        teams(&warehouse, &catalogue, &cfg).await?
                     } else {
                         spec.teams.clone()
                     };

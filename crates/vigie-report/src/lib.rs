@@ -26,7 +26,7 @@ mod period;
 mod render;
 mod views;
 
-pub use period::{Period, PeriodKind, parse_period};
+pub use period::{Period, PeriodKind, parse_period, resolve_period};
 pub use vigie_disclosure::Lang;
 
 use thiserror::Error;
@@ -75,6 +75,22 @@ pub enum ReportError {
     Template(Box<minijinja::Error>),
 }
 
+impl ReportError {
+    /// Who must act; a wrapped error keeps its own kind.
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            ReportError::InvalidPeriod { .. }
+            | ReportError::UnknownTeam { .. }
+            | ReportError::NoDataForPeriod { .. }
+            | ReportError::NoResults => ErrorKind::User,
+            ReportError::Indicators(e) => e.kind(),
+            ReportError::Warehouse(e) => e.kind(),
+            ReportError::Template(_) => ErrorKind::Bug,
+        }
+    }
+}
+
 impl From<vigie_indicators::IndicatorError> for ReportError {
     fn from(e: vigie_indicators::IndicatorError) -> Self {
         ReportError::Indicators(Box::new(e))
@@ -93,27 +109,17 @@ impl From<minijinja::Error> for ReportError {
     }
 }
 
-/// Language code as written on the command line (`fr`, `en`).
-pub fn parse_lang(s: &str) -> Result<Lang, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "fr" | "fra" | "french" | "français" => Ok(Lang::Fr),
-        "en" | "eng" | "english" | "anglais" => Ok(Lang::En),
-        other => Err(format!("unknown language {other:?}: use fr or en")),
-    }
-}
-
 /// The feedback report of `team` for `period` (e.g. `2025Q3`), as one HTML document.
 pub async fn feedback_report(
     warehouse: &Warehouse,
     catalogue: &[IndicatorDef],
     cfg: &DisclosureConfig,
     team: &str,
-    period: &str,
+    period: &Period,
     lang: Lang,
 ) -> Result<String, ReportError> {
-    let period = parse_period(period)?;
     let data = data::Data::load(warehouse, catalogue, cfg).await?;
-    feedback::render(&data, catalogue, cfg, team, &period, lang)
+    feedback::render(&data, catalogue, cfg, team, period, lang)
 }
 
 /// The region's accountability report for `period`, as one HTML document.
@@ -121,12 +127,11 @@ pub async fn accountability_report(
     warehouse: &Warehouse,
     catalogue: &[IndicatorDef],
     cfg: &DisclosureConfig,
-    period: &str,
+    period: &Period,
     lang: Lang,
 ) -> Result<String, ReportError> {
-    let period = parse_period(period)?;
     let data = data::Data::load(warehouse, catalogue, cfg).await?;
-    accountability::render(&data, catalogue, cfg, &period, lang)
+    accountability::render(&data, catalogue, cfg, period, lang)
 }
 
 /// The teams that have results in the warehouse (for command-line help and errors).

@@ -1,42 +1,18 @@
-//! The reporting period a report is asked for: a month, a quarter or a year.
+//! The reporting period of a report: a month, a quarter or a year, with its first and last
+//! day. What a user may write (`latest_quarter`, `2025Q3`, ...) is parsed once, by
+//! [`vigie_model::config::ReportPeriod`]; this module resolves it against the results.
 
 use std::fmt;
 
 use chrono::{Datelike, Months, NaiveDate};
-use vigie_disclosure::Lang;
+use vigie_disclosure::{DisclosureConfig, Lang};
+use vigie_indicators::IndicatorDef;
+pub use vigie_model::config::PeriodKind;
+use vigie_model::config::{CalendarPeriod, ReportPeriod};
+use vigie_warehouse::Warehouse;
 
 use crate::ReportError;
 use crate::format;
-
-/// Kind of reporting period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeriodKind {
-    /// A calendar month (`2025-07`).
-    Month,
-    /// A calendar quarter (`2025Q3`).
-    Quarter,
-    /// A calendar year (`2025`).
-    Year,
-}
-
-impl PeriodKind {
-    /// Name in `indicator_results.period_type`.
-    pub fn period_type(self) -> &'static str {
-        match self {
-            PeriodKind::Month => "month",
-            PeriodKind::Quarter => "quarter",
-            PeriodKind::Year => "year",
-        }
-    }
-
-    fn months(self) -> u32 {
-        match self {
-            PeriodKind::Month => 1,
-            PeriodKind::Quarter => 3,
-            PeriodKind::Year => 12,
-        }
-    }
-}
 
 /// A reporting period: first and last day (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,51 +82,53 @@ impl fmt::Display for Period {
     }
 }
 
-const EXPECTED: &str = "a quarter (2025Q3), a month (2025-07) or a year (2025)";
+impl From<CalendarPeriod> for Period {
+    fn from(p: CalendarPeriod) -> Period {
+        Period::new(p.kind(), p.start())
+    }
+}
 
-/// Parses a reporting period: `2025Q3` (also `2025-Q3`, `2025q3`), `2025-07`, or `2025`.
+/// Parses a fixed period (`2025Q3`, `2025-07`, `2025`) with the configuration's one parser.
 pub fn parse_period(input: &str) -> Result<Period, ReportError> {
-    let s = input.trim();
-    let invalid = |why: String| ReportError::InvalidPeriod {
-        input: input.to_string(),
-        message: why,
+    input
+        .parse::<CalendarPeriod>()
+        .map(Period::from)
+        .map_err(|e| ReportError::InvalidPeriod {
+            input: e.input,
+            message: e.message,
+        })
+}
+
+/// The period a report asks for: a fixed one as it is, a `latest_*` one as the latest period
+/// of its kind with published results (`None` when there are none yet).
+pub async fn resolve_period(
+    requested: ReportPeriod,
+    warehouse: &Warehouse,
+    catalogue: &[IndicatorDef],
+    cfg: &DisclosureConfig,
+) -> Result<Option<Period>, ReportError> {
+    let kind = match requested {
+        ReportPeriod::Fixed(p) => return Ok(Some(p.into())),
+        ReportPeriod::LatestQuarter => PeriodKind::Quarter,
+        ReportPeriod::LatestYear => PeriodKind::Year,
     };
-    let year = |y: &str| -> Result<i32, ReportError> {
-        if y.len() != 4 || !y.chars().all(|c| c.is_ascii_digit()) {
-            return Err(invalid(format!("expected {EXPECTED}")));
-        }
-        y.parse::<i32>()
-            .map_err(|_| invalid(format!("expected {EXPECTED}")))
-    };
-    let first = |y: i32, m: u32| {
-        NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(|| invalid(format!("expected {EXPECTED}")))
-    };
-    let upper = s.to_ascii_uppercase();
-    if let Some((y, q)) = upper.split_once('Q') {
-        let y = year(y.trim_end_matches('-'))?;
-        let q: u32 = q
-            .parse()
-            .map_err(|_| invalid(format!("the quarter must be Q1 to Q4; expected {EXPECTED}")))?;
-        if !(1..=4).contains(&q) {
-            return Err(invalid(format!(
-                "the quarter must be Q1 to Q4, not Q{q}; expected {EXPECTED}"
-            )));
-        }
-        return Ok(Period::new(PeriodKind::Quarter, first(y, (q - 1) * 3 + 1)?));
+    let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
+    let latest = results
+        .iter()
+        .filter(|r| r.period_type == result_period_type(kind))
+        .map(|r| r.period_start)
+        .max();
+    Ok(latest.map(|d| CalendarPeriod::containing(kind, d).into()))
+}
+
+/// The results' period type of a report period kind.
+fn result_period_type(kind: PeriodKind) -> vigie_indicators::PeriodType {
+    use vigie_indicators::PeriodType;
+    match kind {
+        PeriodKind::Month => PeriodType::Month,
+        PeriodKind::Quarter => PeriodType::Quarter,
+        PeriodKind::Year => PeriodType::Year,
     }
-    if let Some((y, m)) = s.split_once('-') {
-        let y = year(y)?;
-        let m: u32 = m
-            .parse()
-            .map_err(|_| invalid(format!("the month must be 01 to 12; expected {EXPECTED}")))?;
-        if !(1..=12).contains(&m) {
-            return Err(invalid(format!(
-                "the month must be 01 to 12, not {m}; expected {EXPECTED}"
-            )));
-        }
-        return Ok(Period::new(PeriodKind::Month, first(y, m)?));
-    }
-    Ok(Period::new(PeriodKind::Year, first(year(s)?, 1)?))
 }
 
 #[cfg(test)]
@@ -195,28 +173,9 @@ mod tests {
     }
 
     #[test]
-    fn rejects_with_clear_errors() {
-        for bad in [
-            "2025Q5", "2025Q0", "2025-13", "25Q3", "Q3", "", "2025/07", "abcd",
-        ] {
-            let e = parse_period(bad).expect_err(bad).to_string();
-            assert!(e.contains(bad), "{e}");
-            assert!(
-                e.contains("2025Q3"),
-                "the error shows the expected forms: {e}"
-            );
-        }
-        assert!(
-            parse_period("2025Q5")
-                .expect_err("q5")
-                .to_string()
-                .contains("Q1 to Q4")
-        );
-        assert!(
-            parse_period("2025-13")
-                .expect_err("m13")
-                .to_string()
-                .contains("01 to 12")
-        );
+    fn errors_come_from_the_one_parser() {
+        // The forms and messages are tested with the parser, in vigie-model.
+        let e = parse_period("2025Q5").expect_err("q5").to_string();
+        assert!(e.contains("2025Q5") && e.contains("Q1 to Q4"), "{e}");
     }
 }

@@ -22,20 +22,12 @@ pub use history::{RUN_HISTORY_TABLE, RunRecord, record_run};
 pub use http::{HttpOptions, check_bearer_token, serve_http};
 pub use openmetrics::export_openmetrics;
 pub use runner::{RunOutcome, run_pipeline};
-pub use scheduler::{ServeOptions, next_run, serve};
+pub use scheduler::{ServeOptions, serve};
 pub use state::ServeState;
 
 /// Errors of the serve crate.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// A pipeline's schedule is wrong (user fixes the pipeline file).
-    #[error("{pipeline}: schedule: {message}")]
-    Schedule {
-        /// The pipeline.
-        pipeline: String,
-        /// What is wrong.
-        message: String,
-    },
     /// The HTTP listener failed.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -72,6 +64,21 @@ pub enum ServeError {
     /// Metrics could not be registered (a bug).
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+}
+
+impl ServeError {
+    /// Who must act; a wrapped error keeps its own kind.
+    pub fn kind(&self) -> vigie_model::ErrorKind {
+        use vigie_model::ErrorKind;
+        match self {
+            ServeError::Listen { .. } | ServeError::Io { .. } => ErrorKind::Environment,
+            ServeError::BearerToken(_) | ServeError::Limits(_) => ErrorKind::User,
+            ServeError::Pipeline(e) => e.kind(),
+            ServeError::Indicators(e) => e.kind(),
+            ServeError::Warehouse(e) => e.kind(),
+            ServeError::Metrics(_) => ErrorKind::Bug,
+        }
+    }
 }
 
 impl From<vigie_pipeline::PipelineError> for ServeError {

@@ -7,13 +7,10 @@
 //! progress finishes (its files are loaded atomically, one by one), then the server exits.
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use croner::Cron;
+use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use vigie_model::config::{LoadedPipeline, load_pipeline};
@@ -41,30 +38,15 @@ pub struct ServeOptions {
     pub retry_delay: Duration,
 }
 
-/// The next occurrence of a cron expression in a time zone, strictly after `after`.
-pub fn next_run(cron: &str, timezone: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let tz: Tz = timezone
-        .parse()
-        .map_err(|_| format!("unknown time zone \"{timezone}\""))?;
-    let cron =
-        Cron::from_str(cron).map_err(|e| format!("invalid cron expression \"{cron}\": {e}"))?;
-    cron.find_next_occurrence(&after.with_timezone(&tz), false)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("no next occurrence: {e}"))
-}
-
 struct Job {
     pipeline: Arc<LoadedPipeline>,
-    schedule: Option<(String, String)>,
 }
 
+/// Whether a failed run is worth another attempt: only when the environment failed (storage,
+/// network, the writer lock held by another process). A user's, the data's or a bug's error
+/// fails again the same way, so it is recorded once and waits for a person.
 fn transient(e: &ServeError) -> bool {
-    use vigie_pipeline::PipelineError as P;
-    match e {
-        ServeError::Pipeline(p) => !matches!(**p, P::Config(_) | P::Key(_)),
-        ServeError::Schedule { .. } => false,
-        _ => true,
-    }
+    e.kind().is_transient()
 }
 
 async fn refresh(state: &ServeState, pipeline: &LoadedPipeline) -> Result<(), ServeError> {
@@ -184,11 +166,11 @@ async fn pipeline_loop(
     if options.run_on_start {
         run_occurrence(&job, &state, &cancel, "startup", &options).await;
     }
-    let Some((cron, tz)) = job.schedule.clone() else {
+    let Some(schedule) = job.pipeline.spec.schedule.as_ref() else {
         return;
     };
     loop {
-        let next = match next_run(&cron, &tz, Utc::now()) {
+        let next = match schedule.next_after(Utc::now()) {
             Ok(n) => n,
             Err(e) => {
                 error!(pipeline = %job.pipeline.spec.name, "{e}");
@@ -237,23 +219,13 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     options.http.validate()?;
     let mut jobs = Vec::new();
     for path in &options.pipelines {
+        // The schedule was parsed, and checked to fire, when the pipeline was loaded.
         let pipeline = load_pipeline(path).map_err(vigie_pipeline::PipelineError::from)?;
-        let schedule = pipeline
-            .spec
-            .schedule
-            .as_ref()
-            .map(|s| (s.cron.clone(), s.timezone.clone()));
-        if let Some((cron, tz)) = &schedule {
-            next_run(cron, tz, Utc::now()).map_err(|message| ServeError::Schedule {
-                pipeline: path.display().to_string(),
-                message,
-            })?;
-        } else {
+        if pipeline.spec.schedule.is_none() {
             warn!(pipeline = %pipeline.spec.name, "no `schedule`: the pipeline runs only at start-up (--run-on-start)");
         }
         jobs.push(Job {
             pipeline: Arc::new(pipeline),
-            schedule,
         });
     }
     let state = ServeState::new()?;
@@ -306,52 +278,46 @@ pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vigie_model::{ConfigError, ConfigProblem};
+    use vigie_pipeline::PipelineError;
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .map(|d| d.with_timezone(&Utc))
-            .unwrap_or_default()
+    fn config_error() -> ConfigError {
+        ConfigError::Invalid(vec![ConfigProblem {
+            file: "p.yaml".into(),
+            line: Some(3),
+            key: "sources".into(),
+            message: "bad".into(),
+        }])
     }
 
     #[test]
-    fn weekly_schedule_in_toronto_follows_daylight_saving() {
-        // Monday 06:00 in Toronto is 11:00 UTC in winter (EST) and 10:00 UTC in summer (EDT).
-        let winter = next_run(
-            "0 6 * * MON",
-            "America/Toronto",
-            utc("2025-01-01T00:00:00Z"),
-        );
-        assert_eq!(winter, Ok(utc("2025-01-06T11:00:00Z")));
-        let summer = next_run(
-            "0 6 * * MON",
-            "America/Toronto",
-            utc("2025-07-01T00:00:00Z"),
-        );
-        assert_eq!(summer, Ok(utc("2025-07-07T10:00:00Z")));
-    }
-
-    #[test]
-    fn a_time_in_the_spring_forward_gap_still_runs_that_day() {
-        // 2025-03-09 02:30 does not exist in Toronto (clocks jump from 02:00 to 03:00);
-        // the daily run must not skip the day.
-        let next = next_run("30 2 * * *", "America/Toronto", utc("2025-03-09T05:00:00Z"));
-        let next = next.map(|t| {
-            t.with_timezone(&chrono_tz::America::Toronto)
-                .date_naive()
-                .to_string()
-        });
-        assert_eq!(next.as_deref(), Ok("2025-03-09"));
-    }
-
-    #[test]
-    fn bad_schedules_are_explained() {
-        assert!(
-            next_run("0 6 * * MONDAY", "America/Toronto", Utc::now())
-                .is_err_and(|e| e.contains("invalid cron"))
-        );
-        assert!(
-            next_run("0 6 * * MON", "Mars/Olympus", Utc::now())
-                .is_err_and(|e| e.contains("time zone"))
-        );
+    fn only_environment_failures_are_retried() {
+        let busy = vigie_warehouse::WarehouseError::Busy {
+            location: "w".into(),
+            holder: None,
+        };
+        assert!(transient(&ServeError::from(PipelineError::from(busy))));
+        let landing = PipelineError::Landing {
+            location: "l".into(),
+            message: "connection reset".into(),
+        };
+        assert!(transient(&landing.into()));
+        let staging = PipelineError::Io {
+            what: "cannot create a staging directory".into(),
+            source: std::io::Error::other("disk full"),
+        };
+        assert!(transient(&staging.into()));
+        // The user's configuration, through every wrapper, is never retried.
+        assert!(!transient(&PipelineError::Config(config_error()).into()));
+        let catalogue = vigie_indicators::IndicatorError::Catalogue(config_error());
+        assert!(!transient(&ServeError::from(catalogue)));
+        let period = vigie_report::ReportError::InvalidPeriod {
+            input: "2025Q5".into(),
+            message: "no".into(),
+        };
+        assert!(!transient(&PipelineError::from(period).into()));
+        // Neither is a bug.
+        assert!(!transient(&PipelineError::Internal("x".into()).into()));
+        assert!(!transient(&ServeError::BearerToken("is empty")));
     }
 }

@@ -1,5 +1,7 @@
 //! Warehouse errors, sorted by who must act.
 
+use vigie_model::ErrorKind;
+
 /// What went wrong in the warehouse.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
@@ -81,5 +83,31 @@ impl WarehouseError {
     /// Whether another process holds the warehouse (the caller may wait and retry).
     pub fn is_busy(&self) -> bool {
         matches!(self, WarehouseError::Busy { .. })
+    }
+
+    /// Who must act: the storage and the writer lock are the environment's; a wrong
+    /// location or lease setting is the user's.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            WarehouseError::Location { .. } | WarehouseError::Lease { .. } => ErrorKind::User,
+            WarehouseError::Delta { .. }
+            | WarehouseError::Busy { .. }
+            | WarehouseError::LockLost { .. }
+            | WarehouseError::LockFile { .. }
+            | WarehouseError::LockStore { .. } => ErrorKind::Environment,
+            WarehouseError::Query(e) => datafusion_kind(e, ErrorKind::Bug),
+            WarehouseError::Arrow(_) | WarehouseError::Internal(_) => ErrorKind::Bug,
+        }
+    }
+}
+
+/// The kind of a query failure: reading storage or running out of memory is the
+/// environment's; anything else is `otherwise` (a bug for vigie's own queries, the user's
+/// for a catalogue query).
+pub fn datafusion_kind(e: &datafusion::error::DataFusionError, otherwise: ErrorKind) -> ErrorKind {
+    use datafusion::error::DataFusionError as D;
+    match e.find_root() {
+        D::ObjectStore(_) | D::IoError(_) | D::ResourcesExhausted(_) => ErrorKind::Environment,
+        _ => otherwise,
     }
 }

@@ -20,7 +20,7 @@ mod manifest;
 mod session;
 mod table;
 
-pub use error::WarehouseError;
+pub use error::{WarehouseError, datafusion_kind};
 pub use location::resolve_location;
 pub use lock::{DEFAULT_LEASE_TTL, LEASE_OBJECT, LOCK_FILE, LockOptions, WriterHolder, WriterLock};
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};

@@ -4,10 +4,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
+use super::parse::{Parsed, parse};
 use super::pattern::FilePattern;
-use super::pipeline::{KeySpec, PipelineSpec};
+use super::pipeline::{KeySpec, PipelineSpec, default_queries};
 use super::source::{
     CheckDigit, Columns, FieldSpec, FileFormat, LoadMode, Output, ReplacePeriod, SourceSpec,
 };
@@ -77,42 +78,31 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     })
 }
 
-fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigProblem> {
-    let de = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let key = err.path().to_string();
-        let key = if key == "." { String::new() } else { key };
-        let inner = err.into_inner();
-        // The key's own line is the most precise; custom errors (e.g. `try_from`) carry no
-        // location of their own, or that of the enclosing mapping.
-        let line = (!key.is_empty())
-            .then(|| locate(text, &key))
-            .flatten()
-            .or_else(|| inner.location().map(|l| l.line()));
-        // serde_yaml appends " at line L column C"; the line is shown in front already.
-        let message = inner.to_string();
-        let message = match message.find(" at line ") {
-            Some(pos) => message[..pos].to_string(),
-            None => message,
-        };
-        // serde_yaml also puts the path in front of its message; it is shown already.
-        let message = message
-            .strip_prefix(&format!("{key}: "))
-            .map(str::to_string)
-            .unwrap_or(message);
-        ConfigProblem {
-            file: path.to_path_buf(),
-            line,
-            key,
-            message,
-        }
-    })
-}
-
 /// Loads and checks a pipeline and every source it names; all problems are reported together.
 pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     let text = read(path)?;
-    let spec: PipelineSpec = parse(path, &text).map_err(|p| ConfigError::Invalid(vec![p]))?;
+    let mut parsed = parse::<PipelineSpec>(path, &text);
+    let spec = match parsed.value.take() {
+        Some(spec) => spec,
+        None => {
+            // The pipeline file does not deserialise even without its bad keys: its sources
+            // are still checked, so that one pass reports the problems of every file.
+            let mut list = parsed.problems;
+            if let Some(refs) = FileRefs::read(&text) {
+                let base = path.parent().unwrap_or(Path::new("."));
+                for (i, rel) in refs.sources.iter().enumerate() {
+                    let mut problems = Problems {
+                        file: path,
+                        text: &text,
+                        list: vec![],
+                    };
+                    check_source_file(i, &base.join(rel), &mut problems);
+                    list.extend(problems.list);
+                }
+            }
+            return Err(ConfigError::Invalid(list));
+        }
+    };
     let mut problems = Problems {
         file: path,
         text: &text,
@@ -142,27 +132,6 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             "must be at least 1 (6 suppresses counts from 1 to 5)",
         );
     }
-    for (i, report) in spec.outputs.reports.iter().enumerate() {
-        for (j, lang) in report.languages.iter().enumerate() {
-            if lang != "fr" && lang != "en" {
-                problems.add(
-                    format!("outputs.reports[{i}].languages[{j}]"),
-                    format!("\"{lang}\": use fr or en"),
-                );
-            }
-        }
-        let period = report.period.as_str();
-        let fixed = period.len() == 6
-            && period.as_bytes().get(4) == Some(&b'Q')
-            && period[..4].parse::<i32>().is_ok()
-            && matches!(&period[5..], "1" | "2" | "3" | "4");
-        if !matches!(period, "latest_quarter" | "latest_year")
-            && !fixed
-            && period.parse::<i32>().is_err()
-        {
-            problems.add(format!("outputs.reports[{i}].period"), format!("\"{period}\": use latest_quarter, latest_year, a quarter such as 2025Q3 or a year such as 2025"));
-        }
-    }
     if spec.earliest_date >= chrono::Utc::now().date_naive() {
         problems.add(
             "earliest_date",
@@ -178,72 +147,132 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             "use at least 500 replicates for percentile intervals",
         );
     }
-    if let Some(from) = &spec.indicators.from
-        && chrono::NaiveDate::parse_from_str(&format!("{from}-01"), "%Y-%m-%d").is_err()
-    {
-        problems.add(
-            "indicators.from",
-            format!("\"{from}\" is not a month: use YYYY-MM, e.g. 2024-01"),
-        );
-    }
+    // The cron expression and time zone parsed; a schedule that never fires is still wrong.
     if let Some(schedule) = &spec.schedule
-        && schedule.timezone.parse::<chrono_tz::Tz>().is_err()
+        && let Err(message) = schedule.next_after(chrono::Utc::now())
     {
-        problems.add("schedule.timezone", format!("unknown time zone \"{}\" (use an IANA name such as America/Toronto or America/Moncton)", schedule.timezone));
+        problems.add("schedule.cron", message);
     }
     let base = path.parent().unwrap_or(Path::new("."));
     let mut sources = Vec::new();
     let mut ids = BTreeSet::new();
     for (i, rel) in spec.sources.iter().enumerate() {
         let source_path = base.join(rel);
-        match load_source(&source_path) {
-            Ok(source) => {
-                if !ids.insert(source.source.clone()) {
-                    problems.add(
-                        format!("sources[{i}]"),
-                        format!(
-                            "source id \"{}\" is used by another source: ids must be unique",
-                            source.source
-                        ),
-                    );
-                }
-                sources.push((source_path, source));
+        if let Some(source) = check_source_file(i, &source_path, &mut problems) {
+            if !ids.insert(source.source.clone()) {
+                problems.add(
+                    format!("sources[{i}]"),
+                    format!(
+                        "source id \"{}\" is used by another source: ids must be unique",
+                        source.source
+                    ),
+                );
             }
-            Err(ConfigError::Invalid(list)) => problems.list.extend(list),
-            Err(ConfigError::Read { source, .. }) => problems.add(
-                format!("sources[{i}]"),
-                format!(
-                    "cannot read source spec {}: {source}",
-                    source_path.display()
-                ),
-            ),
+            sources.push((source_path, source));
         }
     }
-    if problems.list.is_empty() {
+    let list = merge(&parsed, path, problems.list);
+    if list.is_empty() {
         Ok(LoadedPipeline {
             path: path.to_path_buf(),
             spec,
             sources,
         })
     } else {
-        Err(ConfigError::Invalid(problems.list))
+        Err(ConfigError::Invalid(list))
     }
+}
+
+/// The file's deserialisation problems first, then the semantic ones that do not repeat them
+/// (a check of the rest of the file says nothing about a key already reported as bad).
+fn merge<T>(parsed: &Parsed<T>, file: &Path, semantic: Vec<ConfigProblem>) -> Vec<ConfigProblem> {
+    let mut list = parsed.problems.clone();
+    list.extend(
+        semantic
+            .into_iter()
+            .filter(|p| p.file != file || !parsed.covers(&p.key)),
+    );
+    list
+}
+
+/// Loads the `i`-th source of a pipeline; its problems join the pipeline's.
+fn check_source_file(
+    i: usize,
+    source_path: &Path,
+    problems: &mut Problems<'_>,
+) -> Option<SourceSpec> {
+    match load_source(source_path) {
+        Ok(source) => Some(source),
+        Err(ConfigError::Invalid(list)) => {
+            problems.list.extend(list);
+            None
+        }
+        Err(ConfigError::Read { source, .. }) => {
+            problems.add(
+                format!("sources[{i}]"),
+                format!(
+                    "cannot read source spec {}: {source}",
+                    source_path.display()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The files a pipeline file names, read leniently (unknown and wrong keys ignored) for when
+/// the file as a whole does not deserialise.
+#[derive(Deserialize)]
+struct FileRefs {
+    #[serde(default)]
+    sources: Vec<PathBuf>,
+    #[serde(default)]
+    indicators: Option<QueriesRef>,
+}
+
+#[derive(Deserialize)]
+struct QueriesRef {
+    #[serde(default = "default_queries")]
+    queries: PathBuf,
+}
+
+impl FileRefs {
+    fn read(text: &str) -> Option<FileRefs> {
+        serde_yaml::from_str(text).ok()
+    }
+}
+
+/// The indicator catalogue directory a pipeline file names, even when the file has problems
+/// (so that `vigie validate` checks the catalogue in the same pass); `None` when the file
+/// cannot be read or names it in a form that cannot be understood.
+pub fn queries_dir_of(path: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let refs = FileRefs::read(&text)?;
+    let queries = refs
+        .indicators
+        .map(|i| i.queries)
+        .unwrap_or_else(default_queries);
+    Some(path.parent().unwrap_or(Path::new(".")).join(queries))
 }
 
 /// Loads and checks one partner source spec.
 pub fn load_source(path: &Path) -> Result<SourceSpec, ConfigError> {
     let text = read(path)?;
-    let spec: SourceSpec = parse(path, &text).map_err(|p| ConfigError::Invalid(vec![p]))?;
+    let mut parsed = parse::<SourceSpec>(path, &text);
+    let Some(spec) = parsed.value.take() else {
+        return Err(ConfigError::Invalid(parsed.problems));
+    };
     let mut problems = Problems {
         file: path,
         text: &text,
         list: vec![],
     };
     check_source(&spec, &mut problems);
-    if problems.list.is_empty() {
+    let list = merge(&parsed, path, problems.list);
+    if list.is_empty() {
         Ok(spec)
     } else {
-        Err(ConfigError::Invalid(problems.list))
+        Err(ConfigError::Invalid(list))
     }
 }
 
@@ -730,5 +759,89 @@ split:
         assert!(text.contains("is used by another source"), "{text}");
         assert!(text.contains("missing.yaml"), "{text}");
         assert!(text.contains("p.yaml:6: schedule.timezone"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_cron_does_not_hide_the_other_problems() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(
+            dir.path(),
+            "a.yaml",
+            &GOOD_SOURCE.replace(
+                "triage: { from: TRIAGE_LEVEL }",
+                "triage: { from: TRIAGE_LEVEL, range: [5, 1] }",
+            ),
+        );
+        let pipe = write(
+            dir.path(),
+            "p.yaml",
+            "name: t\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\nschedule:\n  cron: \"0 6 * * MONDAY\"\noutputs:\n  reports:\n    - kind: feedback\n      period: 2025Q5\n      languages: [fr, english]\n      to: ./r\n",
+        );
+        let err = load_pipeline(&pipe).expect_err("invalid");
+        let text = err.to_string();
+        // The schedule, a report's period and language, the key and the source: one pass.
+        assert!(
+            text.contains("p.yaml:7: schedule.cron: invalid cron expression"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.yaml:11: outputs.reports[0].period"),
+            "{text}"
+        );
+        assert!(
+            text.contains("p.yaml:12: outputs.reports[0].languages[1]"),
+            "{text}"
+        );
+        assert!(text.contains("\"english\": use fr or en"), "{text}");
+        assert!(
+            text.contains("p.yaml:4: key: the public demo key"),
+            "{text}"
+        );
+        assert!(text.contains("a.yaml:10: fields.triage.range"), "{text}");
+        assert_eq!(err.problems().len(), 5, "{text}");
+    }
+
+    #[test]
+    fn a_schedule_that_never_fires_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", GOOD_SOURCE);
+        let pipe = write(
+            dir.path(),
+            "p.yaml",
+            "name: t\ndemo: true\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\nschedule: { cron: \"0 6 30 2 *\" }\n",
+        );
+        let err = load_pipeline(&pipe).expect_err("30 February never comes");
+        assert!(
+            err.problems()
+                .iter()
+                .any(|p| p.key == "schedule.cron" && p.line == Some(7)),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn typed_values_load() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", GOOD_SOURCE);
+        let pipe = write(
+            dir.path(),
+            "p.yaml",
+            "name: t\ndemo: true\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\nindicators: { from: 2024-01 }\nschedule: { cron: \"0 6 * * MON\", timezone: America/Moncton }\noutputs:\n  reports:\n    - { kind: accountability, period: 2025-09, languages: [EN], to: ./r }\n    - { kind: feedback, to: ./r }\n",
+        );
+        let loaded = load_pipeline(&pipe).expect("valid");
+        let spec = &loaded.spec;
+        assert_eq!(
+            spec.indicators.from.map(|m| m.to_string()).as_deref(),
+            Some("2024-01")
+        );
+        assert_eq!(
+            spec.schedule.as_ref().map(|s| s.timezone),
+            Some(chrono_tz::America::Moncton)
+        );
+        let reports = &spec.outputs.reports;
+        assert_eq!(reports[0].period.to_string(), "2025-09");
+        assert_eq!(reports[0].languages, vec![crate::Lang::En]);
+        assert_eq!(reports[1].period, super::super::ReportPeriod::LatestQuarter);
+        assert_eq!(reports[1].languages, crate::Lang::ALL.to_vec());
     }
 }

@@ -2,15 +2,22 @@
 //! file/line/key errors, and the semantic checks `vigie validate` runs.
 
 mod load;
+mod month;
+mod parse;
 mod pattern;
 mod pipeline;
+mod report_period;
+mod schedule;
 mod source;
 
-pub use load::{LoadedPipeline, load_pipeline, load_source};
+pub use load::{LoadedPipeline, load_pipeline, load_source, queries_dir_of};
+pub use month::{Month, MonthError};
 pub use pattern::{DeclaredPeriod, FilePattern};
 pub use pipeline::{
-    IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind, ReportOutputSpec, ScheduleSpec,
+    IndicatorsSpec, KeySpec, OutputsSpec, PipelineSpec, ReportKind, ReportOutputSpec,
 };
+pub use report_period::{CalendarPeriod, PeriodError, PeriodKind, ReportPeriod};
+pub use schedule::{ScheduleSpec, parse_cron, parse_timezone};
 pub use source::{
     CheckDigit, Columns, CsvDialect, Encoding, FieldSpec, FileFormat, GuardSpec, LoadMode, Output,
     ReplacePeriod, SourceSpec, SplitSpec, UnpivotSpec,

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::month::Month;
+use super::report_period::ReportPeriod;
+use super::schedule::ScheduleSpec;
+use crate::Lang;
+
 /// A pipeline file (`pipelines/*.yaml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -71,12 +76,13 @@ pub struct OutputsSpec {
 pub struct ReportOutputSpec {
     /// `feedback` (one per team) or `accountability` (the region).
     pub kind: ReportKind,
-    /// `latest_quarter` (default), `latest_year`, or a fixed period such as `2025Q3`.
-    #[serde(default = "default_report_period")]
-    pub period: String,
-    /// Languages, among `fr` and `en`.
+    /// `latest_quarter` (default), `latest_year`, or a fixed quarter (`2025Q3`), month
+    /// (`2025-09`) or year (`2025`).
+    #[serde(default)]
+    pub period: ReportPeriod,
+    /// Languages, among `fr` and `en` (default: both).
     #[serde(default = "default_languages")]
-    pub languages: Vec<String>,
+    pub languages: Vec<Lang>,
     /// Teams for feedback reports (default: every team with results).
     #[serde(default)]
     pub teams: Vec<String>,
@@ -94,12 +100,8 @@ pub enum ReportKind {
     Accountability,
 }
 
-fn default_report_period() -> String {
-    "latest_quarter".into()
-}
-
-fn default_languages() -> Vec<String> {
-    vec!["fr".into(), "en".into()]
+fn default_languages() -> Vec<Lang> {
+    Lang::ALL.to_vec()
 }
 
 /// Which indicators a pipeline computes.
@@ -114,7 +116,7 @@ pub struct IndicatorsSpec {
     pub include: Vec<String>,
     /// First month computed (`YYYY-MM`); default: the first month with data.
     #[serde(default)]
-    pub from: Option<String>,
+    pub from: Option<Month>,
     /// Bootstrap replicates of the program evaluation (at least 500).
     #[serde(default = "default_replicates")]
     pub bootstrap_replicates: usize,
@@ -148,7 +150,7 @@ impl Default for IndicatorsSpec {
     }
 }
 
-fn default_queries() -> PathBuf {
+pub(super) fn default_queries() -> PathBuf {
     PathBuf::from("../queries")
 }
 fn default_replicates() -> usize {
@@ -197,19 +199,4 @@ impl TryFrom<KeyRepr> for KeySpec {
             KeyRepr::Map(_) => Err(EXPECTED.to_string()),
         }
     }
-}
-
-/// A cron schedule in a time zone.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScheduleSpec {
-    /// Cron expression (5 fields: minute hour day-of-month month day-of-week).
-    pub cron: String,
-    /// IANA time zone, e.g. `America/Toronto`.
-    #[serde(default = "default_timezone")]
-    pub timezone: String,
-}
-
-fn default_timezone() -> String {
-    "America/Toronto".into()
 }
