@@ -213,7 +213,12 @@ impl GroupWrites {
 
     /// Adds the file at `index` of the group: its rows to their tables, its rejected rows
     /// to the quarantine, its manifest entry.
-    fn add(&mut self, index: usize, parsed: ParsedFile, load_id: &str) -> Result<(), PipelineError> {
+    fn add(
+        &mut self,
+        index: usize,
+        parsed: ParsedFile,
+        load_id: &str,
+    ) -> Result<(), PipelineError> {
         let mut entry = manifest_entry(&parsed, load_id);
         let source = parsed.source.clone();
         let file = parsed.file.key.clone();
@@ -458,3 +463,6 @@ fn entities_of(source: &SourceSpec) -> BTreeSet<Entity> {
         .map(|(_, o)| o.entity)
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -739,3 +739,6 @@ pub fn outstanding_held(manifest: &[ManifestEntry]) -> Vec<ManifestEntry> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
