@@ -193,20 +193,7 @@ pub async fn ingest(
     let files = landing.list().await?;
     let matchers = source_matchers(pipeline)?;
     let mut jobs = plan_jobs(&files, &matchers, &manifest, options, &mut report)?;
-    if !report.unclaimed.is_empty() {
-        warn!(
-            count = report.unclaimed.len(),
-            "files in the landing zone match no source's `files` pattern"
-        );
-    }
-    report.still_held = held_now
-        .iter()
-        .filter(|e| !jobs.iter().any(|j| j.release && j.file.key == e.file))
-        .map(|e| e.file.clone())
-        .collect();
-    for file in &report.still_held {
-        warn!(file = %file, "held for review: `vigie held list` shows why; `vigie held release|discard` decides");
-    }
+    report.still_held = still_held(&held_now, &jobs);
     let replaced = read_what_jobs_compare_with(&warehouse, &mut jobs).await?;
 
     options
@@ -372,7 +359,26 @@ fn plan_jobs(
             }
         }
     }
+    if !report.unclaimed.is_empty() {
+        warn!(
+            count = report.unclaimed.len(),
+            "files in the landing zone match no source's `files` pattern"
+        );
+    }
     Ok(jobs)
+}
+
+/// Files held earlier that this run does not release: they wait for a person.
+fn still_held(held_now: &[ManifestEntry], jobs: &[Job]) -> Vec<String> {
+    let files: Vec<String> = held_now
+        .iter()
+        .filter(|e| !jobs.iter().any(|j| j.release && j.file.key == e.file))
+        .map(|e| e.file.clone())
+        .collect();
+    for file in &files {
+        warn!(file = %file, "held for review: `vigie held list` shows why; `vigie held release|discard` decides");
+    }
+    files
 }
 
 /// Whether `file` is the ready marker of a data file beside it (a marker is not data).
