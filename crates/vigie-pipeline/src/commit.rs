@@ -10,6 +10,7 @@
 //! file still replaces an earlier one exactly as if each had been committed alone.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -162,161 +163,247 @@ impl Group {
         fail_before_manifest_of: Option<&str>,
         lock: &vigie_warehouse::WriterLock,
     ) -> Result<Vec<FileReport>, PipelineError> {
-        let mut entries = Vec::with_capacity(self.files.len());
-        // Table -> (partition columns, inputs, replace scopes, indexes of the files it holds).
-        let mut tables: BTreeMap<&'static str, TableWrite> = BTreeMap::new();
-        let mut quarantine = TableWrite::default();
-        let mut staged: Vec<std::path::PathBuf> = Vec::new();
-        let mut logs = Vec::with_capacity(self.files.len());
+        let mut writes = GroupWrites::with_capacity(self.files.len());
         for (index, parsed) in self.files.into_iter().enumerate() {
-            let mut entry = manifest_entry(&parsed, load_id);
-            let source = parsed.source.clone();
-            let file = parsed.file.key.clone();
-            let scopes: Vec<(Entity, Replace)> = entities_of(&source)
-                .into_iter()
-                .map(|e| (e, parsed.replace_scope(e)))
-                .collect();
-            if let Some(reason) = parsed.hold {
-                // Held: nothing of the file is applied, not even its quarantine rows; the
-                // manifest records the figures that triggered the guard.
-                if let Ok(mut outcome) = parsed.outcome {
-                    staged.extend(outcome.quarantine_staged.take());
-                    entry.rows_read = outcome.rows_read;
-                    entry.rows_accepted = outcome.rows_accepted;
-                    entry.rows_rejected = outcome.rows_rejected;
-                    for batches in outcome.entities.into_values() {
-                        if let Ok(EntityData::Staged(path)) = batches.finish() {
-                            staged.push(path);
-                        }
-                    }
-                }
-                entry.status = FileStatus::Held;
-                entry.message = Some(reason);
-                logs.push(None);
-                entries.push(entry);
-                continue;
-            }
-            let quarantine_rows = match parsed.outcome {
-                Err((rejection, rows_read)) => {
-                    warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);
-                    entry.status = FileStatus::Rejected;
-                    entry.rows_read = rows_read;
-                    entry.rows_rejected = rows_read;
-                    entry.message = Some(format!("line {}: {}", rejection.line, rejection.message));
-                    logs.push(None);
-                    vec![QuarantineRow {
-                        line: rejection.line,
-                        column: String::new(),
-                        reason: format!("file rejected whole: {}", rejection.message),
-                        value: None,
-                        person_key: None,
-                    }]
-                }
-                Ok(mut outcome) => {
-                    entry.rows_read = outcome.rows_read;
-                    entry.rows_accepted = outcome.rows_accepted;
-                    entry.rows_rejected = outcome.rows_rejected;
-                    for (entity, replace) in scopes {
-                        let write =
-                            tables
-                                .entry(entity.table_name())
-                                .or_insert_with(|| TableWrite {
-                                    partition_columns: entity.partition_columns(),
-                                    ..Default::default()
-                                });
-                        write.replaces.push(replace);
-                        write.files.push(index);
-                        match outcome.entities.remove(&entity).map(|b| b.finish()) {
-                            None => {}
-                            Some(Ok(EntityData::Batches(b))) => {
-                                write.inputs.push(WriteInput::Batches(b))
-                            }
-                            Some(Ok(EntityData::Staged(path))) => {
-                                staged.push(path.clone());
-                                write.inputs.push(WriteInput::Parquet(path));
-                            }
-                            Some(Err(e)) => {
-                                return Err(PipelineError::Internal(format!(
-                                    "staging {file}: {e}"
-                                )));
-                            }
-                        }
-                    }
-                    logs.push(Some((parsed.parse_secs, outcome.rejections_by_reason)));
-                    if let Some(path) = outcome.quarantine_staged.take() {
-                        staged.push(path.clone());
-                        quarantine.inputs.push(WriteInput::Parquet(path));
-                    }
-                    outcome.quarantine
-                }
-            };
-            quarantine.inputs.push(WriteInput::Batches(vec![
-                quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
-                    .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
-            ]));
-            quarantine.replaces.push(Replace::File {
-                source: source.source.clone(),
-                file,
-            });
-            quarantine.files.push(index);
-            entries.push(entry);
+            writes.add(index, parsed, load_id)?;
         }
-        let result = async {
-            for (table, write) in tables {
-                lock.still_held()?;
-                write.commit(warehouse, table, &mut entries).await?;
-            }
-            lock.still_held()?;
-            quarantine
-                .commit(warehouse, QUARANTINE_TABLE, &mut entries)
-                .await
-        }
-        .await;
+        let GroupWrites {
+            mut entries,
+            tables,
+            quarantine,
+            staged,
+            logs,
+        } = writes;
+        let result = write_tables(warehouse, lock, tables, quarantine, &mut entries).await;
         for path in staged {
             let _ = std::fs::remove_file(path);
         }
         result?;
-        let finished = Utc::now();
-        for entry in &mut entries {
-            entry.finished_at = finished;
+        record_manifest(warehouse, lock, &mut entries, fail_before_manifest_of).await?;
+        Ok(file_reports(&entries, logs))
+    }
+}
+
+/// What a group's parse log keeps for a file that was applied: seconds spent parsing it
+/// and its rejected records per reason.
+type ParseLog = Option<(f64, BTreeMap<String, u64>)>;
+
+/// A group turned into writes: what each table receives, the manifest entries (in the
+/// order the files were added), the staging files to remove after the commit, and each
+/// file's parse log.
+struct GroupWrites {
+    entries: Vec<ManifestEntry>,
+    /// Table -> (partition columns, inputs, replace scopes, indexes of the files it holds).
+    tables: BTreeMap<&'static str, TableWrite>,
+    quarantine: TableWrite,
+    staged: Vec<PathBuf>,
+    logs: Vec<ParseLog>,
+}
+
+impl GroupWrites {
+    fn with_capacity(files: usize) -> Self {
+        GroupWrites {
+            entries: Vec::with_capacity(files),
+            tables: BTreeMap::new(),
+            quarantine: TableWrite::default(),
+            staged: Vec::new(),
+            logs: Vec::with_capacity(files),
         }
-        if let Some(file) = fail_before_manifest_of.filter(|f| entries.iter().any(|e| e.file == *f))
-        {
-            return Err(PipelineError::Internal(format!(
-                "injected fault before the manifest entry of {file}"
-            )));
+    }
+
+    /// Adds the file at `index` of the group: its rows to their tables, its rejected rows
+    /// to the quarantine, its manifest entry.
+    fn add(
+        &mut self,
+        index: usize,
+        parsed: ParsedFile,
+        load_id: &str,
+    ) -> Result<(), PipelineError> {
+        let mut entry = manifest_entry(&parsed, load_id);
+        let source = parsed.source.clone();
+        let file = parsed.file.key.clone();
+        let scopes: Vec<(Entity, Replace)> = entities_of(&source)
+            .into_iter()
+            .map(|e| (e, parsed.replace_scope(e)))
+            .collect();
+        if let Some(reason) = parsed.hold {
+            self.add_held(entry, parsed.outcome, reason);
+            return Ok(());
         }
-        // The commit that makes the group visible: never by a process that lost the lock
-        // (its table commits, if any, stay invisible and the holder's next run redoes them).
-        lock.still_held()?;
-        warehouse.record_manifest(&entries).await?;
-        let mut reports = Vec::with_capacity(entries.len());
-        for (entry, log) in entries.iter().zip(logs) {
-            let Some((parse_secs, rejections)) = log else {
-                reports.push(FileReport::new(entry, 0.0));
-                continue;
-            };
-            reports.push(FileReport::new(entry, parse_secs));
-            let rate = if parse_secs > 0.0 {
-                entry.rows_read as f64 / parse_secs
-            } else {
-                0.0
-            };
-            info!(
-                file = %entry.file,
-                source = %entry.source,
-                read = entry.rows_read,
-                accepted = entry.rows_accepted,
-                rejected = entry.rows_rejected,
-                rows_per_s = rate.round(),
-                "loaded"
-            );
-            for (reason, n) in rejections {
-                info!(file = %entry.file, reason = %reason, rows = n, "rejected rows");
+        let quarantine_rows = match parsed.outcome {
+            Err((rejection, rows_read)) => {
+                warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);
+                entry.status = FileStatus::Rejected;
+                entry.rows_read = rows_read;
+                entry.rows_rejected = rows_read;
+                entry.message = Some(format!("line {}: {}", rejection.line, rejection.message));
+                self.logs.push(None);
+                vec![QuarantineRow {
+                    line: rejection.line,
+                    column: String::new(),
+                    reason: format!("file rejected whole: {}", rejection.message),
+                    value: None,
+                    person_key: None,
+                }]
+            }
+            Ok(outcome) => {
+                self.add_accepted(index, &mut entry, outcome, scopes, parsed.parse_secs, &file)?
+            }
+        };
+        self.quarantine.inputs.push(WriteInput::Batches(vec![
+            quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
+                .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
+        ]));
+        self.quarantine.replaces.push(Replace::File {
+            source: source.source.clone(),
+            file,
+        });
+        self.quarantine.files.push(index);
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// A held file: nothing of it is applied, not even its quarantine rows; the manifest
+    /// records the figures that triggered the guard, and its staged rows are dropped.
+    fn add_held(
+        &mut self,
+        mut entry: ManifestEntry,
+        outcome: Result<FileOutcome, (FileRejection, u64)>,
+        reason: String,
+    ) {
+        if let Ok(mut outcome) = outcome {
+            self.staged.extend(outcome.quarantine_staged.take());
+            entry.rows_read = outcome.rows_read;
+            entry.rows_accepted = outcome.rows_accepted;
+            entry.rows_rejected = outcome.rows_rejected;
+            for batches in outcome.entities.into_values() {
+                if let Ok(EntityData::Staged(path)) = batches.finish() {
+                    self.staged.push(path);
+                }
             }
         }
-        Ok(reports)
+        entry.status = FileStatus::Held;
+        entry.message = Some(reason);
+        self.logs.push(None);
+        self.entries.push(entry);
     }
+
+    /// A file read and applied: its rows go to every table of its source, each with the
+    /// scope it replaces. Returns its quarantine rows still in memory.
+    fn add_accepted(
+        &mut self,
+        index: usize,
+        entry: &mut ManifestEntry,
+        mut outcome: FileOutcome,
+        scopes: Vec<(Entity, Replace)>,
+        parse_secs: f64,
+        file: &str,
+    ) -> Result<Vec<QuarantineRow>, PipelineError> {
+        entry.rows_read = outcome.rows_read;
+        entry.rows_accepted = outcome.rows_accepted;
+        entry.rows_rejected = outcome.rows_rejected;
+        for (entity, replace) in scopes {
+            let write = self
+                .tables
+                .entry(entity.table_name())
+                .or_insert_with(|| TableWrite {
+                    partition_columns: entity.partition_columns(),
+                    ..Default::default()
+                });
+            write.replaces.push(replace);
+            write.files.push(index);
+            match outcome.entities.remove(&entity).map(|b| b.finish()) {
+                None => {}
+                Some(Ok(EntityData::Batches(b))) => write.inputs.push(WriteInput::Batches(b)),
+                Some(Ok(EntityData::Staged(path))) => {
+                    self.staged.push(path.clone());
+                    write.inputs.push(WriteInput::Parquet(path));
+                }
+                Some(Err(e)) => {
+                    return Err(PipelineError::Internal(format!("staging {file}: {e}")));
+                }
+            }
+        }
+        self.logs
+            .push(Some((parse_secs, outcome.rejections_by_reason)));
+        if let Some(path) = outcome.quarantine_staged.take() {
+            self.staged.push(path.clone());
+            self.quarantine.inputs.push(WriteInput::Parquet(path));
+        }
+        Ok(outcome.quarantine)
+    }
+}
+
+/// One commit per table, the quarantine last, each only while the lock is still held;
+/// the new versions go to the manifest entries of the files each table holds.
+async fn write_tables(
+    warehouse: &Warehouse,
+    lock: &vigie_warehouse::WriterLock,
+    tables: BTreeMap<&'static str, TableWrite>,
+    quarantine: TableWrite,
+    entries: &mut [ManifestEntry],
+) -> Result<(), PipelineError> {
+    for (table, write) in tables {
+        lock.still_held()?;
+        write.commit(warehouse, table, entries).await?;
+    }
+    lock.still_held()?;
+    quarantine
+        .commit(warehouse, QUARANTINE_TABLE, entries)
+        .await
+}
+
+/// The commit that makes the group visible: the manifest entries of all its files.
+async fn record_manifest(
+    warehouse: &Warehouse,
+    lock: &vigie_warehouse::WriterLock,
+    entries: &mut [ManifestEntry],
+    fail_before_manifest_of: Option<&str>,
+) -> Result<(), PipelineError> {
+    let finished = Utc::now();
+    for entry in entries.iter_mut() {
+        entry.finished_at = finished;
+    }
+    if let Some(file) = fail_before_manifest_of.filter(|f| entries.iter().any(|e| e.file == *f)) {
+        return Err(PipelineError::Internal(format!(
+            "injected fault before the manifest entry of {file}"
+        )));
+    }
+    // Never by a process that lost the lock (its table commits, if any, stay invisible
+    // and the holder's next run redoes them).
+    lock.still_held()?;
+    warehouse.record_manifest(entries).await?;
+    Ok(())
+}
+
+/// What happened to each file, logged with its throughput and rejected rows per reason.
+fn file_reports(entries: &[ManifestEntry], logs: Vec<ParseLog>) -> Vec<FileReport> {
+    let mut reports = Vec::with_capacity(entries.len());
+    for (entry, log) in entries.iter().zip(logs) {
+        let Some((parse_secs, rejections)) = log else {
+            reports.push(FileReport::new(entry, 0.0));
+            continue;
+        };
+        reports.push(FileReport::new(entry, parse_secs));
+        let rate = if parse_secs > 0.0 {
+            entry.rows_read as f64 / parse_secs
+        } else {
+            0.0
+        };
+        info!(
+            file = %entry.file,
+            source = %entry.source,
+            read = entry.rows_read,
+            accepted = entry.rows_accepted,
+            rejected = entry.rows_rejected,
+            rows_per_s = rate.round(),
+            "loaded"
+        );
+        for (reason, n) in rejections {
+            info!(file = %entry.file, reason = %reason, rows = n, "rejected rows");
+        }
+    }
+    reports
 }
 
 /// What one table receives from a group.
@@ -376,3 +463,6 @@ fn entities_of(source: &SourceSpec) -> BTreeSet<Entity> {
         .map(|(_, o)| o.entity)
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

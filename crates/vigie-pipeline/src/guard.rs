@@ -204,3 +204,6 @@ pub(crate) fn query_err(e: datafusion::error::DataFusionError) -> PipelineError 
 pub(crate) fn arrow_err(e: arrow::error::ArrowError) -> PipelineError {
     vigie_warehouse::WarehouseError::Arrow(e).into()
 }
+
+#[cfg(test)]
+mod tests;

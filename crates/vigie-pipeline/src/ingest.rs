@@ -13,10 +13,10 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 use vigie_ingest::plausible::DateBounds;
-use vigie_ingest::{FileContext, FileFailure, FileOutcome, ingest_file};
+use vigie_ingest::{FileContext, FileFailure, FileOutcome, FileRejection, ingest_file};
 use vigie_model::PseudonymKey;
 use vigie_model::config::{DeclaredPeriod, FilePattern, LoadedPipeline, SourceSpec};
-use vigie_warehouse::{FileStatus, ManifestEntry, SessionOptions, Warehouse};
+use vigie_warehouse::{FileStatus, ManifestEntry, SessionOptions, Warehouse, WriterLock};
 
 use crate::commit::{Group, ParsedFile};
 use crate::error::PipelineError;
@@ -148,6 +148,15 @@ enum Step {
     Postponed(String),
 }
 
+/// One file as the parsing task hands it over: its job, when its load started, the
+/// SHA-256 of its content and what parsing made of it.
+struct ParsedJob {
+    job: Job,
+    started: chrono::DateTime<Utc>,
+    hash: String,
+    step: Step,
+}
+
 /// Ingests every new file of every source of the pipeline.
 pub async fn ingest(
     pipeline: &LoadedPipeline,
@@ -176,7 +185,6 @@ pub async fn ingest(
             what: "cannot create a staging directory".into(),
             source,
         })?;
-    let staging = staging_dir.path();
     let mut report = IngestReport {
         load_id: load_id.clone(),
         ..Default::default()
@@ -184,35 +192,106 @@ pub async fn ingest(
 
     let manifest = warehouse.manifest(None).await?;
     let held_now = outstanding_held(&manifest);
-    // What `vigie held release` applies as it is: the held content of the files it names.
-    let released: HashSet<(String, String)> = held_now
-        .iter()
-        .filter(|e| {
-            options.release_held && options.only.as_ref().is_some_and(|o| o.contains(&e.file))
-        })
-        .map(|e| (e.source.clone(), e.content_hash.clone()))
-        .collect();
-    let done: HashSet<(String, String)> = manifest
-        .iter()
-        .filter(|e| match e.status {
-            FileStatus::Loaded | FileStatus::Discarded => true,
-            FileStatus::Rejected => !options.retry_rejected,
-            // A held file waits for a person, unless this run releases it.
-            FileStatus::Held => {
-                !(options.release_held
-                    && options.only.as_ref().is_some_and(|o| o.contains(&e.file)))
-            }
-        })
-        .map(|e| (e.source.clone(), e.content_hash.clone()))
-        .collect();
-
-    // Files the manifest already knows, unchanged since: no need to wait for them to settle.
-    let known: HashMap<(&str, &str), (u64, chrono::DateTime<Utc>)> = manifest
-        .iter()
-        .map(|e| ((e.source.as_str(), e.file.as_str()), (e.size, e.started_at)))
-        .collect();
+    let decided = Decided::from_manifest(&manifest, &held_now, options);
     let files = landing.list().await?;
-    let matchers: Vec<(Arc<SourceSpec>, FilePattern)> = pipeline
+    let matchers = source_matchers(pipeline)?;
+    let mut jobs = plan_jobs(
+        &pipeline.path,
+        &files,
+        &matchers,
+        &manifest,
+        options,
+        &mut report,
+    )?;
+    report.still_held = still_held(&held_now, &jobs);
+    let replaced = read_what_jobs_compare_with(&warehouse, &mut jobs).await?;
+
+    options
+        .progress
+        .start("ingest", jobs.iter().map(|j| j.file.size).sum());
+    let settings = ParseSettings {
+        key,
+        done: decided.done,
+        staging: staging_dir.path().to_path_buf(),
+        spill_rows: options.spill_rows,
+        load_id: load_id.clone(),
+        earliest: pipeline.spec.earliest_date,
+        identifiers: identifier_detector(pipeline),
+        panic_in: options.panic_in_parser_of.clone(),
+        unwritable: options.unwritable_staging_for.clone(),
+    };
+    let (mut rx, producer) = spawn_parsing(jobs, landing.clone(), settings);
+    let mut committer = Committer {
+        warehouse: &warehouse,
+        load_id: &load_id,
+        fail_before_manifest_of: options.fail_before_manifest_of.as_deref(),
+        lock: &lock,
+        progress: options.progress,
+        released: decided.released,
+        replaced,
+        claimed_hashes: HashSet::new(),
+        group: Group::default(),
+        report: &mut report,
+    };
+    let consumed = async {
+        while let Some(parsed) = rx.recv().await {
+            committer.take(parsed).await?;
+        }
+        committer.finish().await
+    }
+    .await;
+    // On a commit error the channel closes and the producer stops at its next send.
+    drop(rx);
+    let produced = producer.await;
+    consumed?;
+    produced.map_err(|e| PipelineError::Internal(format!("parser task failed: {e}")))?;
+    lock.release().await?;
+    options.progress.finish();
+    Ok(report)
+}
+
+/// What the manifest has decided already, as (source, content hash) pairs.
+struct Decided {
+    /// What `vigie held release` applies as it is: the held content of the files it names.
+    released: HashSet<(String, String)>,
+    /// Content not to parse again: loaded, discarded, rejected (unless retried) or held
+    /// (unless released by this run).
+    done: HashSet<(String, String)>,
+}
+
+impl Decided {
+    fn from_manifest(
+        manifest: &[ManifestEntry],
+        held_now: &[ManifestEntry],
+        options: &IngestOptions<'_>,
+    ) -> Self {
+        let releases = |file: &str| {
+            options.release_held && options.only.as_ref().is_some_and(|o| o.contains(file))
+        };
+        let released = held_now
+            .iter()
+            .filter(|e| releases(&e.file))
+            .map(|e| (e.source.clone(), e.content_hash.clone()))
+            .collect();
+        let done = manifest
+            .iter()
+            .filter(|e| match e.status {
+                FileStatus::Loaded | FileStatus::Discarded => true,
+                FileStatus::Rejected => !options.retry_rejected,
+                // A held file waits for a person, unless this run releases it.
+                FileStatus::Held => !releases(&e.file),
+            })
+            .map(|e| (e.source.clone(), e.content_hash.clone()))
+            .collect();
+        Decided { released, done }
+    }
+}
+
+/// Each source of the pipeline with its parsed `files` pattern.
+fn source_matchers(
+    pipeline: &LoadedPipeline,
+) -> Result<Vec<(Arc<SourceSpec>, FilePattern)>, PipelineError> {
+    pipeline
         .sources
         .iter()
         .map(|(path, s)| {
@@ -220,11 +299,28 @@ pub async fn ingest(
                 .map(|p| (Arc::new(s.clone()), p))
                 .map_err(|e| PipelineError::Internal(format!("{}: files: {e}", path.display())))
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+/// The files to load this run, each with the source that claims it. Files no source
+/// claims (ready markers aside) and files still arriving go to the report instead.
+fn plan_jobs(
+    pipeline_file: &std::path::Path,
+    files: &[LandingFile],
+    matchers: &[(Arc<SourceSpec>, FilePattern)],
+    manifest: &[ManifestEntry],
+    options: &IngestOptions<'_>,
+    report: &mut IngestReport,
+) -> Result<Vec<Job>, PipelineError> {
+    // Files the manifest already knows, unchanged since: no need to wait for them to settle.
+    let known: HashMap<(&str, &str), (u64, chrono::DateTime<Utc>)> = manifest
+        .iter()
+        .map(|e| ((e.source.as_str(), e.file.as_str()), (e.size, e.started_at)))
+        .collect();
     let keys: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let now = Utc::now();
     let mut jobs = Vec::new();
-    for file in &files {
+    for file in files {
         if let Some(only) = &options.only
             && !only.contains(&file.key)
         {
@@ -236,15 +332,7 @@ pub async fn ingest(
             .collect();
         match claimed.as_slice() {
             [] => {
-                // A ready marker is not data.
-                let marker = matchers.iter().any(|(s, _)| {
-                    s.ready_marker.as_deref().is_some_and(|suffix| {
-                        file.key
-                            .strip_suffix(suffix)
-                            .is_some_and(|data| keys.contains(data))
-                    })
-                });
-                if !marker {
+                if !is_ready_marker(file, matchers, &keys) {
                     report.unclaimed.push(file.key.clone());
                 }
             }
@@ -277,7 +365,7 @@ pub async fn ingest(
                 // The patterns overlap: the user's configuration, not a bug.
                 return Err(PipelineError::Config(vigie_model::ConfigError::Invalid(
                     vec![vigie_model::ConfigProblem {
-                        file: pipeline.path.clone(),
+                        file: pipeline_file.to_path_buf(),
                         line: None,
                         key: "sources".into(),
                         message: format!(
@@ -296,17 +384,43 @@ pub async fn ingest(
             "files in the landing zone match no source's `files` pattern"
         );
     }
-    report.still_held = held_now
+    Ok(jobs)
+}
+
+/// Files held earlier that this run does not release: they wait for a person.
+fn still_held(held_now: &[ManifestEntry], jobs: &[Job]) -> Vec<String> {
+    let files: Vec<String> = held_now
         .iter()
         .filter(|e| !jobs.iter().any(|j| j.release && j.file.key == e.file))
         .map(|e| e.file.clone())
         .collect();
-    for file in &report.still_held {
+    for file in &files {
         warn!(file = %file, "held for review: `vigie held list` shows why; `vigie held release|discard` decides");
     }
+    files
+}
 
-    // What the guards and the duplicate check compare new files with: the warehouse as
-    // its manifest shows it.
+/// Whether `file` is the ready marker of a data file beside it (a marker is not data).
+fn is_ready_marker(
+    file: &LandingFile,
+    matchers: &[(Arc<SourceSpec>, FilePattern)],
+    keys: &HashSet<&str>,
+) -> bool {
+    matchers.iter().any(|(s, _)| {
+        s.ready_marker.as_deref().is_some_and(|suffix| {
+            file.key
+                .strip_suffix(suffix)
+                .is_some_and(|data| keys.contains(data))
+        })
+    })
+}
+
+/// Reads what the guards and the duplicate check compare new files with — the warehouse
+/// as its manifest shows it — and gives each job its source's loaded records.
+async fn read_what_jobs_compare_with(
+    warehouse: &Warehouse,
+    jobs: &mut [Job],
+) -> Result<ReplacedRows, PipelineError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse
         .session(&snapshot, &SessionOptions::default())
@@ -321,7 +435,7 @@ pub async fn ingest(
             .map(|j| j.source.as_ref())
             .collect()
     };
-    let mut replaced = ReplacedRows::read(&ctx, &sources_with_jobs).await?;
+    let replaced = ReplacedRows::read(&ctx, &sources_with_jobs).await?;
     let mut loaded: HashMap<String, SharedRecords> = HashMap::new();
     for source in &sources_with_jobs {
         if let Some(records) = loaded_records(&ctx, source).await? {
@@ -329,103 +443,66 @@ pub async fn ingest(
         }
     }
     drop(ctx);
-    for job in &mut jobs {
+    for job in jobs.iter_mut() {
         job.loaded = loaded.get(&job.source.source).cloned();
     }
+    Ok(replaced)
+}
 
-    options
-        .progress
-        .start("ingest", jobs.iter().map(|j| j.file.size).sum());
-    let key = Arc::new(key);
-    let done = Arc::new(done);
-    let staging = staging.to_path_buf();
-    let spill_rows = options.spill_rows;
-    let producer_landing = landing.clone();
-    let producer_load_id = load_id.clone();
-    let earliest = pipeline.spec.earliest_date;
-    let identifiers = Arc::new(identifier_detector(pipeline));
-    let panic_in = options.panic_in_parser_of.clone();
-    let unwritable = options.unwritable_staging_for.clone();
-    // Parsing runs in its own task (files parsed two at a time on blocking threads) and
-    // goes on while the consumer below commits a group: the channel holds the files parsed
-    // ahead, bounded so memory stays bounded.
-    let (tx, mut rx) = tokio::sync::mpsc::channel(PARSED_AHEAD);
+/// What every parse of a load shares.
+struct ParseSettings {
+    key: PseudonymKey,
+    /// Content already decided (see [`Decided::done`]): skipped without parsing.
+    done: HashSet<(String, String)>,
+    staging: std::path::PathBuf,
+    spill_rows: usize,
+    load_id: String,
+    earliest: chrono::NaiveDate,
+    identifiers: vigie_model::IdentifierDetector,
+    /// Fault injection (see [`IngestOptions::panic_in_parser_of`]).
+    panic_in: Option<String>,
+    /// Fault injection (see [`IngestOptions::unwritable_staging_for`]).
+    unwritable: Option<String>,
+}
+
+/// Starts the parsing task: files are read and parsed two at a time on blocking threads
+/// and go on while the consumer commits a group; the channel holds the files parsed
+/// ahead, bounded so memory stays bounded.
+fn spawn_parsing(
+    jobs: Vec<Job>,
+    landing: Landing,
+    settings: ParseSettings,
+) -> (
+    tokio::sync::mpsc::Receiver<ParsedJob>,
+    tokio::task::JoinHandle<()>,
+) {
+    let settings = Arc::new(settings);
+    let (tx, rx) = tokio::sync::mpsc::channel(PARSED_AHEAD);
     let producer = tokio::spawn(async move {
-        let landing = &producer_landing;
-        let load_id = &producer_load_id;
-        let parsed = futures::stream::iter(jobs.into_iter().map(|job| {
-            let key = key.clone();
-            async move {
-                let started = Utc::now();
-                let bytes = landing.read(&job.file).await;
-                let hash = bytes
-                    .as_ref()
-                    .map(|b| hex::encode(Sha256::digest(b)))
-                    .unwrap_or_default();
-                (job, started, bytes, hash, key)
-            }
+        let landing = &landing;
+        let parsed = futures::stream::iter(jobs.into_iter().map(|job| async move {
+            let started = Utc::now();
+            let bytes = landing.read(&job.file).await;
+            let hash = bytes
+                .as_ref()
+                .map(|b| hex::encode(Sha256::digest(b)))
+                .unwrap_or_default();
+            (job, started, bytes, hash)
         }))
         .buffered(2)
-        .map(|(job, started, bytes, hash, key)| {
-            let done = done.clone();
-            let staging = staging.clone();
-            let load_id = load_id.clone();
-            let panic_in = panic_in.clone();
-            let identifiers = identifiers.clone();
-            let staging = if unwritable.as_deref() == Some(job.file.key.as_str()) {
-                staging.join("not-there")
-            } else {
-                staging
-            };
+        .map(|(job, started, bytes, hash)| {
+            let settings = settings.clone();
             async move {
-                let bytes = match bytes {
-                    Ok(b) => b,
-                    Err(e) => return (job, started, hash, Step::Postponed(e.to_string())),
+                let step = match bytes {
+                    Ok(bytes) => parse(&job, &hash, bytes, settings).await,
+                    Err(e) => Step::Postponed(e.to_string()),
                 };
-                if done.contains(&(job.source.source.clone(), hash.clone())) {
-                    return (job, started, hash, Step::Skipped);
+                ParsedJob {
+                    job,
+                    started,
+                    hash,
+                    step,
                 }
-                let source = job.source.clone();
-                let file_key = job.file.key.clone();
-                let period = job.period;
-                let records = job.loaded.clone();
-                let dates = DateBounds::new(
-                    earliest,
-                    Utc::now().naive_utc(),
-                    job.source.future_tolerance_days,
-                );
-                let must_panic = panic_in.as_deref() == Some(job.file.key.as_str());
-                let parsed = tokio::task::spawn_blocking(move || {
-                    if must_panic {
-                        panic!("injected parser fault");
-                    }
-                    let ctx = FileContext {
-                        file: &file_key,
-                        load_id: &load_id,
-                        key: &key,
-                        batch_rows: 65_536,
-                        staging: Some(&staging),
-                        spill_rows,
-                        period,
-                        dates,
-                        loaded: records.as_deref(),
-                        identifiers: &identifiers,
-                    };
-                    let t = Instant::now();
-                    let outcome = ingest_file(&source, &ctx, bytes);
-                    (outcome, t.elapsed().as_secs_f64())
-                })
-                .await;
-                let step = match parsed {
-                    Ok((outcome, secs)) => Step::Parsed(outcome, secs),
-                    // A crash of the parser is a bug of ours, not the partner's: the file
-                    // stays pending and the other files go on.
-                    Err(e) => Step::Postponed(format!(
-                        "the parser crashed (please report this bug): {}",
-                        panic_message(e)
-                    )),
-                };
-                (job, started, hash, step)
             }
         })
         .buffered(2);
@@ -436,99 +513,187 @@ pub async fn ingest(
             }
         }
     });
-    let consumer = async {
-        let mut claimed_hashes: HashSet<(String, String)> = HashSet::new();
-        let mut group = Group::default();
-        while let Some((job, started, hash, step)) = rx.recv().await {
-            options.progress.advance(job.file.size);
-            let (outcome, parse_secs) = match step {
-                Step::Postponed(reason) => {
-                    error!(file = %job.file.key, source = %job.source.source, "not loaded, retried next run: {reason}");
-                    report.postponed.push((job.file.key.clone(), reason));
-                    continue;
-                }
-                Step::Parsed(Err(FileFailure::Environment(reason)), _) => {
-                    error!(file = %job.file.key, source = %job.source.source, "not loaded, retried next run: {reason}");
-                    report.postponed.push((job.file.key.clone(), reason));
-                    continue;
-                }
-                Step::Skipped => {
-                    info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
-                    report.skipped.push(job.file.key.clone());
-                    continue;
-                }
-                Step::Parsed(Ok(o), secs) => (Ok(o), secs),
-                Step::Parsed(Err(FileFailure::Rejected(r, n)), secs) => (Err((r, n)), secs),
-            };
-            if claimed_hashes.contains(&(job.source.source.clone(), hash.clone())) {
-                info!(file = %job.file.key, source = %job.source.source, "same content as another file of this load: skipped");
-                report.skipped.push(job.file.key.clone());
-                continue;
-            }
-            claimed_hashes.insert((job.source.source.clone(), hash.clone()));
-            let hold = match &outcome {
-                // Released: the very content a person looked at, and nothing else (a file
-                // re-sent since it was held is new, and guarded like any other).
-                Ok(_)
-                    if job.release
-                        && released.contains(&(job.source.source.clone(), hash.clone())) =>
-                {
-                    None
-                }
-                Ok(o) => replaced.hold_reason(&job.source, job.period.as_ref(), o),
-                _ => None,
-            };
-            if let (Ok(o), None) = (&outcome, &hold) {
-                replaced.apply(&job.source, job.period.as_ref(), o);
-            }
-            if let Some(reason) = &hold {
-                warn!(file = %job.file.key, source = %job.source.source, "held for review, nothing applied: {reason}");
-            }
-            let file = ParsedFile {
-                source: job.source,
-                file: job.file,
-                period: job.period,
-                started,
-                hash,
-                outcome,
-                hold,
-                parse_secs,
-            };
-            if group.must_commit_before(&file) {
-                let entries = std::mem::take(&mut group)
-                    .commit(
-                        &warehouse,
-                        &load_id,
-                        options.fail_before_manifest_of.as_deref(),
-                        &lock,
-                    )
-                    .await?;
-                report.files.extend(entries);
-            }
-            group.push(file);
-        }
-        if !group.is_empty() {
-            let entries = group
-                .commit(
-                    &warehouse,
-                    &load_id,
-                    options.fail_before_manifest_of.as_deref(),
-                    &lock,
-                )
-                .await?;
-            report.files.extend(entries);
-        }
-        Ok::<_, PipelineError>(())
+    (rx, producer)
+}
+
+/// Parses one file on a blocking thread, unless its content is already decided.
+async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSettings>) -> Step {
+    if settings
+        .done
+        .contains(&(job.source.source.clone(), hash.to_string()))
+    {
+        return Step::Skipped;
+    }
+    let source = job.source.clone();
+    let file_key = job.file.key.clone();
+    let period = job.period;
+    let records = job.loaded.clone();
+    let dates = DateBounds::new(
+        settings.earliest,
+        Utc::now().naive_utc(),
+        job.source.future_tolerance_days,
+    );
+    let must_panic = settings.panic_in.as_deref() == Some(job.file.key.as_str());
+    let staging = if settings.unwritable.as_deref() == Some(job.file.key.as_str()) {
+        settings.staging.join("not-there")
+    } else {
+        settings.staging.clone()
     };
-    let consumed = consumer.await;
-    // On a commit error the channel closes and the producer stops at its next send.
-    drop(rx);
-    let produced = producer.await;
-    consumed?;
-    produced.map_err(|e| PipelineError::Internal(format!("parser task failed: {e}")))?;
-    lock.release().await?;
-    options.progress.finish();
-    Ok(report)
+    let parsed = tokio::task::spawn_blocking(move || {
+        if must_panic {
+            panic!("injected parser fault");
+        }
+        let ctx = FileContext {
+            file: &file_key,
+            load_id: &settings.load_id,
+            key: &settings.key,
+            batch_rows: 65_536,
+            staging: Some(&staging),
+            spill_rows: settings.spill_rows,
+            period,
+            dates,
+            loaded: records.as_deref(),
+            identifiers: &settings.identifiers,
+        };
+        let t = Instant::now();
+        let outcome = ingest_file(&source, &ctx, bytes);
+        (outcome, t.elapsed().as_secs_f64())
+    })
+    .await;
+    match parsed {
+        Ok((outcome, secs)) => Step::Parsed(outcome, secs),
+        // A crash of the parser is a bug of ours, not the partner's: the file stays
+        // pending and the other files go on.
+        Err(e) => Step::Postponed(format!(
+            "the parser crashed (please report this bug): {}",
+            panic_message(e)
+        )),
+    }
+}
+
+/// The consumer of the parsed files: applies the guards, groups the files and commits
+/// each group, recording what happened to every file in the report.
+struct Committer<'a> {
+    warehouse: &'a Warehouse,
+    load_id: &'a str,
+    fail_before_manifest_of: Option<&'a str>,
+    lock: &'a WriterLock,
+    progress: &'a dyn Progress,
+    /// Held content this run applies as it is (see [`Decided::released`]).
+    released: HashSet<(String, String)>,
+    /// Rows the guards compare each file with, kept up to date as files are applied.
+    replaced: ReplacedRows,
+    /// Content already taken by an earlier file of this load.
+    claimed_hashes: HashSet<(String, String)>,
+    group: Group,
+    report: &'a mut IngestReport,
+}
+
+impl Committer<'_> {
+    /// Takes one file: records a skipped or postponed one, otherwise guards it and adds it
+    /// to the group (committing the group first when the file cannot share it).
+    async fn take(&mut self, parsed: ParsedJob) -> Result<(), PipelineError> {
+        let ParsedJob {
+            job,
+            started,
+            hash,
+            step,
+        } = parsed;
+        self.progress.advance(job.file.size);
+        let (outcome, parse_secs) = match step {
+            Step::Postponed(reason) | Step::Parsed(Err(FileFailure::Environment(reason)), _) => {
+                error!(file = %job.file.key, source = %job.source.source, "not loaded, retried next run: {reason}");
+                self.report.postponed.push((job.file.key.clone(), reason));
+                return Ok(());
+            }
+            Step::Skipped => {
+                info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
+                self.report.skipped.push(job.file.key.clone());
+                return Ok(());
+            }
+            Step::Parsed(Ok(o), secs) => (Ok(o), secs),
+            Step::Parsed(Err(FileFailure::Rejected(r, n)), secs) => (Err((r, n)), secs),
+        };
+        if !self
+            .claimed_hashes
+            .insert((job.source.source.clone(), hash.clone()))
+        {
+            info!(file = %job.file.key, source = %job.source.source, "same content as another file of this load: skipped");
+            self.report.skipped.push(job.file.key.clone());
+            return Ok(());
+        }
+        let hold = self.guard(&job, &hash, &outcome);
+        let file = ParsedFile {
+            source: job.source,
+            file: job.file,
+            period: job.period,
+            started,
+            hash,
+            outcome,
+            hold,
+            parse_secs,
+        };
+        if self.group.must_commit_before(&file) {
+            self.commit_group().await?;
+        }
+        self.group.push(file);
+        Ok(())
+    }
+
+    /// Why the guards hold the file (None: it is applied, and the guards' view of the
+    /// warehouse now includes it).
+    fn guard(
+        &mut self,
+        job: &Job,
+        hash: &str,
+        outcome: &Result<FileOutcome, (FileRejection, u64)>,
+    ) -> Option<String> {
+        let hold = match outcome {
+            // Released: the very content a person looked at, and nothing else (a file
+            // re-sent since it was held is new, and guarded like any other).
+            Ok(_)
+                if job.release
+                    && self
+                        .released
+                        .contains(&(job.source.source.clone(), hash.to_string())) =>
+            {
+                None
+            }
+            Ok(o) => self
+                .replaced
+                .hold_reason(&job.source, job.period.as_ref(), o),
+            _ => None,
+        };
+        if let (Ok(o), None) = (outcome, &hold) {
+            self.replaced.apply(&job.source, job.period.as_ref(), o);
+        }
+        if let Some(reason) = &hold {
+            warn!(file = %job.file.key, source = %job.source.source, "held for review, nothing applied: {reason}");
+        }
+        hold
+    }
+
+    /// Commits the group gathered so far and starts a new one.
+    async fn commit_group(&mut self) -> Result<(), PipelineError> {
+        let entries = std::mem::take(&mut self.group)
+            .commit(
+                self.warehouse,
+                self.load_id,
+                self.fail_before_manifest_of,
+                self.lock,
+            )
+            .await?;
+        self.report.files.extend(entries);
+        Ok(())
+    }
+
+    /// Commits the last group, once every file was taken.
+    async fn finish(mut self) -> Result<(), PipelineError> {
+        if !self.group.is_empty() {
+            self.commit_group().await?;
+        }
+        Ok(())
+    }
 }
 
 impl FileReport {
@@ -599,3 +764,6 @@ pub fn outstanding_held(manifest: &[ManifestEntry]) -> Vec<ManifestEntry> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -117,3 +117,6 @@ impl Landing {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

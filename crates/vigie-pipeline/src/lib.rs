@@ -11,6 +11,8 @@ mod landing;
 mod progress;
 mod reports;
 mod stored;
+#[cfg(test)]
+mod test_support;
 
 pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;

@@ -56,3 +56,6 @@ pub(crate) async fn loaded_records(
 
 /// Shared between the parsing threads.
 pub(crate) type SharedRecords = Arc<LoadedRecords>;
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,8 @@
 //! warehouse's writer lock ([`Warehouse::lock_writer`]; design in `src/lock.rs`) and checks
 //! [`WriterLock::still_held`] before each commit.
 
+#[cfg(test)]
+mod commit_tests;
 mod error;
 mod location;
 mod lock;
