@@ -182,81 +182,135 @@ pub fn adjusted_cohort(
     let program_id = enrolments
         .program_id(program)
         .ok_or_else(|| EvalError::UnknownProgram(program.to_owned()))?;
-    let start = i64::from(config.start_day());
-    let end = i64::from(config.end_day());
+    let inputs = CohortInputs {
+        population,
+        events,
+        enrolments,
+        program_id,
+        config,
+        start: i64::from(config.start_day()),
+        end: i64::from(config.end_day()),
+    };
     let eligible: Vec<(u32, i32)> = eligibility.eligible().collect();
     let classes: Vec<Result<Class>> = eligible
         .par_iter()
-        .map(|&(person, e_day)| -> Result<Class> {
-            let e = i64::from(e_day);
-            let Some(rec) = population.get(person) else {
-                return Err(EvalError::UnknownPerson {
-                    what: "an eligibility date",
-                    person,
-                    n_persons: population.len(),
-                });
-            };
-            let first = enrolments.first_in(person, program_id);
-            let within = e + i64::from(config.enrol_within_days);
-            let exclusion_end = e + i64::from(config.comparison_not_enrolled_days);
-            let group = match first {
-                Some(r) if (e..=within).contains(&i64::from(r.day)) => Group::Participant,
-                _ => match enrolments.first_any(person).map(i64::from) {
-                    None => Group::Comparison,
-                    Some(f) if f > exclusion_end => Group::Comparison,
-                    Some(f) if f < e => return Ok(Class::Before),
-                    Some(_) => {
-                        let late = first.is_some_and(|r| {
-                            let d = i64::from(r.day);
-                            d > within && d <= exclusion_end
-                        });
-                        return Ok(if late { Class::Late } else { Class::Other });
-                    }
-                },
-            };
-            let death = rec.death.map(|d| i64::from(day_of(d)));
-            let fu_end = (e + i64::from(config.follow_up_days))
-                .min(end)
-                .min(death.map_or(i64::MAX, |d| d + 1));
-            let fu_days = (fu_end - e).max(0);
-            if fu_days < i64::from(config.min_follow_up_days) || fu_days == 0 {
-                return Ok(Class::Short(group));
-            }
-            let base_start = (e - i64::from(config.baseline_days)).max(start);
-            // All window bounds lie within [data_start, data_end]: i32 day numbers.
-            let (b0, e32, f1) = (base_start as i32, e_day, fu_end as i32);
-            let ed = events.ed.person(person);
-            let adm = events.admissions.person(person);
-            let baseline_ed = count_between(ed, b0, e32) as u32;
-            let age = chrono::Datelike::year(&date_of(e_day)?) - rec.birth_year;
-            let (team, enrolment_date) = match (group, first) {
-                (Group::Participant, Some(r)) => (
-                    Some(enrolments.team_name(r.team).to_owned()),
-                    Some(date_of(r.day)?),
-                ),
-                _ => (None, None),
-            };
-            Ok(Class::Member(Box::new(CohortMember {
-                person,
-                group,
-                team,
-                eligibility_date: date_of(e_day)?,
-                enrolment_date,
-                baseline_start: date_of(b0)?,
-                follow_up_end: date_of(f1)?,
-                baseline_days: (e - base_start) as u32,
-                follow_up_days: fu_days as u32,
-                baseline_ed,
-                baseline_admissions: count_between(adm, b0, e32) as u32,
-                follow_up_ed: count_between(ed, e32, f1) as u32,
-                follow_up_admissions: count_between(adm, e32, f1) as u32,
-                stratum: Stratum::of(baseline_ed, age, rec.sex),
-                on_support: false,
-            })))
-        })
+        .map(|&(person, e_day)| inputs.classify(person, e_day))
         .collect();
+    let (mut members, counts) = tally(classes, eligible.len())?;
+    mark_common_support(&mut members);
+    Ok(AdjustedCohort {
+        program: program.to_owned(),
+        members,
+        counts,
+    })
+}
+
+/// What classifying one eligible person reads.
+struct CohortInputs<'a> {
+    population: &'a Population,
+    events: &'a Events,
+    enrolments: &'a Enrolments,
+    program_id: u32,
+    config: &'a EvaluationConfig,
+    /// First and last day of the data, as day numbers.
+    start: i64,
+    end: i64,
+}
+
+impl CohortInputs<'_> {
+    /// The class of a person first eligible on day `e_day`.
+    fn classify(&self, person: u32, e_day: i32) -> Result<Class> {
+        let config = self.config;
+        let e = i64::from(e_day);
+        let Some(rec) = self.population.get(person) else {
+            return Err(EvalError::UnknownPerson {
+                what: "an eligibility date",
+                person,
+                n_persons: self.population.len(),
+            });
+        };
+        let first = self.enrolments.first_in(person, self.program_id);
+        let group = match self.group(person, e, first) {
+            Ok(group) => group,
+            Err(excluded) => return Ok(excluded),
+        };
+        let death = rec.death.map(|d| i64::from(day_of(d)));
+        let fu_end = (e + i64::from(config.follow_up_days))
+            .min(self.end)
+            .min(death.map_or(i64::MAX, |d| d + 1));
+        let fu_days = (fu_end - e).max(0);
+        if fu_days < i64::from(config.min_follow_up_days) || fu_days == 0 {
+            return Ok(Class::Short(group));
+        }
+        let base_start = (e - i64::from(config.baseline_days)).max(self.start);
+        // All window bounds lie within [data_start, data_end]: i32 day numbers.
+        let (b0, e32, f1) = (base_start as i32, e_day, fu_end as i32);
+        let ed = self.events.ed.person(person);
+        let adm = self.events.admissions.person(person);
+        let baseline_ed = count_between(ed, b0, e32) as u32;
+        let age = chrono::Datelike::year(&date_of(e_day)?) - rec.birth_year;
+        let (team, enrolment_date) = match (group, first) {
+            (Group::Participant, Some(r)) => (
+                Some(self.enrolments.team_name(r.team).to_owned()),
+                Some(date_of(r.day)?),
+            ),
+            _ => (None, None),
+        };
+        Ok(Class::Member(Box::new(CohortMember {
+            person,
+            group,
+            team,
+            eligibility_date: date_of(e_day)?,
+            enrolment_date,
+            baseline_start: date_of(b0)?,
+            follow_up_end: date_of(f1)?,
+            baseline_days: (e - base_start) as u32,
+            follow_up_days: fu_days as u32,
+            baseline_ed,
+            baseline_admissions: count_between(adm, b0, e32) as u32,
+            follow_up_ed: count_between(ed, e32, f1) as u32,
+            follow_up_admissions: count_between(adm, e32, f1) as u32,
+            stratum: Stratum::of(baseline_ed, age, rec.sex),
+            on_support: false,
+        })))
+    }
+
+    /// The group of a person eligible on day `e`, or why the person is excluded: enrolled in
+    /// the program within `enrol_within_days` makes a participant; no enrolment anywhere
+    /// until `comparison_not_enrolled_days` after `e` makes a comparison person.
+    fn group(
+        &self,
+        person: u32,
+        e: i64,
+        first: Option<crate::enrolment::EnrolmentRow>,
+    ) -> std::result::Result<Group, Class> {
+        let within = e + i64::from(self.config.enrol_within_days);
+        let exclusion_end = e + i64::from(self.config.comparison_not_enrolled_days);
+        match first {
+            Some(r) if (e..=within).contains(&i64::from(r.day)) => Ok(Group::Participant),
+            _ => match self.enrolments.first_any(person).map(i64::from) {
+                None => Ok(Group::Comparison),
+                Some(f) if f > exclusion_end => Ok(Group::Comparison),
+                Some(f) if f < e => Err(Class::Before),
+                Some(_) => {
+                    let late = first.is_some_and(|r| {
+                        let d = i64::from(r.day);
+                        d > within && d <= exclusion_end
+                    });
+                    Err(if late { Class::Late } else { Class::Other })
+                }
+            },
+        }
+    }
+}
+
+/// The cohort members and the count of each class.
+fn tally(
+    classes: Vec<Result<Class>>,
+    eligible: usize,
+) -> Result<(Vec<CohortMember>, CohortCounts)> {
     let mut counts = CohortCounts {
-        eligible: eligible.len(),
+        eligible,
         ..CohortCounts::default()
     };
     let mut members = Vec::new();
@@ -276,19 +330,19 @@ pub fn adjusted_cohort(
             Class::Short(Group::Comparison) => counts.comparison_short_follow_up += 1,
         }
     }
+    Ok((members, counts))
+}
+
+/// A member is on common support when the other group has someone in its stratum.
+fn mark_common_support(members: &mut [CohortMember]) {
     let mut n = [[0_usize; N_STRATA]; 2];
-    for m in &members {
+    for m in members.iter() {
         n[usize::from(m.group == Group::Comparison)][m.stratum.index()] += 1;
     }
-    for m in &mut members {
+    for m in members.iter_mut() {
         let other = usize::from(m.group == Group::Participant);
         m.on_support = n[other][m.stratum.index()] > 0;
     }
-    Ok(AdjustedCohort {
-        program: program.to_owned(),
-        members,
-        counts,
-    })
 }
 
 /// Pooled events and person-years of one group and both periods.

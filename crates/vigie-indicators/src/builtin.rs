@@ -79,48 +79,45 @@ pub async fn run(
     options: &ComputeOptions,
     run_id: &str,
 ) -> Result<BuiltinOutput, IndicatorError> {
-    // Persons are numbered in key order, so that dense numbers, and with them the seeded
-    // bootstrap, are reproducible; on a duplicated key the first row in that order counts.
-    let mut teams: Vec<String> = Vec::new();
-    let mut rows: Vec<PersonRow> = Vec::new();
-    for_each_batch(
+    let (population, index) = load_population(ctx).await?;
+    let n = population.len();
+    let ed = load_events(
         ctx,
-        "program_evaluation",
-        "SELECT person_key, birth_year, sex, team, death_date FROM person",
-        |b| {
-            let key = text(b, 0)?;
-            let by = ints(b, 1)?;
-            let sex = text(b, 2)?;
-            let team = text(b, 3)?;
-            let death = dates(b, 4)?;
-            for i in 0..b.num_rows() {
-                if key.is_null(i) {
-                    continue;
-                }
-                let raw = raw_key(key.value(i)).ok_or_else(|| {
-                    IndicatorError::Internal(
-                        "the person table holds a person_key that is not a 64-hex-digit pseudonym: \
-                         was it written by vigie ingest?"
-                            .into(),
-                    )
-                })?;
-                let team = (!team.is_null(i)).then(|| intern(&mut teams, team.value(i)));
-                rows.push(PersonRow {
-                    key: raw,
-                    birth_year: by.value(i),
-                    sex: match sex.value(i) {
-                        "F" => 0,
-                        "M" => 1,
-                        _ => 2,
-                    },
-                    team,
-                    death: (!death.is_null(i)).then(|| death.value(i)),
-                });
-            }
-            Ok(())
-        },
+        &index,
+        n,
+        "SELECT person_key, CAST(arrival AS DATE) FROM ed_visit",
     )
     .await?;
+    let adm = load_events(
+        ctx,
+        &index,
+        n,
+        "SELECT person_key, admit_date FROM admission",
+    )
+    .await?;
+    let events = Events::new(ed, adm)?;
+    let enrolments = load_enrolments(ctx, &index).await?;
+    let mut config = EvaluationConfig::new(data_from, data_to);
+    config.bootstrap.replicates = options.replicates.max(500);
+    config.bootstrap.seed = options.seed;
+    let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
+    let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
+    Ok(BuiltinOutput {
+        evaluation,
+        span_start: data_from,
+        worklist_rows,
+    })
+}
+
+/// The registry as the evaluation's population, with the index from pseudonymous key to
+/// person number. Persons are numbered in key order, so that dense numbers, and with them
+/// the seeded bootstrap, are reproducible; on a duplicated key the first row in that order
+/// counts.
+async fn load_population(
+    ctx: &SessionContext,
+) -> Result<(Population, PersonIndex), IndicatorError> {
+    let mut teams: Vec<String> = Vec::new();
+    let mut rows = read_person_rows(ctx, &mut teams).await?;
     rows.par_sort_unstable_by(|a, b| {
         // Keys are unique but for registry errors: the rest only breaks those ties.
         a.key.cmp(&b.key).then_with(|| {
@@ -147,22 +144,58 @@ pub async fn run(
         population.push(r.birth_year, sex, team, r.death.map(day_to_date));
     }
     let index = PersonIndex::from_sorted(rows.into_iter().map(|r| r.key).collect());
-    let n = population.len();
-    let ed = load_events(
+    Ok((population, index))
+}
+
+/// The person table's rows, teams interned in `teams`.
+async fn read_person_rows(
+    ctx: &SessionContext,
+    teams: &mut Vec<String>,
+) -> Result<Vec<PersonRow>, IndicatorError> {
+    let mut rows: Vec<PersonRow> = Vec::new();
+    for_each_batch(
         ctx,
-        &index,
-        n,
-        "SELECT person_key, CAST(arrival AS DATE) FROM ed_visit",
+        "program_evaluation",
+        "SELECT person_key, birth_year, sex, team, death_date FROM person",
+        |b| {
+            let key = text(b, 0)?;
+            let by = ints(b, 1)?;
+            let sex = text(b, 2)?;
+            let team = text(b, 3)?;
+            let death = dates(b, 4)?;
+            for i in (0..b.num_rows()).filter(|i| !key.is_null(*i)) {
+                let raw = raw_key(key.value(i)).ok_or_else(|| {
+                    IndicatorError::Internal(
+                        "the person table holds a person_key that is not a 64-hex-digit pseudonym: \
+                         was it written by vigie ingest?"
+                            .into(),
+                    )
+                })?;
+                let team = (!team.is_null(i)).then(|| intern(teams, team.value(i)));
+                rows.push(PersonRow {
+                    key: raw,
+                    birth_year: by.value(i),
+                    sex: match sex.value(i) {
+                        "F" => 0,
+                        "M" => 1,
+                        _ => 2,
+                    },
+                    team,
+                    death: (!death.is_null(i)).then(|| death.value(i)),
+                });
+            }
+            Ok(())
+        },
     )
     .await?;
-    let adm = load_events(
-        ctx,
-        &index,
-        n,
-        "SELECT person_key, admit_date FROM admission",
-    )
-    .await?;
-    let events = Events::new(ed, adm)?;
+    Ok(rows)
+}
+
+/// Program enrolments of the persons of the registry, in a reproducible order.
+async fn load_enrolments(
+    ctx: &SessionContext,
+    index: &PersonIndex,
+) -> Result<Vec<Enrolment>, IndicatorError> {
     let mut enrolments = Vec::new();
     for b in &run_sql(
         ctx,
@@ -187,16 +220,7 @@ pub async fn run(
             }
         }
     }
-    let mut config = EvaluationConfig::new(data_from, data_to);
-    config.bootstrap.replicates = options.replicates.max(500);
-    config.bootstrap.seed = options.seed;
-    let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
-    let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
-    Ok(BuiltinOutput {
-        evaluation,
-        span_start: data_from,
-        worklist_rows,
-    })
+    Ok(enrolments)
 }
 
 /// One event series (persons' event days) from a query returning (person_key, date).

@@ -190,30 +190,31 @@ fn validate_options(opts: &SpcOptions, n: usize, min_baseline: usize) -> Result<
     }
 }
 
-/// Apply the four rules and classify each point.
-fn apply_rules(
-    values: &[f64],
-    limits: &[[f64; 5]], // centre, lcl, ucl, l2, u2
-    opts: &SpcOptions,
-    direction: ImprovementDirection,
-) -> Vec<SpcPoint> {
+/// Centre line and limits of one point: centre, lower and upper 3-sigma limits, lower and
+/// upper 2-sigma lines.
+type Limits = [f64; 5];
+
+/// Rule 1: beyond the 3-sigma limits.
+fn beyond_limits(values: &[f64], limits: &[Limits]) -> Vec<Option<Side>> {
+    values
+        .iter()
+        .zip(limits)
+        .map(|(v, [_, lcl, ucl, _, _])| {
+            if v > ucl {
+                Some(Side::High)
+            } else if v < lcl {
+                Some(Side::Low)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Rule 2: runs of at least `run_length` points on one side of the centre line.
+fn runs(values: &[f64], limits: &[Limits], run_length: usize) -> Vec<Option<Side>> {
     let n = values.len();
-    let mut beyond: Vec<Option<Side>> = vec![None; n];
-    let mut run: Vec<Option<Side>> = vec![None; n];
-    let mut trend: Vec<Option<Side>> = vec![None; n];
-    let mut two3: Vec<Option<Side>> = vec![None; n];
-
-    // Rule 1: beyond the 3-sigma limits.
-    for i in 0..n {
-        let [_, lcl, ucl, _, _] = limits[i];
-        if values[i] > ucl {
-            beyond[i] = Some(Side::High);
-        } else if values[i] < lcl {
-            beyond[i] = Some(Side::Low);
-        }
-    }
-
-    // Rule 2: runs on one side of the centre line.
+    let mut run = vec![None; n];
     let side_of = |i: usize| -> Option<Side> {
         let c = limits[i][0];
         if values[i] > c {
@@ -231,15 +232,20 @@ fn apply_rules(
         while end < n && s.is_some() && side_of(end) == s {
             end += 1;
         }
-        if s.is_some() && end - start >= opts.run_length {
+        if s.is_some() && end - start >= run_length {
             for r in &mut run[start..end] {
                 *r = s;
             }
         }
         start = end;
     }
+    run
+}
 
-    // Rule 3: trends (strictly monotone sequences of points).
+/// Rule 3: trends, strictly monotone sequences of at least `trend_length` points.
+fn trends(values: &[f64], trend_length: usize) -> Vec<Option<Side>> {
+    let n = values.len();
+    let mut trend = vec![None; n];
     for (sign, side) in [(1.0, Side::High), (-1.0, Side::Low)] {
         let rising = |k: usize| sign * (values[k + 1] - values[k]) > 0.0;
         let mut i = 0;
@@ -253,7 +259,7 @@ fn apply_rules(
                 j += 1;
             }
             // Points i..=j form a monotone sequence.
-            if j - i + 1 >= opts.trend_length {
+            if j - i + 1 >= trend_length {
                 for (k, t) in trend.iter_mut().enumerate().take(j + 1).skip(i) {
                     // A turning point shared by a falling and a rising trend takes
                     // the later trend's direction (NHSRplotthedots: "use right side").
@@ -265,28 +271,59 @@ fn apply_rules(
             i = j;
         }
     }
+    trend
+}
 
-    // Rule 4: two of three consecutive points beyond the same 2-sigma line.
-    if n >= 3 {
-        for w in 0..=n - 3 {
-            for side in [Side::High, Side::Low] {
-                let beyond2 = |i: usize| match side {
-                    Side::High => values[i] > limits[i][4],
-                    Side::Low => values[i] < limits[i][3],
-                };
-                let hits = (w..w + 3).filter(|&i| beyond2(i)).count();
-                if hits >= 2 {
-                    for (i, flag) in two3.iter_mut().enumerate().skip(w).take(3) {
-                        if beyond2(i) {
-                            *flag = Some(side);
-                        }
+/// Rule 4: two of three consecutive points beyond the same 2-sigma line.
+fn two_of_three(values: &[f64], limits: &[Limits]) -> Vec<Option<Side>> {
+    let n = values.len();
+    let mut two3 = vec![None; n];
+    for w in 0..n.saturating_sub(2) {
+        for side in [Side::High, Side::Low] {
+            let beyond2 = |i: usize| match side {
+                Side::High => values[i] > limits[i][4],
+                Side::Low => values[i] < limits[i][3],
+            };
+            let hits = (w..w + 3).filter(|&i| beyond2(i)).count();
+            if hits >= 2 {
+                for (i, flag) in two3.iter_mut().enumerate().skip(w).take(3) {
+                    if beyond2(i) {
+                        *flag = Some(side);
                     }
                 }
             }
         }
     }
+    two3
+}
 
-    (0..n)
+/// The variation a flagged side means for an indicator improving in `direction`.
+fn variation(side: Option<Side>, direction: ImprovementDirection) -> Variation {
+    match (side, direction) {
+        (None, _) => Variation::CommonCause,
+        (Some(Side::High), ImprovementDirection::HigherIsBetter)
+        | (Some(Side::Low), ImprovementDirection::LowerIsBetter) => {
+            Variation::SpecialCauseImprovement
+        }
+        (Some(Side::High), ImprovementDirection::LowerIsBetter)
+        | (Some(Side::Low), ImprovementDirection::HigherIsBetter) => Variation::SpecialCauseConcern,
+        (Some(Side::High), ImprovementDirection::Neither) => Variation::SpecialCauseNeitherHigh,
+        (Some(Side::Low), ImprovementDirection::Neither) => Variation::SpecialCauseNeitherLow,
+    }
+}
+
+/// Apply the four rules and classify each point.
+fn apply_rules(
+    values: &[f64],
+    limits: &[Limits],
+    opts: &SpcOptions,
+    direction: ImprovementDirection,
+) -> Vec<SpcPoint> {
+    let beyond = beyond_limits(values, limits);
+    let run = runs(values, limits, opts.run_length);
+    let trend = trends(values, opts.trend_length);
+    let two3 = two_of_three(values, limits);
+    (0..values.len())
         .map(|i| {
             let [centre, lcl, ucl, l2, u2] = limits[i];
             let signals = Signals {
@@ -295,24 +332,8 @@ fn apply_rules(
                 trend: trend[i].is_some(),
                 two_of_three: two3[i].is_some(),
             };
+            // Precedence of the side a point is flagged on: limits, trend, 2-of-3, run.
             let side = beyond[i].or(trend[i]).or(two3[i]).or(run[i]);
-            let variation = match (side, direction) {
-                (None, _) => Variation::CommonCause,
-                (Some(Side::High), ImprovementDirection::HigherIsBetter)
-                | (Some(Side::Low), ImprovementDirection::LowerIsBetter) => {
-                    Variation::SpecialCauseImprovement
-                }
-                (Some(Side::High), ImprovementDirection::LowerIsBetter)
-                | (Some(Side::Low), ImprovementDirection::HigherIsBetter) => {
-                    Variation::SpecialCauseConcern
-                }
-                (Some(Side::High), ImprovementDirection::Neither) => {
-                    Variation::SpecialCauseNeitherHigh
-                }
-                (Some(Side::Low), ImprovementDirection::Neither) => {
-                    Variation::SpecialCauseNeitherLow
-                }
-            };
             SpcPoint {
                 value: values[i],
                 centre,
@@ -321,7 +342,7 @@ fn apply_rules(
                 lower_two_sigma: l2,
                 upper_two_sigma: u2,
                 signals,
-                variation,
+                variation: variation(side, direction),
             }
         })
         .collect()
