@@ -1,11 +1,14 @@
 //! The catalogue: one SQL file and one metadata file per indicator, loaded and checked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use vigie_model::locate::locate;
 use vigie_model::{ConfigError, ConfigProblem};
+
+use crate::peer::FunnelKind;
+use crate::roles::Role;
 
 /// Text in both official languages.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -208,6 +211,9 @@ pub struct IndicatorMeta {
     /// For `method: program_evaluation`: which estimand and outcome.
     #[serde(default)]
     pub evaluation: Option<EvaluationSpec>,
+    /// What the reports do with the indicator (see [`Role`]); reports never select by id.
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 /// Which figure of the program evaluation an indicator reports.
@@ -221,7 +227,7 @@ pub struct EvaluationSpec {
 }
 
 /// Program-evaluation estimands.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Estimand {
     /// (a) before/after around enrolment.
@@ -231,7 +237,7 @@ pub enum Estimand {
 }
 
 /// Program-evaluation outcomes.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum EvaluationOutcome {
     /// Emergency-department visits.
@@ -257,6 +263,48 @@ pub struct IndicatorDef {
     pub sql_path: Option<PathBuf>,
 }
 
+/// What is wrong with the roles `meta` declares; `taken` records who holds each unique role.
+fn role_problems(
+    meta: &IndicatorMeta,
+    path: &Path,
+    taken: &mut BTreeMap<Role, (String, PathBuf)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, role) in meta.roles.iter().enumerate() {
+        if meta.roles[..i].contains(role) {
+            problems.push(format!("the role `{role}` is listed twice"));
+            continue;
+        }
+        if role.is_unique() {
+            if let Some((other, file)) = taken.get(role) {
+                problems.push(format!(
+                    "the role `{role}` is already declared by {other} ({}): a report shows one indicator for it",
+                    file.display()
+                ));
+            } else {
+                taken.insert(*role, (meta.id.clone(), path.to_path_buf()));
+            }
+        }
+        if let Some(dim) = role.required_stratum()
+            && !meta.strata.contains(&dim)
+        {
+            problems.push(format!(
+                "the role `{role}` reads the indicator by {}: add `{}` to `strata`",
+                dim.column(),
+                dim.column()
+            ));
+        }
+        if *role == Role::PeerHeadline
+            && (!meta.include_total || FunnelKind::of(meta).is_none())
+        {
+            problems.push(format!(
+                "the role `{role}` needs a total (`include_total: true`) and a funnel plot (`method: wilson` with `unit: percent`, or `method: poisson_rate` with `unit: rate_per_1000`)"
+            ));
+        }
+    }
+    problems
+}
+
 /// Loads every `*.yaml` of the catalogue directory with its `*.sql`; all problems at once.
 pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
@@ -272,6 +320,9 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
     let mut problems = Vec::new();
     let mut defs = Vec::new();
     let mut ids = BTreeSet::new();
+    // Who took a role or an evaluation figure a report shows only once: (id, file).
+    let mut unique_roles: BTreeMap<Role, (String, PathBuf)> = BTreeMap::new();
+    let mut evaluations: BTreeMap<(EvaluationOutcome, Estimand), String> = BTreeMap::new();
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -338,6 +389,17 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
         }
         if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
             add("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into());
+        }
+        if let Some(e) = meta.evaluation
+            && let Some(other) = evaluations.insert((e.outcome, e.estimand), meta.id.clone())
+        {
+            add(
+                "evaluation",
+                format!("{other} already reports this estimand of this outcome: the reports show one indicator for each"),
+            );
+        }
+        for problem in role_problems(&meta, &path, &mut unique_roles) {
+            add("roles", problem);
         }
         let sql_path = path.with_extension("sql");
         let (sql, sql_path) = if meta.method.is_builtin() {

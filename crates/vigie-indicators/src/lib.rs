@@ -15,8 +15,10 @@ mod catalogue;
 mod engine;
 mod error;
 mod functions;
+mod peer;
 mod persons;
 mod results;
+mod roles;
 
 pub use catalogue::{
     Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
@@ -24,6 +26,8 @@ pub use catalogue::{
 };
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
+pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
+pub use roles::{Role, evaluation_indicator, with_role};
 pub use results::{
     IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
 };

@@ -7,7 +7,10 @@ use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use vigie_disclosure::DisclosureConfig;
 use vigie_model::config::{LoadedPipeline, ReportKind};
-use vigie_report::{accountability_report, feedback_report, parse_lang, teams};
+use vigie_report::{
+    Period, PeriodKind, ReportData, ReportError, parse_lang, parse_period, render_accountability,
+    render_feedback,
+};
 use vigie_warehouse::Warehouse;
 
 use crate::error::PipelineError;
@@ -16,29 +19,15 @@ fn report_err(e: vigie_report::ReportError) -> PipelineError {
     PipelineError::Internal(format!("report: {e}"))
 }
 
-/// The period code a report spec asks for, resolved against the published results.
-async fn resolve_period(
-    spec: &str,
-    warehouse: &Warehouse,
-    catalogue: &[vigie_indicators::IndicatorDef],
-    cfg: &DisclosureConfig,
-) -> Result<Option<String>, PipelineError> {
-    use chrono::Datelike;
+/// The period a report spec asks for, resolved against the published results: its code (as
+/// the file names spell it) and the period, or why it cannot be made.
+fn resolve_period(spec: &str, data: &ReportData) -> Option<(String, Result<Period, ReportError>)> {
     let kind = match spec {
-        "latest_quarter" => "quarter",
-        "latest_year" => "year",
-        fixed => return Ok(Some(fixed.to_string())),
+        "latest_quarter" => PeriodKind::Quarter,
+        "latest_year" => PeriodKind::Year,
+        fixed => return Some((fixed.to_string(), parse_period(fixed))),
     };
-    let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
-    let latest = results
-        .iter()
-        .filter(|r| r.period_type == kind)
-        .map(|r| r.period_start)
-        .max();
-    Ok(latest.map(|d| match kind {
-        "quarter" => format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1),
-        _ => d.year().to_string(),
-    }))
+    data.latest_period(kind).map(|p| (p.code(), Ok(p)))
 }
 
 /// Where reports go: a directory or a bucket prefix.
@@ -96,7 +85,8 @@ impl Destination {
     }
 }
 
-/// Renders and writes every report the pipeline declares; returns what was written.
+/// Renders and writes every report the pipeline declares; returns what was written. The
+/// results are read once, for every report, team and language.
 pub async fn write_reports(
     pipeline: &LoadedPipeline,
     warehouse: Option<&str>,
@@ -109,42 +99,48 @@ pub async fn write_reports(
     let cfg = DisclosureConfig {
         min_count: pipeline.spec.disclosure.min_count,
     };
+    let data = match ReportData::load(&warehouse, &catalogue, &cfg).await {
+        Ok(data) => data,
+        Err(ReportError::NoResults) => {
+            tracing::warn!("no results for the report periods yet: reports skipped");
+            return Ok(vec![]);
+        }
+        Err(ReportError::Indicators(e)) => return Err(PipelineError::from(*e)),
+        Err(e) => return Err(report_err(e)),
+    };
     let mut written = Vec::new();
     for spec in &pipeline.spec.outputs.reports {
-        let Some(period) = resolve_period(&spec.period, &warehouse, &catalogue, &cfg).await? else {
+        let Some((code, period)) = resolve_period(&spec.period, &data) else {
             tracing::warn!(period = %spec.period, "no results for the report period yet: report skipped");
             continue;
         };
         let destination = Destination::open(&spec.to)?;
         for lang_code in &spec.languages {
             let lang = parse_lang(lang_code).map_err(PipelineError::Internal)?;
-            let jobs: Vec<(String, Option<String>)> = match spec.kind {
+            let jobs: Vec<(String, Option<&str>)> = match spec.kind {
                 ReportKind::Accountability => {
-                    vec![(format!("accountability-{period}-{lang_code}.html"), None)]
+                    vec![(format!("accountability-{code}-{lang_code}.html"), None)]
                 }
                 ReportKind::Feedback => {
-                    let team_list = if spec.teams.is_empty() {
-                        teams(&warehouse, &catalogue, &cfg)
-                            .await
-                            .map_err(report_err)?
+                    let teams = if spec.teams.is_empty() {
+                        data.teams()
                     } else {
-                        spec.teams.clone()
+                        &spec.teams
                     };
-                    team_list
-                        .into_iter()
-                        .map(|t| (format!("feedback-{t}-{period}-{lang_code}.html"), Some(t)))
+                    teams
+                        .iter()
+                        .map(|t| (format!("feedback-{t}-{code}-{lang_code}.html"), Some(t.as_str())))
                         .collect()
                 }
             };
             for (name, team) in jobs {
-                let html = match &team {
-                    None => {
-                        accountability_report(&warehouse, &catalogue, &cfg, &period, lang).await
+                let html = period.as_ref().map_err(ToString::to_string).and_then(|p| {
+                    match team {
+                        None => render_accountability(&data, &catalogue, &cfg, p, lang),
+                        Some(t) => render_feedback(&data, &catalogue, &cfg, t, p, lang),
                     }
-                    Some(t) => {
-                        feedback_report(&warehouse, &catalogue, &cfg, t, &period, lang).await
-                    }
-                };
+                    .map_err(|e| e.to_string())
+                });
                 // A report that cannot be rendered (e.g. a team without results this period)
                 // does not fail the run: the data are loaded and computed; it is logged.
                 match html {

@@ -3,21 +3,16 @@
 
 use serde::Serialize;
 use vigie_disclosure::Lang;
-use vigie_indicators::{Direction, IndicatorDef, IndicatorMeta, IndicatorResult, Method, Unit};
+use vigie_indicators::{Direction, IndicatorMeta, IndicatorResult, Method, Unit};
 use vigie_stats::{FunnelPosition, ProportionFunnelMethod, classify};
 
 use crate::charts::{
     ForestChart, ForestRow, Frame, FunnelChart, LegendItem, Mark, Scale, SpcChart, Tick,
     nice_ticks, round, segments,
 };
-use crate::data::{Data, Notes, REGION};
+use crate::data::{Data, Notes};
 use crate::format;
 use crate::i18n::text;
-
-/// The metadata of an indicator id.
-pub fn meta<'a>(catalogue: &'a [IndicatorDef], id: &str) -> Option<&'a IndicatorMeta> {
-    catalogue.iter().find(|d| d.meta.id == id).map(|d| &d.meta)
-}
 
 /// Name of an indicator in a language.
 pub fn name(m: &IndicatorMeta, lang: Lang) -> String {
@@ -461,16 +456,7 @@ pub fn funnel_chart(
     lang: Lang,
 ) -> Option<FunnelChart> {
     let proportion = funnel_kind(m)?;
-    let region = data.peers(row).first().and_then(|_| {
-        data.rows.iter().find(|r| {
-            r.indicator == row.indicator
-                && r.org_unit == REGION
-                && r.stratum_dimension == row.stratum_dimension
-                && r.stratum_value == row.stratum_value
-                && r.period_type == row.period_type
-                && r.period_start == row.period_start
-        })
-    })?;
+    let region = data.region_of(row)?;
     let (rn, rd) = (region.numerator?, region.denominator?);
     if rd <= 0.0 || rn <= 0.0 {
         return None;
