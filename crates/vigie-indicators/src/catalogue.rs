@@ -294,9 +294,7 @@ fn role_problems(
                 dim.column()
             ));
         }
-        if *role == Role::PeerHeadline
-            && (!meta.include_total || FunnelKind::of(meta).is_none())
-        {
+        if *role == Role::PeerHeadline && (!meta.include_total || FunnelKind::of(meta).is_none()) {
             problems.push(format!(
                 "the role `{role}` needs a total (`include_total: true`) and a funnel plot (`method: wilson` with `unit: percent`, or `method: poisson_rate` with `unit: rate_per_1000`)"
             ));
@@ -395,7 +393,9 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
         {
             add(
                 "evaluation",
-                format!("{other} already reports this estimand of this outcome: the reports show one indicator for each"),
+                format!(
+                    "{other} already reports this estimand of this outcome: the reports show one indicator for each"
+                ),
             );
         }
         for problem in role_problems(&meta, &path, &mut unique_roles) {

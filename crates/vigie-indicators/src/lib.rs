@@ -27,7 +27,7 @@ pub use catalogue::{
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
-pub use roles::{Role, evaluation_indicator, with_role};
 pub use results::{
     IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
 };
+pub use roles::{Role, evaluation_indicator, with_role};

@@ -178,9 +178,15 @@ mod tests {
     fn tone_follows_the_direction() {
         use Direction::*;
         assert_eq!(PeerBand::Above95.tone(HigherIsBetter), PeerTone::Favourable);
-        assert_eq!(PeerBand::Above998.tone(LowerIsBetter), PeerTone::Unfavourable);
+        assert_eq!(
+            PeerBand::Above998.tone(LowerIsBetter),
+            PeerTone::Unfavourable
+        );
         assert_eq!(PeerBand::Below95.tone(LowerIsBetter), PeerTone::Favourable);
-        assert_eq!(PeerBand::Below998.tone(HigherIsBetter), PeerTone::Unfavourable);
+        assert_eq!(
+            PeerBand::Below998.tone(HigherIsBetter),
+            PeerTone::Unfavourable
+        );
         assert_eq!(PeerBand::Below998.tone(Neither), PeerTone::Neutral);
         assert_eq!(PeerBand::Within.tone(LowerIsBetter), PeerTone::Neutral);
     }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::catalogue::{EvaluationOutcome, Estimand, IndicatorDef, IndicatorMeta, StratumDim};
+use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorDef, IndicatorMeta, StratumDim};
 
 /// A role an indicator plays in the reports; the closed set the catalogue accepts.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -106,10 +106,7 @@ impl IndicatorMeta {
 /// The indicator of the catalogue that plays `role` (the catalogue loader guarantees there
 /// is at most one for a unique role; for another role, the first in catalogue order).
 pub fn with_role(catalogue: &[IndicatorDef], role: Role) -> Option<&IndicatorMeta> {
-    catalogue
-        .iter()
-        .map(|d| &d.meta)
-        .find(|m| m.has_role(role))
+    catalogue.iter().map(|d| &d.meta).find(|m| m.has_role(role))
 }
 
 /// The program-evaluation indicator of `outcome` and `estimand` (at most one: checked by the

@@ -129,7 +129,12 @@ pub async fn write_reports(
                     };
                     teams
                         .iter()
-                        .map(|t| (format!("feedback-{t}-{code}-{lang_code}.html"), Some(t.as_str())))
+                        .map(|t| {
+                            (
+                                format!("feedback-{t}-{code}-{lang_code}.html"),
+                                Some(t.as_str()),
+                            )
+                        })
                         .collect()
                 }
             };

@@ -34,7 +34,12 @@ pub struct Scorecard {
 pub fn section(s: &Scope<'_>, notes: &mut Notes) -> Scorecard {
     let lang = s.lang;
     let mut scorecard = Vec::new();
-    for m in s.catalogue.iter().map(|d| &d.meta).filter(|m| m.target.is_some()) {
+    for m in s
+        .catalogue
+        .iter()
+        .map(|d| &d.meta)
+        .filter(|m| m.target.is_some())
+    {
         let Some(row) = s.data.find(&m.id, REGION, ALL, ALL, s.period) else {
             continue;
         };

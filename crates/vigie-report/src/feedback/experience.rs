@@ -33,7 +33,11 @@ pub struct Experience {
 }
 
 /// An item with a result this period: its label, the team's row and the region's.
-type ItemResult<'a> = (String, Option<&'a IndicatorResult>, Option<&'a IndicatorResult>);
+type ItemResult<'a> = (
+    String,
+    Option<&'a IndicatorResult>,
+    Option<&'a IndicatorResult>,
+);
 
 /// The experience section.
 pub fn section(s: &Scope<'_>, notes: &mut Notes) -> Experience {

@@ -71,25 +71,22 @@ pub fn section(s: &Scope<'_>, notes: &mut Notes) -> ProgramSection {
         estimates.extend(o.estimates);
         program.push(o.row);
     }
-    let program_forest = evaluation_indicator(
-        s.catalogue,
-        EvaluationOutcome::EdVisits,
-        Estimand::Adjusted,
-    )
-    .filter(|_| !estimates.is_empty())
-    .map(|m| {
-        forest_chart(
-            "forest-program",
-            format!("{} — {}", text("program_title", s.lang), s.team_label),
-            text("program_forest_desc", s.lang).to_string(),
-            m,
-            &estimates,
-            None,
-            program_legend(s),
-            notes,
-            s.lang,
-        )
-    });
+    let program_forest =
+        evaluation_indicator(s.catalogue, EvaluationOutcome::EdVisits, Estimand::Adjusted)
+            .filter(|_| !estimates.is_empty())
+            .map(|m| {
+                forest_chart(
+                    "forest-program",
+                    format!("{} — {}", text("program_title", s.lang), s.team_label),
+                    text("program_forest_desc", s.lang).to_string(),
+                    m,
+                    &estimates,
+                    None,
+                    program_legend(s),
+                    notes,
+                    s.lang,
+                )
+            });
     ProgramSection {
         key_change,
         program,
