@@ -121,3 +121,158 @@ pub fn evaluation_indicator(
             .is_some_and(|e| e.outcome == outcome && e.estimand == estimand)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use vigie_model::ConfigError;
+
+    use super::*;
+    use crate::catalogue::load_catalogue;
+
+    fn repository_queries() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries")
+    }
+
+    /// A copy of the repository's catalogue in a temporary directory.
+    fn copy_of_catalogue() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("tmp");
+        for e in std::fs::read_dir(repository_queries()).expect("queries") {
+            let path = e.expect("entry").path();
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+        dir
+    }
+
+    /// Rewrites one line of a metadata file.
+    fn edit(dir: &Path, id: &str, from: &str, to: &str) {
+        let path = dir.join(format!("{id}.yaml"));
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{id}.yaml has {from:?}");
+        std::fs::write(&path, text.replace(from, to)).expect("write");
+    }
+
+    /// The problems of a catalogue that must not load: (file name, line, key, message).
+    fn problems(dir: &Path) -> Vec<(String, Option<usize>, String, String)> {
+        match load_catalogue(dir) {
+            Err(ConfigError::Invalid(problems)) => problems
+                .into_iter()
+                .map(|p| {
+                    let file = p.file.file_name().expect("name").to_string_lossy().into();
+                    (file, p.line, p.key, p.message)
+                })
+                .collect(),
+            Err(e) => panic!("expected catalogue problems, got {e}"),
+            Ok(_) => panic!("the catalogue loaded"),
+        }
+    }
+
+    #[test]
+    fn the_repository_catalogue_declares_every_role_a_report_needs() {
+        let catalogue = load_catalogue(&repository_queries()).expect("catalogue");
+        for role in Role::ALL {
+            let holders = catalogue.iter().filter(|d| d.meta.has_role(role)).count();
+            assert!(holders >= 1, "no indicator has the role {role}");
+            if role.is_unique() {
+                assert_eq!(holders, 1, "{role}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_role_is_a_catalogue_error_with_file_line_and_key() {
+        let dir = copy_of_catalogue();
+        edit(
+            dir.path(),
+            "ed_visits_per_1000",
+            "roles: [peer_headline]",
+            "roles: [headline]",
+        );
+        let p = problems(dir.path());
+        assert_eq!(p.len(), 1, "{p:?}");
+        let (file, line, key, message) = &p[0];
+        assert_eq!(file, "ed_visits_per_1000.yaml");
+        assert!(key.starts_with("roles"), "{key}");
+        let text = std::fs::read_to_string(dir.path().join(file)).expect("read");
+        let expected = text
+            .lines()
+            .position(|l| l.starts_with("roles:"))
+            .map(|i| i + 1);
+        assert_eq!(*line, expected);
+        assert!(message.contains("unknown variant `headline`"), "{message}");
+        assert!(
+            message.contains("peer_headline"),
+            "names the roles: {message}"
+        );
+    }
+
+    #[test]
+    fn a_unique_role_declared_twice_is_a_catalogue_error() {
+        let dir = copy_of_catalogue();
+        // admissions_per_1000 sorts before ed_visits_per_1000: the second holder is named.
+        let path = dir.path().join("admissions_per_1000.yaml");
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        text.push_str("roles: [peer_headline]\n");
+        std::fs::write(&path, text).expect("write");
+        let p = problems(dir.path());
+        assert_eq!(p.len(), 1, "{p:?}");
+        let (file, line, key, message) = &p[0];
+        assert_eq!(file, "ed_visits_per_1000.yaml");
+        assert_eq!(key, "roles");
+        assert!(line.is_some());
+        assert!(
+            message.contains("already declared by admissions_per_1000"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_role_needs_its_stratum_and_the_headline_a_funnel() {
+        let dir = copy_of_catalogue();
+        edit(
+            dir.path(),
+            "dq_days_since_last_extract",
+            "strata: [source]",
+            "strata: []",
+        );
+        edit(
+            dir.path(),
+            "ed_visits_per_1000",
+            "roles: [peer_headline]",
+            "roles: []",
+        );
+        edit(
+            dir.path(),
+            "alc_days_pct",
+            "method: ratio_of_sums",
+            "method: ratio_of_sums\nroles: [peer_headline]",
+        );
+        let p = problems(dir.path());
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p.iter()
+                .any(|(f, _, k, m)| f == "dq_days_since_last_extract.yaml"
+                    && k == "roles"
+                    && m.contains("add `source` to `strata`"))
+        );
+        assert!(p.iter().any(|(f, _, k, m)| f == "alc_days_pct.yaml"
+            && k == "roles"
+            && m.contains("funnel plot")));
+    }
+
+    #[test]
+    fn one_indicator_per_evaluation_figure() {
+        let dir = copy_of_catalogue();
+        edit(
+            dir.path(),
+            "program_ed_change_naive",
+            "estimand: naive",
+            "estimand: adjusted",
+        );
+        let p = problems(dir.path());
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].0, "program_ed_change_naive.yaml");
+        assert_eq!(p[0].2, "evaluation");
+    }
+}
