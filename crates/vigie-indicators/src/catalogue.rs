@@ -263,6 +263,77 @@ pub struct IndicatorDef {
     pub sql_path: Option<PathBuf>,
 }
 
+/// What is wrong in one indicator's metadata on its own: (key, message).
+fn field_problems(meta: &IndicatorMeta, stem: &str) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if meta.id != stem {
+        problems.push((
+            "id",
+            format!("the id \"{}\" must equal the file name \"{stem}\"", meta.id),
+        ));
+    }
+    for (key, text) in [
+        ("name", &meta.name),
+        ("description", &meta.description),
+        ("numerator", &meta.numerator),
+        ("denominator", &meta.denominator),
+    ] {
+        if text.fr.trim().is_empty() || text.en.trim().is_empty() {
+            problems.push((key, "give both `fr` and `en` text".into()));
+        }
+    }
+    if let Some(t) = meta.target
+        && let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high)
+        && lo > hi
+    {
+        problems.push(("target", "corridor_low is above corridor_high".into()));
+    }
+    if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
+        problems.push(("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into()));
+    }
+    problems
+}
+
+/// What the catalogue allows once, and who took it: ids, program-evaluation figures and the
+/// roles a report shows one indicator for.
+#[derive(Default)]
+struct Taken {
+    ids: BTreeSet<String>,
+    evaluations: BTreeMap<(EvaluationOutcome, Estimand), String>,
+    roles: BTreeMap<Role, (String, PathBuf)>,
+}
+
+impl Taken {
+    /// Claims what `meta` (from `path`) declares; returns what was already taken.
+    fn claim(&mut self, meta: &IndicatorMeta, path: &Path) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !self.ids.insert(meta.id.clone()) {
+            problems.push((
+                "id",
+                format!("indicator id \"{}\" is defined twice", meta.id),
+            ));
+        }
+        if let Some(e) = meta.evaluation
+            && let Some(other) = self
+                .evaluations
+                .insert((e.outcome, e.estimand), meta.id.clone())
+        {
+            problems.push((
+                "evaluation",
+                format!(
+                    "{other} already reports this estimand of this outcome: the reports show one indicator for each"
+                ),
+            ));
+        }
+        problems.extend(
+            role_problems(meta, path, &mut self.roles)
+                .into_iter()
+                .map(|m| ("roles", m)),
+        );
+        problems
+    }
+}
+
 /// What is wrong with the roles `meta` declares; `taken` records who holds each unique role.
 fn role_problems(
     meta: &IndicatorMeta,
@@ -317,10 +388,7 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
     metas.sort();
     let mut problems = Vec::new();
     let mut defs = Vec::new();
-    let mut ids = BTreeSet::new();
-    // Who took a role or an evaluation figure a report shows only once: (id, file).
-    let mut unique_roles: BTreeMap<Role, (String, PathBuf)> = BTreeMap::new();
-    let mut evaluations: BTreeMap<(EvaluationOutcome, Estimand), String> = BTreeMap::new();
+    let mut taken = Taken::default();
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -357,49 +425,11 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
             }
         };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if meta.id != stem {
-            add(
-                "id",
-                format!("the id \"{}\" must equal the file name \"{stem}\"", meta.id),
-            );
-        }
-        if !ids.insert(meta.id.clone()) {
-            add(
-                "id",
-                format!("indicator id \"{}\" is defined twice", meta.id),
-            );
-        }
-        for (key, text) in [
-            ("name", &meta.name),
-            ("description", &meta.description),
-            ("numerator", &meta.numerator),
-            ("denominator", &meta.denominator),
-        ] {
-            if text.fr.trim().is_empty() || text.en.trim().is_empty() {
-                add(key, "give both `fr` and `en` text".into());
-            }
-        }
-        if let Some(t) = meta.target
-            && let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high)
-            && lo > hi
+        for (key, message) in field_problems(&meta, stem)
+            .into_iter()
+            .chain(taken.claim(&meta, &path))
         {
-            add("target", "corridor_low is above corridor_high".into());
-        }
-        if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
-            add("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into());
-        }
-        if let Some(e) = meta.evaluation
-            && let Some(other) = evaluations.insert((e.outcome, e.estimand), meta.id.clone())
-        {
-            add(
-                "evaluation",
-                format!(
-                    "{other} already reports this estimand of this outcome: the reports show one indicator for each"
-                ),
-            );
-        }
-        for problem in role_problems(&meta, &path, &mut unique_roles) {
-            add("roles", problem);
+            add(key, message);
         }
         let sql_path = path.with_extension("sql");
         let (sql, sql_path) = if meta.method.is_builtin() {

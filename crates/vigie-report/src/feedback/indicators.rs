@@ -3,11 +3,12 @@
 //! role) at the top of the report.
 
 use serde::Serialize;
-use vigie_indicators::{IndicatorMeta, IndicatorResult, Method, Role};
+use vigie_indicators::{IndicatorMeta, IndicatorResult, Method, Role, Unit};
 
 use crate::charts::{FunnelChart, SpcChart};
 use crate::data::{ALL, Notes, is_monthly};
 use crate::format;
+use crate::i18n::text;
 use crate::sections::{FULL_WIDTH, HALF_WIDTH, MissingRole, Scope};
 use crate::views::{
     self, CellView, PeerPosition, Status, cell, funnel_chart, name, peer_position, signal,
@@ -38,6 +39,8 @@ pub struct IndicatorRow {
 #[derive(Serialize)]
 pub struct KeyPeer {
     indicator: String,
+    /// What the value counts, after it ("per 1,000"; nothing for a percentage).
+    unit: &'static str,
     period: String,
     team: CellView,
     region: CellView,
@@ -208,6 +211,10 @@ pub fn headline(s: &Scope<'_>, shown: &[Shown<'_>], notes: &mut Notes) -> Headli
     Headline {
         key_peer: Some(KeyPeer {
             indicator: name(x.m, s.lang),
+            unit: match x.m.unit {
+                Unit::RatePer1000 => text("per_1000", s.lang),
+                _ => "",
+            },
             period: x.period_label(s),
             team: x.team_cell(s, notes),
             region: x.region_cell(s, notes),
