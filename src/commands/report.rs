@@ -69,18 +69,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     )?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
-    let period = vigie_report::resolve_period(common.period, &warehouse, &catalogue, &cfg)
-        .await?
+    let data = vigie_report::ReportData::load(&warehouse, &catalogue, &cfg).await?;
+    let period = data
+        .resolve(common.period)
         .ok_or(vigie_report::ReportError::NoResults)?;
     let html = match &team {
         Some(team) => {
-            vigie_report::feedback_report(&warehouse, &catalogue, &cfg, team, &period, common.lang)
-                .await?
+            vigie_report::render_feedback(&data, &catalogue, &cfg, team, &period, common.lang)?
         }
-        None => {
-            vigie_report::accountability_report(&warehouse, &catalogue, &cfg, &period, common.lang)
-                .await?
-        }
+        None => vigie_report::render_accountability(&data, &catalogue, &cfg, &period, common.lang)?,
     };
     if let Some(dir) = common.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -482,3 +482,156 @@ async fn reports_render_in_headless_chromium() {
         );
     }
 }
+
+/// The indicators renamed by the test below: the peer-comparison headline, the experience
+/// items and two data-quality indicators (whose old ids shared the `dq_` prefix).
+const RENAMED: [(&str, &str); 4] = [
+    ("ed_visits_per_1000", "emergency_visits_rate"),
+    ("experience_top_box_pct", "patient_experience_items_pct"),
+    ("dq_rows_rejected_pct", "rejected_rows_share_pct"),
+    ("dq_completeness_pct", "mandatory_fields_complete_pct"),
+];
+
+/// The repository's catalogue copied to `to`, with the indicators of [`RENAMED`] renamed
+/// (file names and `id:`).
+fn renamed_catalogue(to: &Path) {
+    std::fs::create_dir_all(to).expect("queries dir");
+    for entry in std::fs::read_dir(repo().join("queries")).expect("queries") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .to_string();
+        let (stem, ext) = name.rsplit_once('.').unwrap_or((&name, ""));
+        let mut text = std::fs::read_to_string(&path).expect("read");
+        let stem = match RENAMED.iter().find(|(old, _)| *old == stem) {
+            Some((old, new)) => {
+                if ext == "yaml" {
+                    let id = format!("id: {old}\n");
+                    assert!(text.starts_with(&id), "{name} starts with its id");
+                    text = text.replacen(&id, &format!("id: {new}\n"), 1);
+                }
+                new
+            }
+            None => stem,
+        };
+        let out = if ext.is_empty() {
+            stem.to_string()
+        } else {
+            format!("{stem}.{ext}")
+        };
+        std::fs::write(to.join(out), text).expect("write");
+    }
+}
+
+/// Every report of the latest quarter, both languages: (name, language, html).
+async fn every_report(wh: &Path, catalogue: &[IndicatorDef]) -> Vec<(String, Lang, String)> {
+    let cfg = DisclosureConfig::default();
+    let warehouse = Warehouse::open(&wh.display().to_string()).expect("warehouse");
+    let data = vigie_report::ReportData::load(&warehouse, catalogue, &cfg)
+        .await
+        .expect("results");
+    let period = data
+        .latest_period(vigie_report::PeriodKind::Quarter)
+        .expect("quarterly results");
+    let mut out = Vec::new();
+    for lang in [Lang::Fr, Lang::En] {
+        for team in data.teams() {
+            let html = vigie_report::render_feedback(&data, catalogue, &cfg, team, &period, lang)
+                .unwrap_or_else(|e| panic!("feedback {team}: {e}"));
+            out.push((format!("feedback-{team}"), lang, html));
+        }
+        let html = vigie_report::render_accountability(&data, catalogue, &cfg, &period, lang)
+            .expect("accountability");
+        out.push(("accountability".to_string(), lang, html));
+    }
+    out
+}
+
+/// The lines of a document, sorted: the same multiset of lines means the same sections,
+/// rows, figures and charts, whatever their order (the methods appendix follows the
+/// catalogue's file order, which a rename changes).
+fn sorted_lines(html: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = html.lines().collect();
+    lines.sort_unstable();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renaming_an_indicator_changes_nothing_in_the_reports_but_its_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let landing = dir.path().join("landing");
+    synth(&landing, 400, 23);
+    let ingested = dir.path().join("ingested");
+    ingest_into(&landing, &ingested).await.expect("ingest");
+    let queries = dir.path().join("renamed-queries");
+    renamed_catalogue(&queries);
+    // The same ingested warehouse, computed once with each catalogue.
+    let mut rendered = Vec::new();
+    for (label, queries) in [("original", repo().join("queries")), ("renamed", queries)] {
+        let wh = dir.path().join(label);
+        for file in walk(&ingested) {
+            let to = wh.join(file.strip_prefix(&ingested).expect("inside"));
+            std::fs::create_dir_all(to.parent().expect("parent")).expect("dir");
+            std::fs::copy(&file, &to).expect("copy");
+        }
+        let mut pipeline = demo_pipeline();
+        pipeline.spec.indicators.queries = queries.clone();
+        vigie_pipeline::compute(
+            &pipeline,
+            &ComputeOverrides {
+                warehouse: Some(wh.display().to_string()),
+                ..ComputeOverrides::default()
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("compute with the {label} catalogue: {e}"));
+        let catalogue = load_catalogue(&queries).expect("catalogue");
+        rendered.push(every_report(&wh, &catalogue).await);
+    }
+    let (original, renamed) = (&rendered[0], &rendered[1]);
+    assert_eq!(original.len(), renamed.len());
+    for ((name, lang, before), (name_after, lang_after, after)) in original.iter().zip(renamed) {
+        assert_eq!((name, lang), (name_after, lang_after));
+        // The new names are in the report (ids appear in the methods appendix, the table rows
+        // and the chart ids) ...
+        let mut back = after.clone();
+        for (old, new) in RENAMED {
+            // (`ed_visits_per_1000_asr` keeps its name.)
+            let others = after.replace(&format!("{old}_"), "");
+            assert!(!others.contains(old), "{name}: {old} is gone");
+            back = back.replace(new, old);
+        }
+        if name == "accountability" {
+            assert!(
+                after.contains("m-emergency_visits_rate"),
+                "{name}: the new id"
+            );
+        } else {
+            assert!(
+                after.contains("data-indicator=\"emergency_visits_rate\""),
+                "{name}: the new id"
+            );
+        }
+        // ... and, named back, the same sections in the same order with the same lines.
+        assert_eq!(
+            headings(before),
+            headings(&back),
+            "{name} ({lang:?}): sections"
+        );
+        assert_eq!(
+            sorted_lines(before),
+            sorted_lines(&back),
+            "{name} ({lang:?}): the same figures"
+        );
+    }
+}
+
+/// The text of every `<h2>`, in order.
+fn headings(html: &str) -> Vec<&str> {
+    html.split("<h2>")
+        .skip(1)
+        .filter_map(|s| s.split("</h2>").next())
+        .collect()
+}

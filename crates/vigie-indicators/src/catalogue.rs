@@ -1,11 +1,14 @@
 //! The catalogue: one SQL file and one metadata file per indicator, loaded and checked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use vigie_model::locate::locate;
 use vigie_model::{ConfigError, ConfigProblem};
+
+use crate::peer::FunnelKind;
+use crate::roles::Role;
 
 /// Text in both official languages.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -208,6 +211,9 @@ pub struct IndicatorMeta {
     /// For `method: program_evaluation`: which estimand and outcome.
     #[serde(default)]
     pub evaluation: Option<EvaluationSpec>,
+    /// What the reports do with the indicator (see [`Role`]); reports never select by id.
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 /// Which figure of the program evaluation an indicator reports.
@@ -221,7 +227,7 @@ pub struct EvaluationSpec {
 }
 
 /// Program-evaluation estimands.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Estimand {
     /// (a) before/after around enrolment.
@@ -231,7 +237,7 @@ pub enum Estimand {
 }
 
 /// Program-evaluation outcomes.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum EvaluationOutcome {
     /// Emergency-department visits.
@@ -255,6 +261,117 @@ pub struct IndicatorDef {
     pub meta_path: PathBuf,
     /// The SQL file, if any.
     pub sql_path: Option<PathBuf>,
+}
+
+/// What is wrong in one indicator's metadata on its own: (key, message).
+fn field_problems(meta: &IndicatorMeta, stem: &str) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    if meta.id != stem {
+        problems.push((
+            "id",
+            format!("the id \"{}\" must equal the file name \"{stem}\"", meta.id),
+        ));
+    }
+    for (key, text) in [
+        ("name", &meta.name),
+        ("description", &meta.description),
+        ("numerator", &meta.numerator),
+        ("denominator", &meta.denominator),
+    ] {
+        if text.fr.trim().is_empty() || text.en.trim().is_empty() {
+            problems.push((key, "give both `fr` and `en` text".into()));
+        }
+    }
+    if let Some(t) = meta.target
+        && let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high)
+        && lo > hi
+    {
+        problems.push(("target", "corridor_low is above corridor_high".into()));
+    }
+    if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
+        problems.push(("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into()));
+    }
+    problems
+}
+
+/// What the catalogue allows once, and who took it: ids, program-evaluation figures and the
+/// roles a report shows one indicator for.
+#[derive(Default)]
+struct Taken {
+    ids: BTreeSet<String>,
+    evaluations: BTreeMap<(EvaluationOutcome, Estimand), String>,
+    roles: BTreeMap<Role, (String, PathBuf)>,
+}
+
+impl Taken {
+    /// Claims what `meta` (from `path`) declares; returns what was already taken.
+    fn claim(&mut self, meta: &IndicatorMeta, path: &Path) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !self.ids.insert(meta.id.clone()) {
+            problems.push((
+                "id",
+                format!("indicator id \"{}\" is defined twice", meta.id),
+            ));
+        }
+        if let Some(e) = meta.evaluation
+            && let Some(other) = self
+                .evaluations
+                .insert((e.outcome, e.estimand), meta.id.clone())
+        {
+            problems.push((
+                "evaluation",
+                format!(
+                    "{other} already reports this estimand of this outcome: the reports show one indicator for each"
+                ),
+            ));
+        }
+        problems.extend(
+            role_problems(meta, path, &mut self.roles)
+                .into_iter()
+                .map(|m| ("roles", m)),
+        );
+        problems
+    }
+}
+
+/// What is wrong with the roles `meta` declares; `taken` records who holds each unique role.
+fn role_problems(
+    meta: &IndicatorMeta,
+    path: &Path,
+    taken: &mut BTreeMap<Role, (String, PathBuf)>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, role) in meta.roles.iter().enumerate() {
+        if meta.roles[..i].contains(role) {
+            problems.push(format!("the role `{role}` is listed twice"));
+            continue;
+        }
+        if role.is_unique() {
+            if let Some((other, file)) = taken.get(role) {
+                problems.push(format!(
+                    "the role `{role}` is already declared by {other} ({}): a report shows one indicator for it",
+                    file.display()
+                ));
+            } else {
+                taken.insert(*role, (meta.id.clone(), path.to_path_buf()));
+            }
+        }
+        if let Some(dim) = role.required_stratum()
+            && !meta.strata.contains(&dim)
+        {
+            problems.push(format!(
+                "the role `{role}` reads the indicator by {}: add `{}` to `strata`",
+                dim.column(),
+                dim.column()
+            ));
+        }
+        if *role == Role::PeerHeadline && (!meta.include_total || FunnelKind::of(meta).is_none()) {
+            problems.push(format!(
+                "the role `{role}` needs a total (`include_total: true`) and a funnel plot (`method: wilson` with `unit: percent`, or `method: poisson_rate` with `unit: rate_per_1000`)"
+            ));
+        }
+    }
+    problems
 }
 
 /// Loads every `*.yaml` of the catalogue directory with its `*.sql`; all problems at once.
@@ -282,7 +399,7 @@ pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProble
     metas.sort();
     let mut problems = Vec::new();
     let mut defs = Vec::new();
-    let mut ids = BTreeSet::new();
+    let mut taken = Taken::default();
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
@@ -319,36 +436,11 @@ pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProble
             }
         };
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if meta.id != stem {
-            add(
-                "id",
-                format!("the id \"{}\" must equal the file name \"{stem}\"", meta.id),
-            );
-        }
-        if !ids.insert(meta.id.clone()) {
-            add(
-                "id",
-                format!("indicator id \"{}\" is defined twice", meta.id),
-            );
-        }
-        for (key, text) in [
-            ("name", &meta.name),
-            ("description", &meta.description),
-            ("numerator", &meta.numerator),
-            ("denominator", &meta.denominator),
-        ] {
-            if text.fr.trim().is_empty() || text.en.trim().is_empty() {
-                add(key, "give both `fr` and `en` text".into());
-            }
-        }
-        if let Some(t) = meta.target
-            && let (Some(lo), Some(hi)) = (t.corridor_low, t.corridor_high)
-            && lo > hi
+        for (key, message) in field_problems(&meta, stem)
+            .into_iter()
+            .chain(taken.claim(&meta, &path))
         {
-            add("target", "corridor_low is above corridor_high".into());
-        }
-        if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
-            add("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into());
+            add(key, message);
         }
         let sql_path = path.with_extension("sql");
         let (sql, sql_path) = if meta.method.is_builtin() {

@@ -16,8 +16,10 @@ mod codes;
 mod engine;
 mod error;
 mod functions;
+mod peer;
 mod persons;
 mod results;
+mod roles;
 
 pub use catalogue::{
     Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
@@ -26,6 +28,8 @@ pub use catalogue::{
 pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
+pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{
     IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
 };
+pub use roles::{Role, evaluation_indicator, with_role};

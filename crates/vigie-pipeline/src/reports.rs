@@ -6,7 +6,7 @@ use std::sync::Arc;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use vigie_model::config::{LoadedPipeline, ReportKind};
-use vigie_report::{accountability_report, feedback_report, resolve_period, teams};
+use vigie_report::{ReportData, ReportError, render_accountability, render_feedback};
 use vigie_warehouse::Warehouse;
 
 use crate::error::PipelineError;
@@ -68,7 +68,8 @@ impl Destination {
     }
 }
 
-/// Renders and writes every report the pipeline declares; returns what was written.
+/// Renders and writes every report the pipeline declares; returns what was written. The
+/// results are read once, for every report, team and language.
 pub async fn write_reports(
     pipeline: &LoadedPipeline,
     warehouse: Option<&str>,
@@ -79,39 +80,49 @@ pub async fn write_reports(
     let warehouse = Warehouse::open(warehouse.unwrap_or(&pipeline.spec.warehouse))?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
+    let data = match ReportData::load(&warehouse, &catalogue, &cfg).await {
+        Ok(data) => data,
+        Err(ReportError::NoResults) => {
+            tracing::warn!("no results for the report periods yet: reports skipped");
+            return Ok(vec![]);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut written = Vec::new();
     for spec in &pipeline.spec.outputs.reports {
-        let Some(period) = resolve_period(spec.period, &warehouse, &catalogue, &cfg).await? else {
+        let Some(period) = data.resolve(spec.period) else {
             tracing::warn!(period = %spec.period, "no results for the report period yet: report skipped");
             continue;
         };
+        let code = period.code();
         let destination = Destination::open(&spec.to)?;
         for &lang in &spec.languages {
             let lang_code = lang.code();
-            let jobs: Vec<(String, Option<String>)> = match spec.kind {
+            let jobs: Vec<(String, Option<&str>)> = match spec.kind {
                 ReportKind::Accountability => {
-                    vec![(format!("accountability-{period}-{lang_code}.html"), None)]
+                    vec![(format!("accountability-{code}-{lang_code}.html"), None)]
                 }
                 ReportKind::Feedback => {
-                    let team_list = if spec.teams.is_empty() {
-                        teams(&warehouse, &catalogue, &cfg).await?
+                    let teams = if spec.teams.is_empty() {
+                        data.teams()
                     } else {
-                        spec.teams.clone()
+                        &spec.teams
                     };
-                    team_list
-                        .into_iter()
-                        .map(|t| (format!("feedback-{t}-{period}-{lang_code}.html"), Some(t)))
+                    teams
+                        .iter()
+                        .map(|t| {
+                            (
+                                format!("feedback-{t}-{code}-{lang_code}.html"),
+                                Some(t.as_str()),
+                            )
+                        })
                         .collect()
                 }
             };
             for (name, team) in jobs {
-                let html = match &team {
-                    None => {
-                        accountability_report(&warehouse, &catalogue, &cfg, &period, lang).await
-                    }
-                    Some(t) => {
-                        feedback_report(&warehouse, &catalogue, &cfg, t, &period, lang).await
-                    }
+                let html = match team {
+                    None => render_accountability(&data, &catalogue, &cfg, &period, lang),
+                    Some(t) => render_feedback(&data, &catalogue, &cfg, t, &period, lang),
                 };
                 // A report that cannot be rendered (e.g. a team without results this period)
                 // does not fail the run: the data are loaded and computed; it is logged.

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use vigie_disclosure::{DisclosureConfig, Lang, OrgLevel, SuppressionReason, publishable_count};
-use vigie_indicators::{IndicatorDef, IndicatorResult, PeriodType, published_results};
+use vigie_indicators::{
+    IndicatorDef, IndicatorResult, PeriodType, Role, published_results, with_role,
+};
 use vigie_warehouse::{FileStatus, ManifestEntry, Warehouse};
 
 use crate::format;
@@ -15,6 +17,29 @@ use crate::{ReportError, i18n};
 
 /// The region's org unit code and the total stratum, as the gate defines them.
 pub use vigie_disclosure::{ALL, REGION};
+
+// The string-typed fields of a result row are read here only, so that typing them changes
+// these few functions.
+
+/// Whether a row covers the whole data span (program evaluation, data quality).
+pub fn is_span(r: &IndicatorResult) -> bool {
+    r.period_type == PeriodType::Span
+}
+
+/// Whether a row is a team's (not the region's).
+pub fn is_team(r: &IndicatorResult) -> bool {
+    r.org_level == OrgLevel::Team
+}
+
+/// Whether a row's period is of `kind`.
+pub fn is_of_kind(r: &IndicatorResult, kind: PeriodKind) -> bool {
+    r.period_type == crate::period::result_period_type(kind)
+}
+
+/// Whether a row is monthly.
+pub fn is_monthly(r: &IndicatorResult) -> bool {
+    is_of_kind(r, PeriodKind::Month)
+}
 
 /// Published results and the manifest.
 pub struct Data {
@@ -40,7 +65,7 @@ impl Data {
         let manifest = warehouse.manifest(None).await.unwrap_or_default();
         let teams: BTreeSet<String> = rows
             .iter()
-            .filter(|r| r.org_level == OrgLevel::Team)
+            .filter(|r| is_team(r))
             .map(|r| r.org_unit.clone())
             .collect();
         Ok(Data {
@@ -52,20 +77,17 @@ impl Data {
 
     /// Fails unless some non-span indicator has results in `period`.
     pub fn check_period(&self, period: &Period) -> Result<(), ReportError> {
-        let any = self.rows.iter().any(|r| {
-            r.period_type != PeriodType::Span && period.overlaps(r.period_start, r.period_end)
-        });
+        let any = self
+            .rows
+            .iter()
+            .any(|r| !is_span(r) && period.overlaps(r.period_start, r.period_end));
         if any {
             return Ok(());
         }
         let mut available = BTreeSet::new();
-        for r in self
-            .rows
-            .iter()
-            .filter(|r| r.period_type != PeriodType::Span)
-        {
+        for r in self.rows.iter().filter(|r| !is_span(r)) {
             let start = match period.kind {
-                PeriodKind::Month if r.period_type == PeriodType::Month => r.period_start,
+                PeriodKind::Month if is_monthly(r) => r.period_start,
                 PeriodKind::Month => continue,
                 PeriodKind::Quarter => NaiveDate::from_ymd_opt(
                     chrono::Datelike::year(&r.period_start),
@@ -114,8 +136,7 @@ impl Data {
                     && r.org_unit == unit
                     && r.stratum_dimension == dim
                     && r.stratum_value == value
-                    && (r.period_type == PeriodType::Span
-                        || period.overlaps(r.period_start, r.period_end))
+                    && (is_span(r) || period.overlaps(r.period_start, r.period_end))
             })
             .max_by_key(|r| r.period_start)
     }
@@ -134,8 +155,7 @@ impl Data {
                     r.indicator == indicator
                         && r.org_unit == unit
                         && r.stratum_dimension == "program"
-                        && (r.period_type == PeriodType::Span
-                            || period.overlaps(r.period_start, r.period_end))
+                        && (is_span(r) || period.overlaps(r.period_start, r.period_end))
                 })
                 .min_by(|a, b| {
                     (&a.stratum_value, std::cmp::Reverse(a.period_start))
@@ -192,7 +212,7 @@ impl Data {
             .iter()
             .filter(|r| {
                 r.indicator == row.indicator
-                    && r.org_level == OrgLevel::Team
+                    && is_team(r)
                     && r.stratum_dimension == row.stratum_dimension
                     && r.stratum_value == row.stratum_value
                     && r.period_type == row.period_type
@@ -203,14 +223,39 @@ impl Data {
         out
     }
 
+    /// The start of the latest period of `kind` with results.
+    pub fn latest_start(&self, kind: PeriodKind) -> Option<NaiveDate> {
+        self.rows
+            .iter()
+            .filter(|r| is_of_kind(r, kind))
+            .map(|r| r.period_start)
+            .max()
+    }
+
+    /// The region's row of the same indicator, period and stratum as a team's `row`, when
+    /// some team has a row there too (the centre of a funnel plot).
+    pub fn region_of(&self, row: &IndicatorResult) -> Option<&IndicatorResult> {
+        self.peers(row).first()?;
+        self.rows.iter().find(|r| {
+            r.indicator == row.indicator
+                && r.org_unit == REGION
+                && r.stratum_dimension == row.stratum_dimension
+                && r.stratum_value == row.stratum_value
+                && r.period_type == row.period_type
+                && r.period_start == row.period_start
+        })
+    }
+
     /// When the results were computed (the "data as of" date of a report).
     pub fn computed_at(&self) -> Option<DateTime<Utc>> {
         self.rows.iter().map(|r| r.computed_at).max()
     }
 
-    /// Coverage per partner source, from the manifest.
+    /// Coverage per partner source, from the manifest; a source's rejected count is withheld
+    /// when the gate suppressed its row of the `rejected_rows` indicator.
     pub fn coverage(
         &self,
+        catalogue: &[IndicatorDef],
         cfg: &DisclosureConfig,
         lang: Lang,
         notes: &mut Notes,
@@ -220,6 +265,7 @@ impl Data {
             by.entry(e.source.as_str()).or_default().push(e);
         }
         let as_of = self.computed_at();
+        let rejected_rows = with_role(catalogue, Role::RejectedRows).map(|m| m.id.as_str());
         by.into_iter()
             .map(|(source, entries)| {
                 let read: u64 = entries.iter().map(|e| e.rows_read).sum();
@@ -234,7 +280,7 @@ impl Data {
                 // The gate's verdict on this source's rejected rows (primary or complementary)
                 // holds for the same count taken from the manifest.
                 let gated = self.rows.iter().find(|r| {
-                    r.indicator == "dq_rows_rejected_pct"
+                    Some(r.indicator.as_str()) == rejected_rows
                         && r.org_unit == REGION
                         && r.stratum_dimension == "source"
                         && r.stratum_value == source

@@ -20,6 +20,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("data_as_of", "données au", "data as of"),
     ("region", "Région", "Region"),
     (
+        "role_missing",
+        "Aucun indicateur du catalogue ne porte le rôle « {role} » (voir queries/README.md) : cette section ne peut pas l'afficher.",
+        "No indicator in the catalogue has the role \"{role}\" (see queries/README.md): this section cannot show it.",
+    ),
+    (
         "feedback_title",
         "Rapport de rétroaction",
         "Feedback report",

@@ -24,10 +24,12 @@ pub mod format;
 mod i18n;
 mod period;
 mod render;
+mod sections;
 mod views;
 
-pub use period::{Period, PeriodKind, parse_period, resolve_period};
+pub use period::{Period, PeriodKind, parse_period};
 pub use vigie_disclosure::Lang;
+pub use vigie_model::config::ReportPeriod;
 
 use thiserror::Error;
 use vigie_disclosure::DisclosureConfig;
@@ -109,7 +111,73 @@ impl From<minijinja::Error> for ReportError {
     }
 }
 
-/// The feedback report of `team` for `period` (e.g. `2025Q3`), as one HTML document.
+/// The published results and the load manifest, read once and shared by every report of a
+/// run (every team, every language).
+pub struct ReportData {
+    data: data::Data,
+}
+
+impl ReportData {
+    /// Reads the published results (through the disclosure gate) and the manifest.
+    pub async fn load(
+        warehouse: &Warehouse,
+        catalogue: &[IndicatorDef],
+        cfg: &DisclosureConfig,
+    ) -> Result<ReportData, ReportError> {
+        Ok(ReportData {
+            data: data::Data::load(warehouse, catalogue, cfg).await?,
+        })
+    }
+
+    /// The teams that have results.
+    pub fn teams(&self) -> &[String] {
+        &self.data.teams
+    }
+
+    /// The latest period of `kind` with results (what `latest_quarter` and `latest_year`
+    /// resolve to).
+    pub fn latest_period(&self, kind: PeriodKind) -> Option<Period> {
+        self.data
+            .latest_start(kind)
+            .map(|start| Period::new(kind, start))
+    }
+
+    /// The period a report asks for: a fixed one as it is, a `latest_*` one as the latest
+    /// period of its kind with published results (`None` when there are none yet).
+    pub fn resolve(&self, requested: ReportPeriod) -> Option<Period> {
+        match requested {
+            ReportPeriod::Fixed(p) => Some(p.into()),
+            ReportPeriod::LatestQuarter => self.latest_period(PeriodKind::Quarter),
+            ReportPeriod::LatestYear => self.latest_period(PeriodKind::Year),
+        }
+    }
+}
+
+/// The feedback report of `team` for `period`, as one HTML document.
+pub fn render_feedback(
+    data: &ReportData,
+    catalogue: &[IndicatorDef],
+    cfg: &DisclosureConfig,
+    team: &str,
+    period: &Period,
+    lang: Lang,
+) -> Result<String, ReportError> {
+    feedback::render(&data.data, catalogue, cfg, team, period, lang)
+}
+
+/// The region's accountability report for `period`, as one HTML document.
+pub fn render_accountability(
+    data: &ReportData,
+    catalogue: &[IndicatorDef],
+    cfg: &DisclosureConfig,
+    period: &Period,
+    lang: Lang,
+) -> Result<String, ReportError> {
+    accountability::render(&data.data, catalogue, cfg, period, lang)
+}
+
+/// The feedback report of `team` for `period` (e.g. `2025Q3`), reading the results for this
+/// one report (several reports: [`ReportData::load`] once, then [`render_feedback`]).
 pub async fn feedback_report(
     warehouse: &Warehouse,
     catalogue: &[IndicatorDef],
@@ -118,11 +186,11 @@ pub async fn feedback_report(
     period: &Period,
     lang: Lang,
 ) -> Result<String, ReportError> {
-    let data = data::Data::load(warehouse, catalogue, cfg).await?;
-    feedback::render(&data, catalogue, cfg, team, period, lang)
+    let data = ReportData::load(warehouse, catalogue, cfg).await?;
+    render_feedback(&data, catalogue, cfg, team, period, lang)
 }
 
-/// The region's accountability report for `period`, as one HTML document.
+/// The region's accountability report for `period`, reading the results for this one report.
 pub async fn accountability_report(
     warehouse: &Warehouse,
     catalogue: &[IndicatorDef],
@@ -130,17 +198,8 @@ pub async fn accountability_report(
     period: &Period,
     lang: Lang,
 ) -> Result<String, ReportError> {
-    let data = data::Data::load(warehouse, catalogue, cfg).await?;
-    accountability::render(&data, catalogue, cfg, period, lang)
-}
-
-/// The teams that have results in the warehouse (for command-line help and errors).
-pub async fn teams(
-    warehouse: &Warehouse,
-    catalogue: &[IndicatorDef],
-    cfg: &DisclosureConfig,
-) -> Result<Vec<String>, ReportError> {
-    Ok(data::Data::load(warehouse, catalogue, cfg).await?.teams)
+    let data = ReportData::load(warehouse, catalogue, cfg).await?;
+    render_accountability(&data, catalogue, cfg, period, lang)
 }
 
 #[cfg(test)]

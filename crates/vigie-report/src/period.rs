@@ -5,11 +5,9 @@
 use std::fmt;
 
 use chrono::{Datelike, Months, NaiveDate};
-use vigie_disclosure::{DisclosureConfig, Lang};
-use vigie_indicators::IndicatorDef;
+use vigie_disclosure::Lang;
+use vigie_model::config::CalendarPeriod;
 pub use vigie_model::config::PeriodKind;
-use vigie_model::config::{CalendarPeriod, ReportPeriod};
-use vigie_warehouse::Warehouse;
 
 use crate::ReportError;
 use crate::format;
@@ -99,30 +97,8 @@ pub fn parse_period(input: &str) -> Result<Period, ReportError> {
         })
 }
 
-/// The period a report asks for: a fixed one as it is, a `latest_*` one as the latest period
-/// of its kind with published results (`None` when there are none yet).
-pub async fn resolve_period(
-    requested: ReportPeriod,
-    warehouse: &Warehouse,
-    catalogue: &[IndicatorDef],
-    cfg: &DisclosureConfig,
-) -> Result<Option<Period>, ReportError> {
-    let kind = match requested {
-        ReportPeriod::Fixed(p) => return Ok(Some(p.into())),
-        ReportPeriod::LatestQuarter => PeriodKind::Quarter,
-        ReportPeriod::LatestYear => PeriodKind::Year,
-    };
-    let results = vigie_indicators::published_results(warehouse, catalogue, cfg).await?;
-    let latest = results
-        .iter()
-        .filter(|r| r.period_type == result_period_type(kind))
-        .map(|r| r.period_start)
-        .max();
-    Ok(latest.map(|d| CalendarPeriod::containing(kind, d).into()))
-}
-
 /// The results' period type of a report period kind.
-fn result_period_type(kind: PeriodKind) -> vigie_indicators::PeriodType {
+pub(crate) fn result_period_type(kind: PeriodKind) -> vigie_indicators::PeriodType {
     use vigie_indicators::PeriodType;
     match kind {
         PeriodKind::Month => PeriodType::Month,

@@ -7,6 +7,14 @@ use serde::Serialize;
 
 use crate::ReportError;
 
+/// A section's template fragment, by its path under `templates/`.
+macro_rules! fragment {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../templates/", $name)))
+    };
+}
+
+/// Every template: the page, the shared macros, each report and one fragment per section.
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
     (
@@ -16,10 +24,22 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("charts.html", include_str!("../templates/charts.html")),
     ("common.html", include_str!("../templates/common.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),
+    fragment!("feedback/glance.html"),
+    fragment!("feedback/ed_peers.html"),
+    fragment!("feedback/indicators.html"),
+    fragment!("feedback/history.html"),
+    fragment!("feedback/peers.html"),
+    fragment!("feedback/program.html"),
+    fragment!("feedback/experience.html"),
+    fragment!("feedback/data_notes.html"),
     (
         "accountability.html",
         include_str!("../templates/accountability.html"),
     ),
+    fragment!("accountability/scorecard.html"),
+    fragment!("accountability/evaluation.html"),
+    fragment!("accountability/data_quality.html"),
+    fragment!("accountability/methods.html"),
 ];
 
 fn env() -> &'static Environment<'static> {

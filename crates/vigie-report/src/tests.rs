@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate};
 use vigie_disclosure::{CountFields, DisclosureConfig, Lang, OrgLevel, SuppressionReason};
 use vigie_indicators::{
-    Code, IndicatorDef, IndicatorResult, Method, PeriodType, SpcSignal, load_catalogue,
+    Code, IndicatorDef, IndicatorResult, Method, PeriodType, Role, SpcSignal, load_catalogue,
 };
 
 use crate::data::Data;
@@ -385,4 +385,82 @@ fn accountability_has_scorecard_evaluation_quality_and_methods() {
         assert!(scorecard.contains(status));
         assert!(html.contains(ci));
     }
+}
+
+/// The section of `html` with id `id`.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\""))
+        .unwrap_or_else(|| panic!("section {id}"));
+    let end = html[start..].find("</section>").expect("end of section");
+    &html[start..start + end]
+}
+
+/// The catalogue with `role` taken from the indicator that has it.
+fn catalogue_without(roles: &[Role]) -> Vec<IndicatorDef> {
+    let mut cat = catalogue();
+    for role in roles {
+        let holder = cat
+            .iter_mut()
+            .find(|d| d.meta.has_role(*role))
+            .unwrap_or_else(|| panic!("the catalogue has the role {role}"));
+        holder.meta.roles.retain(|r| r != role);
+    }
+    cat
+}
+
+#[test]
+fn a_section_whose_role_no_indicator_has_says_so() {
+    let period = parse_period("2025Q3").expect("period");
+    let cat = catalogue_without(&[Role::PeerHeadline, Role::ExperienceByItem]);
+    for (lang, says) in [
+        (
+            Lang::Fr,
+            "Aucun indicateur du catalogue ne porte le rôle « experience_by_item »",
+        ),
+        (
+            Lang::En,
+            "No indicator in the catalogue has the role &quot;experience_by_item&quot;",
+        ),
+    ] {
+        let with_roles = feedback(lang);
+        let html = feedback::render(
+            &fixture(),
+            &cat,
+            &DisclosureConfig::default(),
+            "T01",
+            &period,
+            lang,
+        )
+        .expect("feedback report");
+        // Every section is still there, in the same order (the rate without the headline
+        // role is drawn among the other funnel plots instead).
+        let shown = headings(&html);
+        let mut at = shown.iter();
+        for h in headings(&with_roles) {
+            assert!(at.any(|s| *s == h), "{h} is missing from {shown:?}");
+        }
+        assert!(section(&html, "peers").contains("funnel-ed_visits_per_1000"));
+        let experience = section(&html, "experience");
+        assert!(experience.contains(says), "{experience}");
+        assert!(experience.contains("data-role=\"experience_by_item\""));
+        assert!(!experience.contains("<table"), "nothing else is shown");
+        let peers = section(&html, "ed-peers");
+        assert!(peers.contains("data-role=\"peer_headline\""), "{peers}");
+        assert!(!peers.contains("funnel-ed_visits_per_1000"));
+        // With the roles declared, no such note.
+        assert!(!with_roles.contains("missing-role"));
+    }
+    let cat = catalogue_without(&[Role::Completeness]);
+    let html = accountability::render(
+        &fixture(),
+        &cat,
+        &DisclosureConfig::default(),
+        &period,
+        Lang::En,
+    )
+    .expect("accountability report");
+    let dq = section(&html, "data-quality");
+    assert!(dq.contains("data-role=\"completeness\""), "{dq}");
+    assert!(!dq.contains("data-role=\"rejected_rows\""));
 }

@@ -1,0 +1,79 @@
+//! The accountability report of the region for one period: for funders.
+//!
+//! One function per section, each with its template fragment under
+//! `templates/accountability/`: the scorecard, the program evaluation, data quality and the
+//! methods appendix.
+
+mod data_quality;
+mod evaluation;
+mod methods;
+mod scorecard;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use vigie_disclosure::{DisclosureConfig, Lang};
+use vigie_indicators::IndicatorDef;
+
+use crate::data::{Data, Footnote, Notes, SuppressedCell};
+use crate::i18n::text;
+use crate::period::Period;
+use crate::sections::{Scope, as_of, lang_code};
+use crate::{ReportError, render};
+
+use data_quality::DataQuality;
+use evaluation::EvaluationSection;
+use methods::MethodEntry;
+use scorecard::Scorecard;
+
+#[derive(Serialize)]
+struct Context {
+    lang: &'static str,
+    t: BTreeMap<&'static str, &'static str>,
+    title: String,
+    period_label: String,
+    as_of: String,
+    #[serde(flatten)]
+    scorecard: Scorecard,
+    #[serde(flatten)]
+    evaluation: EvaluationSection,
+    #[serde(flatten)]
+    data_quality: DataQuality,
+    methods: Vec<MethodEntry>,
+    suppressed: Vec<SuppressedCell>,
+    footnotes: Vec<Footnote>,
+}
+
+/// Renders the accountability report.
+pub fn render(
+    data: &Data,
+    catalogue: &[IndicatorDef],
+    cfg: &DisclosureConfig,
+    period: &Period,
+    lang: Lang,
+) -> Result<String, ReportError> {
+    data.check_period(period)?;
+    let s = Scope::new(data, catalogue, cfg, "", period, lang);
+    let mut notes = Notes::default();
+    let scorecard = scorecard::section(&s, &mut notes);
+    let evaluation = evaluation::section(&s, &mut notes);
+    let data_quality = data_quality::section(&s, &mut notes);
+    let ctx = Context {
+        lang: lang_code(lang),
+        t: crate::i18n::all(lang),
+        title: format!(
+            "{} — {}",
+            text("accountability_title", lang),
+            period.label(lang)
+        ),
+        period_label: period.label(lang),
+        as_of: as_of(data, lang),
+        scorecard,
+        evaluation,
+        data_quality,
+        methods: methods::section(catalogue, cfg, lang),
+        suppressed: notes.suppressed_cells(),
+        footnotes: notes.footnotes(cfg, lang),
+    };
+    render::render("accountability.html", &ctx)
+}
