@@ -39,7 +39,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
             let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
             let cfg = pipeline.disclosure();
-            let n = vigie_serve::export_openmetrics(&warehouse, &catalogue, &cfg, &out).await?;
+            let n = vigie_serve::export_openmetrics(
+                &pipeline.spec.name,
+                &warehouse,
+                &catalogue,
+                &cfg,
+                &out,
+            )
+            .await?;
             println!("{}: {n} samples (suppressed cells left out)", out.display());
             Ok(())
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
-use vigie_serve::{HttpLimits, HttpOptions, ServeOptions, check_bearer_token, serve};
+use vigie_serve::{HttpLimits, HttpOptions, RunMode, ServeOptions, check_bearer_token, serve};
 
 /// The environment variable holding the token when no --bearer-token-file is given.
 const TOKEN_VARIABLE: &str = "VIGIE_METRICS_TOKEN";
@@ -13,7 +13,7 @@ const TOKEN_VARIABLE: &str = "VIGIE_METRICS_TOKEN";
 /// Arguments of `vigie serve`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Pipeline files to schedule (each with its `schedule`).
+    /// Pipeline files to schedule (each with its `schedule`); each pipeline's `name` labels its series / Fichiers de pipeline; le `name` de chacun étiquette ses séries
     #[arg(required = true)]
     pub pipelines: Vec<PathBuf>,
     /// Address for /metrics, /healthz and /readyz (loopback by default).
@@ -25,6 +25,12 @@ pub struct Args {
     /// Run every pipeline once at start-up, then follow the schedules.
     #[arg(long)]
     pub run_on_start: bool,
+    /// Metrics only: run nothing, only export the warehouses' metrics, refreshed when `vigie run` (from cron) changes them / Métriques seulement : ne rien exécuter, seulement exporter les métriques des entrepôts
+    #[arg(long, conflicts_with = "run_on_start")]
+    pub no_schedule: bool,
+    /// Seconds between checks of each warehouse for runs made by another process / Secondes entre deux vérifications de chaque entrepôt
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub watch_interval_secs: u64,
     /// Attempts per scheduled run when an error may be transient.
     #[arg(long, default_value_t = 3)]
     pub max_attempts: u32,
@@ -91,7 +97,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 max_connections: args.max_connections,
             },
         },
-        run_on_start: args.run_on_start,
+        mode: if args.no_schedule {
+            RunMode::MetricsOnly
+        } else {
+            RunMode::Scheduled {
+                run_on_start: args.run_on_start,
+            }
+        },
+        watch_interval: Duration::from_secs(args.watch_interval_secs),
         max_attempts: args.max_attempts,
         retry_delay: Duration::from_secs(args.retry_delay_secs),
     };

@@ -265,21 +265,32 @@ async fn a_header_only_or_all_rejected_snapshot_is_held_and_the_registry_stays()
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir()).expect("catalogue");
     let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
     let disclosure = pipeline.disclosure();
-    vigie_serve::refresh_indicators(&state, &wh, &catalogue, &disclosure, &sources)
+    let input = vigie_serve::PipelineMetricsInput {
+        pipeline: &pipeline.spec.name,
+        warehouse: &wh,
+        catalogue: &catalogue,
+        disclosure: &disclosure,
+        sources: &sources,
+    };
+    vigie_serve::refresh_indicators(&state, &input)
         .await
         .expect("refresh");
     let metrics = state.render();
     assert!(
-        metrics.contains("vigie_source_files_held{source=\"registre_population\"} 3"),
+        metrics.contains(
+            "vigie_source_files_held{pipeline=\"demo\",source=\"registre_population\"} 3"
+        ),
         "{metrics}"
     );
-    assert!(metrics.contains("vigie_source_files_held{source=\"hospital_a_ed\"} 0"));
+    assert!(
+        metrics.contains("vigie_source_files_held{pipeline=\"demo\",source=\"hospital_a_ed\"} 0")
+    );
     let accepted = r
         .count("SELECT sum(rows_accepted) FROM load_manifest WHERE source = 'registre_population' AND status = 'loaded'")
         .await;
     assert!(
         metrics.contains(&format!(
-            "vigie_source_rows_accepted_total{{source=\"registre_population\"}} {accepted}"
+            "vigie_source_rows_accepted_total{{pipeline=\"demo\",source=\"registre_population\"}} {accepted}"
         )),
         "{metrics}"
     );

@@ -110,11 +110,16 @@ fn need(bin: &str) -> PathBuf {
 
 /// Starts `vigie serve` on `port` with extra arguments and the pipeline; killed on drop.
 fn spawn_serve(port: u16, extra: &[&str], pipeline: &Path) -> Killed {
+    spawn_serve_all(port, extra, &[pipeline])
+}
+
+/// Starts `vigie serve` on `port` with extra arguments and several pipelines.
+fn spawn_serve_all(port: u16, extra: &[&str], pipelines: &[&Path]) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .arg("serve")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(extra)
-        .arg(pipeline)
+        .args(pipelines)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -122,8 +127,15 @@ fn spawn_serve(port: u16, extra: &[&str], pipeline: &Path) -> Killed {
     Killed(child)
 }
 
-/// A pipeline file with absolute paths to a landing zone and warehouse of the test.
+/// A pipeline file named `served` with absolute paths to a landing zone and warehouse of
+/// the test.
 fn pipeline_file(dir: &Path, landing: &Path, warehouse: &Path) -> PathBuf {
+    named_pipeline_file(dir, "served", landing, warehouse)
+}
+
+/// A pipeline file `dir/<name>.yaml` whose `name` is `name`, its reports in `dir/reports`.
+fn named_pipeline_file(dir: &Path, name: &str, landing: &Path, warehouse: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
     let sources = repo().join("pipelines/sources");
     let list: Vec<String> = [
         "registre-population",
@@ -136,14 +148,14 @@ fn pipeline_file(dir: &Path, landing: &Path, warehouse: &Path) -> PathBuf {
     .map(|s| sources.join(format!("{s}.yaml")).display().to_string())
     .collect();
     let yaml = format!(
-        "name: served\ndemo: true\nlanding: {}\nwarehouse: {}\nkey: demo\nsources: [{}]\nschedule: {{ cron: \"0 6 * * MON\", timezone: America/Toronto }}\nindicators: {{ queries: {}, bootstrap_replicates: 500 }}\noutputs: {{ reports: [{{ kind: accountability, languages: [en], to: {} }}] }}\n",
+        "name: {name}\ndemo: true\nlanding: {}\nwarehouse: {}\nkey: demo\nsources: [{}]\nschedule: {{ cron: \"0 6 * * MON\", timezone: America/Toronto }}\nindicators: {{ queries: {}, bootstrap_replicates: 500 }}\noutputs: {{ reports: [{{ kind: accountability, languages: [en], to: {} }}] }}\n",
         landing.display(),
         warehouse.display(),
         list.join(", "),
         repo().join("queries").display(),
         dir.join("reports").display()
     );
-    let path = dir.join("served.yaml");
+    let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, yaml).expect("write pipeline");
     path
 }
@@ -168,10 +180,12 @@ fn dashboard_queries(json: &Value) -> (Vec<String>, Vec<(String, String)>) {
     }
     let mut exprs = Vec::new();
     walk(json, &mut exprs);
+    // Query variables only: a datasource variable lists Grafana's datasources, not series.
     let vars = json["templating"]["list"]
         .as_array()
         .map(|l| {
             l.iter()
+                .filter(|v| v["type"] == "query")
                 .filter_map(|v| {
                     let q = match &v["query"] {
                         Value::String(s) => s.clone(),
@@ -794,5 +808,236 @@ fn a_failing_pipeline_is_retried_recorded_and_does_not_stop_the_scheduler() {
     assert!(
         cells.iter().any(|c| c.contains("missing-landing")),
         "{cells:?}"
+    );
+}
+
+/// Synthesises a region of `teams` care teams under `dir` and writes its pipeline `name`.
+fn region(dir: &Path, name: &str, persons: u64, seed: u64, teams: u32) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    let (landing, warehouse) = (dir.join("landing"), dir.join("warehouse"));
+    let cfg = vigie_synth::SynthConfig {
+        persons,
+        seed,
+        teams,
+        ..vigie_synth::SynthConfig::default()
+    };
+    vigie_synth::generate(&cfg, &landing).expect("synthetic region");
+    named_pipeline_file(dir, name, &landing, &warehouse)
+}
+
+/// The `org_unit`s of `series` in Prometheus, by `pipeline` label.
+fn org_units_by_pipeline(
+    prom_port: u16,
+    series: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<_, std::collections::BTreeSet<_>> = Default::default();
+    for row in promql(prom_port, series).expect("query") {
+        let m = &row["metric"];
+        let pipeline = m["pipeline"]
+            .as_str()
+            .expect("a pipeline label")
+            .to_string();
+        if let Some(unit) = m["org_unit"].as_str() {
+            out.entry(pipeline).or_default().insert(unit.to_string());
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs Prometheus (apt-get install prometheus): cargo test --workspace -- --ignored (.ci/run does)"]
+fn two_regions_of_different_teams_show_side_by_side_in_a_real_prometheus() {
+    let prometheus = need("prometheus");
+    let dir = tempfile::tempdir().expect("tmp");
+    // Nord has teams T01-T03, Sud T01-T08: T04-T08 exist only in Sud.
+    let nord = region(&dir.path().join("nord"), "nord", 900, 41, 3);
+    let sud = region(&dir.path().join("sud"), "sud", 900, 43, 8);
+    let port = free_port();
+    let _serve = spawn_serve_all(port, &["--run-on-start"], &[&nord, &sud]);
+    wait_for("both start-up runs to succeed", 900, || {
+        http_get(port, "/metrics", None).is_some_and(|(_, b)| {
+            ["nord", "sud"].iter().all(|p| {
+                b.contains(&format!(
+                    "vigie_pipeline_last_success_timestamp_seconds{{pipeline=\"{p}\"}}"
+                ))
+            })
+        })
+    });
+    assert_eq!(http_get(port, "/readyz", None).map(|r| r.0), Some(200));
+    let (prom_port, _prom) = start_prometheus(&prometheus, dir.path(), port);
+    wait_for("both regions in Prometheus", 60, || {
+        org_units_by_pipeline(prom_port, "vigie_indicator_value").len() == 2
+    });
+    let units = org_units_by_pipeline(prom_port, "vigie_indicator_value");
+    let team = |t: &str| t.starts_with('T');
+    let nord_teams: Vec<_> = units["nord"].iter().filter(|u| team(u)).collect();
+    let sud_teams: Vec<_> = units["sud"].iter().filter(|u| team(u)).collect();
+    assert!(
+        nord_teams.iter().all(|t| t.as_str() <= "T03"),
+        "nord shows only its own teams: {nord_teams:?}"
+    );
+    assert!(
+        sud_teams.iter().any(|t| t.as_str() > "T03"),
+        "sud's own teams are there: {sud_teams:?}"
+    );
+    for p in ["nord", "sud"] {
+        assert!(units[p].contains("region"), "{p}: {units:?}");
+    }
+    // The same cell of the two regions is two series with their own values.
+    let region_rate = promql(
+        prom_port,
+        r#"vigie_indicator_value{indicator="ed_visits_per_1000", org_unit="region", stratum_dimension="all"}"#,
+    )
+    .expect("query");
+    let pipelines: std::collections::BTreeSet<_> = region_rate
+        .iter()
+        .filter_map(|r| r["metric"]["pipeline"].as_str())
+        .collect();
+    assert_eq!(pipelines, ["nord", "sud"].into_iter().collect());
+    // Every indicator and source family carries the label; info and source series too.
+    for family in [
+        "vigie_indicator_info",
+        "vigie_indicator_value",
+        "vigie_source_rows_accepted_total",
+        "vigie_source_last_extract_timestamp_seconds",
+    ] {
+        let rows = promql(prom_port, family).expect("query");
+        let labelled: std::collections::BTreeSet<_> = rows
+            .iter()
+            .map(|r| r["metric"]["pipeline"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(
+            labelled,
+            ["nord".to_string(), "sud".to_string()]
+                .into_iter()
+                .collect(),
+            "{family}"
+        );
+    }
+    let build = promql(prom_port, "vigie_build_info").expect("query");
+    assert_eq!(build.len(), 1, "{build:?}");
+    assert_eq!(
+        build[0]["metric"]["version"].as_str(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_run_by_another_process_reaches_a_running_metrics_only_server() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pipeline = region(dir.path(), "cron", 600, 47, 3);
+    let port = free_port();
+    let _serve = spawn_serve(
+        port,
+        &["--no-schedule", "--watch-interval-secs", "1"],
+        &pipeline,
+    );
+    wait_for("vigie serve to listen", 120, || {
+        http_get(port, "/readyz", None).is_some_and(|r| r.0 == 200)
+    });
+    let (_, before) = http_get(port, "/metrics", None).expect("scrape");
+    assert!(
+        !before.contains("vigie_indicator_value{"),
+        "nothing computed yet: {before}"
+    );
+    // Counters exist at zero from the start.
+    for status in ["success", "failure"] {
+        let line = format!("vigie_pipeline_runs_total{{pipeline=\"cron\",status=\"{status}\"}} 0");
+        assert!(before.contains(&line), "{line}: {before}");
+    }
+    assert!(
+        before.contains(
+            "vigie_source_rows_accepted_total{pipeline=\"cron\",source=\"hospital_a_ed\"} 0"
+        ),
+        "{before}"
+    );
+    // As cron would: `vigie run` in another process, while the server keeps running.
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("run")
+        .arg(&pipeline)
+        .output()
+        .expect("vigie run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for("the server to pick up the run", 60, || {
+        http_get(port, "/metrics", None).is_some_and(|(_, b)| {
+            b.lines()
+                .any(|l| l.starts_with("vigie_indicator_value{") && l.contains("pipeline=\"cron\""))
+        })
+    });
+    let (_, after) = http_get(port, "/metrics", None).expect("scrape");
+    assert!(
+        after.contains("vigie_pipeline_runs_total{pipeline=\"cron\",status=\"success\"} 0"),
+        "metrics-only: the server itself ran nothing: {after}"
+    );
+    let accepted = after
+        .lines()
+        .find(|l| {
+            l.starts_with(
+                "vigie_source_rows_accepted_total{pipeline=\"cron\",source=\"hospital_a_ed\"}",
+            )
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .expect("the source counter");
+    assert!(accepted > 0.0, "{after}");
+}
+
+#[test]
+fn readyz_fails_while_a_refresh_fails_and_recovers_when_it_works_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("landing")).expect("mkdir");
+    // The warehouse path is a file: every refresh fails until it is removed.
+    let warehouse = dir.path().join("warehouse");
+    std::fs::write(&warehouse, "not a directory").expect("write");
+    let pipeline = pipeline_file(dir.path(), &dir.path().join("landing"), &warehouse);
+    let port = free_port();
+    let _serve = spawn_serve(
+        port,
+        &["--no-schedule", "--watch-interval-secs", "1"],
+        &pipeline,
+    );
+    wait_for("vigie serve to listen", 120, || {
+        http_get(port, "/healthz", None).is_some_and(|r| r.0 == 200)
+    });
+    let (status, body) = http_get(port, "/readyz", None).expect("readyz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("served"), "names the pipeline: {body}");
+    let (_, metrics) = http_get(port, "/metrics", None).expect("scrape");
+    assert!(
+        metrics.contains("vigie_pipeline_metrics_refresh_failing{pipeline=\"served\"} 1"),
+        "{metrics}"
+    );
+    std::fs::remove_file(&warehouse).expect("remove");
+    wait_for("the refresh to work again", 30, || {
+        http_get(port, "/readyz", None).is_some_and(|r| r.0 == 200)
+    });
+    let (_, metrics) = http_get(port, "/metrics", None).expect("scrape");
+    assert!(
+        metrics.contains("vigie_pipeline_metrics_refresh_failing{pipeline=\"served\"} 0"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn two_pipelines_with_one_name_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let pa = named_pipeline_file(&a, "same", &a.join("landing"), &a.join("warehouse"));
+    let pb = named_pipeline_file(&b, "same", &b.join("landing"), &b.join("warehouse"));
+    let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+        .args([&pa, &pb])
+        .output()
+        .expect("vigie serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("\"same\"") && stderr.contains("distinct"),
+        "{stderr}"
     );
 }

@@ -49,34 +49,48 @@ fn unit_label(def: &IndicatorDef) -> &'static str {
     }
 }
 
-/// Rebuilds the snapshot registry: indicators (through the gate) and warehouse metrics.
+/// What one pipeline's metrics are built from.
+pub struct PipelineMetricsInput<'a> {
+    /// The pipeline's `name`: the `pipeline` label of every series built.
+    pub pipeline: &'a str,
+    /// Its warehouse.
+    pub warehouse: &'a Warehouse,
+    /// Its indicator catalogue.
+    pub catalogue: &'a [IndicatorDef],
+    /// Its disclosure gate.
+    pub disclosure: &'a DisclosureConfig,
+    /// Its declared sources (each has its series from the start, at zero).
+    pub sources: &'a [SourceSpec],
+}
+
+/// Rebuilds one pipeline's metrics (indicators through the gate, warehouse metrics) and
+/// replaces that pipeline's snapshot only; the other pipelines' series stay as they are.
 pub async fn refresh_indicators(
     state: &ServeState,
-    warehouse: &Warehouse,
-    catalogue: &[IndicatorDef],
-    disclosure: &DisclosureConfig,
-    sources: &[SourceSpec],
+    input: &PipelineMetricsInput<'_>,
 ) -> Result<(), ServeError> {
     let registry = Registry::new();
-    indicator_info(&registry, catalogue)?;
-    let results = published_results(warehouse, catalogue, disclosure).await?;
-    indicator_cells(&registry, &latest_rows(&results))?;
-    let manifest = warehouse.manifest(None).await?;
-    source_metrics(&registry, sources, &manifest)?;
-    if let Ok(mut snapshot) = state.snapshot.write() {
-        *snapshot = registry;
-    }
-    state.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pipeline = input.pipeline;
+    indicator_info(&registry, pipeline, input.catalogue)?;
+    let results = published_results(input.warehouse, input.catalogue, input.disclosure).await?;
+    indicator_cells(&registry, pipeline, &latest_rows(&results))?;
+    let manifest = input.warehouse.manifest(None).await?;
+    source_metrics(&registry, pipeline, input.sources, &manifest)?;
+    state.set_snapshot(pipeline, registry);
     Ok(())
 }
 
 /// `vigie_indicator_info`: one series per indicator with its unit, direction and period.
-fn indicator_info(registry: &Registry, catalogue: &[IndicatorDef]) -> Result<(), ServeError> {
+fn indicator_info(
+    registry: &Registry,
+    pipeline: &str,
+    catalogue: &[IndicatorDef],
+) -> Result<(), ServeError> {
     let info = gauge(
         registry,
         names::INDICATOR_INFO,
         "Indicator metadata.",
-        &["indicator", "unit", "direction", "period_type"],
+        &names::INDICATOR_INFO_LABELS,
     )?;
     for def in catalogue {
         let direction = match def.meta.direction {
@@ -85,6 +99,7 @@ fn indicator_info(registry: &Registry, catalogue: &[IndicatorDef]) -> Result<(),
             vigie_indicators::Direction::Neither => "neither",
         };
         info.with_label_values(&[
+            pipeline,
             def.meta.id.as_str(),
             unit_label(def),
             direction,
@@ -97,12 +112,16 @@ fn indicator_info(registry: &Registry, catalogue: &[IndicatorDef]) -> Result<(),
 
 /// Every per-cell family over the published rows. A suppressed cell has no series at all:
 /// absent, never zero.
-fn indicator_cells(registry: &Registry, rows: &[&IndicatorResult]) -> Result<(), ServeError> {
+fn indicator_cells(
+    registry: &Registry,
+    pipeline: &str,
+    rows: &[&IndicatorResult],
+) -> Result<(), ServeError> {
     for family in &names::INDICATOR_FAMILIES {
         let g = gauge(registry, family.name, family.help, &names::INDICATOR_LABELS)?;
         for r in rows.iter().filter(|r| !r.is_suppressed()) {
             if let Some(v) = (family.value)(r).filter(|v| v.is_finite()) {
-                g.with_label_values(&names::indicator_label_values(r))
+                g.with_label_values(&names::indicator_label_values(pipeline, r))
                     .set(v);
             }
         }
@@ -114,11 +133,12 @@ fn indicator_cells(registry: &Registry, rows: &[&IndicatorResult]) -> Result<(),
 /// files changed nothing: their rows are not counted.
 fn source_metrics(
     registry: &Registry,
+    pipeline: &str,
     sources: &[SourceSpec],
     manifest: &[ManifestEntry],
 ) -> Result<(), ServeError> {
     let counter = |name: &str, help: &str| -> Result<IntCounterVec, ServeError> {
-        let c = IntCounterVec::new(Opts::new(name, help), &["source"])?;
+        let c = IntCounterVec::new(Opts::new(name, help), &names::SOURCE_LABELS)?;
         registry.register(Box::new(c.clone()))?;
         Ok(c)
     };
@@ -135,23 +155,23 @@ fn source_metrics(
         registry,
         names::SOURCE_LAST_EXTRACT,
         "When the newest extract of the source was loaded (Unix time).",
-        &["source"],
+        &names::SOURCE_LABELS,
     )?;
     let held = gauge(
         registry,
         names::SOURCE_FILES_HELD,
         "Files held for review by a replacement guard, waiting for `vigie held release|discard`.",
-        &["source"],
+        &names::SOURCE_LABELS,
     )?;
     let expected = gauge(
         registry,
         names::SOURCE_EXPECTED_INTERVAL,
         "Expected interval between extracts.",
-        &["source"],
+        &names::SOURCE_LABELS,
     )?;
     // Every declared source has its series from the start, at zero.
     for s in sources {
-        let src = [s.source.as_str()];
+        let src = [pipeline, s.source.as_str()];
         accepted.with_label_values(&src).inc_by(0);
         rejected.with_label_values(&src).inc_by(0);
         files_rejected.with_label_values(&src).inc_by(0);
@@ -161,13 +181,13 @@ fn source_metrics(
         }
     }
     for e in vigie_pipeline::outstanding_held(manifest) {
-        held.with_label_values(&[e.source.as_str()]).inc();
+        held.with_label_values(&[pipeline, e.source.as_str()]).inc();
     }
     for e in manifest {
         if !matches!(e.status, FileStatus::Loaded | FileStatus::Rejected) {
             continue;
         }
-        let src = [e.source.as_str()];
+        let src = [pipeline, e.source.as_str()];
         accepted.with_label_values(&src).inc_by(e.rows_accepted);
         rejected.with_label_values(&src).inc_by(e.rows_rejected);
         if e.status == FileStatus::Rejected {

@@ -116,11 +116,18 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// 200 once the start-up refreshes were tried and while every pipeline's metrics refresh
+/// works; 503 otherwise, naming the pipelines whose refresh fails (their metrics are stale).
 async fn readyz(State(app): State<App>) -> Response {
-    if app.state.ready.load(Ordering::SeqCst) {
+    if !app.state.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "loading\n").into_response();
+    }
+    let failing = app.state.failing_refreshes();
+    if failing.is_empty() {
         (StatusCode::OK, "ready\n").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "loading\n").into_response()
+        let body = format!("metrics refresh failing: {}\n", failing.join(", "));
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     }
 }
 

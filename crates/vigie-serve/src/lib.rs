@@ -2,6 +2,11 @@
 //! `/metrics` (Prometheus), `/healthz` and `/readyz`, with timeouts and a connection cap
 //! against hostile clients; also the OpenMetrics history export.
 //!
+//! Several pipelines (regions) share one server: each has its own metrics snapshot, merged
+//! at scrape time, and every indicator and source series carries its `pipeline` label. Each
+//! pipeline's warehouse is watched, so runs started elsewhere (cron, by hand) reach
+//! `/metrics` without a restart.
+//!
 //! The scheduler calls the same pipeline runner as `vigie run`; it holds no pipeline logic.
 //! Indicator metrics are read through the disclosure gate (`published_results`): a
 //! suppressed cell is absent from `/metrics`, never zero.
@@ -15,15 +20,17 @@ mod openmetrics;
 mod runner;
 mod scheduler;
 mod state;
+mod watch;
 
 pub use conn::HttpLimits;
-pub use exporter::refresh_indicators;
+pub use exporter::{PipelineMetricsInput, refresh_indicators};
 pub use history::{RUN_HISTORY_TABLE, RunRecord, record_run};
 pub use http::{HttpOptions, check_bearer_token, serve_http};
 pub use openmetrics::export_openmetrics;
 pub use runner::{RunOutcome, run_pipeline};
-pub use scheduler::{ServeOptions, serve};
-pub use state::ServeState;
+pub use scheduler::{RunMode, ServeOptions, serve};
+pub use state::{BUILD_COMMIT, BUILD_VERSION, ServeState};
+pub use watch::WarehouseVersions;
 
 /// Errors of the serve crate.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +50,18 @@ pub enum ServeError {
     /// The HTTP timeouts or connection cap cannot work.
     #[error("HTTP limits: {0}")]
     Limits(&'static str),
+    /// Two pipeline files have the same `name`: their series would mix under one label.
+    #[error(
+        "two pipelines are named \"{name}\" ({first}, {second}): give each a distinct `name` / deux pipelines portent le nom « {name} » : donnez à chacun un `name` distinct"
+    )]
+    DuplicatePipeline {
+        /// The shared name.
+        name: String,
+        /// The first file.
+        first: String,
+        /// The second file.
+        second: String,
+    },
     /// A pipeline step failed.
     #[error(transparent)]
     Pipeline(#[from] Box<vigie_pipeline::PipelineError>),
@@ -72,7 +91,9 @@ impl ServeError {
         use vigie_model::ErrorKind;
         match self {
             ServeError::Listen { .. } | ServeError::Io { .. } => ErrorKind::Environment,
-            ServeError::BearerToken(_) | ServeError::Limits(_) => ErrorKind::User,
+            ServeError::BearerToken(_)
+            | ServeError::Limits(_)
+            | ServeError::DuplicatePipeline { .. } => ErrorKind::User,
             ServeError::Pipeline(e) => e.kind(),
             ServeError::Indicators(e) => e.kind(),
             ServeError::Warehouse(e) => e.kind(),

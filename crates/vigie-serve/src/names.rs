@@ -30,6 +30,10 @@ pub const INDICATOR_SPC_SIGNAL: &str = "vigie_indicator_spc_signal";
 pub const INDICATOR_PERIOD_END: &str = "vigie_indicator_period_end_timestamp_seconds";
 /// One series per indicator with its unit and direction.
 pub const INDICATOR_INFO: &str = "vigie_indicator_info";
+/// Build version and commit.
+pub const BUILD_INFO: &str = "vigie_build_info";
+/// 1 while the latest refresh of a pipeline's metrics failed.
+pub const PIPELINE_REFRESH_FAILING: &str = "vigie_pipeline_metrics_refresh_failing";
 /// Scheduler running.
 pub const SCHEDULER_UP: &str = "vigie_scheduler_up";
 /// Runs by status.
@@ -53,8 +57,25 @@ pub const SOURCE_LAST_EXTRACT: &str = "vigie_source_last_extract_timestamp_secon
 /// Expected interval between extracts per source.
 pub const SOURCE_EXPECTED_INTERVAL: &str = "vigie_source_expected_interval_seconds";
 
+/// The label naming the pipeline (its `name`) on every per-pipeline series, so that one
+/// server can export several regions side by side.
+pub const PIPELINE_LABEL: &str = "pipeline";
+
+/// Labels of every source series.
+pub const SOURCE_LABELS: [&str; 2] = [PIPELINE_LABEL, "source"];
+
+/// Labels of `vigie_indicator_info`.
+pub const INDICATOR_INFO_LABELS: [&str; 5] = [
+    PIPELINE_LABEL,
+    "indicator",
+    "unit",
+    "direction",
+    "period_type",
+];
+
 /// Labels of every indicator series.
-pub const INDICATOR_LABELS: [&str; 6] = [
+pub const INDICATOR_LABELS: [&str; 7] = [
+    PIPELINE_LABEL,
     "indicator",
     "period_type",
     "org_level",
@@ -63,9 +84,11 @@ pub const INDICATOR_LABELS: [&str; 6] = [
     "stratum",
 ];
 
-/// The label values of a result's series, in the order of [`INDICATOR_LABELS`].
-pub fn indicator_label_values(r: &IndicatorResult) -> [&str; 6] {
+/// The label values of a result's series of `pipeline`, in the order of
+/// [`INDICATOR_LABELS`].
+pub fn indicator_label_values<'a>(pipeline: &'a str, r: &'a IndicatorResult) -> [&'a str; 7] {
     [
+        pipeline,
         r.indicator.as_str(),
         r.period_type.code(),
         r.org_level.code(),

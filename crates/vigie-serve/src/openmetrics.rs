@@ -20,7 +20,10 @@ fn escape(v: &str) -> String {
 }
 
 /// Writes the history of every published (unsuppressed) cell; returns the sample count.
+/// `pipeline` is the pipeline's `name`: its `pipeline` label, the same as on the series
+/// `vigie serve` exports, so backfilled history and live samples form one series.
 pub async fn export_openmetrics(
+    pipeline: &str,
     warehouse: &Warehouse,
     catalogue: &[IndicatorDef],
     disclosure: &DisclosureConfig,
@@ -39,7 +42,7 @@ pub async fn export_openmetrics(
             };
             let labels = names::INDICATOR_LABELS
                 .iter()
-                .zip(names::indicator_label_values(r))
+                .zip(names::indicator_label_values(pipeline, r))
                 .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
                 .collect::<Vec<_>>()
                 .join(",");

@@ -1,7 +1,9 @@
 //! The scheduler: each pipeline on its cron schedule, in its time zone, in one process.
 //!
 //! One task per pipeline runs its occurrences one after the other, so a pipeline never runs
-//! twice at once. A failed run is retried with exponential backoff when the error may be
+//! twice at once; between runs the same task watches the pipeline's warehouse and refreshes
+//! its metrics when another process changed it (see `watch`). In metrics-only mode the task
+//! only watches. A failed run is retried with exponential backoff when the error may be
 //! transient (storage, network), recorded in `run_history` and in the metrics, and never
 //! stops the scheduler or the other pipelines. SIGTERM or Ctrl-C stops scheduling: a run in
 //! progress finishes (its files are loaded atomically, one by one), then the server exits.
@@ -17,11 +19,11 @@ use vigie_model::config::{LoadedPipeline, load_pipeline};
 use vigie_warehouse::Warehouse;
 
 use crate::ServeError;
-use crate::exporter::refresh_indicators;
 use crate::history::{RunRecord, record_run};
 use crate::http::{HttpOptions, serve_http};
 use crate::runner::run_pipeline;
 use crate::state::ServeState;
+use crate::watch::Watcher;
 
 /// How `vigie serve` runs.
 #[derive(Debug, Clone)]
@@ -30,16 +32,32 @@ pub struct ServeOptions {
     pub pipelines: Vec<PathBuf>,
     /// HTTP settings.
     pub http: HttpOptions,
-    /// Run every pipeline once at start-up, before waiting for its schedule.
-    pub run_on_start: bool,
+    /// Whether pipelines run here, or only elsewhere.
+    pub mode: RunMode,
+    /// How often each pipeline's warehouse is checked for changes made by another process.
+    pub watch_interval: Duration,
     /// Attempts per occurrence (1 = no retry).
     pub max_attempts: u32,
     /// First retry delay; doubled at each attempt.
     pub retry_delay: Duration,
 }
 
+/// Whether `vigie serve` runs the pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunMode {
+    /// Each pipeline runs on its `schedule` (and once at start-up when `run_on_start`).
+    Scheduled {
+        /// Run every pipeline once at start-up, before waiting for its schedule.
+        run_on_start: bool,
+    },
+    /// Nothing runs here: runs happen elsewhere (`vigie run` from cron) and the server only
+    /// watches the warehouses and exports their metrics.
+    MetricsOnly,
+}
+
 struct Job {
     pipeline: Arc<LoadedPipeline>,
+    watcher: Watcher,
 }
 
 /// Whether a failed run is worth another attempt: only when the environment failed (storage,
@@ -49,17 +67,8 @@ fn transient(e: &ServeError) -> bool {
     e.kind().is_transient()
 }
 
-async fn refresh(state: &ServeState, pipeline: &LoadedPipeline) -> Result<(), ServeError> {
-    let warehouse = Warehouse::open(&pipeline.spec.warehouse)?;
-    let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())
-        .map_err(vigie_pipeline::PipelineError::from)?;
-    let disclosure = pipeline.disclosure();
-    let sources: Vec<_> = pipeline.sources.iter().map(|(_, s)| s.clone()).collect();
-    refresh_indicators(state, &warehouse, &catalogue, &disclosure, &sources).await
-}
-
 async fn run_occurrence(
-    job: &Job,
+    job: &mut Job,
     state: &ServeState,
     cancel: &CancellationToken,
     trigger: &str,
@@ -139,9 +148,7 @@ async fn run_occurrence(
         }
         match outcome {
             Ok(()) => {
-                if let Err(e) = refresh(state, &job.pipeline).await {
-                    warn!(pipeline = %name, "cannot refresh the metrics: {e}");
-                }
+                job.watcher.refresh(state).await;
                 return;
             }
             Err(e) if transient(&e) && attempt < options.max_attempts => {
@@ -157,34 +164,56 @@ async fn run_occurrence(
     }
 }
 
+/// The next scheduled run of the job, if it has one here.
+fn next_run(job: &Job, mode: RunMode) -> Option<chrono::DateTime<Utc>> {
+    if mode == RunMode::MetricsOnly {
+        return None;
+    }
+    let schedule = job.pipeline.spec.schedule.as_ref()?;
+    match schedule.next_after(Utc::now()) {
+        Ok(next) => {
+            info!(pipeline = %job.pipeline.spec.name, next = %next, "next run");
+            Some(next)
+        }
+        Err(e) => {
+            error!(pipeline = %job.pipeline.spec.name, "{e}");
+            None
+        }
+    }
+}
+
+/// Sleeps until `at`, or for ever when there is nothing to wait for.
+async fn until(at: Option<chrono::DateTime<Utc>>) {
+    match at {
+        Some(at) => tokio::time::sleep((at - Utc::now()).to_std().unwrap_or_default()).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn pipeline_loop(
-    job: Job,
+    mut job: Job,
     state: ServeState,
     cancel: CancellationToken,
     options: Arc<ServeOptions>,
 ) {
-    if options.run_on_start {
-        run_occurrence(&job, &state, &cancel, "startup", &options).await;
+    if options.mode == (RunMode::Scheduled { run_on_start: true }) {
+        run_occurrence(&mut job, &state, &cancel, "startup", &options).await;
     }
-    let Some(schedule) = job.pipeline.spec.schedule.as_ref() else {
-        return;
-    };
+    let mut watch = tokio::time::interval(options.watch_interval);
+    watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: the start-up refresh has just been done.
+    watch.tick().await;
+    let mut next = next_run(&job, options.mode);
     loop {
-        let next = match schedule.next_after(Utc::now()) {
-            Ok(n) => n,
-            Err(e) => {
-                error!(pipeline = %job.pipeline.spec.name, "{e}");
-                return;
-            }
-        };
-        info!(pipeline = %job.pipeline.spec.name, next = %next, "next run");
-        let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = cancel.cancelled() => return,
+            () = until(next) => {
+                // A run in progress is not interrupted by a shutdown request: it finishes.
+                run_occurrence(&mut job, &state, &cancel, "schedule", &options).await;
+                next = next_run(&job, options.mode);
+            }
+            _ = watch.tick() => job.watcher.refresh_if_changed(&state).await,
+            () = cancel.cancelled() => return,
         }
-        // A run in progress is not interrupted by a shutdown request: it finishes.
-        run_occurrence(&job, &state, &cancel, "schedule", &options).await;
         if cancel.is_cancelled() {
             return;
         }
@@ -217,22 +246,36 @@ async fn shutdown_signal() {
 pub async fn serve(options: ServeOptions) -> Result<(), ServeError> {
     // Bad HTTP settings fail at start-up, not after the pipelines have loaded.
     options.http.validate()?;
-    let mut jobs = Vec::new();
+    if options.watch_interval.is_zero() {
+        return Err(ServeError::Limits(
+            "the watch interval must be longer than zero",
+        ));
+    }
+    let mut jobs: Vec<Job> = Vec::new();
     for path in &options.pipelines {
         // The schedule was parsed, and checked to fire, when the pipeline was loaded.
         let pipeline = load_pipeline(path).map_err(vigie_pipeline::PipelineError::from)?;
-        if pipeline.spec.schedule.is_none() {
-            warn!(pipeline = %pipeline.spec.name, "no `schedule`: the pipeline runs only at start-up (--run-on-start)");
+        let name = &pipeline.spec.name;
+        if let Some(other) = jobs.iter().find(|j| &j.pipeline.spec.name == name) {
+            return Err(ServeError::DuplicatePipeline {
+                name: name.clone(),
+                first: other.pipeline.path.display().to_string(),
+                second: path.display().to_string(),
+            });
         }
+        if pipeline.spec.schedule.is_none() && options.mode != RunMode::MetricsOnly {
+            warn!(pipeline = %name, "no `schedule`: the pipeline runs only at start-up (--run-on-start)");
+        }
+        let pipeline = Arc::new(pipeline);
         jobs.push(Job {
-            pipeline: Arc::new(pipeline),
+            watcher: Watcher::new(pipeline.clone()),
+            pipeline,
         });
     }
     let state = ServeState::new()?;
-    for job in &jobs {
-        if let Err(e) = refresh(&state, &job.pipeline).await {
-            warn!(pipeline = %job.pipeline.spec.name, "no metrics yet from the warehouse: {e}");
-        }
+    for job in &mut jobs {
+        state.add_pipeline(&job.pipeline.spec.name);
+        job.watcher.refresh(&state).await;
     }
     state.ready.store(true, std::sync::atomic::Ordering::SeqCst);
     state.scheduler_up.set(1.0);

@@ -21,6 +21,7 @@ mod lock;
 mod manifest;
 mod session;
 mod table;
+mod versions;
 
 pub use error::{WarehouseError, datafusion_kind};
 pub use location::resolve_location;
