@@ -243,7 +243,7 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
     assert!(checked > 40, "checked {checked} queries");
 
     served.stops_cleanly_on_sigterm();
-    history_becomes_tsdb_blocks(&promtool, &served.pipeline, dir.path());
+    history_becomes_tsdb_blocks(&promtool, &prometheus, &served.pipeline, dir.path());
 }
 
 /// `vigie serve` on a synthetic region, after its start-up run succeeded.
@@ -502,7 +502,7 @@ fn resolve_variables(
 
 /// History: the OpenMetrics export of the pipeline's results, turned into TSDB blocks by
 /// promtool.
-fn history_becomes_tsdb_blocks(promtool: &Path, pipeline: &Path, dir: &Path) {
+fn history_becomes_tsdb_blocks(promtool: &Path, prometheus: &Path, pipeline: &Path, dir: &Path) {
     let om = dir.join("history.om");
     let out = Command::new(env!("CARGO_BIN_EXE_vigie"))
         .args(["export", "openmetrics"])
@@ -539,6 +539,40 @@ fn history_becomes_tsdb_blocks(promtool: &Path, pipeline: &Path, dir: &Path) {
         })
         .unwrap_or(0);
     assert!(n_blocks > 0, "no TSDB block was created");
+    backfilled_history_spans_three_years(prometheus, &blocks, dir);
+}
+
+/// A Prometheus started on the backfilled blocks, with the retention the README asks for,
+/// answers a three-year range of monthly samples, under the live series' `pipeline` label.
+fn backfilled_history_spans_three_years(prometheus: &Path, blocks: &Path, dir: &Path) {
+    let config = dir.join("empty-prometheus.yml");
+    std::fs::write(&config, "global: { scrape_interval: 1m }\n").expect("write config");
+    let port = free_port();
+    let _prom = Killed(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", blocks.display()))
+            .arg("--storage.tsdb.retention.time=10y")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let query = r#"count_over_time(vigie_indicator_value{pipeline="served", indicator="ed_visits_per_1000", org_unit="region", stratum_dimension="all"}[1096d])"#;
+    let mut samples = 0.0;
+    wait_for("Prometheus to serve the backfilled blocks", 120, || {
+        samples = promql(port, query)
+            .ok()
+            .and_then(|rows| rows.first().cloned())
+            .and_then(|row| row["value"][1].as_str().and_then(|v| v.parse().ok()))
+            .unwrap_or(0.0);
+        samples > 0.0
+    });
+    assert!(
+        samples >= 12.0,
+        "a three-year range holds the monthly history: {samples} samples"
+    );
 }
 
 #[test]
@@ -1040,4 +1074,74 @@ fn two_pipelines_with_one_name_are_refused() {
         stderr.contains("\"same\"") && stderr.contains("distinct"),
         "{stderr}"
     );
+}
+
+/// What the dashboards promise their readers, read from the JSON: any Prometheus datasource
+/// (a variable, never a fixed uid), a pipeline variable, ranges fitted to monthly and
+/// quarterly indicators, and every panel that shows indicator values in a unit.
+#[test]
+fn dashboards_choose_their_datasource_and_pipeline_and_show_units() {
+    for entry in std::fs::read_dir(repo().join("dashboards/grafana/dashboards"))
+        .expect("dashboards")
+        .flatten()
+    {
+        let path = entry.path();
+        let text = std::fs::read_to_string(&path).expect("read");
+        let name = path.display().to_string();
+        let json: Value = serde_json::from_str(&text).expect("json");
+        assert!(
+            !text.contains("vigie-prometheus"),
+            "{name}: a fixed datasource uid"
+        );
+        let vars = json["templating"]["list"].as_array().expect("variables");
+        assert!(
+            vars.iter()
+                .any(|v| v["type"] == "datasource" && v["query"] == "prometheus"),
+            "{name}: no datasource variable"
+        );
+        assert!(
+            vars.iter().any(|v| v["name"] == "pipeline"),
+            "{name}: no pipeline variable"
+        );
+        let panels = json["panels"].as_array().expect("panels");
+        for panel in panels {
+            let uid = &panel["datasource"]["uid"];
+            assert!(
+                uid.is_null() || uid == "${datasource}",
+                "{name}: panel {} uses datasource {uid}",
+                panel["title"]
+            );
+        }
+        let indicators = text.contains("vigie_indicator_value");
+        if !indicators {
+            continue;
+        }
+        assert_eq!(json["time"]["from"], "now-3y", "{name}: range");
+        assert_eq!(json["refresh"], "1h", "{name}: refresh");
+        for panel in panels {
+            let exprs: Vec<&str> = panel["targets"]
+                .as_array()
+                .map(|t| t.iter().filter_map(|t| t["expr"].as_str()).collect())
+                .unwrap_or_default();
+            let shows_values = exprs
+                .iter()
+                .any(|e| e.contains("vigie_indicator_value") || e.contains("vigie_indicator_ci_"));
+            if !shows_values {
+                continue;
+            }
+            let unit_from_catalogue = panel["transformations"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["id"] == "configFromData"))
+                && exprs.iter().any(|e| e.contains("vigie_indicator_info"));
+            let unit_column = exprs.iter().all(|e| e.contains("group_left(unit)"));
+            let fixed_unit = panel["fieldConfig"]["defaults"]["unit"]
+                .as_str()
+                .is_some_and(|u| u == "percent");
+            assert!(
+                unit_from_catalogue || unit_column || fixed_unit,
+                "{name}: panel {} shows values without a unit",
+                panel["title"]
+            );
+        }
+    }
 }
