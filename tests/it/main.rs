@@ -5,5 +5,6 @@ mod common;
 mod faults;
 mod indicators;
 mod ingest_guarantees;
+mod maintain;
 mod report;
 mod serve;
