@@ -44,7 +44,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
     let table_retention = Retention::days(pipeline.spec.maintenance.retention_days, false)?;
     let retention = match args.retention_hours {
-        Some(hours) => Retention::checked(Duration::from_secs(hours * 3600), args.force)?,
+        Some(hours) => {
+            Retention::checked(Duration::from_secs(hours.saturating_mul(3600)), args.force)?
+        }
         None => table_retention,
     };
     let location = args

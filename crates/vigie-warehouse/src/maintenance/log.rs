@@ -90,6 +90,14 @@ pub(crate) type Equivalences = BTreeMap<String, BTreeMap<u64, u64>>;
 /// Every recorded compaction's version pair (empty when nothing was ever compacted).
 pub(crate) async fn read_equivalences(url: &Url) -> Result<Equivalences, WarehouseError> {
     let mut out = Equivalences::new();
+    // Read on every snapshot: a local warehouse never maintained has no log, and opening one
+    // would create its directory.
+    if url.scheme() == "file"
+        && let Ok(path) = url.to_file_path()
+        && !path.join("_delta_log").is_dir()
+    {
+        return Ok(out);
+    }
     let Some(table) = open_at(url, None).await? else {
         return Ok(out);
     };

@@ -50,7 +50,7 @@ impl Retention {
 impl std::fmt::Display for Retention {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secs = self.0.as_secs();
-        if secs % (24 * 3600) == 0 {
+        if secs.is_multiple_of(24 * 3600) {
             write!(f, "{} day(s)", secs / (24 * 3600))
         } else {
             write!(f, "{} hour(s)", secs / 3600)

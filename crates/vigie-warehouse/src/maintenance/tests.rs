@@ -254,4 +254,8 @@ async fn tables_are_found_at_the_root_and_one_folder_below() {
         warehouse.delta_tables().await.expect("list"),
         vec!["ed_visit", "load_manifest", "restricted/worklist"]
     );
+    // Snapshots look for the maintenance log without creating it.
+    warehouse.snapshot(None).await.expect("snapshot");
+    let root = warehouse.root().to_file_path().expect("a local path");
+    assert!(!root.join(MAINTENANCE_LOG_TABLE).exists());
 }
