@@ -42,6 +42,8 @@ enum Command {
     Query(commands::query::Args),
     /// Generate a synthetic region and run the demo pipeline on it / Démonstration de bout en bout
     Demo(commands::demo::Args),
+    /// Compact small files and vacuum versions older than the retention / Compacter et nettoyer l'entrepôt
+    Maintain(commands::maintain::Args),
     /// Files held for review by a replacement guard: list, release, discard / Fichiers retenus pour vérification
     Held(commands::held::Args),
 }
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
             Command::Export(a) => commands::export::run(a).await,
             Command::Demo(a) => commands::demo::run(a).await,
             Command::Held(a) => commands::held::run(a).await,
+            Command::Maintain(a) => commands::maintain::run(a).await,
         }
     });
     match result {

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod export;
 pub mod held;
 pub mod ingest;
+pub mod maintain;
 pub mod query;
 pub mod report;
 pub mod serve;

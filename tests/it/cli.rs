@@ -23,6 +23,7 @@ fn every_command_has_help() {
         vec!["query", "--help"],
         vec!["demo", "--help"],
         vec!["compute", "--help"],
+        vec!["maintain", "--help"],
         vec!["serve", "--help"],
         vec!["export", "openmetrics", "--help"],
         vec!["report", "feedback", "--help"],

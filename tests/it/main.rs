@@ -5,5 +5,7 @@ mod common;
 mod faults;
 mod indicators;
 mod ingest_guarantees;
+mod interop;
+mod maintain;
 mod report;
 mod serve;

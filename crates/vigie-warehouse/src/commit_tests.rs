@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// A warehouse in a fresh temporary directory (kept alive by the returned guard).
-fn warehouse() -> (tempfile::TempDir, Warehouse) {
+pub(crate) fn warehouse() -> (tempfile::TempDir, Warehouse) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("warehouse");
     let warehouse = Warehouse::open(root.to_str().expect("utf-8 path")).expect("open");
@@ -60,7 +60,11 @@ fn visits(rows: &[(&str, &str, &str)]) -> RecordBatch {
 }
 
 /// Writes `rows` to `ed_visit`, replacing what `replace` selects; returns the new version.
-async fn write(warehouse: &Warehouse, rows: &[(&str, &str, &str)], replace: Replace) -> u64 {
+pub(crate) async fn write(
+    warehouse: &Warehouse,
+    rows: &[(&str, &str, &str)],
+    replace: Replace,
+) -> u64 {
     warehouse
         .write_inputs(
             "ed_visit",
@@ -78,7 +82,7 @@ fn at(seconds: i64) -> DateTime<Utc> {
 }
 
 /// A manifest entry for `file` recording `ed_visit` at `version`.
-fn entry(file: &str, status: FileStatus, version: Option<u64>) -> ManifestEntry {
+pub(crate) fn entry(file: &str, status: FileStatus, version: Option<u64>) -> ManifestEntry {
     ManifestEntry {
         load_id: "load-1".into(),
         source: "a".into(),

@@ -74,6 +74,29 @@ pub enum WarehouseError {
         /// What is wrong.
         message: String,
     },
+    /// The warehouse's tables could not be listed.
+    #[error("cannot list the tables of warehouse {location}: {source}")]
+    Listing {
+        /// The warehouse.
+        location: String,
+        /// The cause.
+        #[source]
+        source: object_store::Error,
+    },
+    /// A vacuum retention too short for the readers and writers that may still need the
+    /// files it would delete.
+    #[error(
+        "a retention of {hours} hour(s) is shorter than the {minimum_hours} hours that readers \
+         and a waiting load may still need: use at least {minimum_hours} hours, or force it \
+         when nothing else reads this warehouse / rétention trop courte : au moins \
+         {minimum_hours} h, ou la forcer si rien d'autre ne lit l'entrepôt"
+    )]
+    RetentionTooShort {
+        /// The retention asked for, in hours.
+        hours: u64,
+        /// The shortest accepted without forcing, in hours.
+        minimum_hours: u64,
+    },
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -89,12 +112,15 @@ impl WarehouseError {
     /// location or lease setting is the user's.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            WarehouseError::Location { .. } | WarehouseError::Lease { .. } => ErrorKind::User,
+            WarehouseError::Location { .. }
+            | WarehouseError::Lease { .. }
+            | WarehouseError::RetentionTooShort { .. } => ErrorKind::User,
             WarehouseError::Delta { .. }
             | WarehouseError::Busy { .. }
             | WarehouseError::LockLost { .. }
             | WarehouseError::LockFile { .. }
-            | WarehouseError::LockStore { .. } => ErrorKind::Environment,
+            | WarehouseError::LockStore { .. }
+            | WarehouseError::Listing { .. } => ErrorKind::Environment,
             WarehouseError::Query(e) => datafusion_kind(e, ErrorKind::Bug),
             WarehouseError::Arrow(_) | WarehouseError::Internal(_) => ErrorKind::Bug,
         }

@@ -18,6 +18,7 @@ mod commit_tests;
 mod error;
 mod location;
 mod lock;
+mod maintenance;
 mod manifest;
 mod session;
 mod table;
@@ -26,6 +27,11 @@ mod versions;
 pub use error::{WarehouseError, datafusion_kind};
 pub use location::resolve_location;
 pub use lock::{DEFAULT_LEASE_TTL, LEASE_OBJECT, LOCK_FILE, LockOptions, WriterHolder, WriterLock};
+pub use maintenance::{
+    CompactionRecord, MAINTENANCE_LOG_TABLE, MINIMUM_SAFE_RETENTION, MaintenanceOptions,
+    MaintenanceReport, Retention, TableMaintenance, TableOutcome, VacuumedFile,
+    maintenance_log_schema,
+};
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
 pub use table::{Replace, WriteInput};
@@ -122,7 +128,9 @@ impl Warehouse {
     }
 
     /// The table versions a consistent reader must use: the highest version each table
-    /// reached in a committed manifest entry (at manifest `version`, or the latest).
+    /// reached in a committed manifest entry (at manifest `version`, or the latest), moved
+    /// on to the version a later compaction rewrote it into, when there was one (the same
+    /// rows in fewer files: see `maintenance/log.rs`).
     pub async fn snapshot(&self, version: Option<u64>) -> Result<Snapshot, WarehouseError> {
         let entries = self.manifest(version).await?;
         let mut tables: BTreeMap<String, u64> = BTreeMap::new();
@@ -130,6 +138,12 @@ impl Warehouse {
             for (t, v) in &e.table_versions {
                 let slot = tables.entry(t.clone()).or_insert(*v);
                 *slot = (*slot).max(*v);
+            }
+        }
+        if !tables.is_empty() {
+            let equivalences = self.equivalences().await?;
+            for (table, v) in tables.iter_mut() {
+                *v = maintenance::equivalent_version(&equivalences, table, *v);
             }
         }
         let manifest_version =

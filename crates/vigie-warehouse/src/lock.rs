@@ -321,7 +321,7 @@ impl Warehouse {
 /// The object store under a warehouse URL, configured from the environment (`AWS_*`,
 /// `GOOGLE_*`, `AZURE_*`) as delta-rs configures its own stores, so that the lease is
 /// written with the same credentials and endpoint as the tables.
-fn lease_store(root: &Url) -> Result<(Box<dyn ObjectStore>, StorePath), WarehouseError> {
+pub(crate) fn lease_store(root: &Url) -> Result<(Box<dyn ObjectStore>, StorePath), WarehouseError> {
     let options = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| {

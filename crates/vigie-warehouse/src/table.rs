@@ -49,7 +49,7 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn delta_err(url: &Url) -> impl Fn(DeltaTableError) -> WarehouseError + '_ {
+pub(crate) fn delta_err(url: &Url) -> impl Fn(DeltaTableError) -> WarehouseError + '_ {
     move |source| WarehouseError::Delta {
         table: url.to_string(),
         source,
@@ -88,7 +88,7 @@ async fn open_or_new(url: &Url) -> Result<DeltaTable, WarehouseError> {
 const ROW_GROUP_ROWS: usize = 131_072;
 
 /// Writer settings: zstd, with column statistics for pruning, bounded row groups.
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)

@@ -141,6 +141,14 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             ),
         );
     }
+    if spec.maintenance.retention_days < 1 {
+        problems.add(
+            "maintenance.retention_days",
+            "must be at least 1: readers and a waiting load may still need the files of the \
+             versions a load replaced (30 is the default; `vigie maintain --retention-hours N \
+             --force` runs once with less)",
+        );
+    }
     if spec.indicators.bootstrap_replicates < 500 {
         problems.add(
             "indicators.bootstrap_replicates",
@@ -843,5 +851,33 @@ split:
         assert_eq!(reports[0].languages, vec![crate::Lang::En]);
         assert_eq!(reports[1].period, super::super::ReportPeriod::LatestQuarter);
         assert_eq!(reports[1].languages, crate::Lang::ALL.to_vec());
+    }
+
+    #[test]
+    fn maintenance_retention_defaults_to_30_days_and_needs_one() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", GOOD_SOURCE);
+        let base =
+            "name: t\ndemo: true\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\n";
+        let default = load_pipeline(&write(dir.path(), "d.yaml", base)).expect("valid");
+        assert_eq!(default.spec.maintenance.retention_days, 30);
+        let week = format!("{base}maintenance:\n  retention_days: 7\n");
+        let loaded = load_pipeline(&write(dir.path(), "w.yaml", &week)).expect("valid");
+        assert_eq!(loaded.spec.maintenance.retention_days, 7);
+        let zero = format!("{base}maintenance:\n  retention_days: 0\n");
+        let err = load_pipeline(&write(dir.path(), "z.yaml", &zero)).expect_err("0 days");
+        assert!(
+            err.to_string()
+                .contains("z.yaml:8: maintenance.retention_days: must be at least 1"),
+            "{err}"
+        );
+        let typo = format!("{base}maintenance: {{ retention: 7 }}\n");
+        let err = load_pipeline(&write(dir.path(), "t.yaml", &typo)).expect_err("unknown key");
+        assert!(
+            err.problems()
+                .iter()
+                .any(|p| p.key.starts_with("maintenance") && p.line == Some(7)),
+            "{err}"
+        );
     }
 }

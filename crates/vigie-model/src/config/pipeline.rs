@@ -51,6 +51,32 @@ pub struct PipelineSpec {
     /// giving up.
     #[serde(default = "default_writer_wait_seconds")]
     pub writer_wait_seconds: u64,
+    /// Upkeep of the warehouse's tables (`vigie maintain`).
+    #[serde(default)]
+    pub maintenance: MaintenanceSpec,
+}
+
+/// Upkeep of the warehouse's Delta tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceSpec {
+    /// How long, in days, `vigie maintain` keeps the files of replaced table versions: time
+    /// travel (`vigie query --as-of`, other Delta readers) reaches back exactly that far.
+    /// At least 1.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+impl Default for MaintenanceSpec {
+    fn default() -> Self {
+        MaintenanceSpec {
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+fn default_retention_days() -> u32 {
+    30
 }
 
 fn default_earliest_date() -> chrono::NaiveDate {
