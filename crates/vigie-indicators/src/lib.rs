@@ -30,6 +30,6 @@ pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{
-    IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
+    IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema, to_batch,
 };
 pub use roles::{Role, evaluation_indicator, with_role};
