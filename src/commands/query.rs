@@ -19,13 +19,10 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
-use vigie_indicators::{RESULTS_TABLE, WORKLIST_TABLE};
-use vigie_warehouse::{SessionOptions, Warehouse};
+use vigie_indicators::RESULTS_TABLE;
+use vigie_warehouse::{RESTRICTED_TABLES, SessionOptions, Warehouse};
 
 use super::tabular;
-
-/// Tables only a data steward reads (`--steward`).
-pub const RESTRICTED_TABLES: [&str; 1] = [WORKLIST_TABLE];
 
 /// Arguments of `vigie query`.
 #[derive(clap::Args)]
