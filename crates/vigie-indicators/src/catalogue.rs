@@ -410,14 +410,39 @@ fn role_problems(
 
 /// Loads a catalogue: the built-in one, a directory (`&Path`), or a pipeline's
 /// [`CatalogueSource`] (the built-in catalogue extended by its directory); all problems at once.
-pub fn load_catalogue(
-    source: impl Into<CatalogueSource>,
+pub fn load_catalogue<S: CatalogueOrigin + ?Sized>(
+    source: &S,
 ) -> Result<Vec<IndicatorDef>, ConfigError> {
     let (defs, problems) = read_catalogue(source)?;
     if problems.is_empty() {
         Ok(defs)
     } else {
         Err(ConfigError::Invalid(problems))
+    }
+}
+
+/// What a catalogue is read from: a directory alone (`Path`, `PathBuf`), or a pipeline's
+/// [`CatalogueSource`] (the built-in catalogue, extended by its directory).
+pub trait CatalogueOrigin {
+    /// The catalogue this names.
+    fn catalogue_source(&self) -> CatalogueSource;
+}
+
+impl CatalogueOrigin for Path {
+    fn catalogue_source(&self) -> CatalogueSource {
+        CatalogueSource::directory(self)
+    }
+}
+
+impl CatalogueOrigin for PathBuf {
+    fn catalogue_source(&self) -> CatalogueSource {
+        CatalogueSource::directory(self.as_path())
+    }
+}
+
+impl CatalogueOrigin for CatalogueSource {
+    fn catalogue_source(&self) -> CatalogueSource {
+        self.clone()
     }
 }
 
@@ -508,10 +533,10 @@ fn source_files(source: &CatalogueSource) -> Result<Vec<IndicatorFiles>, ConfigE
 
 /// The indicators whose files are sound, and the problems of the others (so that
 /// `vigie validate` can still plan the sound queries in the same pass).
-pub fn read_catalogue(
-    source: impl Into<CatalogueSource>,
+pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
+    source: &S,
 ) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
-    let source = source.into();
+    let source = source.catalogue_source();
     let mut problems = Vec::new();
     let mut defs = Vec::new();
     let mut taken = Taken::default();

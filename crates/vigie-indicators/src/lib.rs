@@ -22,8 +22,9 @@ mod results;
 mod roles;
 
 pub use catalogue::{
-    Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
-    Method, PeriodType, StratumDim, Target, Unit, load_catalogue, read_catalogue,
+    Bilingual, CatalogueOrigin, Direction, Estimand, EvaluationOutcome, EvaluationSpec,
+    IndicatorDef, IndicatorMeta, Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
+    read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};

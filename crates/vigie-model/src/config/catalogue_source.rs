@@ -2,7 +2,7 @@
 //! a directory, or the built-in one extended by a directory.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The origin of an indicator catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,29 +39,5 @@ impl fmt::Display for CatalogueSource {
             (Some(d), true) => write!(f, "the built-in catalogue extended by {}", d.display()),
             (Some(d), false) => write!(f, "{}", d.display()),
         }
-    }
-}
-
-impl From<&Path> for CatalogueSource {
-    fn from(dir: &Path) -> Self {
-        CatalogueSource::directory(dir)
-    }
-}
-
-impl From<&PathBuf> for CatalogueSource {
-    fn from(dir: &PathBuf) -> Self {
-        CatalogueSource::directory(dir.as_path())
-    }
-}
-
-impl From<PathBuf> for CatalogueSource {
-    fn from(dir: PathBuf) -> Self {
-        CatalogueSource::directory(dir)
-    }
-}
-
-impl From<&CatalogueSource> for CatalogueSource {
-    fn from(source: &CatalogueSource) -> Self {
-        source.clone()
     }
 }
