@@ -14,8 +14,21 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "vigie", version, about, long_about = None)]
 struct Cli {
+    /// Log format on standard error: text (coloured at a terminal) or JSON lines for log
+    /// collectors / Format du journal : texte ou JSON.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log records are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines, coloured only on a terminal.
+    Text,
+    /// One JSON object per record (timestamp, level, fields, message).
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -34,12 +47,14 @@ enum Command {
     Run(commands::ingest::Args),
     /// Run pipelines on their schedules and serve /metrics for Prometheus / Planifier et exposer les métriques
     Serve(commands::serve::Args),
-    /// Export indicator history (OpenMetrics for Prometheus backfill) / Exporter l'historique
+    /// Export published results (CSV, Parquet, JSON) or indicator history (OpenMetrics) / Exporter les résultats publiés ou l'historique
     Export(commands::export::Args),
     /// Render a feedback (team) or accountability (funder) report as HTML / Produire un rapport de rétroaction ou de reddition de comptes
     Report(commands::report::Args),
-    /// Run SQL over a consistent snapshot of the warehouse / Interroger l'entrepôt en SQL
+    /// Run read-only SQL over published results and internal tables / Interroger l'entrepôt en SQL (lecture seule)
     Query(commands::query::Args),
+    /// Print the indicator catalogue (ids, names, units, methods, roles, strata) / Afficher le catalogue des indicateurs
+    Catalogue(commands::catalogue::Args),
     /// Generate a synthetic region and run the demo pipeline on it / Démonstration de bout en bout
     Demo(commands::demo::Args),
     /// Compact small files and vacuum versions older than the retention / Compacter et nettoyer l'entrepôt
@@ -52,18 +67,27 @@ enum Command {
 const DEFAULT_LOG_FILTER: &str =
     "warn,vigie=info,vigie_pipeline=info,vigie_ingest=info,vigie_warehouse=info,vigie_synth=info";
 
+/// Logs on standard error, filtered by RUST_LOG or [`DEFAULT_LOG_FILTER`].
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            // Colours for people at a terminal, plain text for log files and journald.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_target(false)
+            .init(),
+        // Collectors want the target (e.g. `vigie::audit` for steward reads) as a field.
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)),
-        )
-        .with_writer(std::io::stderr)
-        // Colours for people at a terminal, plain text for log files and journald.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,6 +106,7 @@ fn main() -> ExitCode {
             Command::Compute(a) => commands::compute::run(a).await,
             Command::Run(a) => commands::ingest::run(a, true).await,
             Command::Query(a) => commands::query::run(a).await,
+            Command::Catalogue(a) => commands::catalogue::run(a).await,
             Command::Report(a) => commands::report::run(a).await,
             Command::Serve(a) => commands::serve::run(a).await,
             Command::Export(a) => commands::export::run(a).await,

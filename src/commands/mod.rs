@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod catalogue;
 pub mod compute;
 pub mod demo;
 pub mod export;
@@ -10,6 +11,7 @@ pub mod query;
 pub mod report;
 pub mod serve;
 pub mod synth;
+pub mod tabular;
 pub mod validate;
 
 /// Writes a command's figures as pretty JSON (`--report-json`), naming the file on failure.

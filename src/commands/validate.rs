@@ -60,10 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         return Err(ConfigError::Invalid(problems).into());
     }
     if let (Some(dir), Some(n)) = (&queries_dir, planned) {
-        println!(
-            "{}: {n} indicator(s) plan against the warehouse schema",
-            dir.display()
-        );
+        println!("{dir}: {n} indicator(s) plan against the warehouse schema");
     }
     if let Some(loaded) = loaded {
         println!(

@@ -26,6 +26,8 @@ fn every_command_has_help() {
         vec!["maintain", "--help"],
         vec!["serve", "--help"],
         vec!["export", "openmetrics", "--help"],
+        vec!["export", "results", "--help"],
+        vec!["catalogue", "--help"],
         vec!["report", "feedback", "--help"],
         vec!["report", "accountability", "--help"],
     ] {

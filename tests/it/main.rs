@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod export;
 mod faults;
 mod indicators;
 mod ingest_guarantees;

@@ -577,7 +577,9 @@ async fn renaming_an_indicator_changes_nothing_in_the_reports_but_its_name() {
             std::fs::copy(&file, &to).expect("copy");
         }
         let mut pipeline = demo_pipeline();
-        pipeline.spec.indicators.queries = queries.clone();
+        // The directory alone: its renamed indicators replace the built-in catalogue.
+        pipeline.spec.indicators.queries = Some(queries.clone());
+        pipeline.spec.indicators.embedded = false;
         vigie_pipeline::compute(
             &pipeline,
             &ComputeOverrides {

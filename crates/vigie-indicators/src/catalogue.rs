@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vigie_model::config::CatalogueSource;
 use vigie_model::locate::locate;
 use vigie_model::{ConfigError, ConfigProblem};
 
@@ -38,6 +39,28 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// As written in the metadata files (`percent`, `rate_per_1000`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            Unit::Percent => "percent",
+            Unit::RatePer1000 => "rate_per_1000",
+            Unit::Days => "days",
+            Unit::Ratio => "ratio",
+            Unit::Count => "count",
+        }
+    }
+
+    /// How a reader names it: (French, English).
+    pub fn labels(self) -> (&'static str, &'static str) {
+        match self {
+            Unit::Percent => ("%", "%"),
+            Unit::RatePer1000 => ("pour 1 000", "per 1,000"),
+            Unit::Days => ("jours", "days"),
+            Unit::Ratio => ("ratio", "ratio"),
+            Unit::Count => ("nombre", "count"),
+        }
+    }
+
     /// The multiplier applied to numerator / denominator.
     pub fn multiplier(self) -> f64 {
         match self {
@@ -58,6 +81,17 @@ pub enum Direction {
     LowerIsBetter,
     /// Neither.
     Neither,
+}
+
+impl Direction {
+    /// As written in the metadata files.
+    pub fn code(self) -> &'static str {
+        match self {
+            Direction::HigherIsBetter => "higher_is_better",
+            Direction::LowerIsBetter => "lower_is_better",
+            Direction::Neither => "neither",
+        }
+    }
 }
 
 /// Reporting period.
@@ -374,9 +408,12 @@ fn role_problems(
     problems
 }
 
-/// Loads every `*.yaml` of the catalogue directory with its `*.sql`; all problems at once.
-pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
-    let (defs, problems) = read_catalogue(dir)?;
+/// Loads a catalogue: the built-in one, a directory (`&Path`), or a pipeline's
+/// [`CatalogueSource`] (the built-in catalogue extended by its directory); all problems at once.
+pub fn load_catalogue<S: CatalogueOrigin + ?Sized>(
+    source: &S,
+) -> Result<Vec<IndicatorDef>, ConfigError> {
+    let (defs, problems) = read_catalogue(source)?;
     if problems.is_empty() {
         Ok(defs)
     } else {
@@ -384,9 +421,62 @@ pub fn load_catalogue(dir: &Path) -> Result<Vec<IndicatorDef>, ConfigError> {
     }
 }
 
-/// The indicators whose files are sound, and the problems of the others (so that
-/// `vigie validate` can still plan the sound queries in the same pass).
-pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
+/// What a catalogue is read from: a directory alone (`Path`, `PathBuf`), or a pipeline's
+/// [`CatalogueSource`] (the built-in catalogue, extended by its directory).
+pub trait CatalogueOrigin {
+    /// The catalogue this names.
+    fn catalogue_source(&self) -> CatalogueSource;
+}
+
+impl CatalogueOrigin for Path {
+    fn catalogue_source(&self) -> CatalogueSource {
+        CatalogueSource::directory(self)
+    }
+}
+
+impl CatalogueOrigin for PathBuf {
+    fn catalogue_source(&self) -> CatalogueSource {
+        CatalogueSource::directory(self.as_path())
+    }
+}
+
+impl CatalogueOrigin for CatalogueSource {
+    fn catalogue_source(&self) -> CatalogueSource {
+        self.clone()
+    }
+}
+
+/// The built-in catalogue (the repository's `queries/`, embedded at build time).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_catalogue.rs"));
+}
+
+/// One indicator's files as read: the metadata (path and text) and the SQL, if there is one.
+struct IndicatorFiles {
+    stem: String,
+    meta_path: PathBuf,
+    text: String,
+    sql: Option<(PathBuf, String)>,
+}
+
+/// The built-in indicators' files; their paths name them as built in.
+fn embedded_files() -> Vec<IndicatorFiles> {
+    embedded::EMBEDDED
+        .iter()
+        .map(|(stem, meta, sql)| {
+            let path = PathBuf::from(format!("(built-in)/queries/{stem}.yaml"));
+            IndicatorFiles {
+                stem: stem.to_string(),
+                sql: sql.map(|q| (path.with_extension("sql"), q.to_string())),
+                meta_path: path,
+                text: meta.to_string(),
+            }
+        })
+        .collect()
+}
+
+/// Every `*.yaml` of a catalogue directory with its `*.sql`, sorted by name.
+fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_path_buf(),
         source,
@@ -397,14 +487,66 @@ pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProble
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
         .collect();
     metas.sort();
-    let mut problems = Vec::new();
-    let mut defs = Vec::new();
-    let mut taken = Taken::default();
+    let mut files = Vec::new();
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
             source,
         })?;
+        let sql_path = path.with_extension("sql");
+        let sql = std::fs::read_to_string(&sql_path)
+            .ok()
+            .map(|q| (sql_path, q));
+        files.push(IndicatorFiles {
+            stem: path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string(),
+            meta_path: path,
+            text,
+            sql,
+        });
+    }
+    Ok(files)
+}
+
+/// The files a source names: the built-in ones, except those a directory file of the same
+/// name replaces, then the directory's.
+fn source_files(source: &CatalogueSource) -> Result<Vec<IndicatorFiles>, ConfigError> {
+    let from_directory = match &source.directory {
+        Some(dir) => directory_files(dir)?,
+        None => vec![],
+    };
+    let mut files: Vec<IndicatorFiles> = if source.embedded {
+        embedded_files()
+            .into_iter()
+            .filter(|e| !from_directory.iter().any(|d| d.stem == e.stem))
+            .collect()
+    } else {
+        vec![]
+    };
+    files.extend(from_directory);
+    files.sort_by(|a, b| a.stem.cmp(&b.stem));
+    Ok(files)
+}
+
+/// The indicators whose files are sound, and the problems of the others (so that
+/// `vigie validate` can still plan the sound queries in the same pass).
+pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
+    source: &S,
+) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
+    let source = source.catalogue_source();
+    let mut problems = Vec::new();
+    let mut defs = Vec::new();
+    let mut taken = Taken::default();
+    for files in source_files(&source)? {
+        let IndicatorFiles {
+            stem,
+            meta_path: path,
+            text,
+            sql,
+        } = files;
         let mut add = |key: &str, message: String| {
             problems.push(ConfigProblem {
                 file: path.clone(),
@@ -435,23 +577,25 @@ pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProble
                 continue;
             }
         };
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        for (key, message) in field_problems(&meta, stem)
+        for (key, message) in field_problems(&meta, &stem)
             .into_iter()
             .chain(taken.claim(&meta, &path))
         {
             add(key, message);
         }
-        let sql_path = path.with_extension("sql");
         let (sql, sql_path) = if meta.method.is_builtin() {
             (String::new(), None)
         } else {
-            match std::fs::read_to_string(&sql_path) {
-                Ok(sql) => (sql, Some(sql_path)),
-                Err(_) => {
+            match sql {
+                Some((sql_path, sql)) => (sql, Some(sql_path)),
+                None => {
                     add(
                         "method",
-                        format!("{} has no SQL: create {}", meta.id, sql_path.display()),
+                        format!(
+                            "{} has no SQL: create {}",
+                            meta.id,
+                            path.with_extension("sql").display()
+                        ),
                     );
                     continue;
                 }
@@ -465,4 +609,66 @@ pub fn read_catalogue(dir: &Path) -> Result<(Vec<IndicatorDef>, Vec<ConfigProble
         });
     }
     Ok((defs, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository_queries() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries")
+    }
+
+    #[test]
+    fn the_built_in_catalogue_is_the_repository_catalogue() {
+        let built_in = load_catalogue(&CatalogueSource::embedded()).expect("built in");
+        let repo = load_catalogue(repository_queries().as_path()).expect("repository");
+        let ids = |c: &[IndicatorDef]| c.iter().map(|d| d.meta.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&built_in), ids(&repo));
+        assert!(built_in.len() >= 20, "{}", built_in.len());
+        for (b, r) in built_in.iter().zip(&repo) {
+            assert_eq!(b.sql, r.sql, "{}", b.meta.id);
+            assert!(b.meta_path.starts_with("(built-in)"));
+        }
+    }
+
+    #[test]
+    fn a_directory_extends_the_built_in_catalogue_and_replaces_same_ids() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let repo = repository_queries();
+        let meta = std::fs::read_to_string(repo.join("alc_days_pct.yaml")).expect("read");
+        let sql = std::fs::read_to_string(repo.join("alc_days_pct.sql")).expect("read");
+        // The same id, renamed: replaces the built-in one.
+        std::fs::write(
+            dir.path().join("alc_days_pct.yaml"),
+            meta.replace(
+                "en: Alternate level of care (ALC) days",
+                "en: ALC days (local)",
+            ),
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("alc_days_pct.sql"), &sql).expect("write");
+        // A new id: added.
+        // alc_days_pct declares no role, so a copy under a new id claims nothing twice.
+        let local = meta.replace("id: alc_days_pct", "id: local_alc_pct");
+        std::fs::write(dir.path().join("local_alc_pct.yaml"), local).expect("write");
+        std::fs::write(dir.path().join("local_alc_pct.sql"), &sql).expect("write");
+        let source = CatalogueSource {
+            embedded: true,
+            directory: Some(dir.path().to_path_buf()),
+        };
+        let merged = load_catalogue(&source).expect("merged");
+        let built_in = load_catalogue(&CatalogueSource::embedded()).expect("built in");
+        assert_eq!(merged.len(), built_in.len() + 1);
+        let alc = merged
+            .iter()
+            .find(|d| d.meta.id == "alc_days_pct")
+            .expect("alc");
+        assert_eq!(alc.meta.name.en, "ALC days (local)");
+        assert!(alc.meta_path.starts_with(dir.path()));
+        assert!(merged.iter().any(|d| d.meta.id == "local_alc_pct"));
+        // The directory alone.
+        let alone = load_catalogue(dir.path()).expect("directory");
+        assert_eq!(alone.len(), 2);
+    }
 }

@@ -22,14 +22,15 @@ mod results;
 mod roles;
 
 pub use catalogue::{
-    Bilingual, Direction, Estimand, EvaluationOutcome, EvaluationSpec, IndicatorDef, IndicatorMeta,
-    Method, PeriodType, StratumDim, Target, Unit, load_catalogue, read_catalogue,
+    Bilingual, CatalogueOrigin, Direction, Estimand, EvaluationOutcome, EvaluationSpec,
+    IndicatorDef, IndicatorMeta, Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
+    read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{
-    IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema,
+    IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema, to_batch,
 };
 pub use roles::{Role, evaluation_indicator, with_role};

@@ -20,6 +20,8 @@ mod location;
 mod lock;
 mod maintenance;
 mod manifest;
+#[cfg(test)]
+mod restricted_tests;
 mod session;
 mod table;
 mod versions;
@@ -42,6 +44,14 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use url::Url;
 
+/// Tables of the restricted zone (person-level lists for care coordinators). They live under
+/// [`RESTRICTED_PREFIX`], apart from the published and internal tables, so that a reader can
+/// be given the rest of the warehouse without them.
+pub const RESTRICTED_TABLES: [&str; 1] = ["worklist"];
+
+/// The folder of the restricted zone inside the warehouse.
+pub const RESTRICTED_PREFIX: &str = "restricted";
+
 /// A warehouse at a root location.
 #[derive(Debug, Clone)]
 pub struct Warehouse {
@@ -53,6 +63,7 @@ impl Warehouse {
     pub fn open(location: &str) -> Result<Self, WarehouseError> {
         register_cloud_handlers();
         let root = resolve_location(location, true)?;
+        move_restricted_tables(&root)?;
         Ok(Warehouse { root })
     }
 
@@ -61,14 +72,17 @@ impl Warehouse {
         &self.root
     }
 
-    /// URL of a table.
+    /// URL of a table (a restricted table's is under [`RESTRICTED_PREFIX`]).
     pub fn table_url(&self, table: &str) -> Result<Url, WarehouseError> {
-        self.root
-            .join(&format!("{table}/"))
-            .map_err(|e| WarehouseError::Location {
-                location: self.root.to_string(),
-                message: e.to_string(),
-            })
+        let path = if RESTRICTED_TABLES.contains(&table) {
+            format!("{RESTRICTED_PREFIX}/{table}/")
+        } else {
+            format!("{table}/")
+        };
+        self.root.join(&path).map_err(|e| WarehouseError::Location {
+            location: self.root.to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Writes `batches` to `table`, first removing the rows `replace` selects, in one commit.
@@ -153,6 +167,38 @@ impl Warehouse {
             tables,
         })
     }
+}
+
+/// Moves the restricted tables an earlier version wrote at the root of a local warehouse
+/// into [`RESTRICTED_PREFIX`] (one rename each: the Delta log's paths are relative to the
+/// table). On an object store an old copy stays where it was — the next full compute writes
+/// the worklist whole at its new place — and is left for the operator to delete.
+fn move_restricted_tables(root: &Url) -> Result<(), WarehouseError> {
+    let Ok(dir) = root.to_file_path() else {
+        return Ok(());
+    };
+    for table in RESTRICTED_TABLES {
+        let old = dir.join(table);
+        let new = dir.join(RESTRICTED_PREFIX).join(table);
+        if !old.join("_delta_log").is_dir() || new.exists() {
+            continue;
+        }
+        let err = |e: std::io::Error| WarehouseError::Location {
+            location: root.to_string(),
+            message: format!(
+                "cannot move the restricted table {} to {}: {e}",
+                old.display(),
+                new.display()
+            ),
+        };
+        std::fs::create_dir_all(dir.join(RESTRICTED_PREFIX)).map_err(err)?;
+        std::fs::rename(&old, &new).map_err(err)?;
+        tracing::info!(
+            "moved the restricted table {table} to {} / table restreinte déplacée",
+            new.display()
+        );
+    }
+    Ok(())
 }
 
 /// Teaches delta-rs the cloud URL schemes, once (with the `cloud` feature).

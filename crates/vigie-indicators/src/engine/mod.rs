@@ -14,7 +14,6 @@ mod validate;
 mod write;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use chrono::{NaiveDate, Utc};
@@ -58,8 +57,8 @@ pub struct ComputeOptions {
     pub session: SessionOptions,
     /// Fewest periods a series needs before SPC limits and signals are computed.
     pub spc_min_points: usize,
-    /// Where the catalogue lives (for messages).
-    pub queries_dir: PathBuf,
+    /// Where the catalogue comes from (for messages).
+    pub queries_dir: vigie_model::config::CatalogueSource,
 }
 
 /// What a compute run did.

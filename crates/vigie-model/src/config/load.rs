@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::catalogue_source::CatalogueSource;
 use super::parse::{Parsed, parse};
 use super::pattern::FilePattern;
-use super::pipeline::{KeySpec, PipelineSpec, default_queries};
+use super::pipeline::{KeySpec, PipelineSpec};
 use super::source::{
     CheckDigit, Columns, FieldSpec, FileFormat, LoadMode, Output, ReplacePeriod, SourceSpec,
 };
@@ -29,12 +30,14 @@ pub struct LoadedPipeline {
 }
 
 impl LoadedPipeline {
-    /// The indicator catalogue directory.
-    pub fn queries_dir(&self) -> PathBuf {
-        self.path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(&self.spec.indicators.queries)
+    /// Where the indicator catalogue comes from: the built-in one, extended by
+    /// `indicators.queries` (resolved against the pipeline file) when set.
+    pub fn queries_dir(&self) -> CatalogueSource {
+        catalogue_source(
+            &self.path,
+            self.spec.indicators.queries.as_deref(),
+            self.spec.indicators.embedded,
+        )
     }
 
     /// The small-cell suppression every output of this pipeline goes through.
@@ -119,6 +122,12 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     }
     if spec.sources.is_empty() {
         problems.add("sources", "list at least one source spec file");
+    }
+    if !spec.indicators.embedded && spec.indicators.queries.is_none() {
+        problems.add(
+            "indicators.embedded",
+            "without the built-in catalogue, name a catalogue directory in `indicators.queries` / sans le catalogue intégré, indiquez un répertoire dans `indicators.queries`",
+        );
     }
     if spec.indicators.spc_min_points < 2 {
         problems.add(
@@ -240,8 +249,10 @@ struct FileRefs {
 
 #[derive(Deserialize)]
 struct QueriesRef {
-    #[serde(default = "default_queries")]
-    queries: PathBuf,
+    #[serde(default)]
+    queries: Option<PathBuf>,
+    #[serde(default)]
+    embedded: Option<bool>,
 }
 
 impl FileRefs {
@@ -250,17 +261,25 @@ impl FileRefs {
     }
 }
 
-/// The indicator catalogue directory a pipeline file names, even when the file has problems
-/// (so that `vigie validate` checks the catalogue in the same pass); `None` when the file
-/// cannot be read or names it in a form that cannot be understood.
-pub fn queries_dir_of(path: &Path) -> Option<PathBuf> {
+/// The indicator catalogue a pipeline file names, even when the file has problems (so that
+/// `vigie validate` checks the catalogue in the same pass); `None` when the file cannot be
+/// read or names it in a form that cannot be understood.
+pub fn queries_dir_of(path: &Path) -> Option<CatalogueSource> {
     let text = std::fs::read_to_string(path).ok()?;
     let refs = FileRefs::read(&text)?;
-    let queries = refs
+    let (queries, embedded) = refs
         .indicators
-        .map(|i| i.queries)
-        .unwrap_or_else(default_queries);
-    Some(path.parent().unwrap_or(Path::new(".")).join(queries))
+        .map(|i| (i.queries, i.embedded.unwrap_or(true)))
+        .unwrap_or((None, true));
+    Some(catalogue_source(path, queries.as_deref(), embedded))
+}
+
+/// The catalogue of a pipeline file: `queries` is relative to the file.
+fn catalogue_source(pipeline: &Path, queries: Option<&Path>, embedded: bool) -> CatalogueSource {
+    CatalogueSource {
+        embedded,
+        directory: queries.map(|q| pipeline.parent().unwrap_or(Path::new(".")).join(q)),
+    }
 }
 
 /// Loads and checks one partner source spec.

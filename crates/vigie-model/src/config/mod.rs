@@ -1,6 +1,7 @@
 //! Pipeline and partner-source configuration: the YAML types, their loading with
 //! file/line/key errors, and the semantic checks `vigie validate` runs.
 
+mod catalogue_source;
 mod load;
 mod month;
 mod parse;
@@ -10,6 +11,7 @@ mod report_period;
 mod schedule;
 mod source;
 
+pub use catalogue_source::CatalogueSource;
 pub use load::{LoadedPipeline, load_pipeline, load_source, queries_dir_of};
 pub use month::{Month, MonthError};
 pub use pattern::{DeclaredPeriod, FilePattern};

@@ -134,9 +134,15 @@ fn default_languages() -> Vec<Lang> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IndicatorsSpec {
-    /// The catalogue directory, relative to the pipeline file.
-    #[serde(default = "default_queries")]
-    pub queries: PathBuf,
+    /// A catalogue directory, relative to the pipeline file. Unset: the catalogue built into
+    /// vigie. Set: its indicators extend the built-in catalogue, and one with the id of a
+    /// built-in indicator replaces it (see `embedded` to use the directory alone).
+    #[serde(default)]
+    pub queries: Option<PathBuf>,
+    /// Whether the built-in catalogue is the base the directory extends (default true);
+    /// `false` computes the directory's indicators alone.
+    #[serde(default = "default_true")]
+    pub embedded: bool,
     /// Indicator ids to compute; empty or absent: all of them.
     #[serde(default)]
     pub include: Vec<String>,
@@ -165,7 +171,8 @@ fn default_spc_min_points() -> usize {
 impl Default for IndicatorsSpec {
     fn default() -> Self {
         IndicatorsSpec {
-            queries: default_queries(),
+            queries: None,
+            embedded: true,
             include: vec![],
             from: None,
             bootstrap_replicates: default_replicates(),
@@ -176,8 +183,8 @@ impl Default for IndicatorsSpec {
     }
 }
 
-pub(super) fn default_queries() -> PathBuf {
-    PathBuf::from("../queries")
+fn default_true() -> bool {
+    true
 }
 fn default_replicates() -> usize {
     1000
