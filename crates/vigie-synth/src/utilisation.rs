@@ -21,6 +21,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
 
+use crate::config::Horizon;
 use crate::model::{Model, URGENT_SHARE};
 use crate::population::Person;
 
@@ -217,6 +218,10 @@ fn choose<T: Copy>(rng: &mut ChaCha8Rng, items: &[T]) -> T {
 
 /// Generates the candidate (no-program) events of `person` from its event
 /// stream. All events are marked kept; [`crate::program`] thins them.
+///
+/// The draws happen in a fixed order (event days, then each admission with
+/// its ED visit, then each other ED visit): the synthetic region depends on
+/// it, so a change here changes every generated file.
 pub(crate) fn candidate_events(
     model: &Model,
     person: &Person,
@@ -224,7 +229,40 @@ pub(crate) fn candidate_events(
 ) -> (Vec<EdVisit>, Vec<Admission>) {
     let h = &model.horizon;
     let death = person.death_date.map(|d| h.offset(d));
-    let last = death.unwrap_or(i32::MAX).min(h.days() - 1);
+    let (ed_days, adm_days) = event_days(model, person, death, rng);
+    let draws = EventDraws {
+        horizon: h,
+        death,
+        old: person.age_at_start >= 60,
+        frail_old: person.age_at_start >= 75,
+        share_a: model.cfg.hospital_a_share,
+    };
+
+    let mut admissions = Vec::with_capacity(adm_days.len());
+    let mut ed = Vec::with_capacity(ed_days.len() + adm_days.len());
+    for (i, &day) in adm_days.iter().enumerate() {
+        let (admission, admitting_visit) = draws.admission(rng, i, day);
+        ed.extend(admitting_visit);
+        admissions.push(admission);
+    }
+    for &day in &ed_days {
+        ed.push(draws.ed_visit(rng, day));
+    }
+    number_and_link(&mut ed, &mut admissions);
+    (ed, admissions)
+}
+
+/// Draws the days (sorted day offsets) of the person's candidate ED visits
+/// and admissions: Poisson counts at the person's rate times the AR(1) level
+/// of each 3-month block, raised in the 90 days before death, and uniform
+/// days within each span.
+fn event_days(
+    model: &Model,
+    person: &Person,
+    death: Option<i32>,
+    rng: &mut ChaCha8Rng,
+) -> (Vec<i32>, Vec<i32>) {
+    let last = death.unwrap_or(i32::MAX).min(model.horizon.days() - 1);
     let eol_from = death.map(|d| d - END_OF_LIFE_DAYS + 1);
 
     let mut ed_days = Vec::new();
@@ -249,53 +287,58 @@ pub(crate) fn candidate_events(
                 continue;
             }
             let years = f64::from(s1 - s0) / 365.25;
-            for _ in 0..poisson(rng, person.ed_rate * level * m_ed * years) {
-                ed_days.push(rng.random_range(s0..s1));
-            }
-            for _ in 0..poisson(rng, person.admission_rate * level * m_adm * years) {
-                adm_days.push(rng.random_range(s0..s1));
-            }
+            let ed_mean = person.ed_rate * level * m_ed * years;
+            push_uniform_days(rng, ed_mean, s0, s1, &mut ed_days);
+            let adm_mean = person.admission_rate * level * m_adm * years;
+            push_uniform_days(rng, adm_mean, s0, s1, &mut adm_days);
         }
     }
     ed_days.sort_unstable();
     adm_days.sort_unstable();
+    (ed_days, adm_days)
+}
 
-    let old = person.age_at_start >= 60;
-    let frail_old = person.age_at_start >= 75;
-    let share_a = model.cfg.hospital_a_share;
-    let hospital = |rng: &mut ChaCha8Rng| {
-        if rng.random_bool(share_a) {
+/// Appends a Poisson(`mean`) number of days drawn uniformly in `[from, to)`.
+fn push_uniform_days(rng: &mut ChaCha8Rng, mean: f64, from: i32, to: i32, days: &mut Vec<i32>) {
+    for _ in 0..poisson(rng, mean) {
+        days.push(rng.random_range(from..to));
+    }
+}
+
+/// What the draws of one person's events depend on, besides the random
+/// stream.
+struct EventDraws<'a> {
+    horizon: &'a Horizon,
+    /// Day offset of the death, if the person dies within the horizon.
+    death: Option<i32>,
+    /// Aged 60 or more at the start: older people's ED diagnoses.
+    old: bool,
+    /// Aged 75 or more at the start: more long-term care and ALC days.
+    frail_old: bool,
+    /// Share of ED visits at hospital A.
+    share_a: f64,
+}
+
+impl EventDraws<'_> {
+    fn hospital(&self, rng: &mut ChaCha8Rng) -> Hospital {
+        if rng.random_bool(self.share_a) {
             Hospital::A
         } else {
             Hospital::B
         }
-    };
+    }
 
-    let mut admissions = Vec::with_capacity(adm_days.len());
-    let mut ed = Vec::with_capacity(ed_days.len() + adm_days.len());
-    for (i, &day) in adm_days.iter().enumerate() {
+    /// Draws the admission number `index` (admitted on `day`) and, when it
+    /// is urgent, the ED visit it came through.
+    fn admission(
+        &self,
+        rng: &mut ChaCha8Rng,
+        index: usize,
+        day: i32,
+    ) -> (Admission, Option<EdVisit>) {
         let urgent = rng.random_bool(URGENT_SHARE);
-        let ln: f64 = rng.sample(StandardNormal);
-        let los = ((1.1 + 0.75 * ln).exp().round() as i32).clamp(1, 30);
-        let mut discharge = day + los;
-        let mut orientation = if rng.random_bool(if frail_old { 0.08 } else { 0.02 }) {
-            HospOrientation::LongTermCare
-        } else {
-            HospOrientation::Home
-        };
-        if let Some(d) = death.filter(|&d| d <= discharge) {
-            discharge = d;
-            orientation = HospOrientation::Death;
-        }
-        let stay = discharge - day;
-        let alc_p = if frail_old { 0.25 } else { 0.10 };
-        let alc_draw: f64 = rng.random();
-        let alc_len = rng.random_range(1..=60u32);
-        let alc_half_days = if stay >= 3 && alc_draw < alc_p {
-            alc_len.min(stay as u32 * 2)
-        } else {
-            0
-        };
+        let (discharge, orientation) = self.stay_end(rng, day);
+        let alc_half_days = self.alc_half_days(rng, discharge - day);
         let diagnosis = if urgent {
             choose(rng, &ADM_DX_URGENT)
         } else {
@@ -303,28 +346,11 @@ pub(crate) fn candidate_events(
         };
         let keep_draw = rng.random();
         let site = rng.random_range(0..2u8);
-        if urgent {
-            let minute = arrival_minute(rng);
-            let hosp = hospital(rng);
-            let triage = [1u8, 2, 2, 3, 3, 2, 3, 1, 2, 3][rng.random_range(0..10)];
-            ed.push(EdVisit {
-                arrival: h.date(day),
-                arrival_minute: minute,
-                exit: h.date(day),
-                hospital: hosp,
-                site,
-                triage,
-                disposition: EdDisposition::Admitted,
-                diagnosis,
-                admission: Some(i),
-                kept: true,
-                ordinal: 0,
-                keep_draw: 1.0,
-            });
-        }
-        admissions.push(Admission {
-            admit: h.date(day),
-            discharge: h.date(discharge),
+        let admitting_visit =
+            urgent.then(|| self.admitting_visit(rng, index, day, site, diagnosis));
+        let admission = Admission {
+            admit: self.horizon.date(day),
+            discharge: self.horizon.date(discharge),
             urgent,
             orientation,
             diagnosis,
@@ -332,49 +358,98 @@ pub(crate) fn candidate_events(
             alc_half_days,
             ed_visit: None,
             kept: true,
-            ordinal: i as u32,
+            ordinal: index as u32,
             keep_draw,
-        });
+        };
+        (admission, admitting_visit)
     }
 
-    for &day in &ed_days {
+    /// Draws the discharge day (log-normal length of stay, 1..=30 days, cut
+    /// at the death) and where the stay ended.
+    fn stay_end(&self, rng: &mut ChaCha8Rng, day: i32) -> (i32, HospOrientation) {
+        let ln: f64 = rng.sample(StandardNormal);
+        let los = ((1.1 + 0.75 * ln).exp().round() as i32).clamp(1, 30);
+        let discharge = day + los;
+        let orientation = if rng.random_bool(if self.frail_old { 0.08 } else { 0.02 }) {
+            HospOrientation::LongTermCare
+        } else {
+            HospOrientation::Home
+        };
+        match self.death.filter(|&d| d <= discharge) {
+            Some(d) => (d, HospOrientation::Death),
+            None => (discharge, orientation),
+        }
+    }
+
+    /// Draws the alternate-level-of-care half-days of a stay of `stay` days
+    /// (both draws always happen, so the stream does not depend on the stay).
+    fn alc_half_days(&self, rng: &mut ChaCha8Rng, stay: i32) -> u32 {
+        let alc_p = if self.frail_old { 0.25 } else { 0.10 };
+        let alc_draw: f64 = rng.random();
+        let alc_len = rng.random_range(1..=60u32);
+        if stay >= 3 && alc_draw < alc_p {
+            alc_len.min(stay as u32 * 2)
+        } else {
+            0
+        }
+    }
+
+    /// Draws the ED visit through which the urgent admission `admission`
+    /// arrived: same day, same site and diagnosis, disposition "admitted".
+    fn admitting_visit(
+        &self,
+        rng: &mut ChaCha8Rng,
+        admission: usize,
+        day: i32,
+        site: u8,
+        diagnosis: &'static str,
+    ) -> EdVisit {
         let minute = arrival_minute(rng);
-        let hosp = hospital(rng);
+        let hospital = self.hospital(rng);
+        let triage = [1u8, 2, 2, 3, 3, 2, 3, 1, 2, 3][rng.random_range(0..10)];
+        EdVisit {
+            arrival: self.horizon.date(day),
+            arrival_minute: minute,
+            exit: self.horizon.date(day),
+            hospital,
+            site,
+            triage,
+            disposition: EdDisposition::Admitted,
+            diagnosis,
+            admission: Some(admission),
+            kept: true,
+            ordinal: 0,
+            keep_draw: 1.0,
+        }
+    }
+
+    /// Draws an ED visit on `day` that did not lead to an admission.
+    fn ed_visit(&self, rng: &mut ChaCha8Rng, day: i32) -> EdVisit {
+        let minute = arrival_minute(rng);
+        let hospital = self.hospital(rng);
         let site = rng.random_range(0..2u8);
         let mut triage = 1 + weighted_index(rng, &[0.01, 0.12, 0.42, 0.33, 0.12]) as u8;
-        let diagnosis = if old && rng.random_bool(0.7) {
+        let diagnosis = if self.old && rng.random_bool(0.7) {
             choose(rng, &ED_DX_OLD)
         } else {
             choose(rng, &ED_DX_YOUNG)
         };
-        let lwbs_p = match triage {
-            4 | 5 => 0.12,
-            3 => 0.05,
-            _ => 0.01,
-        };
-        let u: f64 = rng.random();
-        let mut disposition = if u < lwbs_p {
-            EdDisposition::LeftWithoutBeingSeen
-        } else if u < lwbs_p + 0.03 {
-            EdDisposition::Transferred
-        } else {
-            EdDisposition::Home
-        };
+        let mut disposition = ed_disposition(rng, triage);
         let late = minute >= 20 * 60;
         let next_day = rng.random_bool(if late { 0.5 } else { 0.08 });
         let mut exit =
             day + i32::from(next_day && disposition != EdDisposition::LeftWithoutBeingSeen);
-        if death == Some(day) {
+        if self.death == Some(day) {
             disposition = EdDisposition::Died;
             triage = 1;
             exit = day;
         }
         let keep_draw = rng.random();
-        ed.push(EdVisit {
-            arrival: h.date(day),
+        EdVisit {
+            arrival: self.horizon.date(day),
             arrival_minute: minute,
-            exit: h.date(exit),
-            hospital: hosp,
+            exit: self.horizon.date(exit),
+            hospital,
             site,
             triage,
             disposition,
@@ -383,9 +458,31 @@ pub(crate) fn candidate_events(
             kept: true,
             ordinal: 0,
             keep_draw,
-        });
+        }
     }
+}
 
+/// Draws how an ED visit not leading to an admission ended: less urgent
+/// triage levels leave without being seen more often.
+fn ed_disposition(rng: &mut ChaCha8Rng, triage: u8) -> EdDisposition {
+    let lwbs_p = match triage {
+        4 | 5 => 0.12,
+        3 => 0.05,
+        _ => 0.01,
+    };
+    let u: f64 = rng.random();
+    if u < lwbs_p {
+        EdDisposition::LeftWithoutBeingSeen
+    } else if u < lwbs_p + 0.03 {
+        EdDisposition::Transferred
+    } else {
+        EdDisposition::Home
+    }
+}
+
+/// Sorts the ED visits by arrival, numbers them in that order and points
+/// each urgent admission at its ED visit.
+fn number_and_link(ed: &mut [EdVisit], admissions: &mut [Admission]) {
     ed.sort_by_key(|v| (v.arrival, v.arrival_minute));
     for (i, v) in ed.iter_mut().enumerate() {
         v.ordinal = i as u32;
@@ -393,5 +490,4 @@ pub(crate) fn candidate_events(
             admissions[a].ed_visit = Some(i);
         }
     }
-    (ed, admissions)
 }

@@ -12,8 +12,12 @@ use rayon::prelude::*;
 
 use crate::corrupt::{Bad, Corruption, RowKind, decide};
 use crate::layouts::{self, Source};
-use crate::utilisation::Hospital;
-use crate::{FileSummary, PersonHistory, Simulator, SynthError, SynthSummary, Totals};
+use crate::model::Model;
+use crate::utilisation::{Admission, EdVisit, Hospital};
+use crate::{
+    Enrolment, FileSummary, Person, PersonHistory, Simulator, SurveyResponse, SynthError,
+    SynthSummary, Totals,
+};
 
 /// Row counters of one file.
 #[derive(Debug, Clone, Copy, Default)]
@@ -108,20 +112,52 @@ impl Sink {
 
 /// Simulates and encodes persons `[chunk * chunk_size, ...)`.
 fn simulate_chunk(sim: &Simulator, chunk: u64) -> ChunkOut {
-    let model = &sim.model;
-    let cfg = &model.cfg;
-    let (seed, rate) = (cfg.seed, cfg.bad_row_rate);
+    let cfg = &sim.model.cfg;
     let lo = chunk * cfg.chunk_size;
     let hi = (lo + cfg.chunk_size).min(cfg.persons);
-    let months = model.horizon.months();
-    let mut registry = (String::new(), FileStats::default());
-    let mut hospital_a = vec![(String::new(), FileStats::default()); months];
-    let mut hopital_b = vec![(String::new(), FileStats::default()); months];
-    let mut programme = (String::new(), FileStats::default());
-    let mut surveys = Vec::new();
-    let mut totals = Totals::default();
-
+    let mut rows = ChunkRows::new(&sim.model);
     for index in lo..hi {
+        rows.add_person(index, sim.person(index));
+    }
+    rows.finish(hi.saturating_sub(lo))
+}
+
+/// The rows of one chunk as they are encoded, per output file, with their
+/// counters.
+struct ChunkRows<'a> {
+    model: &'a Model,
+    registry: (String, FileStats),
+    /// One per month of the horizon.
+    hospital_a: Vec<(String, FileStats)>,
+    /// One per month of the horizon (encoded to Windows-1252 at the end).
+    hopital_b: Vec<(String, FileStats)>,
+    programme: (String, FileStats),
+    surveys: Vec<SurveyRow>,
+    totals: Totals,
+}
+
+impl<'a> ChunkRows<'a> {
+    fn new(model: &'a Model) -> Self {
+        let months = model.horizon.months();
+        ChunkRows {
+            model,
+            registry: (String::new(), FileStats::default()),
+            hospital_a: vec![(String::new(), FileStats::default()); months],
+            hopital_b: vec![(String::new(), FileStats::default()); months],
+            programme: (String::new(), FileStats::default()),
+            surveys: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    /// Whether row (`kind`, person `index`, `ordinal`) is written corrupted.
+    fn bad(&self, kind: RowKind, index: u64, ordinal: u64, allowed: &[Corruption]) -> Option<Bad> {
+        let cfg = &self.model.cfg;
+        decide(cfg.seed, cfg.bad_row_rate, kind, index, ordinal, allowed)
+    }
+
+    /// Encodes every row of person `index` and counts them.
+    fn add_person(&mut self, index: u64, history: PersonHistory) {
         let PersonHistory {
             person: p,
             ed_visits,
@@ -129,128 +165,141 @@ fn simulate_chunk(sim: &Simulator, chunk: u64) -> ChunkOut {
             eligibility,
             enrolment,
             surveys: responses,
-        } = sim.person(index);
-        totals.persons += 1;
-        totals.deaths += u64::from(p.death_date.is_some());
-        totals.eligible += u64::from(eligibility.is_some());
+        } = history;
+        self.totals.persons += 1;
+        self.totals.deaths += u64::from(p.death_date.is_some());
+        self.totals.eligible += u64::from(eligibility.is_some());
 
+        self.add_registry_row(index, &p);
+        self.add_event_rows(index, &p.hcn, &ed_visits, &admissions);
+        if let Some(e) = &enrolment {
+            self.add_enrolment_row(index, &p, e);
+        }
+        for r in &responses {
+            self.add_survey_row(index, &p, r);
+        }
+    }
+
+    fn add_registry_row(&mut self, index: u64, p: &Person) {
         let allowed: &[Corruption] = if p.death_date.is_some() {
             &layouts::REGISTRY_BAD_DEAD
         } else {
             &layouts::REGISTRY_BAD
         };
-        let bad = decide(seed, rate, RowKind::Registry, index, 0, allowed);
-        layouts::registry_row(&mut registry.0, &p, bad);
-        registry.1.count(bad);
+        let bad = self.bad(RowKind::Registry, index, 0, allowed);
+        layouts::registry_row(&mut self.registry.0, p, bad);
+        self.registry.1.count(bad);
+    }
 
-        // Merge ED visits and admissions in date order (ED first on ties).
+    /// Writes the kept ED visits and admissions merged in date order (ED
+    /// first on ties), each into the file of its month.
+    fn add_event_rows(
+        &mut self,
+        index: u64,
+        hcn: &str,
+        ed_visits: &[EdVisit],
+        admissions: &[Admission],
+    ) {
         let (mut i, mut j) = (0, 0);
         while i < ed_visits.len() || j < admissions.len() {
             let take_ed = j >= admissions.len()
                 || (i < ed_visits.len() && ed_visits[i].arrival <= admissions[j].admit);
             if take_ed {
-                let v = &ed_visits[i];
+                self.add_ed_visit_row(index, hcn, &ed_visits[i]);
                 i += 1;
-                if !v.kept {
-                    totals.averted_ed_visits += 1;
-                    continue;
-                }
-                totals.ed_visits += 1;
-                let Some(m) = model.horizon.month_index(v.arrival) else {
-                    continue;
-                };
-                let bad = decide(
-                    seed,
-                    rate,
-                    RowKind::EdVisit,
-                    index,
-                    u64::from(v.ordinal),
-                    &layouts::ED_BAD,
-                );
-                match v.hospital {
-                    Hospital::A => {
-                        layouts::hospital_a_row(&mut hospital_a[m].0, &p.hcn, v, bad);
-                        hospital_a[m].1.count(bad);
-                    }
-                    Hospital::B => {
-                        layouts::hopital_b_urg_row(&mut hopital_b[m].0, &p.hcn, v, bad);
-                        hopital_b[m].1.count(bad);
-                    }
-                }
             } else {
-                let a = &admissions[j];
+                self.add_stay_row(index, hcn, &admissions[j]);
                 j += 1;
-                if !a.kept {
-                    totals.averted_admissions += 1;
-                    continue;
-                }
-                totals.admissions += 1;
-                let Some(m) = model.horizon.month_index(a.admit) else {
-                    continue;
-                };
-                let bad = decide(
-                    seed,
-                    rate,
-                    RowKind::Stay,
-                    index,
-                    u64::from(a.ordinal),
-                    &layouts::STAY_BAD,
-                );
-                layouts::hopital_b_hosp_row(&mut hopital_b[m].0, &p.hcn, a, bad);
-                hopital_b[m].1.count(bad);
             }
-        }
-
-        if let Some(e) = &enrolment {
-            totals.enrolled += 1;
-            let bad = decide(
-                seed,
-                rate,
-                RowKind::Enrolment,
-                index,
-                0,
-                &layouts::ENROLMENT_BAD,
-            );
-            layouts::enrolment_row(&mut programme.0, &p, e, bad);
-            programme.1.count(bad);
-        }
-
-        for r in &responses {
-            totals.survey_responses += 1;
-            let allowed: &[Corruption] = if r.anonymous {
-                &layouts::SURVEY_BAD_ANONYMOUS
-            } else {
-                &layouts::SURVEY_BAD
-            };
-            let bad = decide(
-                seed,
-                rate,
-                RowKind::Survey,
-                index,
-                r.quarter as u64,
-                allowed,
-            );
-            let mut tail = String::with_capacity(96);
-            layouts::survey_row_tail(&mut tail, &p, r, bad);
-            surveys.push(SurveyRow {
-                quarter: r.quarter,
-                tail,
-                bad,
-            });
         }
     }
 
-    ChunkOut {
-        persons: hi.saturating_sub(lo),
-        registry,
-        hospital_a,
-        hopital_b: hopital_b
-            .into_iter()
-            .map(|(s, st)| (layouts::encode_1252(&s), st))
-            .collect(),
-        programme,
-        surveys,
-        totals,
+    fn add_ed_visit_row(&mut self, index: u64, hcn: &str, v: &EdVisit) {
+        if !v.kept {
+            self.totals.averted_ed_visits += 1;
+            return;
+        }
+        self.totals.ed_visits += 1;
+        let Some(m) = self.model.horizon.month_index(v.arrival) else {
+            return;
+        };
+        let bad = self.bad(
+            RowKind::EdVisit,
+            index,
+            u64::from(v.ordinal),
+            &layouts::ED_BAD,
+        );
+        match v.hospital {
+            Hospital::A => {
+                layouts::hospital_a_row(&mut self.hospital_a[m].0, hcn, v, bad);
+                self.hospital_a[m].1.count(bad);
+            }
+            Hospital::B => {
+                layouts::hopital_b_urg_row(&mut self.hopital_b[m].0, hcn, v, bad);
+                self.hopital_b[m].1.count(bad);
+            }
+        }
+    }
+
+    fn add_stay_row(&mut self, index: u64, hcn: &str, a: &Admission) {
+        if !a.kept {
+            self.totals.averted_admissions += 1;
+            return;
+        }
+        self.totals.admissions += 1;
+        let Some(m) = self.model.horizon.month_index(a.admit) else {
+            return;
+        };
+        let bad = self.bad(
+            RowKind::Stay,
+            index,
+            u64::from(a.ordinal),
+            &layouts::STAY_BAD,
+        );
+        layouts::hopital_b_hosp_row(&mut self.hopital_b[m].0, hcn, a, bad);
+        self.hopital_b[m].1.count(bad);
+    }
+
+    fn add_enrolment_row(&mut self, index: u64, p: &Person, e: &Enrolment) {
+        self.totals.enrolled += 1;
+        let bad = self.bad(RowKind::Enrolment, index, 0, &layouts::ENROLMENT_BAD);
+        layouts::enrolment_row(&mut self.programme.0, p, e, bad);
+        self.programme.1.count(bad);
+    }
+
+    /// Encodes a survey row but its response id, given when the chunks are
+    /// written in order.
+    fn add_survey_row(&mut self, index: u64, p: &Person, r: &SurveyResponse) {
+        self.totals.survey_responses += 1;
+        let allowed: &[Corruption] = if r.anonymous {
+            &layouts::SURVEY_BAD_ANONYMOUS
+        } else {
+            &layouts::SURVEY_BAD
+        };
+        let bad = self.bad(RowKind::Survey, index, r.quarter as u64, allowed);
+        let mut tail = String::with_capacity(96);
+        layouts::survey_row_tail(&mut tail, p, r, bad);
+        self.surveys.push(SurveyRow {
+            quarter: r.quarter,
+            tail,
+            bad,
+        });
+    }
+
+    fn finish(self, persons: u64) -> ChunkOut {
+        ChunkOut {
+            persons,
+            registry: self.registry,
+            hospital_a: self.hospital_a,
+            hopital_b: self
+                .hopital_b
+                .into_iter()
+                .map(|(s, st)| (layouts::encode_1252(&s), st))
+                .collect(),
+            programme: self.programme,
+            surveys: self.surveys,
+            totals: self.totals,
+        }
     }
 }
 

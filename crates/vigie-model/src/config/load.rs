@@ -85,32 +85,53 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     let text = read(path)?;
     let mut parsed = parse::<PipelineSpec>(path, &text);
-    let spec = match parsed.value.take() {
-        Some(spec) => spec,
-        None => {
-            // The pipeline file does not deserialise even without its bad keys: its sources
-            // are still checked, so that one pass reports the problems of every file.
-            let mut list = parsed.problems;
-            if let Some(refs) = FileRefs::read(&text) {
-                let base = path.parent().unwrap_or(Path::new("."));
-                for (i, rel) in refs.sources.iter().enumerate() {
-                    let mut problems = Problems {
-                        file: path,
-                        text: &text,
-                        list: vec![],
-                    };
-                    check_source_file(i, &base.join(rel), &mut problems);
-                    list.extend(problems.list);
-                }
-            }
-            return Err(ConfigError::Invalid(list));
-        }
+    let Some(spec) = parsed.value.take() else {
+        let mut list = parsed.problems;
+        list.extend(problems_of_named_sources(path, &text));
+        return Err(ConfigError::Invalid(list));
     };
     let mut problems = Problems {
         file: path,
         text: &text,
         list: vec![],
     };
+    check_pipeline(&spec, &mut problems);
+    let sources = load_sources(path, &spec, &mut problems);
+    let list = merge(&parsed, path, problems.list);
+    if list.is_empty() {
+        Ok(LoadedPipeline {
+            path: path.to_path_buf(),
+            spec,
+            sources,
+        })
+    } else {
+        Err(ConfigError::Invalid(list))
+    }
+}
+
+/// The problems of the sources a pipeline file names when the file does not deserialise
+/// even without its bad keys: its sources are still checked, so that one pass reports the
+/// problems of every file.
+fn problems_of_named_sources(path: &Path, text: &str) -> Vec<ConfigProblem> {
+    let mut list = Vec::new();
+    if let Some(refs) = FileRefs::read(text) {
+        let base = path.parent().unwrap_or(Path::new("."));
+        for (i, rel) in refs.sources.iter().enumerate() {
+            let mut problems = Problems {
+                file: path,
+                text,
+                list: vec![],
+            };
+            check_source_file(i, &base.join(rel), &mut problems);
+            list.extend(problems.list);
+        }
+    }
+    list
+}
+
+/// The pipeline's own values: a name, no demo key outside demos, sources, usable
+/// statistics settings, a past earliest date, a schedule that fires.
+fn check_pipeline(spec: &PipelineSpec, problems: &mut Problems<'_>) {
     if spec.name.trim().is_empty() {
         problems.add("name", "the pipeline needs a name");
     }
@@ -170,12 +191,20 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     {
         problems.add("schedule.cron", message);
     }
+}
+
+/// Loads the sources the pipeline at `path` names (relative to its folder), each id once.
+fn load_sources(
+    path: &Path,
+    spec: &PipelineSpec,
+    problems: &mut Problems<'_>,
+) -> Vec<(PathBuf, SourceSpec)> {
     let base = path.parent().unwrap_or(Path::new("."));
     let mut sources = Vec::new();
     let mut ids = BTreeSet::new();
     for (i, rel) in spec.sources.iter().enumerate() {
         let source_path = base.join(rel);
-        if let Some(source) = check_source_file(i, &source_path, &mut problems) {
+        if let Some(source) = check_source_file(i, &source_path, problems) {
             if !ids.insert(source.source.clone()) {
                 problems.add(
                     format!("sources[{i}]"),
@@ -188,16 +217,7 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
             sources.push((source_path, source));
         }
     }
-    let list = merge(&parsed, path, problems.list);
-    if list.is_empty() {
-        Ok(LoadedPipeline {
-            path: path.to_path_buf(),
-            spec,
-            sources,
-        })
-    } else {
-        Err(ConfigError::Invalid(list))
-    }
+    sources
 }
 
 /// The file's deserialisation problems first, then the semantic ones that do not repeat them
@@ -421,6 +441,9 @@ fn check_output(spec: &SourceSpec, output: &Output, prefix: &str, p: &mut Proble
     }
 }
 
+/// Checks one field mapping against the type of the entity field it fills. Problems are
+/// added in a fixed order (source, columns, formats, numbers, identifiers, values) so that
+/// the first one reported is stable.
 fn check_field(
     spec: &SourceSpec,
     ty: FieldType,
@@ -435,37 +458,59 @@ fn check_field(
         _ => {}
     }
     if let Some(cols) = &f.from {
-        let names = cols.names();
-        if names.is_empty() {
-            p.add(format!("{key}.from"), "name at least one column");
+        check_columns(spec, ty, f, cols, key, p);
+    }
+    check_formats(ty, f, key, p);
+    check_number_options(ty, f, key, p);
+    check_identifier_options(ty, f, key, p);
+    check_values(allowed, f, key, p);
+}
+
+/// The `from` columns: virtual columns only with `unpivot`, several columns only for a
+/// date-time read from a date column and a time column.
+fn check_columns(
+    spec: &SourceSpec,
+    ty: FieldType,
+    f: &FieldSpec,
+    cols: &Columns,
+    key: &str,
+    p: &mut Problems<'_>,
+) {
+    let names = cols.names();
+    if names.is_empty() {
+        p.add(format!("{key}.from"), "name at least one column");
+    }
+    for c in &names {
+        if c.starts_with('$') && !matches!(*c, "$name" | "$value") {
+            p.add(
+                format!("{key}.from"),
+                format!("unknown virtual column {c}: only $name and $value (from `unpivot`) exist"),
+            );
         }
-        for c in &names {
-            if c.starts_with('$') && !matches!(*c, "$name" | "$value") {
-                p.add(
-                    format!("{key}.from"),
-                    format!(
-                        "unknown virtual column {c}: only $name and $value (from `unpivot`) exist"
-                    ),
-                );
-            }
-            if c.starts_with('$') && spec.unpivot.is_none() {
-                p.add(
-                    format!("{key}.from"),
-                    format!("{c} exists only when the source has `unpivot`"),
-                );
-            }
-        }
-        if let Columns::Many(v) = cols {
-            if ty != FieldType::DateTime || v.len() != 2 {
-                p.add(format!("{key}.from"), "several columns are only accepted for a date-time as [date column, time column]");
-            } else if f.time_format.is_none() {
-                p.add(
-                    format!("{key}.time_format"),
-                    "a date-time from two columns needs `time_format`, e.g. \"%H%M\"",
-                );
-            }
+        if c.starts_with('$') && spec.unpivot.is_none() {
+            p.add(
+                format!("{key}.from"),
+                format!("{c} exists only when the source has `unpivot`"),
+            );
         }
     }
+    if let Columns::Many(v) = cols {
+        if ty != FieldType::DateTime || v.len() != 2 {
+            p.add(
+                format!("{key}.from"),
+                "several columns are only accepted for a date-time as [date column, time column]",
+            );
+        } else if f.time_format.is_none() {
+            p.add(
+                format!("{key}.time_format"),
+                "a date-time from two columns needs `time_format`, e.g. \"%H%M\"",
+            );
+        }
+    }
+}
+
+/// `format` (dates and date-times only) and `time_format`: valid chrono patterns.
+fn check_formats(ty: FieldType, f: &FieldSpec, key: &str, p: &mut Problems<'_>) {
     if let Some(fmt) = &f.format {
         if !matches!(ty, FieldType::Date | FieldType::DateTime) {
             p.add(
@@ -487,6 +532,10 @@ fn check_field(
             format!("invalid time format \"{fmt}\" (e.g. \"%H%M\")"),
         );
     }
+}
+
+/// `decimal` (numbers with decimals only) and `range` (numbers only, lower bound first).
+fn check_number_options(ty: FieldType, f: &FieldSpec, key: &str, p: &mut Problems<'_>) {
     if let Some(d) = &f.decimal {
         if ty != FieldType::Float {
             p.add(
@@ -510,6 +559,10 @@ fn check_field(
             );
         }
     }
+}
+
+/// `check` and `scheme`: person identifiers only, and not both.
+fn check_identifier_options(ty: FieldType, f: &FieldSpec, key: &str, p: &mut Problems<'_>) {
     if let Some(check) = f.check
         && ty != FieldType::PersonKey
         && check != CheckDigit::None
@@ -534,6 +587,11 @@ fn check_field(
             );
         }
     }
+}
+
+/// `allowed` values among the entity field's canonical values (`allowed`, when it has
+/// some), and `map` targets among the values allowed here.
+fn check_values(allowed: &[&str], f: &FieldSpec, key: &str, p: &mut Problems<'_>) {
     let allowed_here: Vec<String> = match &f.allowed {
         Some(list) => {
             for v in list {
@@ -641,7 +699,7 @@ fields:
     #[test]
     fn yaml_type_errors_carry_line_and_path() {
         let dir = tempfile::tempdir().expect("tmp");
-        let bad = GOOD_SOURCE.replace("format: { type: csv", "format: { type: xlsx");
+        let bad = GOOD_SOURCE.replace("type: csv,", "type: xlsx,");
         let path = write(dir.path(), "t.yaml", &bad);
         let err = load_source(&path).expect_err("invalid");
         let p = &err.problems()[0];
