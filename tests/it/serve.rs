@@ -161,7 +161,7 @@ fn named_pipeline_file(dir: &Path, name: &str, landing: &Path, warehouse: &Path)
 }
 
 /// Every PromQL expression of a dashboard (panel targets), and its template variables.
-fn dashboard_queries(json: &Value) -> (Vec<String>, Vec<(String, String)>) {
+fn dashboard_queries(json: &Value) -> (Vec<String>, Vec<Variable>) {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
@@ -180,28 +180,57 @@ fn dashboard_queries(json: &Value) -> (Vec<String>, Vec<(String, String)>) {
     }
     let mut exprs = Vec::new();
     walk(json, &mut exprs);
-    // Query variables only: a datasource variable lists Grafana's datasources, not series.
+    // Query and custom variables: a datasource variable lists Grafana's datasources, not series.
     let vars = json["templating"]["list"]
         .as_array()
-        .map(|l| {
-            l.iter()
-                .filter(|v| v["type"] == "query")
-                .filter_map(|v| {
-                    let q = match &v["query"] {
-                        Value::String(s) => s.clone(),
-                        Value::Object(o) => o
-                            .get("query")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                        _ => String::new(),
-                    };
-                    Some((v["name"].as_str()?.to_string(), q))
-                })
-                .collect()
-        })
+        .map(|l| l.iter().filter_map(Variable::of).collect())
         .unwrap_or_default();
     (exprs, vars)
+}
+
+/// A dashboard template variable the test resolves as Grafana would.
+struct Variable {
+    name: String,
+    /// `label_values(series, label)` or `query_result(expr)`; empty for a custom variable.
+    query: String,
+    /// Grafana's regex over `query_result` lines, with `value` and `text` groups.
+    regex: String,
+    /// A custom variable's current (else first) value.
+    custom: Option<String>,
+}
+
+impl Variable {
+    fn of(v: &Value) -> Option<Variable> {
+        let name = v["name"].as_str()?.to_string();
+        let custom =
+            match v["type"].as_str()? {
+                "query" => None,
+                "custom" => Some(v["current"]["value"].as_str().map(str::to_string).or_else(
+                    || {
+                        v["query"]
+                            .as_str()
+                            .and_then(|q| q.split(',').next())
+                            .map(|s| s.trim().to_string())
+                    },
+                )?),
+                _ => return None,
+            };
+        let query = match &v["query"] {
+            Value::String(s) if custom.is_none() => s.clone(),
+            Value::Object(o) => o
+                .get("query")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            _ => String::new(),
+        };
+        Some(Variable {
+            name,
+            query,
+            regex: v["regex"].as_str().unwrap_or("").to_string(),
+            custom,
+        })
+    }
 }
 
 fn substitute(expr: &str, vars: &[(String, String)]) -> String {
@@ -463,29 +492,39 @@ fn every_query_of_the_dashboard_returns_data(prom_port: u16, path: &Path) -> usi
     resolved.len() + exprs.len()
 }
 
-/// A value for each of a dashboard's `label_values(series, label)` variables, in order
-/// (a later one may use an earlier one): the usual choice when Prometheus offers it,
-/// else the first value. A variable without values fails.
-fn resolve_variables(
-    prom_port: u16,
-    name: &str,
-    vars: Vec<(String, String)>,
-) -> Vec<(String, String)> {
+/// A value for each of a dashboard's variables, in order (a later one may use an earlier
+/// one): the usual choice when Prometheus offers it, else the first value. A variable
+/// without values fails. `label_values(series, label)` takes the label's values;
+/// `query_result(expr)` applies the variable's regex to each result line as Grafana writes
+/// it (`name{label="value", ...} value timestamp`, labels in Prometheus's order) and takes
+/// its `value` group, checking that the `text` group (what the reader sees) is there too.
+fn resolve_variables(prom_port: u16, name: &str, vars: Vec<Variable>) -> Vec<(String, String)> {
     let mut resolved: Vec<(String, String)> = Vec::new();
-    for (var, query) in vars {
-        let q = substitute(&query, &resolved);
-        let inner = q
+    for var in vars {
+        if let Some(value) = var.custom {
+            resolved.push((var.name, value));
+            continue;
+        }
+        let q = substitute(&var.query, &resolved);
+        let mut values = if let Some(expr) = q
             .trim()
-            .strip_prefix("label_values(")
+            .strip_prefix("query_result(")
             .and_then(|s| s.strip_suffix(')'))
-            .unwrap_or_else(|| panic!("{name}: variable {var}: {q}"));
-        let (series, label) = inner.rsplit_once(',').expect("label_values(series, label)");
-        let rows = promql(prom_port, series.trim())
-            .unwrap_or_else(|e| panic!("{name}: variable {var}: {series}: {e}"));
-        let mut values: Vec<String> = rows
-            .iter()
-            .filter_map(|r| r["metric"][label.trim()].as_str().map(str::to_string))
-            .collect();
+        {
+            query_result_values(prom_port, name, &var.name, expr, &var.regex, &resolved)
+        } else {
+            let inner = q
+                .trim()
+                .strip_prefix("label_values(")
+                .and_then(|s| s.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("{name}: variable {}: {q}", var.name));
+            let (series, label) = inner.rsplit_once(',').expect("label_values(series, label)");
+            promql(prom_port, series.trim())
+                .unwrap_or_else(|e| panic!("{name}: variable {}: {series}: {e}", var.name))
+                .iter()
+                .filter_map(|r| r["metric"][label.trim()].as_str().map(str::to_string))
+                .collect()
+        };
         values.sort();
         values.dedup();
         let pick = ["ed_visits_per_1000", "region", "all"]
@@ -494,10 +533,49 @@ fn resolve_variables(
             .map(|p| p.to_string());
         let value = pick
             .or_else(|| values.first().cloned())
-            .unwrap_or_else(|| panic!("{name}: variable {var} has no values"));
-        resolved.push((var, value));
+            .unwrap_or_else(|| panic!("{name}: variable {} has no values", var.name));
+        resolved.push((var.name, value));
     }
     resolved
+}
+
+/// The values a `query_result(expr)` variable offers, through its regex.
+fn query_result_values(
+    prom_port: u16,
+    name: &str,
+    var: &str,
+    expr: &str,
+    regex: &str,
+    resolved: &[(String, String)],
+) -> Vec<String> {
+    let pattern = substitute(regex, resolved);
+    let pattern = pattern
+        .strip_prefix('/')
+        .and_then(|p| p.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{name}: variable {var}: regex {regex} is not /.../"));
+    let re = regex::Regex::new(pattern).unwrap_or_else(|e| panic!("{name}: {var}: {e}"));
+    let rows = promql(prom_port, expr).unwrap_or_else(|e| panic!("{name}: {var}: {expr}: {e}"));
+    rows.iter()
+        .filter_map(|r| {
+            let labels = r["metric"].as_object()?;
+            let metric = labels.get("__name__").and_then(Value::as_str).unwrap_or("");
+            let line = format!(
+                "{metric}{{{}}} 1 0",
+                labels
+                    .iter()
+                    .filter(|(k, _)| *k != "__name__")
+                    .map(|(k, v)| format!("{k}=\"{}\"", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let caps = re.captures(&line)?;
+            assert!(
+                caps.name("text").is_some_and(|t| !t.as_str().is_empty()),
+                "{name}: variable {var}: no text in {line}"
+            );
+            Some(caps.name("value")?.as_str().to_string())
+        })
+        .collect()
 }
 
 /// History: the OpenMetrics export of the pipeline's results, turned into TSDB blocks by

@@ -104,6 +104,8 @@ fn indicator_info(
             unit_label(def),
             direction,
             def.meta.period.code(),
+            def.meta.name.fr.as_str(),
+            def.meta.name.en.as_str(),
         ])
         .set(1.0);
     }

@@ -65,12 +65,15 @@ pub const PIPELINE_LABEL: &str = "pipeline";
 pub const SOURCE_LABELS: [&str; 2] = [PIPELINE_LABEL, "source"];
 
 /// Labels of `vigie_indicator_info`.
-pub const INDICATOR_INFO_LABELS: [&str; 5] = [
+pub const INDICATOR_INFO_LABELS: [&str; 7] = [
     PIPELINE_LABEL,
     "indicator",
     "unit",
     "direction",
     "period_type",
+    // The catalogue's names, so dashboard pickers show them in the reader's language.
+    "name_fr",
+    "name_en",
 ];
 
 /// Labels of every indicator series.
