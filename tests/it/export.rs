@@ -74,11 +74,43 @@ fn an_outside_pipeline_computes_the_built_in_catalogue_and_exports_only_what_is_
     ok(vigie_in(d, &["ingest", &p]), "ingest");
     ok(vigie_in(d, &["compute", &p]), "compute");
 
-    // CSV: suppressed cells keep their row and reason, never a number.
+    let (header, records) = csv_export_carries_no_suppressed_number(d, &p);
+    parquet_export_has_the_same_rows_with_null_suppressed_values(d, &p, records.len());
+    let month = records
+        .iter()
+        .find(|r| numbers(r, &header, "indicator") == "ed_visits_per_1000")
+        .map(|r| numbers(r, &header, "period_start")[..7].to_string())
+        .expect("an ED month");
+    json_export_filters_by_indicator_and_period(d, &p, &month);
+    let unknown = vigie_in(
+        d,
+        &[
+            "export",
+            "results",
+            &p,
+            "--format",
+            "csv",
+            "--indicator",
+            "nope",
+            "--out",
+            "x.csv",
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown indicator"));
+
+    query_is_read_only_and_restricted(d, &p);
+}
+
+/// CSV: suppressed cells keep their row and reason, never a number; no count from 1 to 5.
+fn csv_export_carries_no_suppressed_number(
+    d: &Path,
+    p: &str,
+) -> (csv::StringRecord, Vec<csv::StringRecord>) {
     ok(
         vigie_in(
             d,
-            &["export", "results", &p, "--format", "csv", "--out", "r.csv"],
+            &["export", "results", p, "--format", "csv", "--out", "r.csv"],
         ),
         "export csv",
     );
@@ -125,14 +157,18 @@ fn an_outside_pipeline_computes_the_built_in_catalogue_and_exports_only_what_is_
         "{suppressed} / {published}"
     );
 
-    // Parquet read back with the parquet crate: the same rows, suppressed values null.
+    (header, records)
+}
+
+/// Parquet read back with the parquet crate: the same rows, suppressed values null.
+fn parquet_export_has_the_same_rows_with_null_suppressed_values(d: &Path, p: &str, n: usize) {
     ok(
         vigie_in(
             d,
             &[
                 "export",
                 "results",
-                &p,
+                p,
                 "--format",
                 "parquet",
                 "--out",
@@ -150,7 +186,7 @@ fn an_outside_pipeline_computes_the_built_in_catalogue_and_exports_only_what_is_
             .map(|b| b.expect("batch"))
             .collect();
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    assert_eq!(rows, records.len());
+    assert_eq!(rows, n);
     for b in &batches {
         use arrow::array::{Array, AsArray};
         let flag = b.column_by_name("suppressed").expect("flag").as_boolean();
@@ -159,26 +195,23 @@ fn an_outside_pipeline_computes_the_built_in_catalogue_and_exports_only_what_is_
             assert!(!flag.value(i) || value.is_null(i));
         }
     }
+}
 
-    // JSON, filtered by indicator and period.
-    let month = records
-        .iter()
-        .find(|r| numbers(r, &header, "indicator") == "ed_visits_per_1000")
-        .map(|r| numbers(r, &header, "period_start")[..7].to_string())
-        .expect("an ED month");
+/// JSON, filtered by indicator and period.
+fn json_export_filters_by_indicator_and_period(d: &Path, p: &str, month: &str) {
     ok(
         vigie_in(
             d,
             &[
                 "export",
                 "results",
-                &p,
+                p,
                 "--format",
                 "json",
                 "--indicator",
                 "ed_visits_per_1000",
                 "--period",
-                &month,
+                month,
                 "--out",
                 "r.json",
             ],
@@ -197,30 +230,12 @@ fn an_outside_pipeline_computes_the_built_in_catalogue_and_exports_only_what_is_
             row["period_start"]
                 .as_str()
                 .expect("date")
-                .starts_with(&month)
+                .starts_with(month)
         );
         if row["suppressed"] == true {
             assert!(row["value"].is_null());
         }
     }
-    let unknown = vigie_in(
-        d,
-        &[
-            "export",
-            "results",
-            &p,
-            "--format",
-            "csv",
-            "--indicator",
-            "nope",
-            "--out",
-            "x.csv",
-        ],
-    );
-    assert!(!unknown.status.success());
-    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown indicator"));
-
-    query_is_read_only_and_restricted(d, &p);
 }
 
 fn query_is_read_only_and_restricted(d: &Path, p: &str) {
