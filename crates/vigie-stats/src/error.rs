@@ -76,6 +76,71 @@ pub enum StatsError {
     /// A numerical routine failed (for example a distribution could not be built).
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// A disparity measure that does not exist for this input (for example a
+    /// ratio whose reference group has no events): the data are valid, the
+    /// measure is not, so callers show "not computable" rather than a number.
+    #[error("{measure} is undefined: {reason}")]
+    Undefined {
+        /// The measure asked for.
+        measure: DisparityMeasure,
+        /// Why it does not exist here.
+        reason: UndefinedReason,
+    },
+}
+
+/// The disparity measures of [`crate::disparity`], named in
+/// [`StatsError::Undefined`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisparityMeasure {
+    /// Ratio of two Poisson rates.
+    RateRatio,
+    /// Difference of two Poisson rates.
+    RateDifference,
+    /// Ratio of two proportions (risks).
+    RiskRatio,
+    /// Difference of two proportions (risks).
+    RiskDifference,
+    /// Slope index of inequality.
+    SlopeIndex,
+}
+
+impl std::fmt::Display for DisparityMeasure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::RateRatio => "rate ratio",
+            Self::RateDifference => "rate difference",
+            Self::RiskRatio => "risk ratio",
+            Self::RiskDifference => "risk difference",
+            Self::SlopeIndex => "slope index of inequality",
+        })
+    }
+}
+
+/// Why a disparity measure does not exist for valid input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UndefinedReason {
+    /// The reference group has no events: the ratio is infinite.
+    NoReferenceEvents,
+    /// The compared group has no events: the log-scale interval is undefined.
+    NoGroupEvents,
+    /// Neither group has events: the interval has no width to estimate.
+    NoEventsInEitherGroup,
+    /// A group's value sits on the boundary of its scale (a rate of 0, a
+    /// proportion of 0 or 1), where the log or logit standard error is infinite.
+    ValueOnScaleBoundary,
+}
+
+impl std::fmt::Display for UndefinedReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NoReferenceEvents => "the reference group has no events",
+            Self::NoGroupEvents => "the compared group has no events",
+            Self::NoEventsInEitherGroup => "neither group has events",
+            Self::ValueOnScaleBoundary => {
+                "a group's value is 0 (or 1 for a proportion), where its log/logit standard error is infinite"
+            }
+        })
+    }
 }
 
 /// Result alias used throughout the crate.

@@ -11,6 +11,7 @@
 //! | [`standardise`] | directly standardised rates with Dobson limits; Canada 2011 standard |
 //! | [`bootstrap`] | seeded, parallel, deterministic percentile bootstrap |
 //! | [`spc`] | XmR, p- and u-charts with Making Data Count rules; Anhøj run-chart rules |
+//! | [`disparity`] | rate/risk ratios and differences against a reference group; slope and relative index of inequality |
 //! | [`funnel`] | funnel-plot limits (95 %, 99.8 %) for proportions, rates and ratios |
 //! | [`quantile`](mod@quantile) | type-7 (R default) quantiles, median, 90th percentile |
 //!
@@ -18,6 +19,7 @@
 
 pub mod age;
 pub mod bootstrap;
+pub mod disparity;
 mod dist;
 pub mod error;
 pub mod funnel;
@@ -30,7 +32,12 @@ pub mod standardise;
 
 pub use age::{ADJUSTMENT_AGE_BANDS, AgeBands, REPORTING_AGE_BANDS};
 pub use bootstrap::{BootstrapConfig, BootstrapResult, bootstrap_percentile, bootstrap_weights};
-pub use error::{Result, StatsError};
+pub use disparity::{
+    EXACT_RATE_RATIO_BELOW, MIN_SII_REPETITIONS, ProportionGroup, RateGroup, RateRatio,
+    RateRatioMethod, SiiGroup, SiiInterval, SiiScale, SlopeIndex, rate_difference, rate_ratio,
+    ridits, risk_difference, risk_ratio, slope_index,
+};
+pub use error::{DisparityMeasure, Result, StatsError, UndefinedReason};
 pub use funnel::{
     FunnelClassification, FunnelLimits, FunnelPosition, FunnelUnit, ProportionFunnelMethod,
     classify, proportion_funnel, proportion_funnel_limits, rate_funnel, rate_funnel_limits,
