@@ -6,7 +6,6 @@ mod results;
 use std::path::PathBuf;
 
 use vigie_model::config::CalendarPeriod;
-use vigie_warehouse::Warehouse;
 
 pub use results::ExportFormat;
 
@@ -64,9 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             out,
             warehouse,
         } => {
-            let pipeline = vigie_model::config::load_pipeline(&pipeline)?;
-            let warehouse =
-                Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
+            let (pipeline, warehouse) = super::open_pipeline(&pipeline, warehouse.as_deref())?;
             let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
             let selection = results::Selection {
                 indicators: indicator,
@@ -90,9 +87,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             out,
             warehouse,
         } => {
-            let pipeline = vigie_model::config::load_pipeline(&pipeline)?;
-            let warehouse =
-                Warehouse::open(&warehouse.unwrap_or_else(|| pipeline.spec.warehouse.clone()))?;
+            let (pipeline, warehouse) = super::open_pipeline(&pipeline, warehouse.as_deref())?;
             let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
             let cfg = pipeline.disclosure();
             let n = vigie_serve::export_openmetrics(

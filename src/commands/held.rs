@@ -61,13 +61,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn open(target: &Target) -> anyhow::Result<(vigie_model::config::LoadedPipeline, Warehouse)> {
-    let pipeline = vigie_model::config::load_pipeline(&target.pipeline)?;
-    let location = target
-        .warehouse
-        .clone()
-        .unwrap_or_else(|| pipeline.spec.warehouse.clone());
-    let warehouse = Warehouse::open(&location)?;
-    Ok((pipeline, warehouse))
+    super::open_pipeline(&target.pipeline, target.warehouse.as_deref())
 }
 
 async fn list(target: Target) -> anyhow::Result<()> {

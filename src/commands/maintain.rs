@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use vigie_warehouse::{MaintenanceOptions, MaintenanceReport, Retention, TableOutcome, Warehouse};
+use vigie_warehouse::{MaintenanceOptions, MaintenanceReport, Retention, TableOutcome};
 
 /// Arguments of `vigie maintain`.
 #[derive(clap::Args)]
@@ -41,7 +41,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
+    let (pipeline, warehouse) = super::open_pipeline(&args.pipeline, args.warehouse.as_deref())?;
     let table_retention = Retention::days(pipeline.spec.maintenance.retention_days, false)?;
     let retention = match args.retention_hours {
         Some(hours) => {
@@ -49,11 +49,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => table_retention,
     };
-    let location = args
-        .warehouse
-        .clone()
-        .unwrap_or_else(|| pipeline.spec.warehouse.clone());
-    let warehouse = Warehouse::open(&location)?;
     let lock = warehouse
         .lock_writer(
             "maintain",

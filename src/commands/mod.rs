@@ -14,6 +14,21 @@ pub mod synth;
 pub mod tabular;
 pub mod validate;
 
+/// A pipeline and its warehouse: the one given on the command line (`--warehouse`), else the
+/// pipeline's own.
+fn open_pipeline(
+    pipeline: &std::path::Path,
+    warehouse: Option<&str>,
+) -> anyhow::Result<(
+    vigie_model::config::LoadedPipeline,
+    vigie_warehouse::Warehouse,
+)> {
+    let pipeline = vigie_model::config::load_pipeline(pipeline)?;
+    let location = warehouse.unwrap_or(&pipeline.spec.warehouse);
+    let warehouse = vigie_warehouse::Warehouse::open(location)?;
+    Ok((pipeline, warehouse))
+}
+
 /// Writes a command's figures as pretty JSON (`--report-json`), naming the file on failure.
 fn write_json(path: &std::path::Path, value: &serde_json::Value) -> anyhow::Result<()> {
     use anyhow::Context;

@@ -149,12 +149,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ),
         other => other,
     };
-    let pipeline = vigie_model::config::load_pipeline(&args.pipeline)?;
-    let location = args
-        .warehouse
-        .clone()
-        .unwrap_or_else(|| pipeline.spec.warehouse.clone());
-    let warehouse = Warehouse::open(&location)?;
+    let (pipeline, warehouse) = super::open_pipeline(&args.pipeline, args.warehouse.as_deref())?;
     let snapshot = warehouse.snapshot(args.as_of).await?;
     let ctx = warehouse
         .session(&snapshot, &SessionOptions::default())

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use vigie_model::Lang;
 use vigie_model::config::ReportPeriod;
-use vigie_warehouse::Warehouse;
 
 /// Arguments of `vigie report`.
 #[derive(clap::Args)]
@@ -60,13 +59,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Kind::Feedback { common, team } => (common, Some(team)),
         Kind::Accountability { common } => (common, None),
     };
-    let pipeline = vigie_model::config::load_pipeline(&common.pipeline)?;
-    let warehouse = Warehouse::open(
-        &common
-            .warehouse
-            .clone()
-            .unwrap_or_else(|| pipeline.spec.warehouse.clone()),
-    )?;
+    let (pipeline, warehouse) =
+        super::open_pipeline(&common.pipeline, common.warehouse.as_deref())?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
     let data = vigie_report::ReportData::load(&warehouse, &catalogue, &cfg).await?;
