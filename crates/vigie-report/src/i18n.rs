@@ -80,8 +80,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     (
         "key_peer_title",
-        "Position parmi les équipes : visites à l'urgence",
-        "Peer position: ED visits",
+        "Position parmi les équipes",
+        "Peer position",
     ),
     ("per_1000", "pour 1 000", "per 1,000"),
     (
