@@ -9,7 +9,7 @@ with cells as (
            p.team, p.sex, p.language, p.rurality, p.birth_year,
            1 as numerator, 0 as denominator
     from admission as v
-    join person as p on p.person_key = v.person_key
+    join person as p on p.person_number = v.person_number
 )
 
 select

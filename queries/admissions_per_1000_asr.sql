@@ -7,7 +7,7 @@ with cells as (
     select cast(date_trunc('month', v.admit_date) as date) as period_start,
            p.team, p.sex, p.birth_year, 1 as numerator, 0 as denominator
     from admission as v
-    join person as p on p.person_key = v.person_key
+    join person as p on p.person_number = v.person_number
 )
 
 select

@@ -2,7 +2,7 @@
 -- Grain: one row per month x team.
 with stays as (
     select
-        a.person_key,
+        a.person_number,
         a.discharge_date,
         coalesce(a.alc_days, 0) as alc_days,
         cast(cast(a.discharge_date as int) - cast(a.admit_date as int) as double) as inpatient_days
@@ -17,5 +17,5 @@ select
     sum(s.inpatient_days) as denominator,
     count(*) as cell_count
 from stays as s
-join person as p on p.person_key = s.person_key
+join person as p on p.person_number = s.person_number
 group by 1, 2

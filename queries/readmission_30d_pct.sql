@@ -9,7 +9,7 @@ with data_end as (
 ),
 
 stays as (
-    select a.person_key, a.admit_date, a.discharge_date
+    select a.person_number, a.admit_date, a.discharge_date
     from admission as a
     cross join data_end as d
     where a.discharge_date is not null
@@ -18,15 +18,15 @@ stays as (
 
 flagged as (
     select
-        s.person_key,
+        s.person_number,
         s.discharge_date,
         max(case
             when r.admit_date > s.discharge_date
              and r.admit_date <= s.discharge_date + interval '30 days'
              and r.admit_category = 'urgent' then 1 else 0 end) as readmitted
     from stays as s
-    left join admission as r on r.person_key = s.person_key
-    group by s.person_key, s.admit_date, s.discharge_date
+    left join admission as r on r.person_number = s.person_number
+    group by s.person_number, s.admit_date, s.discharge_date
 )
 
 select
@@ -37,5 +37,5 @@ select
     sum(f.readmitted) as numerator,
     count(*) as denominator
 from flagged as f
-join person as p on p.person_key = f.person_key
+join person as p on p.person_number = f.person_number
 group by 1, 2, 3, 4

@@ -61,6 +61,8 @@ enum Command {
     Maintain(commands::maintain::Args),
     /// Files held for review by a replacement guard: list, release, discard / Fichiers retenus pour vérification
     Held(commands::held::Args),
+    /// Bring a warehouse written by an earlier vigie to the current layout / Migrer l'entrepôt
+    Migrate(commands::migrate::Args),
 }
 
 /// Our crates at info, dependencies (Delta, DataFusion) only when they warn; RUST_LOG overrides.
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
             Command::Demo(a) => commands::demo::run(a).await,
             Command::Held(a) => commands::held::run(a).await,
             Command::Maintain(a) => commands::maintain::run(a).await,
+            Command::Migrate(a) => commands::migrate::run(a).await,
         }
     });
     match result {

@@ -7,6 +7,7 @@ pub mod export;
 pub mod held;
 pub mod ingest;
 pub mod maintain;
+pub mod migrate;
 pub mod query;
 pub mod report;
 pub mod serve;

@@ -8,5 +8,6 @@ mod indicators;
 mod ingest_guarantees;
 mod interop;
 mod maintain;
+mod person_numbers;
 mod report;
 mod serve;

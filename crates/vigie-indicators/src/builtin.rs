@@ -85,14 +85,14 @@ pub async fn run(
         ctx,
         &index,
         n,
-        "SELECT person_key, CAST(arrival AS DATE) FROM ed_visit",
+        "SELECT person_number, CAST(arrival AS DATE) FROM ed_visit",
     )
     .await?;
     let adm = load_events(
         ctx,
         &index,
         n,
-        "SELECT person_key, admit_date FROM admission",
+        "SELECT person_number, admit_date FROM admission",
     )
     .await?;
     let events = Events::new(ed, adm)?;
@@ -143,7 +143,7 @@ async fn load_population(
         let team = r.team.map(|t| teams[t].as_str());
         population.push(r.birth_year, sex, team, r.death.map(day_to_date));
     }
-    let index = PersonIndex::from_sorted(rows.into_iter().map(|r| r.key).collect());
+    let index = PersonIndex::from_sorted(rows.into_iter().map(|r| (r.key, r.number)).collect());
     Ok((population, index))
 }
 
@@ -156,13 +156,14 @@ async fn read_person_rows(
     for_each_batch(
         ctx,
         "program_evaluation",
-        "SELECT person_key, birth_year, sex, team, death_date FROM person",
+        "SELECT person_key, person_number, birth_year, sex, team, death_date FROM person",
         |b| {
             let key = text(b, 0)?;
-            let by = ints(b, 1)?;
-            let sex = text(b, 2)?;
-            let team = text(b, 3)?;
-            let death = dates(b, 4)?;
+            let number = ints(b, 1)?;
+            let by = ints(b, 2)?;
+            let sex = text(b, 3)?;
+            let team = text(b, 4)?;
+            let death = dates(b, 5)?;
             for i in (0..b.num_rows()).filter(|i| !key.is_null(*i)) {
                 let raw = raw_key(key.value(i)).ok_or_else(|| {
                     IndicatorError::Internal(
@@ -171,9 +172,20 @@ async fn read_person_rows(
                             .into(),
                     )
                 })?;
+                let number = u32::try_from(number.value(i))
+                    .ok()
+                    .filter(|_| !number.is_null(i))
+                    .ok_or_else(|| {
+                        IndicatorError::Internal(
+                            "the person table holds a row without a valid person_number: \
+                             was it written by vigie ingest?"
+                                .into(),
+                        )
+                    })?;
                 let team = (!team.is_null(i)).then(|| intern(teams, team.value(i)));
                 rows.push(PersonRow {
                     key: raw,
+                    number,
                     birth_year: by.value(i),
                     sex: match sex.value(i) {
                         "F" => 0,
@@ -200,17 +212,20 @@ async fn load_enrolments(
     for b in &run_sql(
         ctx,
         "program_evaluation",
-        "SELECT person_key, program, team, enrolment_date FROM enrolment WHERE enrolment_date IS NOT NULL \
+        "SELECT person_number, program, team, enrolment_date FROM enrolment WHERE enrolment_date IS NOT NULL \
          ORDER BY person_key, enrolment_date, program, team",
     )
     .await?
     {
-        let key = text(b, 0)?;
+        let number = ints(b, 0)?;
         let program = text(b, 1)?;
         let team = text(b, 2)?;
         let date = dates(b, 3)?;
         for i in 0..b.num_rows() {
-            if let Some(k) = index.get(key.value(i)) {
+            if let Some(k) = (!number.is_null(i))
+                .then(|| index.get(number.value(i)))
+                .flatten()
+            {
                 enrolments.push(Enrolment {
                     person: k,
                     program: program.value(i).to_string(),
@@ -223,7 +238,7 @@ async fn load_enrolments(
     Ok(enrolments)
 }
 
-/// One event series (persons' event days) from a query returning (person_key, date).
+/// One event series (persons' event days) from a query returning (person_number, date).
 async fn load_events(
     ctx: &SessionContext,
     index: &PersonIndex,
@@ -232,11 +247,11 @@ async fn load_events(
 ) -> Result<EventSeries, IndicatorError> {
     let (mut persons, mut days, mut unknown) = (Vec::new(), Vec::new(), 0usize);
     for_each_batch(ctx, "program_evaluation", sql, |b| {
-        let key = text(b, 0)?;
+        let number = ints(b, 0)?;
         let day = dates(b, 1)?;
         for i in 0..b.num_rows() {
-            let person = (!key.is_null(i) && !day.is_null(i))
-                .then(|| index.get(key.value(i)))
+            let person = (!number.is_null(i) && !day.is_null(i))
+                .then(|| index.get(number.value(i)))
                 .flatten();
             match person {
                 Some(k) => {
@@ -261,6 +276,8 @@ async fn load_events(
 /// One registry row, raw, before numbering.
 struct PersonRow {
     key: RawKey,
+    /// The warehouse person number.
+    number: u32,
     birth_year: i32,
     sex: u8,
     team: Option<usize>,

@@ -1,14 +1,12 @@
-//! Dense person numbers for the person-level computations, lean enough for a province.
+//! The evaluation's own person numbering, lean enough for a province.
 //!
-//! A pseudonymous key is the hex form of an HMAC-SHA256: 64 characters as text, 32 bytes
-//! raw. Held raw, in a table hashed by its first eight bytes (already uniformly random:
-//! nobody can aim at a bucket without the pseudonymisation key), 15 million persons take
-//! about 1 GiB instead of several. Rows are streamed from DataFusion rather than collected,
-//! and numbered in key order in Rust rather than by an SQL sort that a bounded memory pool
-//! would have to spill.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+//! The evaluation numbers the registry's persons 0, 1, 2… in pseudonymous-key order, so that
+//! its seeded bootstrap is reproducible whatever order loads numbered persons in. Rows reach
+//! it by their warehouse person number (`person_number`, given at ingest): a plain array
+//! from warehouse number to evaluation number replaces hashing 64-character keys. Keys are
+//! held raw (32 bytes) only to sort persons and to write the worklist. Rows are streamed
+//! from DataFusion rather than collected, and sorted in Rust rather than by an SQL sort that
+//! a bounded memory pool would have to spill.
 
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
@@ -19,32 +17,14 @@ use crate::error::IndicatorError;
 /// A raw pseudonymous key.
 pub(crate) type RawKey = [u8; 32];
 
-/// Hashes a raw key by its first eight bytes (keys are HMAC outputs: uniformly random).
-#[derive(Default)]
-pub(crate) struct PrefixHasher(u64);
+/// No evaluation number: the warehouse number names no registry person.
+const ABSENT: u32 = u32::MAX;
 
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // A [u8; 32] is hashed as its length then its bytes: keep the first 8 key bytes.
-        if bytes.len() >= 8 {
-            let mut prefix = [0u8; 8];
-            prefix.copy_from_slice(&bytes[..8]);
-            self.0 = u64::from_le_bytes(prefix);
-        }
-    }
-
-    fn write_usize(&mut self, _: usize) {}
-}
-
-/// Person key -> dense number, and back.
+/// Warehouse person number -> evaluation number, and evaluation number -> key.
 #[derive(Default)]
 pub(crate) struct PersonIndex {
     keys: Vec<RawKey>,
-    numbers: HashMap<RawKey, u32, BuildHasherDefault<PrefixHasher>>,
+    by_number: Vec<u32>,
 }
 
 /// The raw form of a hex key; None for text that is not a warehouse key.
@@ -55,22 +35,30 @@ pub(crate) fn raw_key(hex_key: &str) -> Option<RawKey> {
 }
 
 impl PersonIndex {
-    /// Numbers `keys` (sorted, without duplicates) 0, 1, 2, ... in that order.
-    pub fn from_sorted(keys: Vec<RawKey>) -> Self {
-        let mut numbers =
-            HashMap::with_capacity_and_hasher(keys.len(), BuildHasherDefault::default());
-        for (i, k) in keys.iter().enumerate() {
-            numbers.insert(*k, i as u32);
+    /// Numbers `persons` — (key, warehouse number), sorted by key, without duplicates —
+    /// 0, 1, 2... in that order.
+    pub fn from_sorted(persons: Vec<(RawKey, u32)>) -> Self {
+        let size = persons
+            .iter()
+            .map(|(_, n)| *n as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut by_number = vec![ABSENT; size];
+        let mut keys = Vec::with_capacity(persons.len());
+        for (i, (key, number)) in persons.into_iter().enumerate() {
+            by_number[number as usize] = i as u32;
+            keys.push(key);
         }
-        PersonIndex { keys, numbers }
+        PersonIndex { keys, by_number }
     }
 
-    /// The number of a person, by hex key.
-    pub fn get(&self, hex_key: &str) -> Option<u32> {
-        raw_key(hex_key).and_then(|k| self.numbers.get(&k).copied())
+    /// The evaluation number of a person, by warehouse number.
+    pub fn get(&self, number: i32) -> Option<u32> {
+        let at = usize::try_from(number).ok()?;
+        self.by_number.get(at).copied().filter(|n| *n != ABSENT)
     }
 
-    /// The hex key of a person number.
+    /// The hex key of an evaluation number.
     pub fn hex(&self, person: u32) -> String {
         self.keys
             .get(person as usize)
@@ -108,15 +96,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_round_trip_and_number_in_order() {
+    fn persons_are_numbered_in_key_order_and_found_by_warehouse_number() {
         let a = "00".repeat(32);
         let b = format!("ff{}", "01".repeat(31));
-        let index =
-            PersonIndex::from_sorted(vec![raw_key(&a).expect("hex"), raw_key(&b).expect("hex")]);
-        assert_eq!(index.get(&a), Some(0));
-        assert_eq!(index.get(&b), Some(1));
+        // Warehouse numbers in load order: b was loaded first.
+        let index = PersonIndex::from_sorted(vec![
+            (raw_key(&a).expect("hex"), 7),
+            (raw_key(&b).expect("hex"), 2),
+        ]);
+        assert_eq!(index.get(7), Some(0));
+        assert_eq!(index.get(2), Some(1));
         assert_eq!(index.hex(1), b);
-        assert_eq!(index.get("not hex"), None);
-        assert_eq!(index.get(&"ab".repeat(32)), None);
+        assert_eq!(index.get(3), None, "a number of no registry person");
+        assert_eq!(index.get(8), None, "beyond every number");
+        assert_eq!(index.get(-1), None);
+        assert_eq!(raw_key("not hex"), None);
     }
 }

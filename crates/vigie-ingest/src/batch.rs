@@ -78,6 +78,8 @@ pub struct EntityBatches {
     pub rows: u64,
     schema: SchemaRef,
     columns: Vec<Column>,
+    /// The person's number, for entities that name a person.
+    person_number: Option<Int32Builder>,
     source: StringBuilder,
     file: StringBuilder,
     line: Int64Builder,
@@ -179,6 +181,7 @@ impl EntityBatches {
             rows: 0,
             schema: entity.schema(),
             columns: entity.fields().iter().map(|f| Column::new(f.ty)).collect(),
+            person_number: entity.person_key_field().map(|_| Int32Builder::new()),
             source: StringBuilder::new(),
             file: StringBuilder::new(),
             line: Int64Builder::new(),
@@ -190,15 +193,21 @@ impl EntityBatches {
         }
     }
 
-    /// Appends one row (values in canonical field order).
+    /// Appends one row (values in canonical field order; `person_number` the number of its
+    /// person key, for entities that name a person).
     pub fn push(
         &mut self,
         values: &[Value],
+        person_number: Option<u32>,
         month: Option<&str>,
         provenance: (&str, &str, u64, &str),
     ) -> Result<(), ArrowError> {
         for (col, v) in self.columns.iter_mut().zip(values) {
             col.push(v);
+        }
+        if let Some(numbers) = self.person_number.as_mut() {
+            // Numbers never exceed i32::MAX (`PersonNumbers` refuses to give more).
+            numbers.append_option(person_number.and_then(|n| i32::try_from(n).ok()));
         }
         let (source, file, line, load_id) = provenance;
         self.source.append_value(source);
@@ -229,6 +238,9 @@ impl EntityBatches {
             return Ok(());
         }
         let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        if let Some(numbers) = self.person_number.as_mut() {
+            arrays.push(Arc::new(numbers.finish()));
+        }
         arrays.push(Arc::new(self.source.finish()));
         arrays.push(Arc::new(self.file.finish()));
         arrays.push(Arc::new(self.line.finish()));

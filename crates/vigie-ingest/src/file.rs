@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use vigie_model::config::{FileFormat, SourceSpec};
-use vigie_model::{Entity, FieldType, PseudonymKey};
+use vigie_model::{Entity, FieldType, PersonNumbers, PseudonymKey};
 
 use vigie_model::IdentifierDetector;
 use vigie_model::config::DeclaredPeriod;
@@ -27,6 +27,8 @@ pub struct FileContext<'a> {
     pub load_id: &'a str,
     /// The pseudonymisation key.
     pub key: &'a PseudonymKey,
+    /// The load's person numbering: every accepted row naming a person gets its number.
+    pub numbers: &'a PersonNumbers,
     /// Rows per Arrow batch.
     pub batch_rows: usize,
     /// Directory for staging files: rows beyond `spill_rows` per entity go to Parquet there
@@ -200,6 +202,11 @@ impl State<'_> {
                 self.outcome.rows_accepted += 1;
                 for row in rows {
                     let entity = compiled.outputs[row.output].entity;
+                    let person_number = person_number_of(entity, &row.values, self.ctx.numbers)
+                        .map_err(|message| ReadError {
+                            line: record.line,
+                            message,
+                        })?;
                     let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
                         EntityBatches::new(entity, self.ctx.batch_rows)
                             .staged(self.ctx.staging, self.ctx.spill_rows)
@@ -207,6 +214,7 @@ impl State<'_> {
                     batches
                         .push(
                             &row.values,
+                            person_number,
                             row.month.as_deref(),
                             (
                                 &self.spec.source,
@@ -372,6 +380,29 @@ fn reason_class(reason: &str) -> String {
         .unwrap_or(reason)
         .trim()
         .to_string()
+}
+
+/// The number of the person a row names (None: the entity names nobody, or the row leaves
+/// its optional key empty).
+fn person_number_of(
+    entity: Entity,
+    values: &[Value],
+    numbers: &PersonNumbers,
+) -> Result<Option<u32>, String> {
+    let Some(at) = entity
+        .fields()
+        .iter()
+        .position(|f| f.ty == FieldType::PersonKey)
+    else {
+        return Ok(None);
+    };
+    match values.get(at) {
+        Some(Value::Str(key)) => numbers
+            .number(key)
+            .map(Some)
+            .map_err(|e| format!("internal error numbering persons: {e}")),
+        _ => Ok(None),
+    }
 }
 
 fn person_key_of(

@@ -66,6 +66,7 @@ fn run_with(
         file: FILE,
         load_id: LOAD_ID,
         key: &key,
+        numbers: &vigie_model::PersonNumbers::new(),
         batch_rows,
         staging: None,
         spill_rows: usize::MAX,

@@ -1210,6 +1210,7 @@ fn check(case: &SpecCase, data: &[u8]) -> Result<(), TestCaseError> {
         file: "fuzz.csv",
         load_id: "fuzz",
         key: &KEY,
+        numbers: &vigie_model::PersonNumbers::new(),
         batch_rows: 5,
         staging: None,
         spill_rows: usize::MAX,

@@ -49,6 +49,7 @@ fn run(spec: &SourceSpec, data: &[u8]) -> Result<FileOutcome, (FileRejection, u6
         file: "ed_1.csv",
         load_id: "load",
         key: &key,
+        numbers: &vigie_model::PersonNumbers::new(),
         batch_rows: 100,
         staging: None,
         spill_rows: usize::MAX,

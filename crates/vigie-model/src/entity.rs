@@ -220,6 +220,12 @@ impl Entity {
         }
     }
 
+    /// The field naming the person the row is about, if the entity has one: its rows also
+    /// carry the person's number ([`PERSON_NUMBER`](crate::PERSON_NUMBER)).
+    pub fn person_key_field(self) -> Option<&'static FieldDef> {
+        self.fields().iter().find(|f| f.ty == FieldType::PersonKey)
+    }
+
     /// Pairs (later, earlier) of date fields where the later must not precede the earlier.
     pub fn date_order_rules(self) -> &'static [(&'static str, &'static str)] {
         match self {
@@ -234,13 +240,21 @@ impl Entity {
         }
     }
 
-    /// The full warehouse schema: business fields, provenance, then the partition column.
+    /// The full warehouse schema: business fields, the person number where the entity
+    /// names a person, provenance, then the partition column.
     pub fn schema(self) -> SchemaRef {
         let mut fields: Vec<Field> = self
             .fields()
             .iter()
             .map(|d| Field::new(d.name, d.ty.arrow_type(), !d.required))
             .collect();
+        if let Some(key) = self.person_key_field() {
+            fields.push(Field::new(
+                crate::PERSON_NUMBER,
+                DataType::Int32,
+                !key.required,
+            ));
+        }
         fields.push(Field::new("_source", DataType::Utf8, false));
         fields.push(Field::new("_file", DataType::Utf8, false));
         fields.push(Field::new("_line", DataType::Int64, false));
@@ -307,6 +321,16 @@ mod tests {
             let schema = e.schema();
             for p in PROVENANCE_FIELDS {
                 assert!(schema.field_with_name(p).is_ok(), "{e} lacks {p}");
+            }
+            // Every row naming a person carries its number, nullable exactly as the key.
+            let number = schema.field_with_name(crate::PERSON_NUMBER).ok();
+            match e.person_key_field() {
+                Some(key) => assert_eq!(
+                    number.map(|n| (n.is_nullable(), n.data_type().clone())),
+                    Some((!key.required, DataType::Int32)),
+                    "{e}"
+                ),
+                None => assert!(number.is_none(), "{e}"),
             }
             assert_eq!(
                 schema.field_with_name(EVENT_MONTH).is_ok(),

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use tracing::{info, warn};
 use vigie_ingest::{EntityData, FileOutcome, FileRejection, QuarantineRow, quarantine_batch};
-use vigie_model::Entity;
 use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
+use vigie_model::{Entity, PersonNumbers};
 use vigie_warehouse::{
     FileStatus, ManifestEntry, QUARANTINE_TABLE, Replace, Warehouse, WriteInput,
 };
@@ -162,7 +162,15 @@ impl Group {
         load_id: &str,
         fail_before_manifest_of: Option<&str>,
         lock: &vigie_warehouse::WriterLock,
+        numbers: Option<&PersonNumbers>,
     ) -> Result<Vec<FileReport>, PipelineError> {
+        // The numbers given so far, stored before any row using them can become visible
+        // (see vigie-warehouse's `person_numbers`: the table only grows).
+        if let Some(numbers) = numbers {
+            warehouse
+                .append_person_numbers(&numbers.take_new(), lock)
+                .await?;
+        }
         let mut writes = GroupWrites::with_capacity(self.files.len());
         for (index, parsed) in self.files.into_iter().enumerate() {
             writes.add(index, parsed, load_id)?;

@@ -62,6 +62,9 @@ pub async fn compute(
             std::time::Duration::from_secs(pipeline.spec.writer_wait_seconds),
         )
         .await?;
+    // The catalogue joins persons on their numbers: a warehouse loaded before they existed
+    // is numbered first.
+    crate::migrate::number_persons(&warehouse, &lock).await?;
     let report = run_catalogue(&catalogue, &options).await?;
     lock.release().await?;
     Ok(report)

@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 use vigie_ingest::plausible::DateBounds;
 use vigie_ingest::{FileContext, FileFailure, FileOutcome, FileRejection, ingest_file};
-use vigie_model::PseudonymKey;
 use vigie_model::config::{DeclaredPeriod, FilePattern, LoadedPipeline, SourceSpec};
+use vigie_model::{PersonNumbers, PseudonymKey};
 use vigie_warehouse::{FileStatus, ManifestEntry, SessionOptions, Warehouse, WriterLock};
 
 use crate::commit::{Group, ParsedFile};
@@ -176,6 +176,8 @@ pub async fn ingest(
             std::time::Duration::from_secs(pipeline.spec.writer_wait_seconds),
         )
         .await?;
+    // Rows carry person numbers: a warehouse loaded before they existed is numbered first.
+    crate::migrate::number_persons(&warehouse, &lock).await?;
     let load_id = uuid::Uuid::now_v7().to_string();
     // Rows of large files spill here during parsing; removed with everything in it at the end.
     let staging_dir = tempfile::Builder::new()
@@ -205,12 +207,19 @@ pub async fn ingest(
     )?;
     report.still_held = still_held(&held_now, &jobs);
     let replaced = read_what_jobs_compare_with(&warehouse, &mut jobs).await?;
+    // The stored numbering, read only when a file may be parsed (it holds every person).
+    let numbers = if jobs.iter().any(|j| j.fresh || j.release) {
+        Some(Arc::new(warehouse.person_numbers().await?))
+    } else {
+        None
+    };
 
     options
         .progress
         .start("ingest", jobs.iter().map(|j| j.file.size).sum());
     let settings = ParseSettings {
         key,
+        numbers: numbers.clone(),
         done: decided.done,
         staging: staging_dir.path().to_path_buf(),
         spill_rows: options.spill_rows,
@@ -226,6 +235,7 @@ pub async fn ingest(
         load_id: &load_id,
         fail_before_manifest_of: options.fail_before_manifest_of.as_deref(),
         lock: &lock,
+        numbers: numbers.clone(),
         progress: options.progress,
         released: decided.released,
         replaced,
@@ -452,6 +462,8 @@ async fn read_what_jobs_compare_with(
 /// What every parse of a load shares.
 struct ParseSettings {
     key: PseudonymKey,
+    /// The load's person numbering (None when no file is to be parsed).
+    numbers: Option<Arc<PersonNumbers>>,
     /// Content already decided (see [`Decided::done`]): skipped without parsing.
     done: HashSet<(String, String)>,
     staging: std::path::PathBuf,
@@ -524,6 +536,12 @@ async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSe
     {
         return Step::Skipped;
     }
+    let Some(numbers) = settings.numbers.clone() else {
+        return Step::Postponed(
+            "internal error: the person numbering was not read before parsing (please report)"
+                .into(),
+        );
+    };
     let source = job.source.clone();
     let file_key = job.file.key.clone();
     let period = job.period;
@@ -547,6 +565,7 @@ async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSe
             file: &file_key,
             load_id: &settings.load_id,
             key: &settings.key,
+            numbers: &numbers,
             batch_rows: 65_536,
             staging: Some(&staging),
             spill_rows: settings.spill_rows,
@@ -578,6 +597,8 @@ struct Committer<'a> {
     load_id: &'a str,
     fail_before_manifest_of: Option<&'a str>,
     lock: &'a WriterLock,
+    /// The numbering whose new numbers each group commit stores.
+    numbers: Option<Arc<PersonNumbers>>,
     progress: &'a dyn Progress,
     /// Held content this run applies as it is (see [`Decided::released`]).
     released: HashSet<(String, String)>,
@@ -681,6 +702,7 @@ impl Committer<'_> {
                 self.load_id,
                 self.fail_before_manifest_of,
                 self.lock,
+                self.numbers.as_deref(),
             )
             .await?;
         self.report.files.extend(entries);

@@ -8,6 +8,7 @@ mod error;
 mod guard;
 mod ingest;
 mod landing;
+mod migrate;
 mod progress;
 mod reports;
 mod stored;
@@ -20,6 +21,7 @@ pub use ingest::{
     DEFAULT_SPILL_ROWS, FileReport, IngestOptions, IngestReport, ingest, outstanding_held,
 };
 pub use landing::{Landing, LandingFile};
+pub use migrate::number_persons;
 pub use progress::{NoProgress, Progress};
 pub use reports::write_reports;
 pub use vigie_indicators::ComputeReport;

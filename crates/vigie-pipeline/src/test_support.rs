@@ -121,6 +121,17 @@ pub(crate) fn registry_csv(rows: u64, bad: u64) -> String {
     csv
 }
 
+thread_local! {
+    /// One numbering per test thread, shared by its parses and commits as a load's is.
+    static NUMBERS: &'static vigie_model::PersonNumbers =
+        Box::leak(Box::new(vigie_model::PersonNumbers::new()));
+}
+
+/// The test thread's person numbering.
+pub(crate) fn numbers() -> &'static vigie_model::PersonNumbers {
+    NUMBERS.with(|n| *n)
+}
+
 /// What the real parser makes of `text` as the landing file `key` of `source`, with the
 /// period `key` declares (rows spill to `staging` beyond `spill_rows` per entity), against
 /// the records of the source `loaded` already.
@@ -142,6 +153,7 @@ pub(crate) fn parse_in(
         file: key,
         load_id: "test-load",
         key: &pseudonyms,
+        numbers: numbers(),
         batch_rows: 1024,
         staging,
         spill_rows,
@@ -246,7 +258,13 @@ impl Fixture {
             group.push(file);
         }
         let reports = group
-            .commit(&self.warehouse, "test-load", fail_before_manifest_of, &lock)
+            .commit(
+                &self.warehouse,
+                "test-load",
+                fail_before_manifest_of,
+                &lock,
+                Some(numbers()),
+            )
             .await;
         lock.release().await.expect("release");
         reports

@@ -42,6 +42,7 @@ fn visits(rows: &[(&str, &str, &str)]) -> RecordBatch {
                 .map(|(i, (source, file, month))| {
                     Some(match field.name().as_str() {
                         "person_key" => format!("p{i}"),
+                        "person_number" => i.to_string(),
                         "arrival" => format!("{month}-15T09:30:00"),
                         "facility" => "F1".to_string(),
                         "_source" => source.to_string(),

@@ -97,6 +97,17 @@ pub enum WarehouseError {
         /// The shortest accepted without forcing, in hours.
         minimum_hours: u64,
     },
+    /// The person numbering stored in the warehouse is unusable (see the message).
+    #[error("{0}")]
+    PersonNumbers(#[from] vigie_model::PersonNumberError),
+    /// A local staging file could not be written (disk full, permissions).
+    #[error("staging file {path}: {message}")]
+    Staging {
+        /// The file or directory.
+        path: String,
+        /// What failed.
+        message: String,
+    },
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -120,7 +131,9 @@ impl WarehouseError {
             | WarehouseError::LockLost { .. }
             | WarehouseError::LockFile { .. }
             | WarehouseError::LockStore { .. }
-            | WarehouseError::Listing { .. } => ErrorKind::Environment,
+            | WarehouseError::Listing { .. }
+            | WarehouseError::Staging { .. } => ErrorKind::Environment,
+            WarehouseError::PersonNumbers(_) => ErrorKind::Data,
             WarehouseError::Query(e) => datafusion_kind(e, ErrorKind::Bug),
             WarehouseError::Arrow(_) | WarehouseError::Internal(_) => ErrorKind::Bug,
         }

@@ -20,6 +20,7 @@ mod location;
 mod lock;
 mod maintenance;
 mod manifest;
+mod person_numbers;
 #[cfg(test)]
 mod restricted_tests;
 mod session;
@@ -35,6 +36,7 @@ pub use maintenance::{
     maintenance_log_schema,
 };
 pub use manifest::{FileStatus, MANIFEST_TABLE, ManifestEntry, QUARANTINE_TABLE, manifest_schema};
+pub use person_numbers::{NumberedTable, NumberingMigration};
 pub use session::{DERIVED_TABLES, SessionOptions, Snapshot};
 pub use table::{Replace, WriteInput};
 
@@ -44,10 +46,10 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use url::Url;
 
-/// Tables of the restricted zone (person-level lists for care coordinators). They live under
-/// [`RESTRICTED_PREFIX`], apart from the published and internal tables, so that a reader can
-/// be given the rest of the warehouse without them.
-pub const RESTRICTED_TABLES: [&str; 1] = ["worklist"];
+/// Tables of the restricted zone: person-level lists for care coordinators, and the
+/// key-to-number map. They live under [`RESTRICTED_PREFIX`], apart from the published and
+/// internal tables, so that a reader can be given the rest of the warehouse without them.
+pub const RESTRICTED_TABLES: [&str; 2] = ["worklist", vigie_model::PERSON_NUMBER];
 
 /// The folder of the restricted zone inside the warehouse.
 pub const RESTRICTED_PREFIX: &str = "restricted";

@@ -48,7 +48,8 @@ impl Default for SessionOptions {
 impl Warehouse {
     /// A session with every table registered at the snapshot's version: `person`,
     /// `ed_visit`, `admission`, `enrolment`, `survey_response`, `quarantine`, `load_manifest`.
-    /// Tables not loaded yet are registered empty with their schema.
+    /// Tables not loaded yet are registered empty with their schema. The derived tables and
+    /// `person_number` are registered at their latest version, when they exist.
     pub async fn session(
         &self,
         snapshot: &Snapshot,
@@ -103,8 +104,12 @@ impl Warehouse {
                 }
             }
         }
-        // Derived tables are not loads: they are read at their latest version, when present.
-        for name in DERIVED_TABLES {
+        // Derived tables are not loads, and the key-to-number table only grows (see
+        // `person_numbers`): they are read at their latest version, when present.
+        for name in DERIVED_TABLES
+            .into_iter()
+            .chain([vigie_model::PERSON_NUMBER])
+        {
             let url = self.table_url(name)?;
             if let Some(table) = open_at(&url, None).await? {
                 let err = |source| WarehouseError::Delta {

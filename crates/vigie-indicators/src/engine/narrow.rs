@@ -44,8 +44,8 @@ pub(super) async fn restrict_events(
         ctx.register_table("person__whole", provider)
             .map_err(internal)?;
         let persons = "CREATE TABLE person AS SELECT p.* FROM \
-            (SELECT person_key FROM ed_visit UNION SELECT person_key FROM admission) AS k \
-            JOIN person__whole AS p ON p.person_key = k.person_key";
+            (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission) AS k \
+            JOIN person__whole AS p ON p.person_number = k.person_number";
         run_sql(ctx, "person", persons).await?;
     }
     Ok(())

@@ -322,7 +322,13 @@ async fn a_writer_that_lost_its_lock_makes_nothing_visible() {
         .await,
     );
     let err = group
-        .commit(&fx.warehouse, "test-load", None, &lock)
+        .commit(
+            &fx.warehouse,
+            "test-load",
+            None,
+            &lock,
+            Some(crate::test_support::numbers()),
+        )
         .await
         .expect_err("the lock is lost");
     assert!(

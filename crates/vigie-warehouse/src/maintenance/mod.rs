@@ -298,7 +298,7 @@ impl Warehouse {
 
     /// Appends one compaction to the maintenance log (its own commit, right after the
     /// compaction, so that a crash leaves at most one table ahead of the manifest).
-    async fn record_compaction(
+    pub(crate) async fn record_compaction(
         &self,
         record: &CompactionRecord,
         lock: &WriterLock,

@@ -1,0 +1,350 @@
+//! The key-to-number table and the migration that numbers a warehouse written before it.
+//!
+//! The `person_number` table only grows: each load appends the numbers it gave, in the
+//! commit group of the rows that use them, before the manifest commit makes those rows
+//! visible. A load that crashes after appending leaves numbers no visible row uses; they
+//! stay given (a key, once numbered, keeps its number), which is what "never renumbered"
+//! needs. So the table is read at its latest version — by the writer, under the writer
+//! lock — not through the manifest.
+//!
+//! Migration (`vigie migrate`, or the first writer that finds a table without numbers):
+//! numbers every key of the unnumbered tables, appends them, then rewrites each such table
+//! at the version the manifest shows with the `person_number` column added, and records
+//! the rewrite in the maintenance log as an equivalence (the same rows, now numbered), so
+//! readers pinned to the old version move to the new one. Every step can be redone: a
+//! crash leaves either numbers no row uses yet, or a rewritten table whose equivalence was
+//! not recorded (rewritten again from the same version next time).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, RecordBatch};
+use arrow::datatypes::{DataType, Int32Type};
+use chrono::Utc;
+use datafusion::prelude::SessionContext;
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use futures::StreamExt;
+use vigie_model::{Entity, PERSON_NUMBER, PersonNumbers, person_number_schema};
+
+use crate::error::WarehouseError;
+use crate::maintenance::CompactionRecord;
+use crate::table::{delta_err, open_at, writer_properties};
+use crate::{Replace, Warehouse, WriterLock};
+
+/// What a migration did to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberedTable {
+    /// The table.
+    pub table: String,
+    /// The version the manifest showed, without numbers.
+    pub from_version: u64,
+    /// The rewritten version, with them.
+    pub to_version: u64,
+    /// Rows rewritten.
+    pub rows: u64,
+}
+
+/// What a migration did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NumberingMigration {
+    /// Keys numbered by the migration (keys numbered before keep their numbers).
+    pub persons_numbered: u64,
+    /// Tables rewritten with the number column.
+    pub tables: Vec<NumberedTable>,
+}
+
+impl Warehouse {
+    /// The numbering stored so far (empty for a warehouse that numbered nobody yet). Read at
+    /// the table's latest version: call it while holding the writer lock.
+    pub async fn person_numbers(&self) -> Result<PersonNumbers, WarehouseError> {
+        let url = self.table_url(PERSON_NUMBER)?;
+        let Some(table) = open_at(&url, None).await? else {
+            return Ok(PersonNumbers::new());
+        };
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta_err(&url))?;
+        let provider = table.table_provider().await?;
+        let mut stream = ctx
+            .read_table(provider)?
+            .select_columns(&["person_key", PERSON_NUMBER])?
+            .execute_stream()
+            .await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(batch?);
+        }
+        // Scans return text as views: cast to the plain types once per batch.
+        let mut columns = Vec::with_capacity(batches.len());
+        for b in &batches {
+            columns.push((
+                arrow::compute::cast(b.column(0), &DataType::Utf8)?,
+                arrow::compute::cast(b.column(1), &DataType::Int32)?,
+            ));
+        }
+        let mut pairs: Vec<(&str, i32)> = Vec::new();
+        for (keys, numbers) in &columns {
+            let (keys, numbers) = (keys.as_string::<i32>(), numbers.as_primitive::<Int32Type>());
+            pairs.extend(
+                (0..keys.len())
+                    .filter(|i| keys.is_valid(*i) && numbers.is_valid(*i))
+                    .map(|i| (keys.value(i), numbers.value(i))),
+            );
+        }
+        Ok(PersonNumbers::from_stored(pairs)?)
+    }
+
+    /// Appends the numbers a load gave (one commit). Returns the table's new version.
+    pub async fn append_person_numbers(
+        &self,
+        numbers: &vigie_model::NewNumbers,
+        lock: &WriterLock,
+    ) -> Result<Option<u64>, WarehouseError> {
+        if numbers.is_empty() {
+            return Ok(None);
+        }
+        lock.still_held()?;
+        self.write(
+            PERSON_NUMBER,
+            person_number_schema(),
+            vec![],
+            vec![numbers.to_batch()?],
+            &Replace::Nothing,
+        )
+        .await
+    }
+
+    /// The loaded tables, at the versions the manifest shows, whose rows name persons but
+    /// do not carry their numbers yet (written before person numbers existed).
+    pub async fn unnumbered_tables(&self) -> Result<Vec<(Entity, u64)>, WarehouseError> {
+        let snapshot = self.snapshot(None).await?;
+        let mut out = Vec::new();
+        for entity in Entity::ALL
+            .into_iter()
+            .filter(|e| e.person_key_field().is_some())
+        {
+            let Some(&version) = snapshot.tables.get(entity.table_name()) else {
+                continue;
+            };
+            let url = self.table_url(entity.table_name())?;
+            let Some(table) = open_at(&url, Some(version)).await? else {
+                continue;
+            };
+            let schema = table.snapshot().map_err(delta_err(&url))?.schema();
+            if schema.field(PERSON_NUMBER).is_none() {
+                out.push((entity, version));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Numbers the persons of every table written before person numbers existed (see the
+    /// module docs); nothing to do returns an empty report. `lock` must be this
+    /// warehouse's writer lock.
+    pub async fn migrate_person_numbers(
+        &self,
+        lock: &WriterLock,
+    ) -> Result<NumberingMigration, WarehouseError> {
+        let tables = self.unnumbered_tables().await?;
+        if tables.is_empty() {
+            return Ok(NumberingMigration::default());
+        }
+        let numbers = self.person_numbers().await?;
+        // Numbered in table order (the registry first), then key order: reproducible.
+        for (entity, version) in &tables {
+            self.number_keys_of(*entity, *version, &numbers).await?;
+        }
+        let new = numbers.take_new();
+        let persons_numbered = new.keys.len() as u64;
+        self.append_person_numbers(&new, lock).await?;
+        drop(new);
+        let mut report = NumberingMigration {
+            persons_numbered,
+            tables: Vec::new(),
+        };
+        for (entity, version) in tables {
+            let done = self
+                .rewrite_numbered(entity, version, &numbers, lock)
+                .await?;
+            tracing::info!(
+                table = %done.table,
+                from_version = done.from_version,
+                to_version = done.to_version,
+                rows = done.rows,
+                "person numbers added / numéros de personne ajoutés"
+            );
+            report.tables.push(done);
+        }
+        Ok(report)
+    }
+
+    /// A session reading `entity`'s table at `version`, registered as `t`.
+    async fn table_at(
+        &self,
+        entity: Entity,
+        version: u64,
+    ) -> Result<SessionContext, WarehouseError> {
+        let url = self.table_url(entity.table_name())?;
+        let table = open_at(&url, Some(version)).await?.ok_or_else(|| {
+            WarehouseError::Internal(format!("{entity} version {version} vanished"))
+        })?;
+        let ctx = SessionContext::new();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(delta_err(&url))?;
+        ctx.register_table("t", table.table_provider().await?)?;
+        Ok(ctx)
+    }
+
+    async fn number_keys_of(
+        &self,
+        entity: Entity,
+        version: u64,
+        numbers: &PersonNumbers,
+    ) -> Result<(), WarehouseError> {
+        let ctx = self.table_at(entity, version).await?;
+        let mut stream = ctx
+            .sql("SELECT DISTINCT person_key FROM t WHERE person_key IS NOT NULL ORDER BY person_key")
+            .await?
+            .execute_stream()
+            .await?;
+        while let Some(batch) = stream.next().await {
+            let keys = arrow::compute::cast(batch?.column(0), &DataType::Utf8)?;
+            for key in keys.as_string::<i32>().iter().flatten() {
+                numbers.number(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites `entity`'s table from `version` with the number column, in one commit, and
+    /// records the equivalence.
+    async fn rewrite_numbered(
+        &self,
+        entity: Entity,
+        version: u64,
+        numbers: &PersonNumbers,
+        lock: &WriterLock,
+    ) -> Result<NumberedTable, WarehouseError> {
+        let ctx = self.table_at(entity, version).await?;
+        let staging = tempfile_dir()?;
+        let path = staging
+            .path()
+            .join(format!("{}.parquet", entity.table_name()));
+        let rows = stage_numbered(&ctx, entity, numbers, &path).await?;
+        let url = self.table_url(entity.table_name())?;
+        let table = open_at(&url, None).await?.ok_or_else(|| {
+            WarehouseError::Internal(format!("{entity} has no version to rewrite"))
+        })?;
+        let read = SessionContext::new();
+        let input = read
+            .read_parquet(
+                path.display().to_string(),
+                datafusion::prelude::ParquetReadOptions::default(),
+            )
+            .await?;
+        lock.still_held()?;
+        let table = table
+            .write(Vec::<RecordBatch>::new())
+            .with_input_plan(input.into_unoptimized_plan())
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_partition_columns(entity.partition_columns())
+            .with_writer_properties(writer_properties())
+            .await
+            .map_err(delta_err(&url))?;
+        let to_version = table.version().ok_or_else(|| {
+            WarehouseError::Internal(format!("{entity} rewrite produced no version"))
+        })?;
+        let record = CompactionRecord {
+            at: Utc::now(),
+            table: entity.table_name().to_string(),
+            from_version: version,
+            to_version,
+            files_removed: 0,
+            files_added: 0,
+            bytes_removed: 0,
+            bytes_added: 0,
+        };
+        self.record_compaction(&record, lock).await?;
+        Ok(NumberedTable {
+            table: entity.table_name().to_string(),
+            from_version: version,
+            to_version,
+            rows,
+        })
+    }
+}
+
+fn tempfile_dir() -> Result<tempfile::TempDir, WarehouseError> {
+    tempfile::Builder::new()
+        .prefix("vigie-migrate-")
+        .tempdir()
+        .map_err(|e| WarehouseError::Staging {
+            path: std::env::temp_dir().display().to_string(),
+            message: format!("cannot create a staging directory for the migration: {e}"),
+        })
+}
+
+/// Writes every row of `t` to `path` in `entity`'s schema, numbers added. Returns the rows.
+async fn stage_numbered(
+    ctx: &SessionContext,
+    entity: Entity,
+    numbers: &PersonNumbers,
+    path: &std::path::Path,
+) -> Result<u64, WarehouseError> {
+    let schema = entity.schema();
+    let file = std::fs::File::create(path).map_err(|e| WarehouseError::Staging {
+        path: path.display().to_string(),
+        message: format!("cannot stage the migration: {e}"),
+    })?;
+    let stage_err = |e: parquet::errors::ParquetError| WarehouseError::Staging {
+        path: path.display().to_string(),
+        message: format!("cannot stage the migration: {e}"),
+    };
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None).map_err(stage_err)?;
+    let mut stream = ctx.table("t").await?.execute_stream().await?;
+    let mut rows = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let keys = batch
+            .column_by_name("person_key")
+            .ok_or_else(|| WarehouseError::Internal(format!("{entity} lacks person_key")))?;
+        let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
+        let numbered: Int32Array = keys
+            .as_string::<i32>()
+            .iter()
+            .map(|k| match k {
+                None => Ok(None),
+                Some(k) => numbers
+                    .get(k)
+                    .and_then(|n| i32::try_from(n).ok())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        WarehouseError::Internal(format!("{entity}: a key was left unnumbered"))
+                    }),
+            })
+            .collect::<Result<_, _>>()?;
+        let numbered: ArrayRef = Arc::new(numbered);
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if f.name() == PERSON_NUMBER {
+                    return Ok(numbered.clone());
+                }
+                let column = batch.column_by_name(f.name()).ok_or_else(|| {
+                    WarehouseError::Internal(format!("{entity} lacks its column {}", f.name()))
+                })?;
+                Ok(arrow::compute::cast(column, f.data_type())?)
+            })
+            .collect::<Result<Vec<ArrayRef>, WarehouseError>>()?;
+        let out = RecordBatch::try_new(schema.clone(), columns)?;
+        rows += out.num_rows() as u64;
+        writer.write(&out).map_err(stage_err)?;
+    }
+    writer.close().map_err(stage_err)?;
+    Ok(rows)
+}

@@ -1,0 +1,333 @@
+//! Dense integer person numbers (issue 14): one number per pseudonymous key, the same in
+//! every table and every load, never renumbered, stored before the rows that use it become
+//! visible; and the migration of a warehouse loaded before numbers existed.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use vigie_model::{Entity, PERSON_NUMBER};
+use vigie_warehouse::{FileStatus, ManifestEntry, Replace, Warehouse};
+
+use crate::common::*;
+
+/// Checks what must hold of any warehouse: every row naming a person carries the number
+/// the key-to-number table gives its key, and that table is one-to-one.
+async fn assert_numbering_is_consistent(wh: &Path) {
+    let one_to_one = count(
+        wh,
+        "SELECT count(*) FROM (SELECT person_key FROM person_number GROUP BY person_key HAVING count(*) > 1 \
+         UNION ALL SELECT person_key FROM (SELECT min(person_key) AS person_key FROM person_number \
+         GROUP BY person_number HAVING count(*) > 1))",
+    )
+    .await;
+    assert_eq!(
+        one_to_one, 0,
+        "a key with two numbers or a number with two keys"
+    );
+    for entity in Entity::ALL
+        .into_iter()
+        .filter(|e| e.person_key_field().is_some())
+    {
+        let t = entity.table_name();
+        let wrong = count(
+            wh,
+            &format!(
+                "SELECT count(*) FROM {t} AS r LEFT JOIN person_number AS n \
+                 ON n.person_key = r.person_key \
+                 WHERE r.person_key IS NOT NULL \
+                   AND (r.person_number IS NULL OR n.person_number IS NULL \
+                        OR r.person_number <> n.person_number)"
+            ),
+        )
+        .await;
+        assert_eq!(wrong, 0, "{t}: rows whose number is not their key's");
+        let orphans = count(
+            wh,
+            &format!(
+                "SELECT count(*) FROM {t} WHERE person_key IS NULL AND person_number IS NOT NULL"
+            ),
+        )
+        .await;
+        assert_eq!(orphans, 0, "{t}: a number without a key");
+    }
+}
+
+/// key -> number, as the table stores it.
+async fn numbering(wh: &Path) -> std::collections::BTreeMap<String, i64> {
+    let batches = query(
+        wh,
+        "SELECT person_key, CAST(person_number AS BIGINT) FROM person_number",
+    )
+    .await;
+    let mut out = std::collections::BTreeMap::new();
+    for b in &batches {
+        let keys =
+            arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).expect("text");
+        let keys = keys
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .expect("utf8");
+        let ns = b
+            .column(1)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("int64");
+        for i in 0..b.num_rows() {
+            out.insert(keys.value(i).to_string(), ns.value(i));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_are_dense_shared_by_every_table_and_kept_across_loads_and_crashes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 300, 11);
+    // Everything but the registry and one hospital month first: persons are numbered as
+    // their events arrive. The registry's load (with that month) then crashes before its
+    // manifest entry, and is redone.
+    let month = "hospital_a/ed_visits_202406.csv";
+    let registry = std::fs::read_dir(landing.join("registre"))
+        .expect("registry folder")
+        .map(|e| e.expect("entry").path())
+        .next()
+        .expect("a registry file");
+    let registry_key = format!(
+        "registre/{}",
+        registry.file_name().expect("name").to_string_lossy()
+    );
+    let aside = dir.path().join("aside");
+    std::fs::create_dir_all(&aside).expect("mkdir");
+    std::fs::rename(landing.join(month), aside.join("month.csv")).expect("move");
+    std::fs::rename(&registry, aside.join("registry.csv")).expect("move");
+    ingest_into(&landing, &wh).await.expect("first load");
+    assert_numbering_is_consistent(&wh).await;
+    let first = numbering(&wh).await;
+    let keys = count(
+        &wh,
+        "SELECT count(*) FROM (SELECT person_key FROM ed_visit UNION SELECT person_key FROM admission \
+         UNION SELECT person_key FROM enrolment \
+         UNION SELECT person_key FROM survey_response WHERE person_key IS NOT NULL)",
+    )
+    .await;
+    assert!(keys > 50, "{keys} persons with events");
+    assert_eq!(
+        first.len() as i64,
+        keys,
+        "one number per key named anywhere"
+    );
+    assert_eq!(
+        first
+            .values()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>(),
+        (0..keys).collect(),
+        "numbers are dense: 0..n-1"
+    );
+
+    // The registry names persons without events: new numbers. Its load crashes before the
+    // manifest: the numbers it gave are stored, its rows are not visible.
+    std::fs::rename(aside.join("month.csv"), landing.join(month)).expect("move back");
+    std::fs::rename(aside.join("registry.csv"), &registry).expect("move back");
+    let crashed = ingest_with(&landing, &wh, Some(&registry_key)).await;
+    assert!(crashed.is_err(), "the injected fault stops the load");
+    assert_eq!(
+        count(&wh, "SELECT count(*) FROM person").await,
+        0,
+        "nothing visible"
+    );
+    assert_numbering_is_consistent(&wh).await;
+    let after_crash = numbering(&wh).await;
+    assert!(
+        after_crash.len() > first.len(),
+        "the crashed load numbered newcomers"
+    );
+    for (key, n) in &first {
+        assert_eq!(after_crash.get(key), Some(n), "a number never changes");
+    }
+
+    // The redone load reuses the numbers the crashed one gave: none twice, none changed.
+    let report = ingest_into(&landing, &wh).await.expect("redo");
+    for file in [month, registry_key.as_str()] {
+        assert!(
+            report
+                .files
+                .iter()
+                .any(|f| f.file == file && f.status == FileStatus::Loaded),
+            "{file} loaded"
+        );
+    }
+    assert_eq!(
+        count(&wh, "SELECT count(DISTINCT person_number) FROM person").await,
+        count(&wh, "SELECT count(DISTINCT person_key) FROM person").await
+    );
+    assert_numbering_is_consistent(&wh).await;
+    let redone = numbering(&wh).await;
+    assert_eq!(redone, after_crash, "the redo gives no new number");
+    for (key, n) in &first {
+        assert_eq!(redone.get(key), Some(n));
+    }
+}
+
+/// The tables of an old warehouse: the entity schema without `person_number`.
+fn old_schema(entity: Entity) -> arrow::datatypes::SchemaRef {
+    let schema = entity.schema();
+    let fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != PERSON_NUMBER)
+        .cloned()
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
+/// Rewrites every numbered table of `wh` as an earlier vigie wrote it (no number column,
+/// no key-to-number table), recording the versions in the manifest as a load would.
+async fn make_old(wh: &Path) {
+    let warehouse = Warehouse::open(&wh.display().to_string()).expect("open");
+    // Read everything first: the session reads every table at the manifest's versions.
+    let mut old_tables = Vec::new();
+    for entity in Entity::ALL
+        .into_iter()
+        .filter(|e| e.person_key_field().is_some())
+    {
+        let t = entity.table_name();
+        let schema = old_schema(entity);
+        let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let batches = query(wh, &format!("SELECT {} FROM {t}", columns.join(", "))).await;
+        let batches: Vec<RecordBatch> = batches
+            .into_iter()
+            .filter(|b| b.num_rows() > 0)
+            .map(|b| {
+                let cols: Vec<ArrayRef> = schema
+                    .fields()
+                    .iter()
+                    .zip(b.columns())
+                    .map(|(f, c)| arrow::compute::cast(c, f.data_type()).expect("cast"))
+                    .collect();
+                RecordBatch::try_new(schema.clone(), cols).expect("batch")
+            })
+            .collect();
+        old_tables.push((entity, schema, batches));
+    }
+    let mut entry_versions = std::collections::BTreeMap::new();
+    for (entity, schema, batches) in old_tables {
+        let t = entity.table_name();
+        std::fs::remove_dir_all(wh.join(t)).expect("drop the table");
+        let version = warehouse
+            .write(
+                t,
+                schema,
+                entity.partition_columns(),
+                batches,
+                &Replace::Nothing,
+            )
+            .await
+            .expect("write the old layout");
+        entry_versions.insert(t.to_string(), version.expect("a version"));
+    }
+    std::fs::remove_dir_all(wh.join("restricted").join(PERSON_NUMBER)).expect("drop the numbers");
+    let _ = std::fs::remove_dir_all(wh.join("maintenance_log"));
+    // The manifest pointed at the dropped tables' versions: rewritten to the new ones.
+    let mut entries: Vec<ManifestEntry> = warehouse.manifest(None).await.expect("manifest");
+    for e in &mut entries {
+        for (t, v) in &entry_versions {
+            if let Some(slot) = e.table_versions.get_mut(t) {
+                *slot = *v;
+            }
+        }
+    }
+    std::fs::remove_dir_all(wh.join("load_manifest")).expect("drop the manifest");
+    warehouse.record_manifest(&entries).await.expect("manifest");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warehouse_loaded_before_numbers_is_migrated_in_place_by_the_command_and_on_first_write()
+{
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 250, 5);
+    ingest_into(&landing, &wh).await.expect("load");
+    let before = table_counts(&wh).await;
+    make_old(&wh).await;
+    let old = Warehouse::open(&wh.display().to_string()).expect("open");
+    assert_eq!(
+        old.unnumbered_tables().await.expect("tables").len(),
+        5,
+        "the old layout"
+    );
+    assert_eq!(table_counts(&wh).await, before, "the same rows, unnumbered");
+
+    // `vigie migrate` numbers it in place, without the landing zone.
+    std::fs::remove_dir_all(&landing).expect("the extracts are gone");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["migrate", "pipelines/demo.yaml", "--warehouse"])
+        .arg(&wh)
+        .current_dir(repo())
+        .output()
+        .expect("run vigie migrate");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ed_visit: "), "{stdout}");
+    assert_eq!(table_counts(&wh).await, before, "no row lost or added");
+    assert_numbering_is_consistent(&wh).await;
+    let numbered = numbering(&wh).await;
+    let keys = count(
+        &wh,
+        "SELECT count(*) FROM (SELECT person_key FROM person UNION SELECT person_key FROM ed_visit \
+         UNION SELECT person_key FROM admission UNION SELECT person_key FROM enrolment \
+         UNION SELECT person_key FROM survey_response WHERE person_key IS NOT NULL)",
+    )
+    .await;
+    assert_eq!(numbered.len() as i64, keys);
+    // The registry is numbered first, in key order.
+    let registry: Vec<String> = all_text(
+        &query(
+            &wh,
+            "SELECT DISTINCT person_key FROM person ORDER BY person_key",
+        )
+        .await,
+    );
+    for (i, key) in registry.iter().enumerate() {
+        assert_eq!(numbered.get(key), Some(&(i as i64)), "registry key {i}");
+    }
+
+    // Again: nothing to do.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["migrate", "pipelines/demo.yaml", "--warehouse"])
+        .arg(&wh)
+        .current_dir(repo())
+        .output()
+        .expect("run vigie migrate");
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to migrate"));
+
+    // A later load continues the numbering; an old warehouse met by a writer is migrated
+    // first (here: made old again, then loaded).
+    synth(&landing, 250, 5);
+    make_old(&wh).await;
+    let report = ingest_into(&landing, &wh)
+        .await
+        .expect("load after migration");
+    assert!(
+        report
+            .files
+            .iter()
+            .all(|f| f.status != FileStatus::Rejected)
+    );
+    assert_numbering_is_consistent(&wh).await;
+    assert_eq!(
+        Warehouse::open(&wh.display().to_string())
+            .expect("open")
+            .unnumbered_tables()
+            .await
+            .expect("tables"),
+        vec![]
+    );
+}
