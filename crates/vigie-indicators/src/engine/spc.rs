@@ -104,3 +104,95 @@ pub(super) async fn stored_results_outside(
     let batches = run_sql(ctx, "stored_results", &sql).await?;
     crate::results::from_batches(&batches)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, NaiveDate};
+    use vigie_disclosure::DisclosureConfig;
+
+    use super::*;
+    use crate::aggregate::CellValue;
+    use crate::engine::rows::{Horizon, RunFrame, result_rows};
+
+    const VALUES: [f64; 8] = [10.0, 12.0, 11.0, 13.0, 12.0, 10.0, 11.0, 13.0];
+
+    /// Eight monthly values of one team, charted on an XmR chart (a ratio of sums).
+    fn series() -> (Vec<IndicatorResult>, Vec<IndicatorDef>) {
+        let meta: crate::catalogue::IndicatorMeta = serde_yaml::from_str(
+            "id: alc\nname: {fr: a, en: a}\ndescription: {fr: a, en: a}\nunit: percent\n\
+             numerator: {fr: a, en: a}\ndenominator: {fr: a, en: a}\n\
+             direction: lower_is_better\nperiod: month\nmethod: ratio_of_sums\n\
+             denominator_is_count: false\n",
+        )
+        .expect("metadata");
+        let day = |m: u32| NaiveDate::from_ymd_opt(2025, m, 1).expect("date");
+        let cells = VALUES
+            .iter()
+            .zip(1..)
+            .map(|(v, m)| CellValue {
+                period_start: day(m),
+                team: Some("T1".into()),
+                stratum_dimension: "all".into(),
+                stratum_value: "all".into(),
+                numerator: Some(*v),
+                denominator: Some(100.0),
+                value: Some(*v),
+                ci_low: None,
+                ci_high: None,
+                cell_count: None,
+            })
+            .collect();
+        let frame = RunFrame {
+            run_id: "run".into(),
+            computed_at: DateTime::from_timestamp(1_760_000_000, 0).expect("time"),
+            horizon: Horizon {
+                from: day(1),
+                to: day(12),
+                data_to: day(12),
+            },
+            disclosure: DisclosureConfig::default(),
+        };
+        let rows = result_rows(&meta, cells, &frame)
+            .into_iter()
+            .map(|r| r.result)
+            .collect();
+        let def = IndicatorDef {
+            meta,
+            sql: String::new(),
+            meta_path: "alc.yaml".into(),
+            sql_path: None,
+        };
+        (rows, vec![def])
+    }
+
+    #[test]
+    fn a_series_shorter_than_the_pipelines_minimum_gets_no_limits() {
+        let (mut rows, catalogue) = series();
+        assert_eq!(rows.len(), 8);
+        add_spc(&mut rows, &catalogue, 12);
+        assert!(
+            rows.iter()
+                .all(|r| r.spc_centre.is_none() && r.spc_signal.is_none())
+        );
+        add_spc(&mut rows, &catalogue, 9);
+        assert!(rows.iter().all(|r| r.spc_centre.is_none()), "8 < 9 points");
+    }
+
+    #[test]
+    fn a_lower_minimum_charts_the_same_series() {
+        let (mut rows, catalogue) = series();
+        add_spc(&mut rows, &catalogue, 8);
+        // XmR by hand: mean 92 / 8 = 11.5; moving ranges 2 1 2 1 2 1 2, mean 11/7 (none at or
+        // above 3.267 x 11/7 = 5.13, so none screened); upper limit 11.5 + 2.66 x 11/7.
+        let upper = 11.5 + 2.66 * 11.0 / 7.0;
+        for r in &rows {
+            assert!((r.spc_centre.expect("centre") - 11.5).abs() < 1e-9);
+            assert!(
+                (r.spc_upper.expect("upper") - upper).abs() < 1e-9,
+                "{:?}",
+                r.spc_upper
+            );
+            assert!(r.spc_signal.is_some());
+        }
+    }
+}

@@ -957,4 +957,24 @@ split:
             "{err}"
         );
     }
+
+    #[test]
+    fn spc_min_points_defaults_to_12_and_needs_two() {
+        let dir = tempfile::tempdir().expect("tmp");
+        write(dir.path(), "a.yaml", GOOD_SOURCE);
+        let base =
+            "name: t\ndemo: true\nlanding: ./l\nwarehouse: ./w\nkey: demo\nsources: [a.yaml]\n";
+        let default = load_pipeline(&write(dir.path(), "d.yaml", base)).expect("valid");
+        assert_eq!(default.spec.indicators.spc_min_points, 12);
+        let six = format!("{base}indicators:\n  spc_min_points: 6\n");
+        let loaded = load_pipeline(&write(dir.path(), "s.yaml", &six)).expect("valid");
+        assert_eq!(loaded.spec.indicators.spc_min_points, 6);
+        let one = format!("{base}indicators:\n  spc_min_points: 1\n");
+        let err = load_pipeline(&write(dir.path(), "o.yaml", &one)).expect_err("1 point");
+        assert!(
+            err.to_string()
+                .contains("o.yaml:8: indicators.spc_min_points: must be at least 2"),
+            "{err}"
+        );
+    }
 }
