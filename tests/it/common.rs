@@ -54,6 +54,9 @@ pub async fn ingest_with(
     options.warehouse = warehouse.display().to_string();
     options.fail_before_manifest_of = fail_file.map(str::to_string);
     options.spill_rows = SPILL_ROWS.with(|r| r.get());
+    // Parts of 16 KiB: every guarantee tested here also holds for extracts read in parts
+    // on several threads (the default reads only files of 16 MiB and more in parts).
+    options.part_bytes = 16 << 10;
     ingest(&pipeline, &options).await
 }
 

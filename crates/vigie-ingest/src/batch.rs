@@ -1,6 +1,6 @@
 //! Accumulates accepted rows of one entity into Arrow record batches.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,6 +88,8 @@ pub struct EntityBatches {
     pending: usize,
     batch_rows: usize,
     staging: Option<Staging>,
+    /// Staging files of other parts of the file (parsed in parallel), absorbed whole.
+    absorbed: Vec<PathBuf>,
 }
 
 /// Where rows go once a file holds more than fit comfortably in memory.
@@ -101,8 +103,8 @@ struct Staging {
 pub enum EntityData {
     /// Few enough to stay in memory.
     Batches(Vec<RecordBatch>),
-    /// Spilled to a staging Parquet file (streamed into the warehouse, then deleted).
-    Staged(PathBuf),
+    /// Spilled to staging Parquet files (streamed into the warehouse, then deleted).
+    Staged(Vec<PathBuf>),
 }
 
 fn external(e: impl std::error::Error + Send + Sync + 'static) -> ArrowError {
@@ -153,22 +155,79 @@ impl EntityBatches {
 
     /// Whether rows have spilled to a staging file (they no longer weigh on memory).
     pub fn is_staged(&self) -> bool {
-        self.staging.as_ref().is_some_and(|s| s.writer.is_some())
+        !self.absorbed.is_empty() || self.staging.as_ref().is_some_and(|s| s.writer.is_some())
     }
 
-    /// Finishes the rows: in memory, or the closed staging file.
+    /// Finishes the rows: in memory, or the closed staging files.
     pub fn finish(mut self) -> Result<EntityData, ArrowError> {
         self.flush()?;
+        if !self.absorbed.is_empty() && !self.batches.is_empty() {
+            // Rows of other parts are on disk already: these join them there.
+            self.force_spill()?;
+        }
+        let mut files = std::mem::take(&mut self.absorbed);
         match self.staging.as_mut().and_then(|s| s.writer.take()) {
-            None => Ok(EntityData::Batches(self.batches)),
+            None if files.is_empty() => Ok(EntityData::Batches(self.batches)),
+            None => Ok(EntityData::Staged(files)),
             Some((path, mut writer)) => {
                 for b in self.batches.drain(..) {
                     writer.write(&b).map_err(external)?;
                 }
                 writer.close().map_err(external)?;
-                Ok(EntityData::Staged(path))
+                files.insert(0, path);
+                Ok(EntityData::Staged(files))
             }
         }
+    }
+
+    /// Spills whatever is held, however little.
+    fn force_spill(&mut self) -> Result<(), ArrowError> {
+        if let Some(staging) = self.staging.as_mut() {
+            staging.limit_rows = 0;
+        }
+        self.spill()
+    }
+
+    /// Adds the rows of a later part of the same file (parsed in parallel), leaving out
+    /// the records at `drop_lines` (duplicates of records of earlier parts). Returns the
+    /// rows left out.
+    pub(crate) fn absorb(
+        &mut self,
+        part: EntityBatches,
+        drop_lines: &HashSet<u64>,
+    ) -> Result<Vec<DroppedRow>, ArrowError> {
+        let (rows, month_rows) = (part.rows, part.month_rows.clone());
+        let mut dropped = Vec::new();
+        match part.finish()? {
+            EntityData::Batches(batches) => {
+                for b in batches {
+                    self.batches.push(keep_lines(&b, drop_lines, &mut dropped)?);
+                }
+                self.spill()?;
+            }
+            EntityData::Staged(files) if drop_lines.is_empty() => self.absorbed.extend(files),
+            EntityData::Staged(files) => {
+                for path in files {
+                    self.absorbed
+                        .push(rewrite_without(&path, drop_lines, &mut dropped)?);
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        self.rows += rows - dropped.len() as u64;
+        for (month, n) in month_rows {
+            *self.month_rows.entry(month).or_default() += n;
+        }
+        for d in &dropped {
+            if let Some(month) = &d.month
+                && let Some(n) = self.month_rows.get_mut(month)
+            {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.month_rows.retain(|_, n| *n > 0);
+        self.months = self.month_rows.keys().cloned().collect();
+        Ok(dropped)
     }
 
     /// Empty batches for an entity; a batch is cut every `batch_rows` rows.
@@ -190,6 +249,7 @@ impl EntityBatches {
             pending: 0,
             batch_rows: batch_rows.max(1),
             staging: None,
+            absorbed: Vec::new(),
         }
     }
 
@@ -253,6 +313,89 @@ impl EntityBatches {
         self.pending = 0;
         self.spill()
     }
+}
+
+/// A row left out of the table after the fact (a duplicate found across parts of a file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DroppedRow {
+    /// Its line.
+    pub line: u64,
+    /// Its event month, for entities with events.
+    pub month: Option<String>,
+    /// Its person's pseudonymous key, when it names one.
+    pub person_key: Option<String>,
+}
+
+/// `batch` without the rows at `drop_lines`, recording what was left out.
+fn keep_lines(
+    batch: &RecordBatch,
+    drop_lines: &HashSet<u64>,
+    dropped: &mut Vec<DroppedRow>,
+) -> Result<RecordBatch, ArrowError> {
+    use arrow::array::{Array, AsArray, BooleanArray};
+    use arrow::datatypes::Int64Type;
+    if drop_lines.is_empty() {
+        return Ok(batch.clone());
+    }
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8))
+            .transpose()
+    };
+    let lines = batch
+        .column_by_name("_line")
+        .and_then(|c| c.as_primitive_opt::<Int64Type>())
+        .ok_or_else(|| ArrowError::SchemaError("a staged batch lacks _line".into()))?;
+    let months = column(vigie_model::EVENT_MONTH)?;
+    let keys = column("person_key")?;
+    let text = |c: &Option<ArrayRef>, i: usize| {
+        c.as_ref()
+            .map(|c| c.as_string::<i32>())
+            .filter(|c| c.is_valid(i))
+            .map(|c| c.value(i).to_string())
+    };
+    let keep: BooleanArray = (0..batch.num_rows())
+        .map(|i| {
+            let line = u64::try_from(lines.value(i)).unwrap_or_default();
+            let drop = drop_lines.contains(&line);
+            if drop {
+                dropped.push(DroppedRow {
+                    line,
+                    month: text(&months, i),
+                    person_key: text(&keys, i),
+                });
+            }
+            Some(!drop)
+        })
+        .collect();
+    arrow::compute::filter_record_batch(batch, &keep)
+}
+
+/// A copy of the staging file at `path` without the rows at `drop_lines`.
+fn rewrite_without(
+    path: &Path,
+    drop_lines: &HashSet<u64>,
+    dropped: &mut Vec<DroppedRow>,
+) -> Result<PathBuf, ArrowError> {
+    let input = File::open(path).map_err(external)?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(input)
+        .map_err(external)?;
+    let schema = reader.schema().clone();
+    let reader = reader.build().map_err(external)?;
+    let out_path = path.with_extension(format!("{}.parquet", uuid_like()));
+    let out = File::create(&out_path).map_err(external)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .build();
+    let mut writer = ArrowWriter::try_new(out, schema, Some(props)).map_err(external)?;
+    for batch in reader {
+        writer
+            .write(&keep_lines(&batch?, drop_lines, dropped)?)
+            .map_err(external)?;
+    }
+    writer.close().map_err(external)?;
+    Ok(out_path)
 }
 
 /// A name unique within the process and time (staging files live in a per-load directory).

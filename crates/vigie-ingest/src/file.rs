@@ -36,6 +36,9 @@ pub struct FileContext<'a> {
     pub staging: Option<&'a std::path::Path>,
     /// Rows per entity held in memory before spilling to the staging directory.
     pub spill_rows: usize,
+    /// A CSV file of at least twice this many bytes is read in parts on several threads
+    /// (0: always whole; see `chunked`). Needs `staging`.
+    pub part_bytes: usize,
     /// The period the file's name declares: rows of other months are quarantined.
     pub period: Option<DeclaredPeriod>,
     /// Plausible dates for this load.
@@ -59,9 +62,9 @@ pub struct FileOutcome {
     pub entities: BTreeMap<Entity, EntityBatches>,
     /// One row per problem of each rejected record.
     pub quarantine: Vec<QuarantineRow>,
-    /// Quarantine rows spilled to a staging Parquet file (in the quarantine schema), when
+    /// Quarantine rows spilled to staging Parquet files (in the quarantine schema), when
     /// there were more than `spill_rows`; they come before those in `quarantine`.
-    pub quarantine_staged: Option<std::path::PathBuf>,
+    pub quarantine_staged: Vec<std::path::PathBuf>,
     /// Rejected records per reason, for logs and data-quality metrics (no values).
     pub rejections_by_reason: BTreeMap<String, u64>,
 }
@@ -73,46 +76,40 @@ pub fn ingest_file(
     ctx: &FileContext<'_>,
     data: Bytes,
 ) -> Result<FileOutcome, FileFailure> {
-    let mut state = State {
-        spec,
-        ctx,
-        compiled: None,
-        seen: FingerprintMap::default(),
-        environment: None,
-        quarantine_spill: None,
-        outcome: FileOutcome {
-            rows_read: 0,
-            rows_accepted: 0,
-            rows_rejected: 0,
-            entities: BTreeMap::new(),
-            quarantine: Vec::new(),
-            quarantine_staged: None,
-            rejections_by_reason: BTreeMap::new(),
-        },
-    };
+    if let FileFormat::Csv(dialect) = &spec.format
+        && let Some(plan) = crate::chunked::plan(spec, dialect, ctx, &data)
+    {
+        return crate::chunked::ingest(spec, ctx, dialect, &data, plan);
+    }
+    let mut state = State::new(spec, ctx, None);
     let result = match &spec.format {
         FileFormat::Csv(dialect) => read_csv(&data, dialect, |r| state.record(r)),
         FileFormat::Parquet {} => read_parquet(data.clone(), |r| state.record(r)),
     };
+    state.close_spill()?;
+    finish(state, result, spec, ctx, &data)
+}
+
+/// The file's outcome once every record was read (or reading stopped at `result`'s error).
+pub(crate) fn finish(
+    mut state: State<'_>,
+    result: Result<(), ReadError>,
+    spec: &SourceSpec,
+    ctx: &FileContext<'_>,
+    data: &Bytes,
+) -> Result<FileOutcome, FileFailure> {
     // A file rejected whole counts every record it holds as read and rejected, not only
     // those before the fault (a wrong header would otherwise count none).
     let rows_read = if result.is_err() {
         state
             .outcome
             .rows_read
-            .max(count_records(&data, &spec.format))
+            .max(count_records(data, &spec.format))
     } else {
         state.outcome.rows_read
     };
     if let Some(message) = state.environment.take() {
         return Err(FileFailure::Environment(message));
-    }
-    if let Some(spill) = state.quarantine_spill.take() {
-        let QuarantineSpill { path, writer } = spill;
-        writer
-            .close()
-            .map_err(|e| FileFailure::Environment(format!("staging quarantine rows: {e}")))?;
-        state.outcome.quarantine_staged = Some(path);
     }
     let reject = |e: ReadError| {
         FileFailure::Rejected(
@@ -151,17 +148,59 @@ pub fn ingest_file(
     Ok(state.outcome)
 }
 
-struct State<'a> {
+/// What reading a file (or a part of it) builds, record by record.
+pub(crate) struct State<'a> {
     spec: &'a SourceSpec,
     ctx: &'a FileContext<'a>,
-    compiled: Option<CompiledSource>,
-    outcome: FileOutcome,
-    /// Fingerprint -> line of every record accepted so far in this file.
-    seen: FingerprintMap<u64>,
+    /// The spec bound to the header (None until the header is read).
+    pub(crate) compiled: Option<CompiledSource>,
+    pub(crate) outcome: FileOutcome,
+    /// Fingerprint -> line of every record accepted so far in this file (or part).
+    pub(crate) seen: FingerprintMap<u64>,
     /// An environmental failure (staging disk full...) that stopped the reading.
-    environment: Option<String>,
+    pub(crate) environment: Option<String>,
     /// Where quarantine rows beyond `spill_rows` go.
     quarantine_spill: Option<QuarantineSpill>,
+}
+
+impl<'a> State<'a> {
+    /// Nothing read yet; `compiled` is the spec bound to the header when the records to
+    /// read come without it (a later part of a file read in parts).
+    pub(crate) fn new(
+        spec: &'a SourceSpec,
+        ctx: &'a FileContext<'a>,
+        compiled: Option<CompiledSource>,
+    ) -> Self {
+        State {
+            spec,
+            ctx,
+            compiled,
+            seen: FingerprintMap::default(),
+            environment: None,
+            quarantine_spill: None,
+            outcome: FileOutcome {
+                rows_read: 0,
+                rows_accepted: 0,
+                rows_rejected: 0,
+                entities: BTreeMap::new(),
+                quarantine: Vec::new(),
+                quarantine_staged: Vec::new(),
+                rejections_by_reason: BTreeMap::new(),
+            },
+        }
+    }
+
+    /// Closes the quarantine's staging file, if rows spilled there.
+    pub(crate) fn close_spill(&mut self) -> Result<(), FileFailure> {
+        if let Some(spill) = self.quarantine_spill.take() {
+            let QuarantineSpill { path, writer } = spill;
+            writer
+                .close()
+                .map_err(|e| FileFailure::Environment(format!("staging quarantine rows: {e}")))?;
+            self.outcome.quarantine_staged.push(path);
+        }
+        Ok(())
+    }
 }
 
 struct Accepted {
@@ -171,7 +210,7 @@ struct Accepted {
 }
 
 impl State<'_> {
-    fn record(&mut self, record: Record) -> Result<(), ReadError> {
+    pub(crate) fn record(&mut self, record: Record) -> Result<(), ReadError> {
         let Some(compiled) = &self.compiled else {
             let header_line = record.line.max(1);
             let compiled = compile(self.spec, &record.cells).map_err(|message| ReadError {
@@ -306,14 +345,14 @@ impl State<'_> {
 }
 
 /// Why accepted rows could not be batched or staged.
-enum BatchFailure {
+pub(crate) enum BatchFailure {
     /// Writing the staging file failed (disk full, permissions, I/O).
     Environment(String),
     /// The rows do not fit their schema: a spec the loader would refuse, or a bug.
     Internal(String),
 }
 
-fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
+pub(crate) fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
     use arrow::error::ArrowError;
     match e {
         ArrowError::ExternalError(_) | ArrowError::IoError(..) | ArrowError::ParquetError(_) => {

@@ -70,6 +70,7 @@ fn run_with(
         batch_rows,
         staging: None,
         spill_rows: usize::MAX,
+        part_bytes: 0,
         period: None,
         dates: crate::plausible::testing::dates(),
         loaded: None,

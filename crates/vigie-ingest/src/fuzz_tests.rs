@@ -1214,6 +1214,7 @@ fn check(case: &SpecCase, data: &[u8]) -> Result<(), TestCaseError> {
         batch_rows: 5,
         staging: None,
         spill_rows: usize::MAX,
+        part_bytes: 0,
         period: None,
         dates: crate::plausible::testing::dates(),
         loaded: None,

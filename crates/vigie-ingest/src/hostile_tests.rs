@@ -53,6 +53,7 @@ fn run(spec: &SourceSpec, data: &[u8]) -> Result<FileOutcome, (FileRejection, u6
         batch_rows: 100,
         staging: None,
         spill_rows: usize::MAX,
+        part_bytes: 0,
         period: None,
         dates: crate::plausible::testing::dates(),
         loaded: None,

@@ -11,6 +11,7 @@
 //! (see `hostile`).
 
 mod batch;
+mod chunked;
 mod compile;
 mod convert;
 pub mod dedup;
@@ -24,11 +25,14 @@ mod read;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
+pub use chunked::DEFAULT_PART_BYTES;
 pub use error::{FileFailure, FileRejection};
 pub use file::{FileContext, FileOutcome, ingest_file};
 pub use quarantine::{QuarantineRow, quarantine_batch};
 pub use value::Value;
 
+#[cfg(test)]
+mod chunked_tests;
 #[cfg(test)]
 mod fixture_tests;
 #[cfg(test)]

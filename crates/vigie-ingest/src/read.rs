@@ -38,20 +38,49 @@ pub struct Record {
 pub fn read_csv(
     data: &[u8],
     dialect: &CsvDialect,
-    mut each: impl FnMut(Record) -> Result<(), ReadError>,
+    each: impl FnMut(Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     check_csv_bytes(data)?;
     let data = data
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
         .unwrap_or(data);
+    read_csv_records(data, dialect, &CsvPart::WHOLE, each)
+}
+
+/// Where a part of a CSV file starts, for files read in parts in parallel (see `chunked`).
+#[derive(Debug, Clone, Copy)]
+pub struct CsvPart {
+    /// The line of the part's first byte.
+    pub first_line: u64,
+    /// The fields every record has (the header's count); None for the part with the header.
+    pub fields: Option<usize>,
+}
+
+impl CsvPart {
+    /// The whole file, header first.
+    pub const WHOLE: CsvPart = CsvPart {
+        first_line: 1,
+        fields: None,
+    };
+}
+
+/// Reads the records of a CSV file, or of a part of it starting at a record boundary (the
+/// bytes already checked by [`check_csv_bytes`], the byte-order mark stripped): as
+/// [`read_csv`] for the part holding the header; a later part only has data records.
+pub fn read_csv_records(
+    data: &[u8],
+    dialect: &CsvDialect,
+    part: &CsvPart,
+    mut each: impl FnMut(Record) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
     let mut reader = csv_reader(data, dialect);
     let mut record = csv::ByteRecord::new();
-    let mut expected_fields: Option<usize> = None;
-    let mut first = true;
+    let mut expected_fields: Option<usize> = part.fields;
+    let mut first = part.fields.is_none();
     let mut lines = Lines {
         data,
         offset: 0,
-        line: 1,
+        line: part.first_line,
     };
     loop {
         let start = reader.position().clone();
@@ -156,8 +185,13 @@ impl Lines<'_> {
             start += 1;
         }
         if start < self.offset {
+            // Never happens (records come in order); recount from the part's start.
+            let before = self.data[..self.offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            self.line -= before as u64;
             self.offset = 0;
-            self.line = 1;
         }
         self.line += self.data[self.offset..start]
             .iter()

@@ -280,13 +280,13 @@ impl GroupWrites {
         reason: String,
     ) {
         if let Ok(mut outcome) = outcome {
-            self.staged.extend(outcome.quarantine_staged.take());
+            self.staged.append(&mut outcome.quarantine_staged);
             entry.rows_read = outcome.rows_read;
             entry.rows_accepted = outcome.rows_accepted;
             entry.rows_rejected = outcome.rows_rejected;
             for batches in outcome.entities.into_values() {
-                if let Ok(EntityData::Staged(path)) = batches.finish() {
-                    self.staged.push(path);
+                if let Ok(EntityData::Staged(paths)) = batches.finish() {
+                    self.staged.extend(paths);
                 }
             }
         }
@@ -323,9 +323,11 @@ impl GroupWrites {
             match outcome.entities.remove(&entity).map(|b| b.finish()) {
                 None => {}
                 Some(Ok(EntityData::Batches(b))) => write.inputs.push(WriteInput::Batches(b)),
-                Some(Ok(EntityData::Staged(path))) => {
-                    self.staged.push(path.clone());
-                    write.inputs.push(WriteInput::Parquet(path));
+                Some(Ok(EntityData::Staged(paths))) => {
+                    self.staged.extend(paths.iter().cloned());
+                    write
+                        .inputs
+                        .extend(paths.into_iter().map(WriteInput::Parquet));
                 }
                 Some(Err(e)) => {
                     return Err(PipelineError::Internal(format!("staging {file}: {e}")));
@@ -334,7 +336,7 @@ impl GroupWrites {
         }
         self.logs
             .push(Some((parse_secs, outcome.rejections_by_reason)));
-        if let Some(path) = outcome.quarantine_staged.take() {
+        for path in std::mem::take(&mut outcome.quarantine_staged) {
             self.staged.push(path.clone());
             self.quarantine.inputs.push(WriteInput::Parquet(path));
         }

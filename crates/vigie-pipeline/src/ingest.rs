@@ -41,6 +41,9 @@ pub struct IngestOptions<'a> {
     /// Rows per entity and file held in memory before they spill to a staging Parquet file
     /// (bounded memory whatever the file size); [`DEFAULT_SPILL_ROWS`] unless testing.
     pub spill_rows: usize,
+    /// A CSV extract of at least twice this many bytes is read in parts on every core
+    /// ([`vigie_ingest::DEFAULT_PART_BYTES`] unless testing; 0: always whole).
+    pub part_bytes: usize,
     /// Only these landing keys (None: every file).
     pub only: Option<BTreeSet<String>>,
     /// Apply held files among `only` as they are, guards off (`vigie held release`).
@@ -62,6 +65,7 @@ impl<'a> IngestOptions<'a> {
             progress,
             fail_before_manifest_of: None,
             spill_rows: DEFAULT_SPILL_ROWS,
+            part_bytes: vigie_ingest::DEFAULT_PART_BYTES,
             only: None,
             release_held: false,
             panic_in_parser_of: None,
@@ -223,6 +227,7 @@ pub async fn ingest(
         done: decided.done,
         staging: staging_dir.path().to_path_buf(),
         spill_rows: options.spill_rows,
+        part_bytes: options.part_bytes,
         load_id: load_id.clone(),
         earliest: pipeline.spec.earliest_date,
         identifiers: identifier_detector(pipeline),
@@ -468,6 +473,7 @@ struct ParseSettings {
     done: HashSet<(String, String)>,
     staging: std::path::PathBuf,
     spill_rows: usize,
+    part_bytes: usize,
     load_id: String,
     earliest: chrono::NaiveDate,
     identifiers: vigie_model::IdentifierDetector,
@@ -569,6 +575,7 @@ async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSe
             batch_rows: 65_536,
             staging: Some(&staging),
             spill_rows: settings.spill_rows,
+            part_bytes: settings.part_bytes,
             period,
             dates,
             loaded: records.as_deref(),

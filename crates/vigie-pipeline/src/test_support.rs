@@ -157,6 +157,7 @@ pub(crate) fn parse_in(
         batch_rows: 1024,
         staging,
         spill_rows,
+        part_bytes: 0,
         period,
         dates: DateBounds::new(earliest, chrono::Utc::now().naive_utc(), 0),
         loaded,

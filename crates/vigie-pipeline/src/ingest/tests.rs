@@ -45,6 +45,7 @@ fn options(progress: &NoProgress) -> IngestOptions<'_> {
         progress,
         fail_before_manifest_of: None,
         spill_rows: DEFAULT_SPILL_ROWS,
+        part_bytes: vigie_ingest::DEFAULT_PART_BYTES,
         only: None,
         release_held: false,
         panic_in_parser_of: None,

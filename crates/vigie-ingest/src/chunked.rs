@@ -1,0 +1,277 @@
+//! Large CSV files read in parts, on every core.
+//!
+//! A source that does not allow line breaks inside quoted fields (`format.multiline`, off by
+//! default) has exactly one record per line: a quoted line break rejects the file. Such a
+//! file splits at line breaks into parts that are read, validated, pseudonymised and staged
+//! to Parquet at the same time, each on its own thread, each knowing the line it starts at,
+//! so that line numbers in the quarantine and the manifest stay exact. The parts are then
+//! joined in file order, which keeps every guarantee of a file read whole:
+//! - a fault that rejects the file whole is the one at the earliest line, as a reader going
+//!   through the file from its start would have met first (a stray quote in one part cannot
+//!   reach into the next: the record it opens is rejected for spanning lines either way);
+//! - a record repeating one of an earlier part is rejected as a duplicate of that line, and
+//!   its rows are taken out of its part's staged rows;
+//! - rows read = rows accepted + rows rejected, summed over the parts.
+//!
+//! Files with quoted line breaks allowed (`multiline: true`), without a header, or smaller
+//! than two parts are read whole, as before.
+
+use std::collections::{HashMap, HashSet};
+
+use bytes::Bytes;
+use vigie_model::config::{CsvDialect, SourceSpec};
+
+use crate::batch::EntityBatches;
+use crate::compile::{CompiledSource, compile};
+use crate::error::{FileFailure, FileRejection};
+use crate::file::{BatchFailure, FileContext, FileOutcome, State, batch_failure, finish};
+use crate::hostile::check_csv_bytes;
+use crate::quarantine::QuarantineRow;
+use crate::read::{CsvPart, ReadError, read_csv_records};
+
+/// Bytes per part by default: below this, a thread costs more than it saves.
+pub const DEFAULT_PART_BYTES: usize = 8 << 20;
+
+/// At most this many parts (and threads) per file.
+const MAX_PARTS: usize = 8;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How a file is split.
+pub(crate) struct Plan {
+    /// The spec bound to the header, for the parts after the first.
+    compiled: CompiledSource,
+    /// Fields of the header (every record has as many).
+    fields: usize,
+    /// Length of the byte-order mark skipped.
+    bom: usize,
+    /// Each part: its byte range in the data after the mark, and the line it starts at.
+    pub(crate) parts: Vec<(usize, usize, u64)>,
+}
+
+fn next_line_start(body: &[u8], from: usize) -> Option<usize> {
+    body.get(from..)?
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| from + i + 1)
+}
+
+/// How to split `data`, or None when it is read whole (see the module docs). A file whose
+/// header does not bind to the spec, or whose bytes are not CSV text, is read whole too, so
+/// that its rejection is reported exactly as always.
+pub(crate) fn plan(
+    spec: &SourceSpec,
+    dialect: &CsvDialect,
+    ctx: &FileContext<'_>,
+    data: &Bytes,
+) -> Option<Plan> {
+    let part_bytes = ctx.part_bytes;
+    if part_bytes == 0
+        || dialect.multiline
+        || !dialect.header
+        || ctx.staging.is_none()
+        || data.len() < 2 * part_bytes
+        || check_csv_bytes(data).is_err()
+    {
+        return None;
+    }
+    let bom = if data.starts_with(BOM) { BOM.len() } else { 0 };
+    let body = &data[bom..];
+    let header_end = next_line_start(body, 0)?;
+    let mut header: Option<Vec<String>> = None;
+    read_csv_records(&body[..header_end], dialect, &CsvPart::WHOLE, |r| {
+        header.get_or_insert(r.cells);
+        Ok(())
+    })
+    .ok()?;
+    let header = header?;
+    let compiled = compile(spec, &header).ok()?;
+    let wanted = (body.len() / part_bytes).clamp(1, MAX_PARTS);
+    let mut starts = vec![0usize];
+    for i in 1..wanted {
+        let target = (body.len() * i / wanted).max(header_end);
+        match next_line_start(body, target.saturating_sub(1)) {
+            Some(next) if next > starts[starts.len() - 1] && next < body.len() => {
+                starts.push(next);
+            }
+            _ => {}
+        }
+    }
+    if starts.len() < 2 {
+        return None;
+    }
+    let mut parts = Vec::with_capacity(starts.len());
+    let mut line = 1u64;
+    let mut counted = 0usize;
+    for (i, &start) in starts.iter().enumerate() {
+        line += body[counted..start].iter().filter(|&&b| b == b'\n').count() as u64;
+        counted = start;
+        let end = starts.get(i + 1).copied().unwrap_or(body.len());
+        parts.push((start, end, line));
+    }
+    Some(Plan {
+        compiled,
+        fields: header.len(),
+        bom,
+        parts,
+    })
+}
+
+/// What reading one part gave: its state, how reading ended, how its quarantine spill closed.
+type PartRead<'a> = (State<'a>, Result<(), ReadError>, Result<(), FileFailure>);
+
+/// Reads the parts of `data` on as many threads and joins them (see the module docs).
+pub(crate) fn ingest<'a>(
+    spec: &'a SourceSpec,
+    ctx: &'a FileContext<'a>,
+    dialect: &CsvDialect,
+    data: &Bytes,
+    plan: Plan,
+) -> Result<FileOutcome, FileFailure> {
+    let body = &data[plan.bom..];
+    let read: Vec<PartRead<'a>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, &(start, end, first_line))| {
+                let (compiled, part) = if i == 0 {
+                    (None, CsvPart::WHOLE)
+                } else {
+                    (
+                        Some(plan.compiled.clone()),
+                        CsvPart {
+                            first_line,
+                            fields: Some(plan.fields),
+                        },
+                    )
+                };
+                let bytes = &body[start..end];
+                scope.spawn(move || {
+                    let mut state = State::new(spec, ctx, compiled);
+                    let result = read_csv_records(bytes, dialect, &part, |r| state.record(r));
+                    let closed = state.close_spill();
+                    (state, result, closed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(done) => done,
+                // A parser crash is a bug of ours: handed on to the caller, which keeps
+                // the file pending, as for a file read whole.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut parts = Vec::with_capacity(read.len());
+    for (state, result, closed) in read {
+        closed?;
+        parts.push((state, result));
+    }
+    if let Some(message) = parts.iter_mut().find_map(|(s, _)| s.environment.take()) {
+        return Err(FileFailure::Environment(message));
+    }
+    let earliest = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, r))| r.as_ref().err().map(|e| (i, e)))
+        .min_by_key(|(_, e)| e.line)
+        .map(|(i, e)| {
+            (
+                i,
+                ReadError {
+                    line: e.line,
+                    message: e.message.clone(),
+                },
+            )
+        });
+    // Read whole, reading stops at the earliest fault: the records before it were read.
+    let rows_read: u64 = parts
+        .iter()
+        .take(earliest.as_ref().map_or(usize::MAX, |(i, _)| i + 1))
+        .map(|(s, _)| s.outcome.rows_read)
+        .sum();
+    let mut parts = parts.into_iter().map(|(s, _)| s);
+    let Some(mut joined) = parts.next() else {
+        return Err(FileFailure::Environment(
+            "internal error: a file split into no part".into(),
+        ));
+    };
+    if let Some((_, error)) = earliest {
+        joined.outcome.rows_read = rows_read;
+        return finish(joined, Err(error), spec, ctx, data);
+    }
+    for part in parts {
+        join(&mut joined, part, ctx)?;
+    }
+    finish(joined, Ok(()), spec, ctx, data)
+}
+
+/// Adds a later part to what the earlier parts gave, its repeats of their records rejected.
+fn join(joined: &mut State<'_>, part: State<'_>, ctx: &FileContext<'_>) -> Result<(), FileFailure> {
+    // line -> the earlier line it repeats.
+    let mut repeats: HashMap<u64, u64> = HashMap::new();
+    for (fingerprint, line) in part.seen {
+        match joined.seen.get(&fingerprint) {
+            Some(&earlier) => {
+                repeats.insert(line, earlier);
+            }
+            None => {
+                joined.seen.insert(fingerprint, line);
+            }
+        }
+    }
+    let drop_lines: HashSet<u64> = repeats.keys().copied().collect();
+    let mut keys: HashMap<u64, Option<String>> = HashMap::new();
+    for (entity, batches) in part.outcome.entities {
+        let target = joined.outcome.entities.entry(entity).or_insert_with(|| {
+            EntityBatches::new(entity, ctx.batch_rows).staged(ctx.staging, ctx.spill_rows)
+        });
+        let dropped = target
+            .absorb(batches, &drop_lines)
+            .map_err(|e| match batch_failure(e) {
+                BatchFailure::Environment(message) => FileFailure::Environment(message),
+                BatchFailure::Internal(message) => FileFailure::Rejected(
+                    FileRejection {
+                        file: ctx.file.to_string(),
+                        line: 0,
+                        message,
+                    },
+                    0,
+                ),
+            })?;
+        for d in dropped {
+            keys.entry(d.line).or_insert(d.person_key);
+        }
+    }
+    let outcome = &mut joined.outcome;
+    let repeated = repeats.len() as u64;
+    outcome.rows_read += part.outcome.rows_read;
+    outcome.rows_accepted += part.outcome.rows_accepted - repeated;
+    outcome.rows_rejected += part.outcome.rows_rejected + repeated;
+    outcome.quarantine.extend(part.outcome.quarantine);
+    outcome
+        .quarantine_staged
+        .extend(part.outcome.quarantine_staged);
+    for (reason, n) in part.outcome.rejections_by_reason {
+        *outcome.rejections_by_reason.entry(reason).or_default() += n;
+    }
+    let mut repeats: Vec<(u64, u64)> = repeats.into_iter().collect();
+    repeats.sort_unstable();
+    for (line, earlier) in repeats {
+        *outcome
+            .rejections_by_reason
+            .entry("duplicate".into())
+            .or_default() += 1;
+        outcome.quarantine.push(QuarantineRow {
+            line,
+            column: String::new(),
+            reason: format!("duplicate: the same record as line {earlier} of this file"),
+            value: None,
+            person_key: keys.remove(&line).flatten(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,330 @@
+//! A file read in parts gives exactly what it gives read whole: the same counts, the same
+//! quarantine rows at the same lines (placed by hand in several parts), the same rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+use bytes::Bytes;
+use vigie_model::config::{FileFormat, SourceSpec};
+use vigie_model::{Entity, KeySource, PersonNumbers, PseudonymKey};
+
+use crate::{EntityData, FileContext, FileFailure, FileOutcome, ingest_file};
+
+const SPEC: &str = r#"
+source: hospital_a_ed
+partner: Hospital A
+files: "hospital_a/ed_visits_*.csv"
+format: { type: csv, delimiter: ",", quote: "\"", encoding: utf-8 }
+load: { mode: replace, period: month }
+entity: ed_visit
+fields:
+  person_key: { from: HCN, check: luhn }
+  arrival: { from: [ARRIVAL_DATE, ARRIVAL_TIME], format: "%Y-%m-%d", time_format: "%H%M" }
+  facility: { from: FACILITY_ID }
+  triage: { from: TRIAGE_LEVEL, range: [1, 5] }
+  disposition: { from: DISPOSITION_CODE, map: { "01": home, "06": admitted } }
+  diagnosis: { from: MAIN_PROBLEM_DX }
+"#;
+
+const ROWS: u64 = 2_000;
+
+/// A Luhn-valid 10-digit card number for person `i`.
+fn hcn(i: u64) -> String {
+    let body = format!("{:09}", 100_000_000 + i);
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find(|n| crate::luhn::luhn_valid(n))
+        .expect("one check digit fits")
+}
+
+/// Data line `line` (the header is line 1), with the faults placed by hand.
+fn record(line: u64) -> String {
+    // Duplicates repeat an earlier line exactly: 40 of 35 (same part), 1200 of 30 (an
+    // earlier part), 1800 of 1700 (a later part, both in it).
+    let source = match line {
+        40 => 35,
+        1200 => 30,
+        1800 => 1700,
+        other => other,
+    };
+    let person = source % 300;
+    let day = 1 + source % 28;
+    let minute = source % 60;
+    let triage = if line == 50 { 9 } else { 1 + source % 5 };
+    let date = if line == 700 {
+        "2024-02-30".to_string()
+    } else {
+        format!("2024-01-{day:02}")
+    };
+    let disposition = if line == 1500 { "99" } else { "01" };
+    let card = if line == 1900 {
+        "1234567890".to_string()
+    } else {
+        hcn(person)
+    };
+    format!(
+        "{card},{date},08{minute:02},F{},{triage},{disposition},J{source}\n",
+        source % 3
+    )
+}
+
+/// Every line rejected, with the start of its reason.
+fn expected_rejections() -> Vec<(u64, &'static str)> {
+    vec![
+        (40, "duplicate: the same record as line 35 of this file"),
+        (50, "out of range 1..5"),
+        (700, "not a valid date"),
+        (1200, "duplicate: the same record as line 30 of this file"),
+        (1500, "value not in the code list"),
+        (1800, "duplicate: the same record as line 1700 of this file"),
+        (1900, "check digit"),
+    ]
+}
+
+fn extract(tweak: impl Fn(u64, String) -> String) -> Vec<u8> {
+    let mut text = String::from(
+        "HCN,ARRIVAL_DATE,ARRIVAL_TIME,FACILITY_ID,TRIAGE_LEVEL,DISPOSITION_CODE,MAIN_PROBLEM_DX\n",
+    );
+    for line in 2..ROWS + 2 {
+        text.push_str(&tweak(line, record(line)));
+    }
+    text.into_bytes()
+}
+
+fn run(
+    spec: &SourceSpec,
+    data: &[u8],
+    part_bytes: usize,
+    staging: &std::path::Path,
+) -> Result<FileOutcome, FileFailure> {
+    let key = PseudonymKey::load(&KeySource::Demo).expect("demo key");
+    let numbers = PersonNumbers::new();
+    let detector = vigie_model::IdentifierDetector::new(&spec.identifier_schemes());
+    let ctx = FileContext {
+        file: "hospital_a/ed_visits_202401.csv",
+        load_id: "load",
+        key: &key,
+        numbers: &numbers,
+        batch_rows: 64,
+        staging: Some(staging),
+        // Small, so that parts spill to staging files too.
+        spill_rows: 100,
+        part_bytes,
+        period: None,
+        dates: crate::plausible::testing::dates(),
+        loaded: None,
+        identifiers: &detector,
+    };
+    ingest_file(spec, &ctx, Bytes::copy_from_slice(data))
+}
+
+/// Every accepted row, as text per column, in line order; and key -> number.
+fn rows(outcome: FileOutcome) -> (Vec<Vec<String>>, HashMap<String, String>) {
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    for (_, data) in outcome.entities {
+        match data.finish().expect("finish") {
+            EntityData::Batches(b) => batches.extend(b),
+            EntityData::Staged(paths) => {
+                for path in paths {
+                    let file = std::fs::File::open(&path).expect("staged file");
+                    let reader =
+                        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                            file,
+                        )
+                        .expect("parquet")
+                        .build()
+                        .expect("reader");
+                    batches.extend(reader.map(|b| b.expect("batch")));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut numbers = HashMap::new();
+    for b in &batches {
+        let schema = b.schema();
+        let text: Vec<_> = b
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::cast(c, &DataType::Utf8).expect("text"))
+            .collect();
+        for i in 0..b.num_rows() {
+            let cell = |c: usize| {
+                let col = text[c].as_string::<i32>();
+                if col.is_valid(i) {
+                    col.value(i).to_string()
+                } else {
+                    String::new()
+                }
+            };
+            let mut row = Vec::new();
+            for (c, field) in schema.fields().iter().enumerate() {
+                if field.name() == vigie_model::PERSON_NUMBER {
+                    let key = cell(schema.index_of("person_key").expect("key"));
+                    let previous = numbers.insert(key, cell(c));
+                    assert!(previous.is_none_or(|p| p == cell(c)), "one number per key");
+                } else {
+                    row.push(cell(c));
+                }
+            }
+            out.push(row);
+        }
+    }
+    let line_at = batches
+        .first()
+        .map(|b| b.schema().index_of("_line").expect("_line"))
+        .unwrap_or(0);
+    // person_number is left out of `row`, which shifts the columns after it by one.
+    let line_at = line_at - 1;
+    out.sort_by_key(|r| r[line_at].parse::<u64>().expect("line"));
+    (out, numbers)
+}
+
+fn quarantine(outcome: &FileOutcome) -> Vec<(u64, String)> {
+    let mut q: Vec<(u64, String)> = outcome
+        .quarantine
+        .iter()
+        .map(|r| (r.line, r.reason.clone()))
+        .collect();
+    for path in &outcome.quarantine_staged {
+        let file = std::fs::File::open(path).expect("staged quarantine");
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("parquet")
+            .build()
+            .expect("reader");
+        for b in reader {
+            let b = b.expect("batch");
+            let lines = b.column(2).as_primitive::<Int64Type>();
+            let reasons = b.column(5).as_string::<i32>();
+            for i in 0..b.num_rows() {
+                q.push((lines.value(i) as u64, reasons.value(i).to_string()));
+            }
+        }
+    }
+    q.sort();
+    q
+}
+
+#[test]
+fn a_file_read_in_parts_gives_what_it_gives_read_whole() {
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    let data = extract(|_, r| r);
+    let staging = tempfile::tempdir().expect("staging");
+    let part_bytes = data.len() / 7;
+    let FileFormat::Csv(dialect) = &spec.format else {
+        panic!("a CSV spec")
+    };
+    let numbers = PersonNumbers::new();
+    let key = PseudonymKey::load(&KeySource::Demo).expect("demo key");
+    let detector = vigie_model::IdentifierDetector::new(&spec.identifier_schemes());
+    let probe = FileContext {
+        file: "f",
+        load_id: "l",
+        key: &key,
+        numbers: &numbers,
+        batch_rows: 64,
+        staging: Some(staging.path()),
+        spill_rows: 100,
+        part_bytes,
+        period: None,
+        dates: crate::plausible::testing::dates(),
+        loaded: None,
+        identifiers: &detector,
+    };
+    let plan = crate::chunked::plan(&spec, dialect, &probe, &Bytes::copy_from_slice(&data))
+        .expect("a file this size is split");
+    assert!(plan.parts.len() >= 5, "{} parts", plan.parts.len());
+    // The faults fall in several parts.
+    let part_of = |line: u64| {
+        plan.parts
+            .iter()
+            .rposition(|p| p.2 <= line)
+            .expect("a part")
+    };
+    let faulty: std::collections::BTreeSet<usize> = expected_rejections()
+        .iter()
+        .map(|(l, _)| part_of(*l))
+        .collect();
+    assert!(faulty.len() >= 4, "faults in parts {faulty:?}");
+
+    let whole = run(&spec, &data, 0, staging.path()).expect("read whole");
+    let parts = run(&spec, &data, part_bytes, staging.path()).expect("read in parts");
+    for outcome in [&whole, &parts] {
+        assert_eq!(
+            (
+                outcome.rows_read,
+                outcome.rows_accepted,
+                outcome.rows_rejected
+            ),
+            (ROWS, ROWS - 7, 7)
+        );
+        let q = quarantine(outcome);
+        let lines: Vec<u64> = q.iter().map(|(l, _)| *l).collect();
+        let expected = expected_rejections();
+        assert_eq!(
+            lines,
+            expected.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+            "{q:?}"
+        );
+        for ((_, reason), (line, start)) in q.iter().zip(&expected) {
+            assert!(reason.contains(start), "line {line}: {reason} ({q:?})");
+        }
+    }
+    assert_eq!(whole.rejections_by_reason, parts.rejections_by_reason);
+    let months = |o: &FileOutcome| -> BTreeMap<String, u64> {
+        o.entities[&Entity::EdVisit].month_rows.clone()
+    };
+    assert_eq!(months(&whole), months(&parts));
+    assert_eq!(months(&parts)["2024-01"], ROWS - 7);
+    let (whole_rows, whole_numbers) = rows(whole);
+    let (part_rows, part_numbers) = rows(parts);
+    assert_eq!(whole_rows.len() as u64, ROWS - 7);
+    assert_eq!(whole_rows, part_rows, "the same rows, value for value");
+    assert_eq!(whole_numbers.len(), 300, "one number per person");
+    assert_eq!(part_numbers.len(), 300);
+}
+
+#[test]
+fn a_broken_record_rejects_the_file_at_the_earliest_line_whichever_part_holds_it() {
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    // A record with a field too many at line 900, a stray quote swallowing the rest of its
+    // line at line 1600: read whole, the reader stops at line 900.
+    let data = extract(|line, r| match line {
+        900 => r.replacen(',', ",,", 1),
+        1600 => r.replacen(",J", ",\"J", 1),
+        _ => r,
+    });
+    let staging = tempfile::tempdir().expect("staging");
+    // Rows counted as read and rejected: the lenient count of a file rejected whole, in
+    // which the stray quote opens a field that runs to the end (1598 records, and that one).
+    for part_bytes in [0, data.len() / 7] {
+        match run(&spec, &data, part_bytes, staging.path()) {
+            Err(FileFailure::Rejected(rejection, rows_read)) => {
+                assert_eq!(rejection.line, 900, "part size {part_bytes}");
+                assert!(
+                    rejection.message.contains("fields"),
+                    "{}",
+                    rejection.message
+                );
+                assert_eq!(rows_read, 1_599, "part size {part_bytes}");
+            }
+            Err(FileFailure::Environment(e)) => panic!("environment: {e}"),
+            Ok(_) => panic!("part size {part_bytes}: the broken file was accepted"),
+        }
+    }
+    // Only the stray quote: rejected at its line in both readings.
+    let data = extract(|line, r| {
+        if line == 1600 {
+            r.replacen(",J", ",\"J", 1)
+        } else {
+            r
+        }
+    });
+    for part_bytes in [0, data.len() / 7] {
+        match run(&spec, &data, part_bytes, staging.path()) {
+            Err(FileFailure::Rejected(rejection, _)) => assert_eq!(rejection.line, 1600),
+            _ => panic!("part size {part_bytes}: the stray quote was not refused"),
+        }
+    }
+}
