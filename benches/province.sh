@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Province-scale benchmark, side by side with DuckDB, in one run (not a timed test).
 #
-#   benches/province.sh [quick|province|PERSONS] [WORKDIR]
+#   benches/province.sh [quick|province|national|PERSONS] [WORKDIR]
 #
 #   quick     1,000,000 persons  (about 2.6M rows, 150 MB of extracts; a few minutes)
 #   province 15,000,000 persons  (about 39M rows, 2.2 GB of extracts; about half an hour)
+#   national 40,000,000 persons  (about 104M rows, 6 GB of extracts; a few hours)
+#
+# VIGIE_BIN=path runs that binary instead of building the `profiling` profile first.
 #
 # Steps, each timed with its peak resident memory (/usr/bin/time):
 #   1. vigie synth: 36 months of extracts in the five partner layouts; the last month of the
@@ -24,15 +27,20 @@ scale=${1:-quick}
 case $scale in
   quick) persons=1000000 ;;
   province) persons=15000000 ;;
-  *[!0-9]*|'') echo "usage: $0 [quick|province|PERSONS] [WORKDIR]" >&2; exit 2 ;;
+  national) persons=40000000 ;;
+  *[!0-9]*|'') echo "usage: $0 [quick|province|national|PERSONS] [WORKDIR]" >&2; exit 2 ;;
   *) persons=$scale ;;
 esac
 work=${2:-/tmp/vigie-bench-$persons}
 target=${CARGO_TARGET_DIR:-target}
 python3 -c 'import duckdb' 2>/dev/null || { echo "DuckDB's Python package is needed: pip install duckdb" >&2; exit 2; }
 
-cargo build --profile profiling --bin vigie >&2
-vigie="$target/profiling/vigie"
+if [ -n "${VIGIE_BIN:-}" ]; then
+  vigie=$VIGIE_BIN
+else
+  cargo build --profile profiling --bin vigie >&2
+  vigie="$target/profiling/vigie"
+fi
 rm -rf "$work"
 mkdir -p "$work/results"
 results="$work/results"

@@ -121,15 +121,22 @@ pub(crate) fn plan(
 type PartRead<'a> = (State<'a>, Result<(), ReadError>, Result<(), FileFailure>);
 
 /// Reads the parts of `data` on as many threads and joins them (see the module docs).
-pub(crate) fn ingest<'a>(
-    spec: &'a SourceSpec,
-    ctx: &'a FileContext<'a>,
+pub(crate) fn ingest(
+    spec: &SourceSpec,
+    ctx: &FileContext<'_>,
     dialect: &CsvDialect,
     data: &Bytes,
     plan: Plan,
 ) -> Result<FileOutcome, FileFailure> {
     let body = &data[plan.bom..];
-    let read: Vec<PartRead<'a>> = std::thread::scope(|scope| {
+    // The file's rows held in memory stay bounded as if it were read whole: each part
+    // spills after its share of them.
+    let part_ctx = FileContext {
+        spill_rows: (ctx.spill_rows / plan.parts.len()).max(1),
+        ..*ctx
+    };
+    let part_ctx = &part_ctx;
+    let read: Vec<PartRead<'_>> = std::thread::scope(|scope| {
         let handles: Vec<_> = plan
             .parts
             .iter()
@@ -148,7 +155,7 @@ pub(crate) fn ingest<'a>(
                 };
                 let bytes = &body[start..end];
                 scope.spawn(move || {
-                    let mut state = State::new(spec, ctx, compiled);
+                    let mut state = State::new(spec, part_ctx, compiled);
                     let result = read_csv_records(bytes, dialect, &part, |r| state.record(r));
                     let closed = state.close_spill();
                     (state, result, closed)
@@ -204,13 +211,19 @@ pub(crate) fn ingest<'a>(
         return finish(joined, Err(error), spec, ctx, data);
     }
     for part in parts {
-        join(&mut joined, part, ctx)?;
+        join(&mut joined, part, ctx, rows_read)?;
     }
     finish(joined, Ok(()), spec, ctx, data)
 }
 
 /// Adds a later part to what the earlier parts gave, its repeats of their records rejected.
-fn join(joined: &mut State<'_>, part: State<'_>, ctx: &FileContext<'_>) -> Result<(), FileFailure> {
+/// `rows_read` is the file's, for the accounting of a file rejected while joining.
+fn join(
+    joined: &mut State<'_>,
+    part: State<'_>,
+    ctx: &FileContext<'_>,
+    rows_read: u64,
+) -> Result<(), FileFailure> {
     // line -> the earlier line it repeats.
     let mut repeats: HashMap<u64, u64> = HashMap::new();
     for (fingerprint, line) in part.seen {
@@ -239,7 +252,7 @@ fn join(joined: &mut State<'_>, part: State<'_>, ctx: &FileContext<'_>) -> Resul
                         line: 0,
                         message,
                     },
-                    0,
+                    rows_read,
                 ),
             })?;
         for d in dropped {

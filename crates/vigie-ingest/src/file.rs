@@ -20,6 +20,7 @@ use crate::read::{ReadError, Record, count_records, read_csv, read_parquet};
 use crate::value::Value;
 
 /// What the ingest needs to know about the file besides its bytes.
+#[derive(Clone, Copy)]
 pub struct FileContext<'a> {
     /// The landing-zone key of the file (stored in `_file`).
     pub file: &'a str,
