@@ -63,6 +63,8 @@ enum Command {
     Held(commands::held::Args),
     /// Bring a warehouse written by an earlier vigie to the current layout / Migrer l'entrepôt
     Migrate(commands::migrate::Args),
+    /// The care coordinators' worklist: export it re-identified, audited / Liste de travail des coordonnateurs
+    Worklist(commands::worklist::Args),
 }
 
 /// Our crates at info, dependencies (Delta, DataFusion) only when they warn; RUST_LOG overrides.
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
             Command::Held(a) => commands::held::run(a).await,
             Command::Maintain(a) => commands::maintain::run(a).await,
             Command::Migrate(a) => commands::migrate::run(a).await,
+            Command::Worklist(a) => commands::worklist::run(a).await,
         }
     });
     match result {

@@ -14,6 +14,7 @@ pub mod serve;
 pub mod synth;
 pub mod tabular;
 pub mod validate;
+pub mod worklist;
 
 /// A pipeline and its warehouse: the one given on the command line (`--warehouse`), else the
 /// pipeline's own.

@@ -135,7 +135,7 @@ async fn publish_only(
 }
 
 /// Who is reading: the login name when the environment gives one.
-fn reader() -> String {
+pub(crate) fn reader() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "(unknown)".to_string())

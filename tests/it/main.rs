@@ -11,3 +11,4 @@ mod maintain;
 mod person_numbers;
 mod report;
 mod serve;
+mod worklist;

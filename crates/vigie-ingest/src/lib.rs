@@ -22,6 +22,7 @@ pub mod luhn;
 pub mod plausible;
 mod quarantine;
 mod read;
+mod reidentify;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
@@ -29,6 +30,7 @@ pub use chunked::DEFAULT_PART_BYTES;
 pub use error::{FileFailure, FileRejection};
 pub use file::{FileContext, FileOutcome, ingest_file};
 pub use quarantine::{QuarantineRow, quarantine_batch};
+pub use reidentify::person_identifiers;
 pub use value::Value;
 
 #[cfg(test)]

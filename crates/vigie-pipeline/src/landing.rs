@@ -67,6 +67,11 @@ impl Landing {
         }
     }
 
+    /// The location as configured.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
     /// Every file, sorted by key.
     pub async fn list(&self) -> Result<Vec<LandingFile>, PipelineError> {
         let prefix = (!self.prefix.as_ref().is_empty()).then_some(&self.prefix);

@@ -14,6 +14,7 @@ mod reports;
 mod stored;
 #[cfg(test)]
 mod test_support;
+mod worklist;
 
 pub use compute::{ComputeOverrides, compute};
 pub use error::PipelineError;
@@ -25,3 +26,6 @@ pub use migrate::number_persons;
 pub use progress::{NoProgress, Progress};
 pub use reports::write_reports;
 pub use vigie_indicators::ComputeReport;
+pub use worklist::{
+    IdentifierSource, WORKLIST_EXPORT_AUDIT, WorklistExport, WorklistExportRequest, export_worklist,
+};

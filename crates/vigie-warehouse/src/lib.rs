@@ -46,10 +46,14 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use url::Url;
 
-/// Tables of the restricted zone: person-level lists for care coordinators, and the
-/// key-to-number map. They live under [`RESTRICTED_PREFIX`], apart from the published and
+/// Tables of the restricted zone: person-level lists for care coordinators, the record of
+/// their exports, and the key-to-number map. They live under [`RESTRICTED_PREFIX`], apart from the published and
 /// internal tables, so that a reader can be given the rest of the warehouse without them.
-pub const RESTRICTED_TABLES: [&str; 2] = ["worklist", vigie_model::PERSON_NUMBER];
+pub const RESTRICTED_TABLES: [&str; 3] = [
+    "worklist",
+    vigie_model::PERSON_NUMBER,
+    "worklist_export_audit",
+];
 
 /// The folder of the restricted zone inside the warehouse.
 pub const RESTRICTED_PREFIX: &str = "restricted";

@@ -108,7 +108,7 @@ impl Warehouse {
         // `person_numbers`): they are read at their latest version, when present.
         for name in DERIVED_TABLES
             .into_iter()
-            .chain([vigie_model::PERSON_NUMBER])
+            .chain([vigie_model::PERSON_NUMBER, "worklist_export_audit"])
         {
             let url = self.table_url(name)?;
             if let Some(table) = open_at(&url, None).await? {
