@@ -171,13 +171,15 @@ async fn numbers_are_dense_shared_by_every_table_and_kept_across_loads_and_crash
     }
 }
 
-/// The tables of an old warehouse: the entity schema without `person_number`.
+/// The tables of an old warehouse: the entity schema without `person_number`, and the
+/// ED visits without `diagnosis`, as if that field had been added since.
 fn old_schema(entity: Entity) -> arrow::datatypes::SchemaRef {
     let schema = entity.schema();
     let fields: Vec<_> = schema
         .fields()
         .iter()
         .filter(|f| f.name() != PERSON_NUMBER)
+        .filter(|f| !(entity == Entity::EdVisit && f.name() == "diagnosis"))
         .cloned()
         .collect();
     Arc::new(arrow::datatypes::Schema::new(fields))
@@ -253,10 +255,16 @@ async fn a_warehouse_loaded_before_numbers_is_migrated_in_place_by_the_command_a
     let before = table_counts(&wh).await;
     make_old(&wh).await;
     let old = Warehouse::open(&wh.display().to_string()).expect("open");
+    let outdated = old.outdated_tables().await.expect("tables");
+    assert_eq!(outdated.len(), 5, "the old layout");
+    let ed = outdated
+        .iter()
+        .find(|(e, ..)| *e == Entity::EdVisit)
+        .expect("ed_visit");
     assert_eq!(
-        old.unnumbered_tables().await.expect("tables").len(),
-        5,
-        "the old layout"
+        ed.2,
+        ["diagnosis", PERSON_NUMBER],
+        "what the old ED table lacks"
     );
     assert_eq!(table_counts(&wh).await, before, "the same rows, unnumbered");
 
@@ -277,6 +285,15 @@ async fn a_warehouse_loaded_before_numbers_is_migrated_in_place_by_the_command_a
     assert!(stdout.contains("ed_visit: "), "{stdout}");
     assert_eq!(table_counts(&wh).await, before, "no row lost or added");
     assert_numbering_is_consistent(&wh).await;
+    assert_eq!(
+        count(
+            &wh,
+            "SELECT count(*) FROM ed_visit WHERE diagnosis IS NOT NULL"
+        )
+        .await,
+        0,
+        "a field added since is empty for the rows already loaded"
+    );
     let numbered = numbering(&wh).await;
     let keys = count(
         &wh,
@@ -325,7 +342,7 @@ async fn a_warehouse_loaded_before_numbers_is_migrated_in_place_by_the_command_a
     assert_eq!(
         Warehouse::open(&wh.display().to_string())
             .expect("open")
-            .unnumbered_tables()
+            .outdated_tables()
             .await
             .expect("tables"),
         vec![]

@@ -6,13 +6,14 @@ use vigie_warehouse::{NumberingMigration, Warehouse, WriterLock};
 
 use crate::error::PipelineError;
 
-/// Numbers the persons of tables loaded before person numbers existed (nothing to do on a
-/// current warehouse). `lock` is the caller's writer lock.
+/// Brings tables written in an earlier layout to the current one: persons numbered, fields
+/// added since left empty (nothing to do on a current warehouse). `lock` is the caller's
+/// writer lock.
 pub async fn number_persons(
     warehouse: &Warehouse,
     lock: &WriterLock,
 ) -> Result<NumberingMigration, PipelineError> {
-    let migration = warehouse.migrate_person_numbers(lock).await?;
+    let migration = warehouse.migrate_layout(lock).await?;
     if !migration.tables.is_empty() {
         info!(
             persons = migration.persons_numbered,

@@ -7,9 +7,10 @@
 //! needs. So the table is read at its latest version — by the writer, under the writer
 //! lock — not through the manifest.
 //!
-//! Migration (`vigie migrate`, or the first writer that finds a table without numbers):
-//! numbers every key of the unnumbered tables, appends them, then rewrites each such table
-//! at the version the manifest shows with the `person_number` column added, and records
+//! Migration (`vigie migrate`, or the first writer that finds a table in an earlier layout):
+//! numbers every key of the unnumbered tables, appends them, then rewrites each outdated
+//! table at the version the manifest shows with the `person_number` column added (and any
+//! field added to its entity since, empty for the rows already there), and records
 //! the rewrite in the maintenance log as an equivalence (the same rows, now numbered), so
 //! readers pinned to the old version move to the new one. Every step can be redone: a
 //! crash leaves either numbers no row uses yet, or a rewritten table whose equivalence was
@@ -115,15 +116,13 @@ impl Warehouse {
         .await
     }
 
-    /// The loaded tables, at the versions the manifest shows, whose rows name persons but
-    /// do not carry their numbers yet (written before person numbers existed).
-    pub async fn unnumbered_tables(&self) -> Result<Vec<(Entity, u64)>, WarehouseError> {
+    /// The loaded tables, at the versions the manifest shows, written in an earlier layout:
+    /// without a column the entity has now (the person number, or a field added since).
+    /// Each with the columns it lacks.
+    pub async fn outdated_tables(&self) -> Result<Vec<(Entity, u64, Vec<String>)>, WarehouseError> {
         let snapshot = self.snapshot(None).await?;
         let mut out = Vec::new();
-        for entity in Entity::ALL
-            .into_iter()
-            .filter(|e| e.person_key_field().is_some())
-        {
+        for entity in Entity::ALL {
             let Some(&version) = snapshot.tables.get(entity.table_name()) else {
                 continue;
             };
@@ -131,29 +130,49 @@ impl Warehouse {
             let Some(table) = open_at(&url, Some(version)).await? else {
                 continue;
             };
-            let schema = table.snapshot().map_err(delta_err(&url))?.schema();
-            if schema.field(PERSON_NUMBER).is_none() {
-                out.push((entity, version));
+            let stored = table.snapshot().map_err(delta_err(&url))?.schema();
+            let missing: Vec<String> = entity
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| stored.field(f.name()).is_none())
+                .map(|f| f.name().clone())
+                .collect();
+            if !missing.is_empty() {
+                out.push((entity, version, missing));
             }
         }
         Ok(out)
     }
 
-    /// Numbers the persons of every table written before person numbers existed (see the
-    /// module docs); nothing to do returns an empty report. `lock` must be this
-    /// warehouse's writer lock.
-    pub async fn migrate_person_numbers(
+    /// Brings every table written in an earlier layout to the current one (see the module
+    /// docs): numbers the persons of tables without person numbers, and adds the fields
+    /// added since (empty for the rows already loaded). Nothing to do returns an empty
+    /// report. `lock` must be this warehouse's writer lock.
+    pub async fn migrate_layout(
         &self,
         lock: &WriterLock,
     ) -> Result<NumberingMigration, WarehouseError> {
-        let tables = self.unnumbered_tables().await?;
+        let tables = self.outdated_tables().await?;
         if tables.is_empty() {
             return Ok(NumberingMigration::default());
         }
+        for (entity, _, missing) in &tables {
+            if let Some(required) = entity.schema().fields().iter().find(|f| {
+                !f.is_nullable() && f.name() != PERSON_NUMBER && missing.contains(f.name())
+            }) {
+                return Err(WarehouseError::Internal(format!(
+                    "{entity} lacks its required column {}: this warehouse was not written by vigie",
+                    required.name()
+                )));
+            }
+        }
         let numbers = self.person_numbers().await?;
         // Numbered in table order (the registry first), then key order: reproducible.
-        for (entity, version) in &tables {
-            self.number_keys_of(*entity, *version, &numbers).await?;
+        for (entity, version, missing) in &tables {
+            if missing.iter().any(|m| m == PERSON_NUMBER) {
+                self.number_keys_of(*entity, *version, &numbers).await?;
+            }
         }
         let new = numbers.take_new();
         let persons_numbered = new.keys.len() as u64;
@@ -163,7 +182,7 @@ impl Warehouse {
             persons_numbered,
             tables: Vec::new(),
         };
-        for (entity, version) in tables {
+        for (entity, version, _) in tables {
             let done = self
                 .rewrite_numbered(entity, version, &numbers, lock)
                 .await?;
@@ -172,7 +191,7 @@ impl Warehouse {
                 from_version = done.from_version,
                 to_version = done.to_version,
                 rows = done.rows,
-                "person numbers added / numéros de personne ajoutés"
+                "table brought to the current layout / table mise à jour"
             );
             report.tables.push(done);
         }
@@ -287,7 +306,8 @@ fn tempfile_dir() -> Result<tempfile::TempDir, WarehouseError> {
         })
 }
 
-/// Writes every row of `t` to `path` in `entity`'s schema, numbers added. Returns the rows.
+/// Writes every row of `t` to `path` in `entity`'s schema: numbers added where missing,
+/// fields added since empty. Returns the rows.
 async fn stage_numbered(
     ctx: &SessionContext,
     entity: Entity,
@@ -309,36 +329,31 @@ async fn stage_numbered(
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
-        let keys = batch
-            .column_by_name("person_key")
-            .ok_or_else(|| WarehouseError::Internal(format!("{entity} lacks person_key")))?;
-        let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
-        let numbered: Int32Array = keys
-            .as_string::<i32>()
-            .iter()
-            .map(|k| match k {
-                None => Ok(None),
-                Some(k) => numbers
-                    .get(k)
-                    .and_then(|n| i32::try_from(n).ok())
-                    .map(Some)
-                    .ok_or_else(|| {
-                        WarehouseError::Internal(format!("{entity}: a key was left unnumbered"))
-                    }),
-            })
-            .collect::<Result<_, _>>()?;
-        let numbered: ArrayRef = Arc::new(numbered);
+        let numbered = match (
+            entity.person_key_field(),
+            batch.column_by_name(PERSON_NUMBER),
+        ) {
+            (None, _) => None,
+            (Some(_), Some(stored)) => Some(arrow::compute::cast(stored, &DataType::Int32)?),
+            (Some(_), None) => Some(numbers_of(&batch, entity, numbers)?),
+        };
         let columns = schema
             .fields()
             .iter()
             .map(|f| {
-                if f.name() == PERSON_NUMBER {
+                if f.name() == PERSON_NUMBER
+                    && let Some(numbered) = &numbered
+                {
                     return Ok(numbered.clone());
                 }
-                let column = batch.column_by_name(f.name()).ok_or_else(|| {
-                    WarehouseError::Internal(format!("{entity} lacks its column {}", f.name()))
-                })?;
-                Ok(arrow::compute::cast(column, f.data_type())?)
+                match batch.column_by_name(f.name()) {
+                    Some(column) => Ok(arrow::compute::cast(column, f.data_type())?),
+                    // A field added since the table was written: empty for its rows.
+                    None => Ok(arrow::array::new_null_array(
+                        f.data_type(),
+                        batch.num_rows(),
+                    )),
+                }
             })
             .collect::<Result<Vec<ArrayRef>, WarehouseError>>()?;
         let out = RecordBatch::try_new(schema.clone(), columns)?;
@@ -347,4 +362,31 @@ async fn stage_numbered(
     }
     writer.close().map_err(stage_err)?;
     Ok(rows)
+}
+
+/// The person numbers of a batch's keys (all numbered beforehand).
+fn numbers_of(
+    batch: &RecordBatch,
+    entity: Entity,
+    numbers: &PersonNumbers,
+) -> Result<ArrayRef, WarehouseError> {
+    let keys = batch
+        .column_by_name("person_key")
+        .ok_or_else(|| WarehouseError::Internal(format!("{entity} lacks person_key")))?;
+    let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
+    let numbered: Int32Array = keys
+        .as_string::<i32>()
+        .iter()
+        .map(|k| match k {
+            None => Ok(None),
+            Some(k) => numbers
+                .get(k)
+                .and_then(|n| i32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| {
+                    WarehouseError::Internal(format!("{entity}: a key was left unnumbered"))
+                }),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Arc::new(numbered))
 }
