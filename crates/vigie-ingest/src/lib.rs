@@ -21,6 +21,7 @@ pub mod luhn;
 pub mod plausible;
 mod quarantine;
 mod read;
+mod survey;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
@@ -35,3 +36,5 @@ mod fixture_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod survey_tests;
