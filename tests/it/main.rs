@@ -10,3 +10,4 @@ mod interop;
 mod maintain;
 mod report;
 mod serve;
+mod survey;
