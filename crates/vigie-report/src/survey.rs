@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use vigie_disclosure::Lang;
-use vigie_model::config::{Instrument, Item, Text};
+use vigie_model::config::{Instrument, Text};
 
 /// One item as a reader sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl SurveyItems {
                 items.entry(item.code().to_string()).or_insert(ItemText {
                     order,
                     wording: item.wording().clone(),
-                    top_box: top_box_text(instrument, item),
+                    top_box: instrument.top_box_label(item),
                 });
             }
         }
@@ -55,44 +55,6 @@ impl SurveyItems {
             self.items.get(code).map_or(usize::MAX, |i| i.order),
             code.to_string(),
         )
-    }
-}
-
-/// The top box as a reader names it: the label of a single answer, the range of values of
-/// consecutive ones (`9–10`), or the labels of others.
-fn top_box_text(instrument: &Instrument, item: &Item) -> Text {
-    let scale = instrument.scale_of(item);
-    let values: Vec<_> = scale
-        .values()
-        .iter()
-        .filter(|v| item.is_top_box(v.value))
-        .collect();
-    let consecutive = values.len() > 1
-        && scale
-            .values()
-            .windows(values.len())
-            .any(|w| w.iter().zip(&values).all(|(a, b)| a.value == b.value));
-    match values.as_slice() {
-        [one] => one.label.clone(),
-        [first, .., last] if consecutive => {
-            let range = format!("{}–{}", first.value, last.value);
-            Text {
-                fr: range.clone(),
-                en: range,
-            }
-        }
-        many => {
-            let join = |lang: Lang| {
-                many.iter()
-                    .map(|v| v.label.get(lang))
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            };
-            Text {
-                fr: join(Lang::Fr),
-                en: join(Lang::En),
-            }
-        }
     }
 }
 

@@ -175,6 +175,44 @@ impl Instrument {
             .unwrap_or(&EMPTY_SCALE)
     }
 
+    /// An item's top box as a reader names it: the label of a single answer ("Toujours",
+    /// "Excellent"), the range of consecutive values ("9–10"), or the labels of others.
+    pub fn top_box_label(&self, item: &Item) -> Text {
+        let scale = self.scale_of(item);
+        let values: Vec<&ScaleValue> = scale
+            .values()
+            .iter()
+            .filter(|v| item.is_top_box(v.value))
+            .collect();
+        let consecutive = values.len() > 1
+            && scale
+                .values()
+                .windows(values.len())
+                .any(|w| w.iter().zip(&values).all(|(a, b)| a.value == b.value));
+        match values.as_slice() {
+            [one] => one.label.clone(),
+            [first, .., last] if consecutive => {
+                let range = format!("{}–{}", first.value, last.value);
+                Text {
+                    fr: range.clone(),
+                    en: range,
+                }
+            }
+            many => {
+                let join = |lang: Lang| {
+                    many.iter()
+                        .map(|v| v.label.get(lang))
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                };
+                Text {
+                    fr: join(Lang::Fr),
+                    en: join(Lang::En),
+                }
+            }
+        }
+    }
+
     /// The item codes, in the file's order, for messages.
     pub fn item_codes(&self) -> Vec<&str> {
         self.items.iter().map(|i| i.code.as_str()).collect()

@@ -97,6 +97,12 @@ fn a_good_instrument_loads_with_item_top_boxes() {
         i.item("C")
             .is_some_and(|c| c.is_top_box(2) && !c.is_top_box(1))
     );
+    // As a reader names them: one answer by its label, consecutive values as a range.
+    let label = |code: &str| i.item(code).map(|it| i.top_box_label(it));
+    assert_eq!(label("A").map(|t| t.fr), Some("Toujours".to_string()));
+    assert_eq!(label("A").map(|t| t.en), Some("Always".to_string()));
+    assert_eq!(label("B").map(|t| t.en), Some("1–2".to_string()));
+    assert_eq!(label("C").map(|t| t.fr), Some("2".to_string()));
 }
 
 #[test]
