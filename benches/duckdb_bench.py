@@ -220,8 +220,11 @@ ENTITIES: dict[str, dict] = {
             _f("team", "text", True),
             _f("completed_date", "date", True),
             _f("language", "text", False, ("fr", "en", "other")),
+            _f("respondent_type", "text", False, ("patient", "caregiver", "proxy")),
+            _f("instrument", "text", False),
             _f("item_code", "text", True),
-            _f("answer", "int", False, rng=(0.0, 10.0)),
+            _f("answer", "int", False),
+            _f("answer_status", "text", False, ("valid", "not_applicable", "missing")),
         ],
         "event": "completed_date",
         "order": [],
@@ -279,6 +282,21 @@ class Plan:
     rng: tuple[float, float] | None
     allowed: tuple[str, ...]
     luhn: bool
+    # A survey answer read through the instrument (crates/vigie-ingest/src/survey.rs):
+    # "answer" (the scale's value) or "status" (its answer status).
+    survey_role: str | None = None
+
+
+@dataclass
+class Survey:
+    """A survey source's instrument and the partner's answers per scale
+    (crates/vigie-model/src/config/survey.rs)."""
+
+    instrument: str
+    # item code -> scale name
+    item_scale: dict[str, str]
+    # scale name -> partner answer -> an int value, "not_applicable" or "missing"
+    answers: dict[str, dict[str, object]]
 
 
 @dataclass
@@ -298,6 +316,7 @@ class Source:
     outputs: list[Output]
     split_by: str | None
     unpivot: tuple[list[str], bool] | None
+    survey: Survey | None = None
     files: list[Path] = field(default_factory=list)
 
 
@@ -363,6 +382,39 @@ def make_output(entity: str, fields: dict, where: Path) -> Output:
     return Output(entity, None, [make_plan(d, fields.get(d.name)) for d in defs])
 
 
+def load_survey(spec: dict, sp: Path) -> Survey | None:
+    """The instrument of a survey source and its answers (checked by `vigie validate`)."""
+    survey = spec.get("survey")
+    if not survey:
+        return None
+    ip = (sp.parent / survey["instrument"]).resolve()
+    inst = load_yaml(ip)
+    item_scale = {str(i["code"]): str(i["scale"]) for i in inst.get("items") or []}
+    answers = {}
+    for scale, mapping in (survey.get("answers") or {}).items():
+        answers[str(scale)] = {}
+        for partner, target in (mapping or {}).items():
+            t = str(target).strip()
+            answers[str(scale)][str(partner).strip()] = t if t in ("not_applicable", "missing") else int(t)
+    return Survey(str(inst["instrument"]), item_scale, answers)
+
+
+def survey_plans(out: Output, survey: Survey, where: Path) -> None:
+    """Marks the answer and its status as read through the instrument; the instrument's id
+    is a constant (compile.rs with a survey binding)."""
+    for p in out.plans:
+        if p.d.name == "answer":
+            if p.origin != ("col", "$value"):
+                raise BenchError(f"{where}: this bench reads survey answers from `$value` only")
+            p.survey_role = "answer"
+        elif p.d.name == "answer_status":
+            p.origin, p.label, p.survey_role = ("col", "$value"), "answer", "status"
+        elif p.d.name == "instrument":
+            p.origin = ("const", survey.instrument)
+        elif p.d.name == "item_code" and p.origin != ("col", "$name"):
+            raise BenchError(f"{where}: this bench reads survey item codes from `$name` only")
+
+
 def load_sources(pipeline: Path, landing: Path) -> tuple[list[Source], str, list[str]]:
     """The sources of a pipeline, their landing files, and the pseudonymisation key."""
     notes: list[str] = []
@@ -407,6 +459,11 @@ def load_sources(pipeline: Path, landing: Path) -> tuple[list[Source], str, list
         unpivot = None
         if s.get("unpivot"):
             unpivot = ([str(c) for c in s["unpivot"]["columns"]], bool(s["unpivot"].get("keep_empty", True)))
+        survey = load_survey(s, sp)
+        if survey:
+            for o in outputs:
+                if o.entity == "survey_response":
+                    survey_plans(o, survey, sp)
         src = Source(
             spec_path=sp,
             source=s["source"],
@@ -416,10 +473,14 @@ def load_sources(pipeline: Path, landing: Path) -> tuple[list[Source], str, list
             outputs=outputs,
             split_by=split_by,
             unpivot=unpivot,
+            survey=survey,
         )
         # vigie matches the glob against landing keys (relative paths, `*` crossing `/`,
         # as globset's default does) and reads them in key order.
-        src.files = [landing / f for f in all_files if fnmatch.fnmatchcase(f, src.files_glob)]
+        # A file pattern's period placeholders (pattern.rs) match their digits.
+        glob = (src.files_glob.replace("{yyyy}", "[0-9][0-9][0-9][0-9]")
+                .replace("{mm}", "[0-9][0-9]").replace("{q}", "[1-4]"))
+        src.files = [landing / f for f in all_files if fnmatch.fnmatchcase(f, glob)]
         sources.append(src)
     if not sources:
         raise BenchError(f"{pipeline} lists no sources")
@@ -498,6 +559,8 @@ class SourceSQL:
             return self.cell(col)
 
         d, o = plan.d, plan.origin
+        if plan.survey_role:
+            return self.add_survey_slot(name, plan, guarded, text_of(o[1]), item)
         if o[0] == "datetime":
             self.mapped.append(f"{guarded(text_of(o[1]))} AS {name}_m")
             self.mapped.append(f"{guarded(text_of(o[2]))} AS {name}_t")
@@ -586,6 +649,39 @@ class SourceSQL:
         # An unpivoted cell's problem names its column, not `$value` (file.rs `map_record`).
         label = item[1] if item and plan.label == "$value" else plan.label
         self.errors.append((name, label, guarded(fail), shown))
+        return name
+
+    def add_survey_slot(self, name: str, plan: Plan, guarded, t: str, item) -> str:
+        """A survey answer (or its status) read through the instrument: the partner's answer of
+        the item's scale becomes its value, `not_applicable` or `missing`; a blank is missing;
+        any other answer rejects the record (survey.rs `score`)."""
+        survey = self.src.survey
+        code = item[1] if item else None
+        scale = survey.item_scale.get(code)
+        if scale is None:
+            raise BenchError(f"{self.src.spec_path.name}: column {code} is not an item of the instrument")
+        mapping = survey.answers.get(scale, {})
+        self.mapped.append(f"{guarded(t)} AS {name}_m")
+        m = f"{name}_m"
+        if plan.survey_role == "status":
+            whens = " ".join(f"WHEN {sql_str(k)} THEN {sql_str(v if isinstance(v, str) else 'valid')}"
+                             for k, v in mapping.items())
+            self.parsed.append(f"CASE WHEN {m} IS NULL THEN 'missing' ELSE CASE {m} {whens} END END AS {name}_v")
+            # The answer's slot reports an answer off the scale.
+            self.errors.append((name, item[1], "CAST(NULL AS VARCHAR)", "NULL"))
+            return name
+        values = {k: v for k, v in mapping.items() if not isinstance(v, str)}
+        whens = " ".join(f"WHEN {sql_str(k)} THEN {v}" for k, v in values.items())
+        self.parsed.append(f"CASE {m} {whens} END AS {name}_v" if whens else f"CAST(NULL AS INTEGER) AS {name}_v")
+        listed = sorted(mapping)
+        shown_list = ", ".join(f'"{a}"' for a in listed[:24]) + (", …" if len(listed) > 24 else "")
+        known = ", ".join(sql_str(k) for k in mapping) or "NULL"
+        head = f'answer not on the item\'s scale: item {code} (scale {scale}) has no answer "'
+        tail = (f'" (its answers: {shown_list}); add it to `survey.answers.{scale}` if it is one'
+                " / réponse hors de l'échelle de la question")
+        reason = f"{sql_str(head)} || left({m}, 80) || {sql_str(tail)}"
+        fail = f"CASE WHEN {m} IS NOT NULL AND {m} NOT IN ({known}) THEN {reason} END"
+        self.errors.append((name, item[1], guarded(fail), f"left({m}, 80)"))
         return name
 
     def build(self, reader: str, file_expr: str, load_id: str) -> dict[str, str]:
@@ -1065,8 +1161,48 @@ def calendar_rows(lo, hi) -> tuple[list[tuple[str, object, object]], object, obj
     return rows, first, end
 
 
-def setup_indicator_session(con, warehouse: Path) -> dict:
-    """Views over the active files of vigie's tables, the helpers and the calendar."""
+def pipeline_instruments(pipeline: Path) -> list[dict]:
+    """The survey instruments of the pipeline's sources, each once (their files as written)."""
+    out, seen = [], set()
+    for rel in load_yaml(pipeline).get("sources") or []:
+        sp = (pipeline.parent / rel).resolve()
+        survey = load_yaml(sp).get("survey")
+        if not survey:
+            continue
+        inst = load_yaml((sp.parent / survey["instrument"]).resolve())
+        if inst["instrument"] not in seen:
+            seen.add(inst["instrument"])
+            out.append(inst)
+    return out
+
+
+def register_instruments(con, instruments: list[dict]) -> None:
+    """survey_item and survey_item_answer, as crates/vigie-indicators/src/survey.rs makes them."""
+    con.execute("CREATE OR REPLACE TEMP TABLE survey_item (instrument VARCHAR, item_code VARCHAR, "
+                "position INTEGER, scale VARCHAR, wording_fr VARCHAR, wording_en VARCHAR, "
+                "answer_min INTEGER, answer_max INTEGER)")
+    con.execute("CREATE OR REPLACE TEMP TABLE survey_item_answer (instrument VARCHAR, item_code VARCHAR, "
+                "answer INTEGER, label_fr VARCHAR, label_en VARCHAR, top_box BOOLEAN)")
+    items, answers = [], []
+    for inst in instruments:
+        scales = inst["scales"]
+        for pos, item in enumerate(inst["items"], start=1):
+            scale = scales[item["scale"]]
+            values = [v["value"] for v in scale["values"]]
+            top = item.get("top_box") or scale["top_box"]
+            items.append((inst["instrument"], item["code"], pos, item["scale"],
+                          item["wording"]["fr"], item["wording"]["en"], min(values), max(values)))
+            for v in scale["values"]:
+                answers.append((inst["instrument"], item["code"], v["value"], str(v["fr"]),
+                                str(v["en"]), v["value"] in top))
+    if items:
+        con.executemany("INSERT INTO survey_item VALUES (?, ?, ?, ?, ?, ?, ?, ?)", items)
+        con.executemany("INSERT INTO survey_item_answer VALUES (?, ?, ?, ?, ?, ?)", answers)
+
+
+def setup_indicator_session(con, warehouse: Path, instruments: list[dict]) -> dict:
+    """Views over the active files of vigie's tables, the helpers, the calendar and the survey
+    instruments' tables."""
     tables = {}
     for t in ("person", "ed_visit", "admission", "survey_response"):
         tdir = warehouse / t
@@ -1086,6 +1222,7 @@ def setup_indicator_session(con, warehouse: Path) -> dict:
     con.execute("CREATE OR REPLACE TEMP TABLE calendar (period_type VARCHAR, period_start DATE, period_end DATE)")
     con.executemany("INSERT INTO calendar VALUES (?, ?, ?)", rows)
     con.execute(population_month_sql())
+    register_instruments(con, instruments)
     return {"files": {t: len(f) for t, f in tables.items()}, "span": (first, end)}
 
 
@@ -1224,6 +1361,7 @@ def run_indicators(con, args, notes: list[str]) -> tuple[dict, float, float, boo
         raise BenchError(f"the warehouse {warehouse} does not exist")
     qdir = Path(args.queries).resolve()
     sqls = {ind_id: indicator_sql(qdir, ind_id) for ind_id in INDICATORS}
+    instruments = pipeline_instruments(Path(args.pipeline).resolve())
     helpers = REPO / "crates" / "vigie-indicators" / "src" / "functions.rs"
     if helpers.is_file() and hashlib.sha256(helpers.read_bytes()).hexdigest()[:16] != FUNCTIONS_RS_SHA:
         notes.append(f"{helpers} changed since its helpers were translated: review HELPERS "
@@ -1231,7 +1369,7 @@ def run_indicators(con, args, notes: list[str]) -> tuple[dict, float, float, boo
     # Timed: the session setup (data span, calendar, views) then each query, materialised in
     # full; one run each, no warm-up, file reading included (views over the Parquet files).
     t_all = time.perf_counter()
-    info = setup_indicator_session(con, warehouse)
+    info = setup_indicator_session(con, warehouse, instruments)
     setup_s = time.perf_counter() - t_all
     timings, cells = {}, {}
     for ind_id, meta in INDICATORS.items():

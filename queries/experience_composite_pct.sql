@@ -1,14 +1,28 @@
--- Patient experience composite: per respondent, the share of their valid answers that are
--- "Always"; the indicator is the mean of these shares over respondents, by quarter and team.
-with respondents as (
+-- Patient experience composite: per respondent, the share of their valid answers that are in
+-- their item's top box (each item scored on its own scale, from the survey instrument); the
+-- indicator is the mean of these shares over respondents, by quarter and team.
+with answers as (
     select
         s.response_id,
         s.team,
-        cast(date_trunc('quarter', min(s.completed_date)) as date) as period_start,
-        cast(sum(case when s.answer = 4 then 1 else 0 end) as double) / count(*) as top_box_share
+        s.completed_date,
+        a.top_box
     from survey_response as s
-    where s.answer is not null
-    group by s.response_id, s.team
+    inner join survey_item_answer as a
+        on a.instrument = s.instrument
+        and a.item_code = s.item_code
+        and a.answer = s.answer
+    where s.answer_status = 'valid'
+),
+
+respondents as (
+    select
+        response_id,
+        team,
+        cast(date_trunc('quarter', min(completed_date)) as date) as period_start,
+        cast(sum(case when top_box then 1 else 0 end) as double) / count(*) as top_box_share
+    from answers
+    group by response_id, team
 )
 
 select

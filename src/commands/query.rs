@@ -31,7 +31,7 @@ pub struct Args {
     pub pipeline: PathBuf,
     /// One SQL query (SELECT or WITH ... SELECT). Tables: indicator_results (published),
     /// person, ed_visit, admission, enrolment, survey_response, quarantine, load_manifest,
-    /// run_history.
+    /// run_history, and the survey instruments' survey_item and survey_item_answer.
     pub sql: String,
     /// Override the pipeline's warehouse (path or URL).
     #[arg(long)]
@@ -157,6 +157,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if steward.is_none() {
         publish_only(&ctx, &warehouse, &pipeline).await?;
     }
+    // The instruments' items and answers, as the indicator queries see them.
+    vigie_indicators::register_instruments(&ctx, &pipeline.instruments())?;
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)

@@ -63,7 +63,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         super::open_pipeline(&common.pipeline, common.warehouse.as_deref())?;
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
-    let data = vigie_report::ReportData::load(&warehouse, &catalogue, &cfg).await?;
+    let data = vigie_report::ReportData::load(&warehouse, &catalogue, &cfg)
+        .await?
+        .with_instruments(&pipeline.instruments());
     let period = data
         .resolve(common.period)
         .ok_or(vigie_report::ReportError::NoResults)?;

@@ -22,6 +22,19 @@ pub fn demo_pipeline() -> LoadedPipeline {
     load_pipeline(&repo().join("pipelines/demo.yaml")).expect("the demo pipeline is valid")
 }
 
+/// Copies the demo's survey instruments to `dir/instruments`, where a copy of
+/// `pipelines/sources/` beside it finds them (`survey.instrument: ../instruments/...`).
+pub fn copy_instruments(dir: &Path) {
+    let to = dir.join("instruments");
+    std::fs::create_dir_all(&to).expect("mkdir");
+    for e in std::fs::read_dir(repo().join("pipelines/instruments"))
+        .expect("instruments")
+        .flatten()
+    {
+        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
+}
+
 /// A small synthetic region written to `landing`.
 pub fn synth(landing: &Path, persons: u64, seed: u64) -> SynthSummary {
     let cfg = SynthConfig {

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{repo, synth};
+use crate::common::{copy_instruments, repo, synth};
 
 fn vigie_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vigie"))
@@ -26,8 +26,10 @@ fn ok(out: Output, what: &str) -> Output {
     out
 }
 
-/// A pipeline file in `dir` naming no catalogue directory, with its sources copied beside it.
+/// A pipeline file in `dir` naming no catalogue directory, with its sources (and the survey
+/// instrument they name) copied beside it.
 fn outside_pipeline(dir: &Path) -> std::path::PathBuf {
+    copy_instruments(dir);
     let sources = dir.join("sources");
     std::fs::create_dir(&sources).expect("mkdir");
     for entry in std::fs::read_dir(repo().join("pipelines/sources"))

@@ -134,9 +134,11 @@ impl Region {
     }
 }
 
-/// A copy of the demo pipeline under `dir` (`demo.yaml` and `sources/`), with `extra`
-/// appended to the pipeline and each source spec passed through `edit(name, text)`.
+/// A copy of the demo pipeline under `dir` (`demo.yaml`, `sources/` and the `instruments/`
+/// its survey source names), with `extra` appended to the pipeline and each source spec
+/// passed through `edit(name, text)`.
 fn demo_copy(dir: &Path, extra: &str, edit: impl Fn(&str, String) -> String) -> PathBuf {
+    copy_instruments(dir);
     let sources = dir.join("sources");
     std::fs::create_dir_all(&sources).expect("mkdir");
     for e in std::fs::read_dir(repo().join("pipelines/sources"))

@@ -168,7 +168,8 @@ impl Fixture {
         self
     }
 
-    /// An anonymous survey response (`answers`: Q1..Q6 as the platform writes them).
+    /// An anonymous survey response answering the frequency items (`answers`: Q1..Q6 as the
+    /// platform writes them), the rating and recommendation items left blank.
     fn survey(
         &mut self,
         file: &str,
@@ -178,11 +179,33 @@ impl Fixture {
         lang: &str,
         answers: [&str; 6],
     ) -> &mut Self {
+        let [a1, a2, a3, a4, a5, a6] = answers;
+        self.survey_all(
+            file,
+            response,
+            team,
+            completed,
+            (lang, ""),
+            [a1, a2, a3, a4, a5, a6, "", ""],
+        )
+    }
+
+    /// An anonymous survey response in `lang` from `respondent` (as the platform writes it,
+    /// or empty), answering Q1..Q8.
+    fn survey_all(
+        &mut self,
+        file: &str,
+        response: &str,
+        team: &str,
+        completed: &str,
+        (lang, respondent): (&str, &str),
+        answers: [&str; 8],
+    ) -> &mut Self {
         self.sondage
             .entry(file.to_string())
             .or_default()
             .push(format!(
-                "{response},,{team},{},{lang},{}",
+                "{response},,{team},{},{lang},{respondent},{}",
                 fr(completed),
                 answers.join(",")
             ));
@@ -252,7 +275,7 @@ impl Fixture {
             put(
                 &format!("sondage/{file}"),
                 lf(
-                    "response_id,hcn,team,completed,lang,Q1,Q2,Q3,Q4,Q5,Q6",
+                    "response_id,hcn,team,completed,lang,respondent,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8",
                     lines,
                 ),
             );
@@ -1479,6 +1502,153 @@ async fn experience_top_box_and_composite_match_hand_computed_shares() {
         // 8.233333 = 247/30 exactly.
         check(r, 247.0 / 30.0, Some(12.0), 68.611, Some((40.804, 87.392)));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn experience_items_are_scored_on_their_own_scale_and_top_box() {
+    // Fourteen responses of T01 in Q2 2024, in French and in English, answering Q1 (4-point
+    // frequency scale, top box "Always" / « Toujours »), Q7 (5-point rating scale, top box
+    // "Excellent") and Q8 (0-10, top box 9 and 10); Q2..Q6 left blank (missing):
+    //
+    // | resp | lang | respondent    | Q1        | Q7        | Q8    | top / valid | share |
+    // |------|------|---------------|-----------|-----------|-------|-------------|-------|
+    // | R01  | en   | patient       | Always*   | Excellent*| 10*   | 3 / 3       | 1     |
+    // | R02  | fr   | patient       | Toujours* | Excellent*| 9*    | 3 / 3       | 1     |
+    // | R03  | en   | caregiver     | Usually   | Very good | 8     | 0 / 3       | 0     |
+    // | R04  | fr   | proche aidant | Toujours* | Très bon  | 10*   | 2 / 3       | 2/3   |
+    // | R05  | en   | proxy         | Always*   | Excellent*| 9*    | 3 / 3       | 1     |
+    // | R06  | fr   | mandataire    | Souvent   | Excellent*| 7     | 1 / 3       | 1/3   |
+    // | R07  | en   | (not sent)    | N/A       | Good      | 9*    | 1 / 2       | 1/2   |
+    // | R08  | fr   | patiente      | S.O.      | Excellent*| 10*   | 2 / 2       | 1     |
+    // | R09  | en   | patient       | Always*   | Excellent*| 9*    | 3 / 3       | 1     |
+    // | R10  | fr   | patient       | Toujours* | Bon       | 6     | 1 / 3       | 1/3   |
+    // | R11  | en   | patient       | Sometimes | Excellent*| blank | 1 / 2       | 1/2   |
+    // | R12  | fr   | patient       | Toujours* | Excellent*| 10*   | 3 / 3       | 1     |
+    // | R13  | en   | patient       | Always*   | Fair      | 9*    | 2 / 3       | 2/3   |
+    // | R14  | fr   | (not sent)    | Jamais    | Passable  | 0     | 0 / 3       | 0     |
+    //
+    // (* top box). "Très bon" / "Very good" is 4 on the rating scale: not its top box, though
+    // 4 is the frequency scale's; 8 on the 0-10 scale is not a top box either.
+    let mut fx = Fixture::default();
+    let f = "survey_2024Q2.csv";
+    let resp: [(&str, &str, &str, [&str; 3]); 14] = [
+        ("R01", "en", "patient", ["Always", "Excellent", "10"]),
+        ("R02", "fr", "patient", ["Toujours", "Excellent", "9"]),
+        ("R03", "en", "caregiver", ["Usually", "Very good", "8"]),
+        ("R04", "fr", "proche aidant", ["Toujours", "Très bon", "10"]),
+        ("R05", "en", "proxy", ["Always", "Excellent", "9"]),
+        ("R06", "fr", "mandataire", ["Souvent", "Excellent", "7"]),
+        ("R07", "en", "", ["N/A", "Good", "9"]),
+        ("R08", "fr", "patiente", ["S.O.", "Excellent", "10"]),
+        ("R09", "en", "patient", ["Always", "Excellent", "9"]),
+        ("R10", "fr", "patient", ["Toujours", "Bon", "6"]),
+        ("R11", "en", "patient", ["Sometimes", "Excellent", ""]),
+        ("R12", "fr", "patient", ["Toujours", "Excellent", "10"]),
+        ("R13", "en", "patient", ["Always", "Fair", "9"]),
+        ("R14", "fr", "", ["Jamais", "Passable", "0"]),
+    ];
+    for (k, (id, lang, who, [q1, q7, q8])) in resp.into_iter().enumerate() {
+        let day = format!("2024-05-{:02}", k + 1);
+        fx.survey_all(
+            f,
+            id,
+            "T01",
+            &day,
+            (lang, who),
+            [q1, "", "", "", "", "", q7, q8],
+        );
+    }
+    fx.person(1, 1970, "F", "T01");
+    fx.ed(1, "2024-04-02").ed(1, "2024-06-30");
+    let l = load(&fx).await;
+
+    // Stored answers: 14 responses x 8 items = 112 rows. Valid: Q1 12 (two not applicable),
+    // Q7 14, Q8 13 (R11 blank) = 39; not applicable: 2; missing: Q2..Q6 5 x 14 = 70, plus
+    // R11's Q8 = 71. Respondent types: patient R01, R02, R08 (« patiente »), R09..R13 = 8
+    // responses; caregiver R03, R04 = 2; proxy R05, R06 = 2; not sent R07, R14 = 2.
+    let statuses = query(
+        &l.warehouse,
+        "SELECT answer_status, count(*) FROM survey_response GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        pairs(&statuses),
+        owned(&[("missing", 71), ("not_applicable", 2), ("valid", 39)])
+    );
+    let who = query(
+        &l.warehouse,
+        "SELECT coalesce(respondent_type, '(none)'), count(DISTINCT response_id) FROM survey_response GROUP BY 1 ORDER BY 1",
+    )
+    .await;
+    assert_eq!(
+        pairs(&who),
+        owned(&[
+            ("(none)", 2),
+            ("caregiver", 2),
+            ("patient", 8),
+            ("proxy", 2)
+        ])
+    );
+
+    compute(
+        &l.warehouse,
+        &["experience_top_box_pct", "experience_composite_pct"],
+    )
+    .await;
+    let rows = published(&l.warehouse).await;
+    let q2 = "2024-04-01";
+    let item = |u: &str, q: &str| cell(&rows, "experience_top_box_pct", q2, u, "item", q);
+    // Q1: Always / Toujours R01, R02, R04, R05, R09, R10, R12, R13 = 8 of 12 valid.
+    // Q7: Excellent R01, R02, R05, R06, R08, R09, R11, R12 = 8 of 14 (R03's and R04's
+    //     "Very good" / « Très bon » = 4 do not count).
+    // Q8: 9 or 10 R01, R02, R04, R05, R07, R08, R09, R12, R13 = 9 of 13 valid.
+    //     Wilson, z^2 = 3.841459: root = sqrt(3.841459 + 4 x 9 x 4 / 13) = 3.862432,
+    //     z x root = 7.570231; lower = (21.841459 - 7.570231) / 33.682918 = 0.423693,
+    //     upper = (21.841459 + 7.570231) / 33.682918 = 0.873193.
+    for unit in ["region", "T01"] {
+        check(item(unit, "Q1"), 8.0, Some(12.0), 66.667, None);
+        check(item(unit, "Q7"), 8.0, Some(14.0), 57.143, None);
+        check(
+            item(unit, "Q8"),
+            9.0,
+            Some(13.0),
+            69.231,
+            Some((42.369, 87.319)),
+        );
+    }
+    // Items without a valid answer have no cell.
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.indicator == "experience_top_box_pct" && r.stratum_value == "Q2"),
+        "Q2 was never answered"
+    );
+    // Composite: the shares of the table sum to 6 x 1 + (2/3 + 1/3 + 1/3 + 2/3) + 2 x 1/2
+    // = 9 over 14 respondents = 64.286 %. Wilson with x = 9, n = 14:
+    //   root = sqrt(3.841459 + 4 x 9 x 5 / 14) = 4.086392, z x root = 8.009175;
+    //   lower = (21.841459 - 8.009175) / 35.682918 = 0.387644; upper = 0.836553.
+    for unit in ["region", "T01"] {
+        let r = cell(&rows, "experience_composite_pct", q2, unit, "all", "all");
+        check(r, 9.0, Some(14.0), 64.286, Some((38.764, 83.655)));
+    }
+}
+
+fn owned(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+    pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect()
+}
+
+/// (text, count) pairs of a two-column result.
+fn pairs(batches: &[arrow::record_batch::RecordBatch]) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for b in batches {
+        let text = cast(b.column(0), &DataType::Utf8).expect("text");
+        let n = cast(b.column(1), &DataType::Int64).expect("count");
+        let n = n.as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            out.push((text.as_string::<i32>().value(i).to_string(), n.value(i)));
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------------

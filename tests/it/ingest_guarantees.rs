@@ -35,7 +35,8 @@ async fn every_row_is_accounted_for_and_bad_rows_are_exactly_the_corrupted_ones(
             generated.bad_rows
         );
     }
-    // The warehouse holds exactly the accepted rows (survey rows are unpivoted: 6 items each).
+    // The warehouse holds exactly the accepted rows (survey rows are unpivoted: 8 items each,
+    // Q1..Q8 of pipelines/instruments/experience.yaml, blank and not applicable ones kept).
     let accepted = |prefix: &str| -> i64 {
         report
             .files
@@ -47,7 +48,7 @@ async fn every_row_is_accounted_for_and_bad_rows_are_exactly_the_corrupted_ones(
     let counts = table_counts(&wh).await;
     assert_eq!(counts["person"], accepted("registre/"));
     assert_eq!(counts["enrolment"], accepted("programme/"));
-    assert_eq!(counts["survey_response"], 6 * accepted("sondage/"));
+    assert_eq!(counts["survey_response"], 8 * accepted("sondage/"));
     assert_eq!(
         counts["ed_visit"] + counts["admission"],
         accepted("hospital_a/") + accepted("hopital_b/")

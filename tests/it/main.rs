@@ -11,4 +11,5 @@ mod maintain;
 mod person_numbers;
 mod report;
 mod serve;
+mod survey;
 mod worklist;

@@ -20,6 +20,7 @@ mod peer;
 mod persons;
 mod results;
 mod roles;
+mod survey;
 
 pub use catalogue::{
     Bilingual, CatalogueOrigin, Direction, Estimand, EvaluationOutcome, EvaluationSpec,
@@ -34,3 +35,4 @@ pub use results::{
     IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema, to_batch,
 };
 pub use roles::{Role, evaluation_indicator, with_role};
+pub use survey::{SURVEY_ITEM_ANSWER_TABLE, SURVEY_ITEM_TABLE, register_instruments};

@@ -6,6 +6,8 @@ use std::collections::{HashMap, HashSet};
 use vigie_model::config::{CheckDigit, Columns, FieldSpec, SourceSpec};
 use vigie_model::{Entity, FieldDef};
 
+use crate::survey::{ANSWER_TEXT, SurveyPlan};
+
 /// Where a field's text comes from.
 #[derive(Debug, Clone)]
 pub enum Origin {
@@ -44,6 +46,8 @@ pub struct CompiledOutput {
     pub entity: Entity,
     pub case: Option<String>,
     pub fields: Vec<FieldPlan>,
+    /// A survey output reads its answers through the source's instrument.
+    pub survey: Option<SurveyPlan>,
 }
 
 /// A spec bound to a header.
@@ -98,8 +102,27 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
             Some(c) => format!("split.cases.{c}.fields"),
             None => "fields".into(),
         };
+        let survey = match (&spec.survey, output.entity) {
+            (Some(survey), Entity::SurveyResponse) => match &survey.binding {
+                Some(binding) => SurveyPlan::new(output.entity, binding),
+                // Only `load_source` reads the instrument: a spec deserialised otherwise
+                // cannot read its answers.
+                None => {
+                    return Err(
+                        "the source's survey instrument was not read: load the source spec with `load_source` (or `vigie validate` it)".into(),
+                    );
+                }
+            },
+            _ => None,
+        };
         let mut fields = Vec::new();
-        for def in output.entity.fields() {
+        for (index, def) in output.entity.fields().iter().enumerate() {
+            // The instrument reads the answer from its text.
+            let def = if survey.as_ref().is_some_and(|p| p.is_answer(index)) {
+                &ANSWER_TEXT
+            } else {
+                def
+            };
             let spec_field = output.fields.get(def.name).cloned().unwrap_or_default();
             let key = format!("{prefix}.{}", def.name);
             let origin = match (&spec_field.from, &spec_field.value) {
@@ -116,6 +139,7 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
             entity: output.entity,
             case: case.map(str::to_string),
             fields,
+            survey,
         });
     }
     if outputs.is_empty() && split_col.is_none() {

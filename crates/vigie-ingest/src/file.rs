@@ -612,6 +612,17 @@ fn map_one(
             });
         }
     }
+    if let Some(survey) = &out.survey {
+        let column = out
+            .fields
+            .iter()
+            .enumerate()
+            .find(|(i, _)| survey.is_answer(*i))
+            .map_or("answer", |(_, p)| p.label.as_str());
+        if let Err(e) = survey.score(&mut values, column, checks.identifiers) {
+            errors.push(e);
+        }
+    }
     if errors.is_empty() {
         for (later, earlier) in out.entity.date_order_rules() {
             let pos = |n: &str| out.fields.iter().position(|f| f.def.name == n);

@@ -571,6 +571,7 @@ fn spec_case(parquet: bool) -> impl Strategy<Value = SpecCase> {
                             settle_seconds: 0,
                             ready_marker: None,
                             future_tolerance_days: 1,
+                            survey: None,
                         },
                         valid,
                     }

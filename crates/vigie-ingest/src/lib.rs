@@ -23,6 +23,7 @@ pub mod plausible;
 mod quarantine;
 mod read;
 mod reidentify;
+mod survey;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
@@ -41,3 +42,5 @@ mod fixture_tests;
 mod fuzz_tests;
 #[cfg(test)]
 mod hostile_tests;
+#[cfg(test)]
+mod survey_tests;

@@ -140,14 +140,26 @@ const ENROLMENT: &[FieldDef] = &[
     f("end_date", Date, false),
 ];
 
+/// Who answered a survey: the patient, a caregiver answering about the patient's care, or
+/// a proxy answering for the patient (only when the platform sends it).
+pub const RESPONDENT_TYPES: &[&str] = &["patient", "caregiver", "proxy"];
+
+/// `survey_response.answer_status`: see [`crate::config::AnswerStatus`].
+pub const ANSWER_STATUSES: &[&str] = &["valid", "not_applicable", "missing"];
+
 const SURVEY_RESPONSE: &[FieldDef] = &[
     f("response_id", Text, true),
     f("person_key", PersonKey, false),
     f("team", Text, true),
     f("completed_date", Date, true),
     coded("language", false, &["fr", "en", "other"]),
+    coded("respondent_type", false, RESPONDENT_TYPES),
+    // Filled from the source's instrument, never mapped.
+    f("instrument", Text, false),
     f("item_code", Text, true),
-    ranged("answer", Int, false, 0.0, 10.0),
+    // A value of the item's scale (the instrument decides which), null unless valid.
+    f("answer", Int, false),
+    coded("answer_status", false, ANSWER_STATUSES),
 ];
 
 /// Provenance fields carried by every warehouse row, after the business fields.
@@ -353,6 +365,21 @@ mod tests {
                 assert_eq!(e.field(earlier).map(|f| f.ty), Some(FieldType::Date));
             }
         }
+    }
+
+    #[test]
+    fn answer_statuses_are_the_instrument_statuses() {
+        let codes: Vec<&str> = crate::config::AnswerStatus::ALL
+            .iter()
+            .map(|s| s.code())
+            .collect();
+        assert_eq!(codes, ANSWER_STATUSES);
+        assert_eq!(
+            Entity::SurveyResponse
+                .field("answer_status")
+                .map(|f| f.allowed),
+            Some(ANSWER_STATUSES)
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub async fn compute(
         },
         spc_min_points: spec.spc_min_points,
         queries_dir,
+        instruments: pipeline.instruments(),
     };
     // Results are a table of the warehouse: one writer at a time, like loads.
     let warehouse = vigie_warehouse::Warehouse::open(&options.warehouse)?;

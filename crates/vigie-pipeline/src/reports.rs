@@ -81,7 +81,7 @@ pub async fn write_reports(
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
     let data = match ReportData::load(&warehouse, &catalogue, &cfg).await {
-        Ok(data) => data,
+        Ok(data) => data.with_instruments(&pipeline.instruments()),
         Err(ReportError::NoResults) => {
             tracing::warn!("no results for the report periods yet: reports skipped");
             return Ok(vec![]);

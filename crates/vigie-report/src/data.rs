@@ -49,6 +49,8 @@ pub struct Data {
     pub manifest: Vec<ManifestEntry>,
     /// Team codes with results.
     pub teams: Vec<String>,
+    /// The wording and top box of survey items, by code.
+    pub survey: crate::survey::SurveyItems,
 }
 
 impl Data {
@@ -72,6 +74,7 @@ impl Data {
             rows,
             manifest,
             teams: teams.into_iter().collect(),
+            survey: Default::default(),
         })
     }
 

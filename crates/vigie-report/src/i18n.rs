@@ -317,10 +317,11 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Patient experience, by item",
     ),
     ("item", "Question", "Item"),
+    ("top_box", "Meilleure réponse", "Top box"),
     (
         "items_desc",
-        "Pourcentage de réponses « Toujours » par question, équipe (carré, intervalle de confiance à 95 %) et région (cercle).",
-        "Percentage of \"Always\" answers by item, team (square, 95% confidence interval) and region (circle).",
+        "Pourcentage de meilleures réponses par question (la réponse la plus favorable de son échelle, indiquée dans le tableau), équipe (carré, intervalle de confiance à 95 %) et région (cercle).",
+        "Percentage of top-box answers by item (the most positive answers of its scale, shown in the table), team (square, 95% confidence interval) and region (circle).",
     ),
     (
         "no_experience",

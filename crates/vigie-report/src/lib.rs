@@ -25,6 +25,7 @@ mod i18n;
 mod period;
 mod render;
 mod sections;
+mod survey;
 mod views;
 
 pub use period::{Period, PeriodKind, parse_period};
@@ -127,6 +128,16 @@ impl ReportData {
         Ok(ReportData {
             data: data::Data::load(warehouse, catalogue, cfg).await?,
         })
+    }
+
+    /// The pipeline's survey instruments: reports show each survey item's wording and top
+    /// box in the reader's language (without them, its code).
+    pub fn with_instruments(
+        mut self,
+        instruments: &[std::sync::Arc<vigie_model::config::Instrument>],
+    ) -> ReportData {
+        self.data.survey = survey::SurveyItems::new(instruments);
+        self
     }
 
     /// The teams that have results.

@@ -208,6 +208,7 @@ fn fixture() -> Data {
         rows,
         manifest: vec![],
         teams: vec!["T01".into(), "T02".into(), "T03".into()],
+        survey: Default::default(),
     }
 }
 

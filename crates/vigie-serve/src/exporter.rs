@@ -72,6 +72,7 @@ pub async fn refresh_indicators(
     let registry = Registry::new();
     let pipeline = input.pipeline;
     indicator_info(&registry, pipeline, input.catalogue)?;
+    survey_item_info(&registry, pipeline, input.sources)?;
     let results = published_results(input.warehouse, input.catalogue, input.disclosure).await?;
     indicator_cells(&registry, pipeline, &latest_rows(&results))?;
     let manifest = input.warehouse.manifest(None).await?;
@@ -108,6 +109,42 @@ fn indicator_info(
             def.meta.name.en.as_str(),
         ])
         .set(1.0);
+    }
+    Ok(())
+}
+
+/// `vigie_survey_item_info`: one series per item of the sources' survey instruments, with
+/// its wording and top box in both languages (the results name items by code only).
+fn survey_item_info(
+    registry: &Registry,
+    pipeline: &str,
+    sources: &[SourceSpec],
+) -> Result<(), ServeError> {
+    let info = gauge(
+        registry,
+        names::SURVEY_ITEM_INFO,
+        "Survey item wording and top box.",
+        &names::SURVEY_ITEM_INFO_LABELS,
+    )?;
+    let bindings = sources
+        .iter()
+        .filter_map(|s| s.survey.as_ref()?.binding.as_ref());
+    for binding in bindings {
+        let instrument = binding.instrument();
+        for item in instrument.items() {
+            let top = instrument.top_box_label(item);
+            info.with_label_values(&[
+                pipeline,
+                instrument.id(),
+                item.code(),
+                instrument.scale_of(item).id(),
+                item.wording().fr.as_str(),
+                item.wording().en.as_str(),
+                top.fr.as_str(),
+                top.en.as_str(),
+            ])
+            .set(1.0);
+        }
     }
     Ok(())
 }
@@ -202,4 +239,47 @@ fn source_metrics(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survey_items_are_exported_with_their_wording_and_top_box() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../pipelines/sources/sondage-experience.yaml");
+        let source = vigie_model::config::load_source(&path).unwrap_or_else(|e| panic!("{e}"));
+        let registry = Registry::new();
+        survey_item_info(&registry, "demo", &[source]).expect("export");
+        let families = registry.gather();
+        let family = families
+            .iter()
+            .find(|f| f.name() == names::SURVEY_ITEM_INFO)
+            .expect("the family");
+        // Q1..Q8 of pipelines/instruments/experience.yaml.
+        assert_eq!(family.get_metric().len(), 8);
+        let q8 = family
+            .get_metric()
+            .iter()
+            .find(|m| {
+                m.get_label()
+                    .iter()
+                    .any(|l| l.name() == "item" && l.value() == "Q8")
+            })
+            .expect("Q8");
+        let label = |name: &str| {
+            q8.get_label()
+                .iter()
+                .find(|l| l.name() == name)
+                .map(|l| l.value().to_string())
+        };
+        assert_eq!(label("scale").as_deref(), Some("likelihood_0_10"));
+        assert_eq!(
+            label("wording_en").as_deref(),
+            Some("How likely are you to recommend this team to family or friends?")
+        );
+        assert_eq!(label("top_box_fr").as_deref(), Some("9–10"));
+        assert_eq!(label("pipeline").as_deref(), Some("demo"));
+    }
 }

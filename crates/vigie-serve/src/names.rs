@@ -30,6 +30,8 @@ pub const INDICATOR_SPC_SIGNAL: &str = "vigie_indicator_spc_signal";
 pub const INDICATOR_PERIOD_END: &str = "vigie_indicator_period_end_timestamp_seconds";
 /// One series per indicator with its unit and direction.
 pub const INDICATOR_INFO: &str = "vigie_indicator_info";
+/// One series per survey item of the pipeline's instruments, with its wording.
+pub const SURVEY_ITEM_INFO: &str = "vigie_survey_item_info";
 /// Build version and commit.
 pub const BUILD_INFO: &str = "vigie_build_info";
 /// 1 while the latest refresh of a pipeline's metrics failed.
@@ -74,6 +76,19 @@ pub const INDICATOR_INFO_LABELS: [&str; 7] = [
     // The catalogue's names, so dashboard pickers show them in the reader's language.
     "name_fr",
     "name_en",
+];
+
+/// Labels of `vigie_survey_item_info`: the item (the `stratum` of results by item) with its
+/// wording and top box in both languages, for the dashboards.
+pub const SURVEY_ITEM_INFO_LABELS: [&str; 8] = [
+    PIPELINE_LABEL,
+    "instrument",
+    "item",
+    "scale",
+    "wording_fr",
+    "wording_en",
+    "top_box_fr",
+    "top_box_en",
 ];
 
 /// Labels of every indicator series.

@@ -73,7 +73,9 @@ impl Source {
             Source::Programme => {
                 "hcn,program,team,referral_date,first_contact_date,enrolment_date,care_plan_date,end_date"
             }
-            Source::Sondage => "response_id,hcn,team,completed,lang,Q1,Q2,Q3,Q4,Q5,Q6",
+            Source::Sondage => {
+                "response_id,hcn,team,completed,lang,respondent,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8"
+            }
         }
     }
 
@@ -320,7 +322,7 @@ pub(crate) fn enrolment_row(out: &mut String, p: &Person, e: &Enrolment, bad: Op
     out.push('\n');
 }
 
-/// Survey row after `response_id,`: `hcn,team,completed,lang,Q1..Q6` + LF.
+/// Survey row after `response_id,`: `hcn,team,completed,lang,respondent,Q1..Q8` + LF.
 pub(crate) fn survey_row_tail(out: &mut String, p: &Person, r: &SurveyResponse, bad: Option<Bad>) {
     if !r.anonymous {
         push_hcn(out, &p.hcn, bad);
@@ -329,9 +331,19 @@ pub(crate) fn survey_row_tail(out: &mut String, p: &Person, r: &SurveyResponse, 
     push_main_fr(out, r.completed, bad);
     out.push(',');
     out.push_str(r.lang.code());
+    out.push(',');
+    if let Some(who) = r.respondent {
+        out.push_str(who.text(r.lang));
+    }
     for a in &r.answers {
         out.push(',');
         out.push_str(a.text(r.lang));
+    }
+    out.push(',');
+    out.push_str(r.rating.text(r.lang));
+    out.push(',');
+    if let Some(score) = r.recommend {
+        let _ = write!(out, "{score}");
     }
     out.push('\n');
 }

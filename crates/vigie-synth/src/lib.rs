@@ -207,7 +207,15 @@ impl Simulator {
         let (eligibility, enrolment) =
             program::apply(model, &person, &mut ed_visits, &mut admissions, &mut rng);
         let mut rng = person_rng(seed, index, Stream::Survey);
-        let surveys = survey::responses(model, &person, &ed_visits, enrolment.as_ref(), &mut rng);
+        let mut extra = person_rng(seed, index, Stream::SurveyExtra);
+        let surveys = survey::responses(
+            model,
+            &person,
+            &ed_visits,
+            enrolment.as_ref(),
+            &mut rng,
+            &mut extra,
+        );
         PersonHistory {
             person,
             ed_visits,

@@ -19,6 +19,9 @@ pub(crate) enum Stream {
     Program = 3,
     /// Survey sampling and answers.
     Survey = 4,
+    /// The survey's rating and recommendation items and respondent type, drawn apart so
+    /// that adding them left the earlier survey answers (and who answers) unchanged.
+    SurveyExtra = 5,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed bijection on u64.

@@ -5,9 +5,12 @@
 //! participant with probability `survey_rate_enrolled`; the response is
 //! completed after the triggering visit (or enrolment) and before the end of
 //! the quarter and death. 30% of responses are anonymous (no HCN). Answers
-//! are on a 4-point frequency scale driven by a per-person positivity plus
-//! item noise; participants enrolled before completion answer more
-//! positively.
+//! to Q1..Q6 are on a 4-point frequency scale, Q7 (overall rating of care)
+//! on a 5-point rating scale and Q8 (likelihood to recommend) on a 0-10
+//! scale, all driven by a per-person positivity plus item noise;
+//! participants enrolled before completion answer more positively. The
+//! platform sends who answered (patient, caregiver, proxy) for 90% of
+//! responses.
 
 use chrono::NaiveDate;
 use rand::Rng;
@@ -67,6 +70,52 @@ impl Answer {
     }
 }
 
+/// An answer to the overall rating of care (Q7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rating {
+    /// Level 0 (poor) ..= 4 (excellent).
+    Level(u8),
+    /// Left blank.
+    Blank,
+}
+
+impl Rating {
+    /// The text written in the export for a response in `lang`.
+    pub fn text(self, lang: SurveyLang) -> &'static str {
+        const EN: [&str; 5] = ["Poor", "Fair", "Good", "Very good", "Excellent"];
+        const FR: [&str; 5] = ["Mauvais", "Passable", "Bon", "Très bon", "Excellent"];
+        match (self, lang) {
+            (Rating::Level(l), SurveyLang::En) => EN[usize::from(l.min(4))],
+            (Rating::Level(l), SurveyLang::Fr) => FR[usize::from(l.min(4))],
+            (Rating::Blank, _) => "",
+        }
+    }
+}
+
+/// Who answered, as the platform sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Respondent {
+    /// The patient.
+    Patient,
+    /// A caregiver, about the patient's care.
+    Caregiver,
+    /// A proxy, for the patient.
+    Proxy,
+}
+
+impl Respondent {
+    /// The text written in the export for a response in `lang`.
+    pub fn text(self, lang: SurveyLang) -> &'static str {
+        match (self, lang) {
+            (Respondent::Patient, _) => "patient",
+            (Respondent::Caregiver, SurveyLang::En) => "caregiver",
+            (Respondent::Caregiver, SurveyLang::Fr) => "proche aidant",
+            (Respondent::Proxy, SurveyLang::En) => "proxy",
+            (Respondent::Proxy, SurveyLang::Fr) => "mandataire",
+        }
+    }
+}
+
 /// One survey response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SurveyResponse {
@@ -80,6 +129,12 @@ pub struct SurveyResponse {
     pub lang: SurveyLang,
     /// Answers to Q1..Q6.
     pub answers: [Answer; QUESTIONS],
+    /// Q7, the overall rating of care.
+    pub rating: Rating,
+    /// Q8, the likelihood to recommend the team, 0 to 10 (None: left blank).
+    pub recommend: Option<u8>,
+    /// Who answered (None: the platform did not say).
+    pub respondent: Option<Respondent>,
     /// True when the respondent was enrolled in the program before completion.
     pub enrolled: bool,
 }
@@ -88,13 +143,15 @@ const ITEM_OFFSET: [f64; QUESTIONS] = [0.3, 0.0, -0.2, 0.1, -0.3, 0.2];
 const ITEM_NA: [f64; QUESTIONS] = [0.03, 0.03, 0.03, 0.03, 0.15, 0.15];
 const PROGRAM_BOOST: f64 = 0.6;
 
-/// Survey responses of one person from its survey stream.
+/// Survey responses of one person from its survey stream (`extra`: the stream of the rating,
+/// recommendation and respondent type).
 pub(crate) fn responses(
     model: &Model,
     person: &Person,
     ed: &[EdVisit],
     enrolment: Option<&Enrolment>,
     rng: &mut ChaCha8Rng,
+    extra: &mut ChaCha8Rng,
 ) -> Vec<SurveyResponse> {
     let h = &model.horizon;
     let last_alive = person
@@ -155,14 +212,61 @@ pub(crate) fn responses(
                 })
             };
         }
+        let (rating, recommend, respondent) = extra_answers(positivity + boost, extra);
         out.push(SurveyResponse {
             quarter: q,
             completed: h.date(completed),
             anonymous,
             lang,
             answers,
+            rating,
+            recommend,
+            respondent,
             enrolled,
         });
     }
     out
+}
+
+/// Q7, Q8 and the respondent type of one response, from the respondent's positivity
+/// (program boost included).
+fn extra_answers(
+    positivity: f64,
+    rng: &mut ChaCha8Rng,
+) -> (Rating, Option<u8>, Option<Respondent>) {
+    let noise: f64 = rng.sample(StandardNormal);
+    let rating = if rng.random::<f64>() < 0.02 {
+        Rating::Blank
+    } else {
+        let x = positivity + 0.8 * noise;
+        Rating::Level(if x < -1.2 {
+            0
+        } else if x < -0.5 {
+            1
+        } else if x < 0.2 {
+            2
+        } else if x < 0.9 {
+            3
+        } else {
+            4
+        })
+    };
+    let noise: f64 = rng.sample(StandardNormal);
+    let recommend = if rng.random::<f64>() < 0.02 {
+        None
+    } else {
+        let score = (7.0 + 2.0 * (positivity + 0.9 * noise)).round();
+        Some(score.clamp(0.0, 10.0) as u8)
+    };
+    let u: f64 = rng.random();
+    let respondent = if u < 0.10 {
+        None
+    } else if u < 0.78 {
+        Some(Respondent::Patient)
+    } else if u < 0.92 {
+        Some(Respondent::Caregiver)
+    } else {
+        Some(Respondent::Proxy)
+    };
+    (rating, recommend, respondent)
 }

@@ -492,18 +492,42 @@ fn survey_volumes_and_program_participants_more_positive() -> TestResult {
     let tree = read_tree(dir.path())?;
     let mut anonymous = 0;
     let mut total = 0;
+    let (mut ratings, mut scores): (BTreeMap<String, u32>, BTreeMap<String, u32>) =
+        (BTreeMap::new(), BTreeMap::new());
     for (rel, bytes) in tree.iter().filter(|(k, _)| k.starts_with("sondage/")) {
         let mut per_team: BTreeMap<String, u32> = BTreeMap::new();
         for r in records(Source::Sondage, bytes) {
             total += 1;
             anonymous += u32::from(r[1].is_empty());
             assert!(r[0].starts_with('R') && r[0].len() >= 7);
-            let scale: &[&str] = if r[4] == "fr" {
-                &["Jamais", "Parfois", "Souvent", "Toujours", "S.O.", ""]
+            // response_id,hcn,team,completed,lang,respondent,Q1..Q6 (frequency),
+            // Q7 (rating), Q8 (0-10).
+            assert_eq!(r.len(), 14, "{r:?}");
+            let (who, scale, rating): (&[&str], &[&str], &[&str]) = if r[4] == "fr" {
+                (
+                    &["patient", "proche aidant", "mandataire", ""],
+                    &["Jamais", "Parfois", "Souvent", "Toujours", "S.O.", ""],
+                    &["Mauvais", "Passable", "Bon", "Très bon", "Excellent", ""],
+                )
             } else {
-                &["Never", "Sometimes", "Usually", "Always", "N/A", ""]
+                (
+                    &["patient", "caregiver", "proxy", ""],
+                    &["Never", "Sometimes", "Usually", "Always", "N/A", ""],
+                    &["Poor", "Fair", "Good", "Very good", "Excellent", ""],
+                )
             };
-            assert!(r[5..].iter().all(|a| scale.contains(&a.as_str())), "{r:?}");
+            assert!(who.contains(&r[5].as_str()), "{r:?}");
+            assert!(
+                r[6..12].iter().all(|a| scale.contains(&a.as_str())),
+                "{r:?}"
+            );
+            assert!(rating.contains(&r[12].as_str()), "{r:?}");
+            assert!(
+                r[13].is_empty() || r[13].parse::<u8>().is_ok_and(|n| n <= 10),
+                "{r:?}"
+            );
+            *ratings.entry(r[12].clone()).or_default() += 1;
+            *scores.entry(r[13].clone()).or_default() += 1;
             *per_team.entry(r[2].clone()).or_default() += 1;
         }
         assert_eq!(per_team.len(), 6, "{rel}: every team answers");
@@ -512,6 +536,19 @@ fn survey_volumes_and_program_participants_more_positive() -> TestResult {
     assert_eq!(total as u64, summary.totals.survey_responses);
     let share = f64::from(anonymous) / f64::from(total);
     assert!((0.25..0.35).contains(&share), "anonymous share {share}");
+    // Every level of the rating scale, and both ends of the 0-10 scale, are used.
+    for level in ["Poor", "Fair", "Good", "Very good", "Excellent"] {
+        assert!(
+            ratings.get(level).is_some_and(|&n| n > 0),
+            "{level}: {ratings:?}"
+        );
+    }
+    for score in ["0", "10"] {
+        assert!(
+            scores.get(score).is_some_and(|&n| n > 0),
+            "{score}: {scores:?}"
+        );
+    }
 
     let sim = Simulator::new(&cfg)?;
     let (mut top, mut n) = ([0u32; 2], [0u32; 2]);

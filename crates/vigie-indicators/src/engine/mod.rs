@@ -59,6 +59,9 @@ pub struct ComputeOptions {
     pub spc_min_points: usize,
     /// Where the catalogue comes from (for messages).
     pub queries_dir: vigie_model::config::CatalogueSource,
+    /// The survey instruments of the pipeline's sources: the `survey_item` and
+    /// `survey_item_answer` tables experience indicators score answers with.
+    pub instruments: Vec<std::sync::Arc<vigie_model::config::Instrument>>,
 }
 
 /// What a compute run did.
@@ -90,7 +93,8 @@ pub async fn compute(
 ) -> Result<ComputeReport, IndicatorError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&options.warehouse)?;
-    let (ctx, span) = indicator_session(&warehouse, &options.session, None).await?;
+    let (ctx, span) =
+        indicator_session(&warehouse, &options.session, None, &options.instruments).await?;
     let mut report = ComputeReport {
         run_id: uuid::Uuid::now_v7().to_string(),
         ..Default::default()

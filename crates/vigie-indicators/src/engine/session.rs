@@ -4,8 +4,12 @@ use chrono::{Datelike, Months, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 use vigie_warehouse::{SessionOptions, Warehouse};
 
+use std::sync::Arc;
+
+use vigie_model::config::Instrument;
+
 use crate::error::IndicatorError;
-use crate::functions;
+use crate::{functions, survey};
 
 /// The data span of the warehouse: first day of the first month with events, and the first
 /// day after the last complete month.
@@ -64,11 +68,13 @@ pub(crate) async fn run_sql(
         .map_err(err)
 }
 
-/// A session over the latest snapshot with the helper functions and calendar registered.
+/// A session over the latest snapshot with the helper functions, the calendar and the survey
+/// instruments' tables registered.
 pub(crate) async fn indicator_session(
     warehouse: &Warehouse,
     options: &SessionOptions,
     span: Option<(NaiveDate, NaiveDate)>,
+    instruments: &[Arc<Instrument>],
 ) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse.session(&snapshot, options).await?;
@@ -78,6 +84,8 @@ pub(crate) async fn indicator_session(
     };
     let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
     functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
+    survey::register_instruments(&ctx, instruments)
+        .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;
     Ok((ctx, span))
 }

@@ -9,15 +9,15 @@ use vigie_warehouse::{SessionOptions, Warehouse};
 use super::session::indicator_session;
 use crate::catalogue::{IndicatorDef, Method};
 
-/// Checks that every query plans against the warehouse schema and returns the columns its
-/// method needs; problems name the SQL file.
+/// Checks that every query plans against the warehouse schema (the survey instrument tables
+/// included, empty) and returns the columns its method needs; problems name the SQL file.
 pub async fn validate_catalogue(
     catalogue: &[IndicatorDef],
     warehouse: &Warehouse,
 ) -> Result<(), ConfigError> {
     let options = SessionOptions::default();
     let d = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
-    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d))).await {
+    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d)), &[]).await {
         Ok(x) => x,
         Err(e) => {
             return Err(ConfigError::Invalid(vec![ConfigProblem {

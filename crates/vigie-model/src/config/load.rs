@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::catalogue_source::CatalogueSource;
+use super::instrument::Instrument;
 use super::parse::{Parsed, parse};
 use super::pattern::FilePattern;
 use super::pipeline::{KeySpec, PipelineSpec};
 use super::source::{
     CheckDigit, Columns, FieldSpec, FileFormat, LoadMode, Output, ReplacePeriod, SourceSpec,
 };
+use super::survey::bind_survey;
 use crate::entity::{Entity, FieldType};
 use crate::error::{ConfigError, ConfigProblem};
 use crate::locate::locate;
@@ -45,6 +47,12 @@ impl LoadedPipeline {
         self.spec.disclosure
     }
 
+    /// The survey instruments of the pipeline's sources, each once (sources sharing an
+    /// instrument file share it), in source order.
+    pub fn instruments(&self) -> Vec<std::sync::Arc<Instrument>> {
+        instruments_of(self.sources.iter().map(|(_, s)| s))
+    }
+
     /// The key source the pipeline declared.
     pub fn key_source(&self) -> KeySource {
         match &self.spec.key {
@@ -55,14 +63,15 @@ impl LoadedPipeline {
     }
 }
 
-struct Problems<'a> {
-    file: &'a Path,
-    text: &'a str,
-    list: Vec<ConfigProblem>,
+/// The problems of one file, each located at its key's line.
+pub(super) struct Problems<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
+    pub(super) list: Vec<ConfigProblem>,
 }
 
 impl Problems<'_> {
-    fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn add(&mut self, key: impl Into<String>, message: impl Into<String>) {
         let key = key.into();
         let line = locate(self.text, &key);
         self.list.push(ConfigProblem {
@@ -97,6 +106,7 @@ pub fn load_pipeline(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     };
     check_pipeline(&spec, &mut problems);
     let sources = load_sources(path, &spec, &mut problems);
+    check_instruments(&sources, &mut problems);
     let list = merge(&parsed, path, problems.list);
     if list.is_empty() {
         Ok(LoadedPipeline {
@@ -220,6 +230,73 @@ fn load_sources(
     sources
 }
 
+/// The distinct instruments of `sources`, in source order.
+pub(super) fn instruments_of<'a>(
+    sources: impl Iterator<Item = &'a SourceSpec>,
+) -> Vec<std::sync::Arc<Instrument>> {
+    let mut out: Vec<std::sync::Arc<Instrument>> = Vec::new();
+    for binding in sources.filter_map(|s| s.survey.as_ref()?.binding.as_ref()) {
+        let instrument = binding.instrument();
+        if !out.iter().any(|i| i.id() == instrument.id()) {
+            out.push(instrument.clone());
+        }
+    }
+    out
+}
+
+/// Instruments of several sources: one id is one file, and two instruments never share an
+/// item code (results by item are keyed by the code alone).
+fn check_instruments(sources: &[(PathBuf, SourceSpec)], problems: &mut Problems<'_>) {
+    let mut seen: Vec<(std::sync::Arc<Instrument>, &Path)> = Vec::new();
+    for (source_path, spec) in sources {
+        let Some(binding) = spec.survey.as_ref().and_then(|s| s.binding.as_ref()) else {
+            continue;
+        };
+        let instrument = binding.instrument();
+        let same_file = |other: &Instrument| {
+            let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            canonical(other.path()) == canonical(instrument.path())
+        };
+        if let Some((other, by)) = seen.iter().find(|(o, _)| o.id() == instrument.id()) {
+            if !same_file(other) {
+                problems.add(
+                    "sources",
+                    format!(
+                        "instrument id \"{}\" names two different files: {} (source {}) and {} (source {}); give each instrument its own id / deux instruments portent le même identifiant",
+                        instrument.id(),
+                        other.path().display(),
+                        by.display(),
+                        instrument.path().display(),
+                        source_path.display()
+                    ),
+                );
+            }
+            continue;
+        }
+        for (other, by) in &seen {
+            let shared: Vec<&str> = instrument
+                .item_codes()
+                .into_iter()
+                .filter(|c| other.item(c).is_some())
+                .collect();
+            if !shared.is_empty() {
+                problems.add(
+                    "sources",
+                    format!(
+                        "instruments {} ({}) and {} ({}) share the item code(s) {}: results by item would mix them; give the items distinct codes / deux instruments partagent des codes de question",
+                        other.id(),
+                        by.display(),
+                        instrument.id(),
+                        source_path.display(),
+                        shared.join(", ")
+                    ),
+                );
+            }
+        }
+        seen.push((instrument.clone(), source_path));
+    }
+}
+
 /// The file's deserialisation problems first, then the semantic ones that do not repeat them
 /// (a check of the rest of the file says nothing about a key already reported as bad).
 fn merge<T>(parsed: &Parsed<T>, file: &Path, semantic: Vec<ConfigProblem>) -> Vec<ConfigProblem> {
@@ -306,7 +383,7 @@ fn catalogue_source(pipeline: &Path, queries: Option<&Path>, embedded: bool) -> 
 pub fn load_source(path: &Path) -> Result<SourceSpec, ConfigError> {
     let text = read(path)?;
     let mut parsed = parse::<SourceSpec>(path, &text);
-    let Some(spec) = parsed.value.take() else {
+    let Some(mut spec) = parsed.value.take() else {
         return Err(ConfigError::Invalid(parsed.problems));
     };
     let mut problems = Problems {
@@ -315,6 +392,7 @@ pub fn load_source(path: &Path) -> Result<SourceSpec, ConfigError> {
         list: vec![],
     };
     check_source(&spec, &mut problems);
+    bind_survey(&mut spec, path, parsed.covers("survey"), &mut problems);
     let list = merge(&parsed, path, problems.list);
     if list.is_empty() {
         Ok(spec)

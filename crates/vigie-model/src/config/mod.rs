@@ -2,6 +2,7 @@
 //! file/line/key errors, and the semantic checks `vigie validate` runs.
 
 mod catalogue_source;
+mod instrument;
 mod load;
 mod month;
 mod parse;
@@ -10,8 +11,13 @@ mod pipeline;
 mod report_period;
 mod schedule;
 mod source;
+mod survey;
 
 pub use catalogue_source::CatalogueSource;
+pub use instrument::{
+    Answer, AnswerStatus, Instrument, Item, Scale, ScaleValue, Text, load_instrument,
+    parse_instrument,
+};
 pub use load::{LoadedPipeline, load_pipeline, load_source, queries_dir_of};
 pub use month::{Month, MonthError};
 pub use pattern::{DeclaredPeriod, FilePattern};
@@ -23,5 +29,6 @@ pub use report_period::{CalendarPeriod, PeriodError, PeriodKind, ReportPeriod};
 pub use schedule::{ScheduleSpec, parse_cron, parse_timezone};
 pub use source::{
     CheckDigit, Columns, CsvDialect, Encoding, FieldSpec, FileFormat, GuardSpec, LoadMode, Output,
-    ReplacePeriod, SourceSpec, SplitSpec, UnpivotSpec,
+    ReplacePeriod, Scalar, SourceSpec, SplitSpec, SurveySpec, UnpivotSpec,
 };
+pub use survey::{MISSING, NOT_APPLICABLE, SurveyBinding};

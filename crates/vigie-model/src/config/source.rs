@@ -58,6 +58,59 @@ pub struct SourceSpec {
     /// differences); later dates are quarantined.
     #[serde(default = "default_future_tolerance_days")]
     pub future_tolerance_days: u32,
+    /// A survey source's instrument and how the partner's answers map onto its scales
+    /// (required for a source feeding `survey_response`).
+    #[serde(default)]
+    pub survey: Option<SurveySpec>,
+}
+
+/// A survey source's instrument file and the partner's answers, per scale of the instrument.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveySpec {
+    /// The instrument file, relative to this source spec.
+    pub instrument: std::path::PathBuf,
+    /// Scale name -> the partner's answer (text in any language, or code) -> a value of the
+    /// scale, `not_applicable` or `missing`.
+    #[serde(default)]
+    pub answers: BTreeMap<String, BTreeMap<Scalar, Scalar>>,
+    /// The instrument read and the answers checked against it, set by
+    /// [`load_source`](super::load_source); the ingest reads answers through it.
+    #[serde(skip)]
+    pub binding: Option<std::sync::Arc<super::SurveyBinding>>,
+}
+
+/// A YAML scalar read as text, whether written as a string or a number (`"4"` and `4`, a
+/// partner's code `0` to `10` without quotes).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a text or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 fn default_settle_seconds() -> u64 {
