@@ -124,6 +124,7 @@ fn copy_queries(dir: &std::path::Path) -> std::path::PathBuf {
     for entry in std::fs::read_dir(repo().join("queries"))
         .expect("queries")
         .flatten()
+        .filter(|e| e.path().is_file())
     {
         std::fs::copy(entry.path(), queries.join(entry.file_name())).expect("copy");
     }

@@ -125,9 +125,22 @@ impl Fixture {
         urgent: bool,
         alc: &str,
     ) -> &mut Self {
+        self.stay_dx(id, admit, discharge, urgent, alc, "J18.9")
+    }
+
+    /// [`Fixture::stay`] with its main diagnosis.
+    fn stay_dx(
+        &mut self,
+        id: u32,
+        admit: &str,
+        discharge: &str,
+        urgent: bool,
+        alc: &str,
+        diagnosis: &str,
+    ) -> &mut Self {
         let priority = if urgent { "URGENT" } else { "ÉLECTIF" };
         let line = format!(
-            "{};HOSP;{};;{};Hôpital B - Site Nord;{priority};DOMICILE;J18.9;{alc}",
+            "{};HOSP;{};;{};Hôpital B - Site Nord;{priority};DOMICILE;{diagnosis};{alc}",
             hcn(id),
             fr(admit),
             fr(discharge)
@@ -2372,4 +2385,54 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         checked > 100,
         "the middle month was recomputed ({checked} cells)"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acsc_hospitalisations_are_standardised_under_75_on_the_cihi_code_list() {
+    // T01: in each standard band i (ages 5i..5i+4) one woman and one man aged 5i + 2 in 2024
+    // (born 2022 - 5i): 30 persons younger than 75 (bands 0..14), 8 older.
+    let mut fx = Fixture::default();
+    for i in 0..19u32 {
+        let born = 2022 - 5 * i as i32;
+        fx.person(100 + i, born, "F", "T01");
+        fx.person(200 + i, born, "M", "T01");
+    }
+    // The data span 2024 whole (visits on its first and last days), so the year is complete.
+    fx.ed(110, "2024-01-01").ed(110, "2024-12-31");
+    // Counted (urgent, main diagnosis in CIHI's ACSC list, younger than 75):
+    //   the girl aged 2 (band 0): asthma J45.9 three times;
+    //   the man aged 42 (band 8): diabetes E11.9 twice;
+    //   the woman aged 67 (band 13): heart failure I50.0 twice.
+    for date in ["2024-02-03", "2024-05-10", "2024-09-21"] {
+        fx.stay_dx(100, date, date, true, "", "J45.9");
+    }
+    fx.stay_dx(208, "2024-03-01", "2024-03-04", true, "", "E11.9");
+    fx.stay_dx(208, "2024-07-01", "2024-07-04", true, "", "E11.9");
+    fx.stay_dx(113, "2024-04-01", "2024-04-09", true, "", "I50.0");
+    fx.stay_dx(113, "2024-10-01", "2024-10-09", true, "", "I50.0");
+    // Not counted: pneumonia J18.9 (an ACSC only with a secondary COPD diagnosis), an
+    // elective heart-failure stay, COPD J44.1 at 77, kidney complications of diabetes E11.2.
+    fx.stay_dx(113, "2024-06-01", "2024-06-05", true, "", "J18.9");
+    fx.stay_dx(208, "2024-11-02", "2024-11-03", false, "", "I50.0");
+    fx.stay_dx(115, "2024-08-01", "2024-08-08", true, "", "J44.1");
+    fx.stay_dx(208, "2024-12-01", "2024-12-02", true, "", "E11.2");
+    let l = load(&fx).await;
+    compute(&l.warehouse, &["acsc_hospitalisations_per_100000_asr"]).await;
+    let rows = published(&l.warehouse).await;
+    // By hand: n_i = 2 in each band 0..14; x_0 = 3, x_8 = 2, x_13 = 2. The standard cut at 74
+    // weighs W = 0.055325 + ... + 0.033573 (15 bands) = 0.933884, so
+    // DSR = (0.055325 x 3/2 + 0.069477 x 2/2 + 0.044613 x 2/2) / 0.933884 x 100,000
+    //     = (0.0829875 + 0.069477 + 0.044613) / 0.933884 x 100,000 = 21,102.996.
+    // 7 events: under the 10 Dobson needs, no interval.
+    let r = cell(
+        &rows,
+        "acsc_hospitalisations_per_100000_asr",
+        "2024-01-01",
+        "region",
+        "all",
+        "all",
+    );
+    check(r, 7.0, Some(30.0), 21_102.996, None);
+    assert_eq!((r.ci_low, r.ci_high), (None, None));
+    assert_eq!(r.period_type, vigie_indicators::PeriodType::Year);
 }

@@ -498,6 +498,9 @@ fn renamed_catalogue(to: &Path) {
     std::fs::create_dir_all(to).expect("queries dir");
     for entry in std::fs::read_dir(repo().join("queries")).expect("queries") {
         let path = entry.expect("entry").path();
+        if !path.is_file() {
+            continue;
+        }
         let name = path
             .file_name()
             .expect("name")

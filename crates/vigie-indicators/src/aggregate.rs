@@ -9,7 +9,8 @@ use arrow::datatypes::{DataType, Date32Type, Float64Type};
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use vigie_stats::{
-    CANADA_2011_STANDARD, dsr_canada_2011, median, percentile_90, poisson_ci, wilson_ci,
+    CANADA_2011_STANDARD, dsr_canada_2011, dsr_canada_2011_up_to, median, percentile_90,
+    poisson_ci, wilson_ci,
 };
 
 use vigie_disclosure::ALL;
@@ -294,14 +295,30 @@ fn compute(meta: &IndicatorMeta, a: &Acc) -> Result<Computed, IndicatorError> {
         Method::DobsonDsr => {
             let events: Vec<f64> = a.bands.iter().map(|b| b.0).collect();
             let pops: Vec<f64> = a.bands.iter().map(|b| b.1).collect();
+            // Bands the indicator covers (all, or those up to its `standard_age_max`).
+            let covered = |i: usize| {
+                meta.standard_age_max.is_none_or(|max| {
+                    CANADA_2011_STANDARD
+                        .get(i)
+                        .and_then(|b| b.age_to)
+                        .is_some_and(|to| to <= max)
+                })
+            };
             if d <= 0.0
                 || events.len() != CANADA_2011_STANDARD.len()
-                || pops.iter().any(|p| *p <= 0.0)
+                || pops
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| covered(i) && *p <= 0.0)
             {
                 // A band without population: the standardised rate is undefined.
                 (Some(n), Some(d), None, None, None)
             } else {
-                let dsr = dsr_canada_2011(&events, &pops, m, CONFIDENCE).map_err(stat)?;
+                let dsr = match meta.standard_age_max {
+                    None => dsr_canada_2011(&events, &pops, m, CONFIDENCE),
+                    Some(max) => dsr_canada_2011_up_to(&events, &pops, max, m, CONFIDENCE),
+                }
+                .map_err(stat)?;
                 (Some(n), Some(d), Some(dsr.rate), dsr.lower, dsr.upper)
             }
         }

@@ -30,6 +30,9 @@ pub enum Unit {
     /// Events per 1,000 population.
     #[serde(rename = "rate_per_1000")]
     RatePer1000,
+    /// Events per 100,000 population (rarer events: avoidable hospitalisations).
+    #[serde(rename = "rate_per_100000")]
+    RatePer100000,
     /// Days.
     Days,
     /// A ratio (1 = no difference) or a relative change.
@@ -44,6 +47,7 @@ impl Unit {
         match self {
             Unit::Percent => "percent",
             Unit::RatePer1000 => "rate_per_1000",
+            Unit::RatePer100000 => "rate_per_100000",
             Unit::Days => "days",
             Unit::Ratio => "ratio",
             Unit::Count => "count",
@@ -55,6 +59,7 @@ impl Unit {
         match self {
             Unit::Percent => ("%", "%"),
             Unit::RatePer1000 => ("pour 1 000", "per 1,000"),
+            Unit::RatePer100000 => ("pour 100 000", "per 100,000"),
             Unit::Days => ("jours", "days"),
             Unit::Ratio => ("ratio", "ratio"),
             Unit::Count => ("nombre", "count"),
@@ -66,6 +71,7 @@ impl Unit {
         match self {
             Unit::Percent => 100.0,
             Unit::RatePer1000 => 1000.0,
+            Unit::RatePer100000 => 100_000.0,
             Unit::Days | Unit::Ratio | Unit::Count => 1.0,
         }
     }
@@ -237,6 +243,10 @@ pub struct IndicatorMeta {
     /// Whether the denominator is a count of persons or events (suppressed when small).
     #[serde(default = "default_true")]
     pub denominator_is_count: bool,
+    /// For `dobson_dsr`: the oldest age the indicator covers, the standard population then
+    /// cut at it (e.g. 74 for "younger than 75"); the last age of a standard band.
+    #[serde(default)]
+    pub standard_age_max: Option<u32>,
     /// Whether the total over strata (`stratum_value = all`) is reported. Set it to false when
     /// the total would pool units a minimum denominator is about (e.g. survey answers across
     /// items, where the minimum is about respondents).
@@ -321,6 +331,22 @@ fn field_problems(meta: &IndicatorMeta, stem: &str) -> Vec<(&'static str, String
         && lo > hi
     {
         problems.push(("target", "corridor_low is above corridor_high".into()));
+    }
+    if let Some(max) = meta.standard_age_max {
+        if meta.method != Method::DobsonDsr {
+            problems.push((
+                "standard_age_max",
+                "goes with `method: dobson_dsr` only".into(),
+            ));
+        } else if !vigie_stats::CANADA_2011_STANDARD
+            .iter()
+            .any(|b| b.age_to == Some(max))
+        {
+            problems.push((
+                "standard_age_max",
+                format!("{max} is not the last age of a standard band: use 4, 9, 14, ..., 89 (e.g. 74 for \"younger than 75\")"),
+            ));
+        }
     }
     if (meta.method == Method::ProgramEvaluation) != meta.evaluation.is_some() {
         problems.push(("evaluation", "`evaluation: { estimand: naive|adjusted, outcome: ed_visits|admissions }` goes with `method: program_evaluation`, and only with it".into()));

@@ -140,7 +140,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         for e in std::fs::read_dir(repository_queries()).expect("queries") {
             let path = e.expect("entry").path();
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(path.file_name().expect("name")))
+                    .expect("copy");
+            }
         }
         dir
     }

@@ -80,7 +80,7 @@ pub fn percent_change(v: f64, lang: Lang) -> String {
 /// Decimals shown for a unit.
 pub fn decimals(unit: Unit) -> usize {
     match unit {
-        Unit::Percent | Unit::RatePer1000 | Unit::Days => 1,
+        Unit::Percent | Unit::RatePer1000 | Unit::RatePer100000 | Unit::Days => 1,
         Unit::Ratio => 2,
         Unit::Count => 0,
     }

@@ -84,6 +84,7 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Peer position",
     ),
     ("per_1000", "pour 1 000", "per 1,000"),
+    ("per_100000", "pour 100 000", "per 100,000"),
     (
         "peer_unavailable",
         "Position non disponible (valeur supprimée ou absente).",

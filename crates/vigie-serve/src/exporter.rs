@@ -43,6 +43,7 @@ fn unit_label(def: &IndicatorDef) -> &'static str {
     match def.meta.unit {
         vigie_indicators::Unit::Percent => "percent",
         vigie_indicators::Unit::RatePer1000 => "per_1000",
+        vigie_indicators::Unit::RatePer100000 => "per_100000",
         vigie_indicators::Unit::Days => "days",
         vigie_indicators::Unit::Ratio => "ratio",
         vigie_indicators::Unit::Count => "count",

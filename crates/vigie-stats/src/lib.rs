@@ -55,7 +55,7 @@ pub use spc::{
 };
 pub use standardise::{
     CANADA_2011_STANDARD, Dsr, StandardBand, Stratum, canada_2011_band_index, dsr_canada_2011,
-    dsr_dobson,
+    dsr_canada_2011_up_to, dsr_dobson,
 };
 
 #[cfg(test)]

@@ -202,9 +202,66 @@ pub fn dsr_canada_2011(
     dsr_dobson(&strata, multiplier, confidence)
 }
 
+/// [`dsr_canada_2011`] for an indicator covering ages up to `age_max` only (e.g. 74 for
+/// "younger than 75"): the standard population is cut at that age and its weights
+/// renormalised, as age-limited indicators define it. `events` and `populations` still
+/// follow the 19 standard bands; the bands past `age_max` are left out. `age_max` must be
+/// the last age of a band.
+pub fn dsr_canada_2011_up_to(
+    events: &[f64],
+    populations: &[f64],
+    age_max: u32,
+    multiplier: f64,
+    confidence: f64,
+) -> Result<Dsr> {
+    let n = CANADA_2011_STANDARD.len();
+    crate::error::check_same_len("events", events.len(), "standard bands", n)?;
+    crate::error::check_same_len("populations", populations.len(), "standard bands", n)?;
+    if !CANADA_2011_STANDARD
+        .iter()
+        .any(|b| b.age_to == Some(age_max))
+    {
+        return Err(StatsError::InvalidArgument(format!(
+            "{age_max} is not the last age of a standard band (4, 9, ..., 89)"
+        )));
+    }
+    let strata: Vec<Stratum> = CANADA_2011_STANDARD
+        .iter()
+        .zip(events.iter().zip(populations))
+        .filter(|(b, _)| b.age_to.is_some_and(|to| to <= age_max))
+        .map(|(b, (&x, &p))| Stratum {
+            events: x,
+            population: p,
+            weight: b.weight,
+        })
+        .collect();
+    dsr_dobson(&strata, multiplier, confidence)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_age_limited_rate_uses_the_standard_cut_at_its_last_age() {
+        // Bands 0-4 .. 70-74 (15 bands) at 2 per 1,000 and 10 per 1,000 above: the rate under
+        // 75 is 2 per 1,000 whatever the weights, and the older bands do not count.
+        let events: Vec<f64> = (0..19).map(|i| if i < 15 { 20.0 } else { 100.0 }).collect();
+        let pops = vec![10_000.0; 19];
+        let d = dsr_canada_2011_up_to(&events, &pops, 74, 1000.0, 0.95).expect("dsr");
+        close(d.rate, 2.0, 1e-12);
+        assert_eq!(d.total_events, 300.0, "15 bands of 20 events");
+        // Unequal rates: the weights are the standard's, renormalised over 0-74. By hand:
+        // band 0-4 at 5/1000, the other 14 at 1/1000; rate = (w0*5 + (W-w0)*1) / W with
+        // w0 = 0.055325 and W the sum of the first 15 weights.
+        let mut events = vec![10.0; 19];
+        events[0] = 50.0;
+        let w: f64 = CANADA_2011_STANDARD[..15].iter().map(|b| b.weight).sum();
+        let expected = (0.055325 * 5.0 + (w - 0.055325)) / w;
+        let d = dsr_canada_2011_up_to(&events, &pops, 74, 1000.0, 0.95).expect("dsr");
+        close(d.rate, expected, 1e-12);
+        assert!(dsr_canada_2011_up_to(&events, &pops, 75, 1000.0, 0.95).is_err());
+    }
 
     fn close(a: f64, b: f64, tol: f64) {
         assert!((a - b).abs() <= tol, "{a} vs {b} (tol {tol})");

@@ -93,8 +93,14 @@ pub async fn compute(
 ) -> Result<ComputeReport, IndicatorError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&options.warehouse)?;
-    let (ctx, span) =
-        indicator_session(&warehouse, &options.session, None, &options.instruments).await?;
+    let (ctx, span) = indicator_session(
+        &warehouse,
+        &options.session,
+        None,
+        &options.instruments,
+        &crate::conditions::Conditions::load(options.queries_dir.directory.as_deref())?,
+    )
+    .await?;
     let mut report = ComputeReport {
         run_id: uuid::Uuid::now_v7().to_string(),
         ..Default::default()

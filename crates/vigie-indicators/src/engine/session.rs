@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use vigie_model::config::Instrument;
 
+use crate::conditions::Conditions;
 use crate::error::IndicatorError;
 use crate::{functions, survey};
 
@@ -68,13 +69,14 @@ pub(crate) async fn run_sql(
         .map_err(err)
 }
 
-/// A session over the latest snapshot with the helper functions, the calendar and the survey
-/// instruments' tables registered.
+/// A session over the latest snapshot with the helper functions (`vigie_condition` among
+/// them), the calendar and the survey instruments' tables registered.
 pub(crate) async fn indicator_session(
     warehouse: &Warehouse,
     options: &SessionOptions,
     span: Option<(NaiveDate, NaiveDate)>,
     instruments: &[Arc<Instrument>],
+    conditions: &Conditions,
 ) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse.session(&snapshot, options).await?;
@@ -84,6 +86,7 @@ pub(crate) async fn indicator_session(
     };
     let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
     functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
+    ctx.register_udf(conditions.udf());
     survey::register_instruments(&ctx, instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;

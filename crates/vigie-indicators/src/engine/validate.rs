@@ -17,17 +17,20 @@ pub async fn validate_catalogue(
 ) -> Result<(), ConfigError> {
     let options = SessionOptions::default();
     let d = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
-    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d)), &[]).await {
-        Ok(x) => x,
-        Err(e) => {
-            return Err(ConfigError::Invalid(vec![ConfigProblem {
-                file: warehouse.root().to_string().into(),
-                line: None,
-                key: String::new(),
-                message: format!("cannot open the warehouse to check the queries: {e}"),
-            }]));
-        }
-    };
+    // Queries plan the same with any condition groups (the group is a value, not a name).
+    let conditions = crate::conditions::Conditions::load(None)?;
+    let (ctx, _) =
+        match indicator_session(warehouse, &options, Some((d, d)), &[], &conditions).await {
+            Ok(x) => x,
+            Err(e) => {
+                return Err(ConfigError::Invalid(vec![ConfigProblem {
+                    file: warehouse.root().to_string().into(),
+                    line: None,
+                    key: String::new(),
+                    message: format!("cannot open the warehouse to check the queries: {e}"),
+                }]));
+            }
+        };
     let mut problems = Vec::new();
     for def in catalogue.iter().filter(|d| !d.meta.method.is_builtin()) {
         let file = def

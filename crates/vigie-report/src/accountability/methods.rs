@@ -40,6 +40,11 @@ fn unit_text(u: Unit, lang: Lang) -> &'static str {
             "taux pour 1 000 personnes",
             "rate per 1,000 population",
         ),
+        Unit::RatePer100000 => pick(
+            lang,
+            "taux pour 100 000 personnes",
+            "rate per 100,000 population",
+        ),
         Unit::Days => pick(lang, "jours", "days"),
         Unit::Ratio => pick(
             lang,

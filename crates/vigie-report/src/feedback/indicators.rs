@@ -213,6 +213,7 @@ pub fn headline(s: &Scope<'_>, shown: &[Shown<'_>], notes: &mut Notes) -> Headli
             indicator: name(x.m, s.lang),
             unit: match x.m.unit {
                 Unit::RatePer1000 => text("per_1000", s.lang),
+                Unit::RatePer100000 => text("per_100000", s.lang),
                 _ => "",
             },
             period: x.period_label(s),
