@@ -282,6 +282,9 @@ class Plan:
     rng: tuple[float, float] | None
     allowed: tuple[str, ...]
     luhn: bool
+    # `scheme: ontario_hcn`: 10 digits and an optional version code of 1-2 letters, Luhn over
+    # the 10 digits (vigie_model::IdScheme::OntarioHcn).
+    ontario_hcn: bool = False
     # A survey answer read through the instrument (crates/vigie-ingest/src/survey.rs):
     # "answer" (the scale's value) or "status" (its answer status).
     survey_role: str | None = None
@@ -369,6 +372,7 @@ def make_plan(d: FieldDef, spec: dict | None) -> Plan:
         rng=rng,
         allowed=allowed,
         luhn=spec.get("check") == "luhn",
+        ontario_hcn=spec.get("scheme") == "ontario_hcn",
     )
 
 
@@ -580,7 +584,14 @@ class SourceSQL:
         fail = f"CASE WHEN {m} IS NULL THEN {missing} WHEN {name}_v IS NULL THEN {{reason}}{{extra}} END"
         extra = ""
         if d.ty == "person_key":
-            if plan.luhn:
+            if plan.ontario_hcn:
+                # Separators dropped; the version code is not part of the person's number.
+                c = f"regexp_replace({m}, '[\\s\\-\u2010-\u2015\u2212]', '', 'g')"
+                v = (f"CASE WHEN regexp_full_match({c}, '[0-9]{{10}}[A-Za-z]{{0,2}}') "
+                     f"AND vigie_luhn(left({c}, 10)) "
+                     f"THEN sha256({sql_str(self.key)} || left({c}, 10)) END")
+                reason = "'identifier is not an Ontario health card number (10 digits, Luhn)'"
+            elif plan.luhn:
                 # Pseudonymisation: vigie stores hex HMAC-SHA256(key, identifier). DuckDB has no
                 # HMAC, so this is sha256(key || identifier): one SHA-256 over a short message
                 # where HMAC does two, the same order of work. A Luhn-valid cell holds only
