@@ -2436,3 +2436,74 @@ async fn acsc_hospitalisations_are_standardised_under_75_on_the_cihi_code_list()
     assert_eq!((r.ci_low, r.ci_high), (None, None));
     assert_eq!(r.period_type, vigie_indicators::PeriodType::Year);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipelines_eligibility_rule_decides_who_is_a_high_user() {
+    // Data from 2023-01-01 to 2024-12-31 (visits of person 1 on both days). In 2024:
+    //   person 10: 3 ED visits (March 1, 8, 15) - eligible under "3 visits", not "5 visits";
+    //   person 11: 5 ED visits (May 1..5) - eligible under both;
+    //   person 12: 2 admissions (June 1, June 20) - eligible only under "2 admissions";
+    //   person 13: 4 ED visits, 2023-01-10, 2023-02-10, 2024-03-01, 2024-03-10: 385 days
+    //   from the second to the third, so at most 2 in any 365 days - never eligible.
+    let mut fx = Fixture::default();
+    for id in 1..=13 {
+        fx.person(id, 1960, "F", "T01");
+    }
+    fx.ed(1, "2023-01-01").ed(1, "2024-12-31");
+    for day in ["2024-03-01", "2024-03-08", "2024-03-15"] {
+        fx.ed(10, day);
+    }
+    for day in 1..=5 {
+        fx.ed(11, &format!("2024-05-{day:02}"));
+    }
+    fx.stay(12, "2024-06-01", "2024-06-03", true, "");
+    fx.stay(12, "2024-06-20", "2024-06-22", true, "");
+    for day in ["2023-01-10", "2023-02-10", "2024-03-01", "2024-03-10"] {
+        fx.ed(13, day);
+    }
+    let l = load(&fx).await;
+    let hcn_key = |id: u32| {
+        vigie_model::PseudonymKey::load(&vigie_model::KeySource::Demo)
+            .expect("demo key")
+            .pseudonymise(&hcn(id))
+    };
+    let cohort = |pipeline: vigie_model::config::LoadedPipeline| {
+        let wh = l.warehouse.clone();
+        async move {
+            vigie_pipeline::compute(
+                &pipeline,
+                &ComputeOverrides {
+                    warehouse: Some(wh.display().to_string()),
+                    only: vec!["high_users_enrolled_pct".into()],
+                    from: None,
+                    to: None,
+                },
+            )
+            .await
+            .expect("compute");
+            let mut keys = all_text(&query(&wh, "SELECT person_key FROM worklist").await);
+            keys.sort();
+            keys
+        }
+    };
+    let expect = |ids: &[u32]| {
+        let mut keys: Vec<String> = ids.iter().map(|id| hcn_key(*id)).collect();
+        keys.sort();
+        keys
+    };
+    // The default rule: 5 ED visits or 3 admissions in 365 days.
+    assert_eq!(cohort(demo_pipeline()).await, expect(&[11]));
+    // A region's own rule, in the pipeline YAML: 3 ED visits or 2 admissions.
+    let mut region = demo_pipeline();
+    region.spec.evaluation.eligibility.min_ed_visits = 3;
+    region.spec.evaluation.eligibility.min_admissions = 2;
+    assert_eq!(cohort(region.clone()).await, expect(&[10, 11, 12]));
+    // The same with a 30-day window: person 10 (3 visits in 15 days) and 11 stay, the two
+    // admissions 19 days apart stay too.
+    region.spec.evaluation.eligibility.window_days = 30;
+    assert_eq!(cohort(region.clone()).await, expect(&[10, 11, 12]));
+    // A 10-day window: person 10's visits (14 days from first to third) no longer qualify,
+    // nor do person 12's admissions (19 days apart).
+    region.spec.evaluation.eligibility.window_days = 10;
+    assert_eq!(cohort(region).await, expect(&[11]));
+}

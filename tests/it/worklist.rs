@@ -123,7 +123,7 @@ async fn the_worklist_is_exported_reidentified_for_its_owner_only_and_audited() 
             "eligible by the rule: {ed} visits, {adm} admissions"
         );
         let reason = r.get(2).expect("reason");
-        assert_eq!(reason.contains("ED visits"), ed >= 5, "{reason}");
+        assert_eq!(reason.contains("≥ 5 ED visits"), ed >= 5, "{reason}");
         exported.insert(key.pseudonymise(&card), r.get(1).expect("team").to_string());
     }
     assert_eq!(

@@ -97,9 +97,7 @@ pub async fn run(
     .await?;
     let events = Events::new(ed, adm)?;
     let enrolments = load_enrolments(ctx, &index).await?;
-    let mut config = EvaluationConfig::new(data_from, data_to);
-    config.bootstrap.replicates = options.replicates.max(500);
-    config.bootstrap.seed = options.seed;
+    let config = evaluation_config(data_from, data_to, options);
     let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
     let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
     Ok(BuiltinOutput {
@@ -107,6 +105,30 @@ pub async fn run(
         span_start: data_from,
         worklist_rows,
     })
+}
+
+/// The evaluation's settings: the pipeline's rules over the data span, its bootstrap.
+fn evaluation_config(
+    data_from: NaiveDate,
+    data_to: NaiveDate,
+    options: &ComputeOptions,
+) -> EvaluationConfig {
+    let rules = &options.evaluation;
+    let mut config = EvaluationConfig::new(data_from, data_to);
+    config.eligibility = vigie_evaluation::EligibilityRule {
+        min_ed: rules.eligibility.min_ed_visits,
+        min_admissions: rules.eligibility.min_admissions,
+        window_days: rules.eligibility.window_days,
+    };
+    config.enrolled_lookback_days = rules.enrolled_lookback_days;
+    config.enrol_within_days = rules.enrol_within_days;
+    config.comparison_not_enrolled_days = rules.comparison_not_enrolled_days;
+    config.baseline_days = rules.baseline_days;
+    config.follow_up_days = rules.follow_up_days;
+    config.min_follow_up_days = rules.min_follow_up_days;
+    config.bootstrap.replicates = options.replicates.max(500);
+    config.bootstrap.seed = options.seed;
+    config
 }
 
 /// The registry as the evaluation's population, with the index from pseudonymous key to

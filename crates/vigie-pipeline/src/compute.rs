@@ -52,6 +52,7 @@ pub async fn compute(
             ..SessionOptions::default()
         },
         spc_min_points: spec.spc_min_points,
+        evaluation: pipeline.spec.evaluation,
         queries_dir,
         instruments: pipeline.instruments(),
     };

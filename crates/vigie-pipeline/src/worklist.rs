@@ -20,7 +20,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Date32Type, Field, Int32Type, Schema, SchemaRef, TimeUnit};
 use chrono::{NaiveDate, Utc};
 use tracing::{info, warn};
-use vigie_model::config::{FilePattern, LoadedPipeline};
+use vigie_model::config::{EligibilitySpec, FilePattern, LoadedPipeline};
 use vigie_model::{Entity, Lang, PseudonymKey};
 use vigie_warehouse::{Replace, SessionOptions, Warehouse, WriterLock};
 
@@ -79,32 +79,27 @@ struct Row {
     enrolled: bool,
 }
 
-/// The eligibility rule of the case finding (vigie-evaluation's default rule): a row's
-/// reason is which threshold its counts reach.
-const MIN_ED_VISITS: i32 = 5;
-const MIN_ADMISSIONS: i32 = 3;
-
-fn reason(row: &Row, lang: Lang) -> String {
-    let ed = row.ed_visits >= MIN_ED_VISITS;
-    let adm = row.admissions >= MIN_ADMISSIONS;
-    let text = |fr: &str, en: &str| match lang {
-        Lang::Fr => fr.to_string(),
-        Lang::En => en.to_string(),
-    };
-    match (ed, adm) {
-        (true, true) => text(
-            "≥ 5 visites à l'urgence et ≥ 3 hospitalisations en 12 mois",
-            "≥ 5 ED visits and ≥ 3 admissions in 12 months",
-        ),
-        (true, false) => text(
-            "≥ 5 visites à l'urgence en 12 mois",
-            "≥ 5 ED visits in 12 months",
-        ),
-        (false, true) => text(
-            "≥ 3 hospitalisations en 12 mois",
-            "≥ 3 admissions in 12 months",
-        ),
-        (false, false) => text("critère du programme", "program criterion"),
+/// Which of the pipeline's thresholds (`evaluation.eligibility`) a row's counts reach, in
+/// the reader's language.
+fn reason(row: &Row, rule: &EligibilitySpec, lang: Lang) -> String {
+    let reaches = |count: i32, min: u32| min > 0 && i64::from(count) >= i64::from(min);
+    let ed = reaches(row.ed_visits, rule.min_ed_visits);
+    let adm = reaches(row.admissions, rule.min_admissions);
+    let (n_ed, n_adm, days) = (rule.min_ed_visits, rule.min_admissions, rule.window_days);
+    match (lang, ed, adm) {
+        (Lang::Fr, true, true) => {
+            format!("≥ {n_ed} visites à l'urgence et ≥ {n_adm} hospitalisations en {days} jours")
+        }
+        (Lang::En, true, true) => {
+            format!("≥ {n_ed} ED visits and ≥ {n_adm} admissions in {days} days")
+        }
+        (Lang::Fr, true, false) => format!("≥ {n_ed} visites à l'urgence en {days} jours"),
+        (Lang::En, true, false) => format!("≥ {n_ed} ED visits in {days} days"),
+        (Lang::Fr, false, true) => format!("≥ {n_adm} hospitalisations en {days} jours"),
+        (Lang::En, false, true) => format!("≥ {n_adm} admissions in {days} days"),
+        // The rule changed since the worklist was computed.
+        (Lang::Fr, false, false) => "critère d'une règle antérieure".to_string(),
+        (Lang::En, false, false) => "criterion of an earlier rule".to_string(),
     }
 }
 
@@ -149,7 +144,12 @@ pub async fn export_worklist(
         persons: found.len(),
         not_found: rows.len() - found.len(),
     };
-    write_csv(&request.out, &found, request.lang)?;
+    write_csv(
+        &request.out,
+        &found,
+        &pipeline.spec.evaluation.eligibility,
+        request.lang,
+    )?;
     record(warehouse, lock, request, &export).await?;
     if export.not_found > 0 {
         warn!(
@@ -352,7 +352,12 @@ fn find_in_roster(
 
 /// Writes the list next to its destination, readable by its owner only, then moves it
 /// into place: a reader never sees half a list.
-fn write_csv(out: &Path, rows: &[(&Row, &str)], lang: Lang) -> Result<(), PipelineError> {
+fn write_csv(
+    out: &Path,
+    rows: &[(&Row, &str)],
+    rule: &EligibilitySpec,
+    lang: Lang,
+) -> Result<(), PipelineError> {
     let io = |e: std::io::Error| PipelineError::Io {
         what: format!("cannot write the worklist {}", out.display()),
         source: e,
@@ -400,7 +405,7 @@ fn write_csv(out: &Path, rows: &[(&Row, &str)], lang: Lang) -> Result<(), Pipeli
             .write_record([
                 raw.to_string(),
                 row.team.clone().unwrap_or_default(),
-                reason(row, lang),
+                reason(row, rule, lang),
                 row.eligibility_date.to_string(),
                 row.ed_visits.to_string(),
                 row.admissions.to_string(),

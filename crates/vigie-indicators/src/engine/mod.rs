@@ -57,6 +57,8 @@ pub struct ComputeOptions {
     pub session: SessionOptions,
     /// Fewest periods a series needs before SPC limits and signals are computed.
     pub spc_min_points: usize,
+    /// The program evaluation's rules (the pipeline's `evaluation:`).
+    pub evaluation: vigie_model::config::EvaluationSpec,
     /// Where the catalogue comes from (for messages).
     pub queries_dir: vigie_model::config::CatalogueSource,
     /// The survey instruments of the pipeline's sources: the `survey_item` and

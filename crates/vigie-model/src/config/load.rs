@@ -160,6 +160,9 @@ fn check_pipeline(spec: &PipelineSpec, problems: &mut Problems<'_>) {
             "without the built-in catalogue, name a catalogue directory in `indicators.queries` / sans le catalogue intégré, indiquez un répertoire dans `indicators.queries`",
         );
     }
+    for (key, message) in spec.evaluation.problems() {
+        problems.add(key, message);
+    }
     if spec.indicators.spc_min_points < 2 {
         problems.add(
             "indicators.spc_min_points",

@@ -2,6 +2,7 @@
 //! file/line/key errors, and the semantic checks `vigie validate` runs.
 
 mod catalogue_source;
+mod evaluation;
 mod instrument;
 mod load;
 mod month;
@@ -14,6 +15,7 @@ mod source;
 mod survey;
 
 pub use catalogue_source::CatalogueSource;
+pub use evaluation::{EligibilitySpec, EvaluationSpec};
 pub use instrument::{
     Answer, AnswerStatus, Instrument, Item, Scale, ScaleValue, Text, load_instrument,
     parse_instrument,

@@ -54,6 +54,9 @@ pub struct PipelineSpec {
     /// Upkeep of the warehouse's tables (`vigie maintain`).
     #[serde(default)]
     pub maintenance: MaintenanceSpec,
+    /// The program evaluation's rules (who is a high user, the windows).
+    #[serde(default)]
+    pub evaluation: super::evaluation::EvaluationSpec,
 }
 
 /// Upkeep of the warehouse's Delta tables.
