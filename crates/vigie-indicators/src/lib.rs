@@ -20,6 +20,7 @@ mod peer;
 mod persons;
 mod results;
 mod roles;
+pub mod strata;
 
 pub use catalogue::{
     Bilingual, CatalogueOrigin, Direction, Estimand, EvaluationOutcome, EvaluationSpec,
@@ -27,7 +28,7 @@ pub use catalogue::{
     read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
-pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
+pub use engine::{ComputeOptions, ComputeReport, StrataRun, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{

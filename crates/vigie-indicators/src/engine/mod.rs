@@ -7,6 +7,7 @@
 
 mod gate;
 mod narrow;
+mod person_view;
 mod rows;
 mod session;
 mod spc;
@@ -29,6 +30,7 @@ use crate::error::IndicatorError;
 use crate::results::IndicatorResult;
 use rows::{Horizon, RunFrame};
 
+pub use person_view::StrataRun;
 pub(crate) use session::{indicator_session, run_sql};
 pub use validate::validate_catalogue;
 
@@ -57,8 +59,10 @@ pub struct ComputeOptions {
     pub session: SessionOptions,
     /// Fewest periods a series needs before SPC limits and signals are computed.
     pub spc_min_points: usize,
-    /// Where the catalogue comes from (for messages).
+    /// Where the catalogue comes from (for messages, and its `strata.yaml`).
     pub queries_dir: vigie_model::config::CatalogueSource,
+    /// Governed strata the pipeline enables (`equity.enabled`); the others are not computed.
+    pub equity_enabled: Vec<String>,
 }
 
 /// What a compute run did.
@@ -90,7 +94,11 @@ pub async fn compute(
 ) -> Result<ComputeReport, IndicatorError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&options.warehouse)?;
-    let (ctx, span) = indicator_session(&warehouse, &options.session, None).await?;
+    let strata = StrataRun {
+        strata: crate::strata::load_strata(&options.queries_dir)?,
+        enabled: options.equity_enabled.clone(),
+    };
+    let (ctx, span) = indicator_session(&warehouse, &options.session, None, &strata).await?;
     let mut report = ComputeReport {
         run_id: uuid::Uuid::now_v7().to_string(),
         ..Default::default()
@@ -128,7 +136,7 @@ pub async fn compute(
         &selected,
         evaluation.as_ref(),
         narrow_from,
-        &frame,
+        (&frame, &strata),
         &mut report,
     )
     .await?;
@@ -163,6 +171,17 @@ fn select<'a>(
     selected
 }
 
+/// The metadata with only the strata this run computes.
+fn active_strata(
+    meta: &crate::catalogue::IndicatorMeta,
+    strata: &StrataRun,
+) -> crate::catalogue::IndicatorMeta {
+    let mut meta = meta.clone();
+    meta.strata.retain(|d| strata.is_active(d.column()));
+    meta.equity.retain(|d| strata.is_active(d.column()));
+    meta
+}
+
 /// Program evaluation and case finding (person-level, shared by the built-in indicators).
 async fn run_builtin(
     ctx: &SessionContext,
@@ -190,13 +209,14 @@ async fn compute_rows(
     selected: &[&IndicatorDef],
     evaluation: Option<&BuiltinOutput>,
     mut narrow_from: Option<NaiveDate>,
-    frame: &RunFrame,
+    (frame, strata): (&RunFrame, &StrataRun),
     report: &mut ComputeReport,
 ) -> Result<(Vec<IndicatorResult>, Vec<bool>), IndicatorError> {
     let (mut results, mut small_unit_count) = (Vec::new(), Vec::new());
     for def in selected {
         let t = Instant::now();
-        let meta = &def.meta;
+        // Governed strata the pipeline does not enable are not computed at all.
+        let meta = &active_strata(&def.meta, strata);
         if meta.period != PeriodType::Span
             && let Some(from) = narrow_from.take()
         {

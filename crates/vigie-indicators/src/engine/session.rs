@@ -4,6 +4,7 @@ use chrono::{Datelike, Months, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 use vigie_warehouse::{SessionOptions, Warehouse};
 
+use super::person_view::{StrataRun, population_month_sql, register_person_view};
 use crate::error::IndicatorError;
 use crate::functions;
 
@@ -64,20 +65,23 @@ pub(crate) async fn run_sql(
         .map_err(err)
 }
 
-/// A session over the latest snapshot with the helper functions and calendar registered.
+/// A session over the latest snapshot with the helper functions and calendar registered, and
+/// `person` carrying the strata of the run (see [`super::person_view`]).
 pub(crate) async fn indicator_session(
     warehouse: &Warehouse,
     options: &SessionOptions,
     span: Option<(NaiveDate, NaiveDate)>,
+    strata: &StrataRun,
 ) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse.session(&snapshot, options).await?;
+    register_person_view(&ctx, strata).await?;
     let span = match span {
         Some(s) => Some(s),
         None => data_span(&ctx).await?,
     };
     let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
     functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
-    run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;
+    run_sql(&ctx, "population_month", &population_month_sql(strata)).await?;
     Ok((ctx, span))
 }

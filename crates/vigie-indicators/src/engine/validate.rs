@@ -6,6 +6,7 @@ use vigie_model::locate::locate;
 use vigie_model::{ConfigError, ConfigProblem};
 use vigie_warehouse::{SessionOptions, Warehouse};
 
+use super::person_view::StrataRun;
 use super::session::indicator_session;
 use crate::catalogue::{IndicatorDef, Method};
 
@@ -14,10 +15,11 @@ use crate::catalogue::{IndicatorDef, Method};
 pub async fn validate_catalogue(
     catalogue: &[IndicatorDef],
     warehouse: &Warehouse,
+    strata: &StrataRun,
 ) -> Result<(), ConfigError> {
     let options = SessionOptions::default();
     let d = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
-    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d))).await {
+    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d)), strata).await {
         Ok(x) => x,
         Err(e) => {
             return Err(ConfigError::Invalid(vec![ConfigProblem {
