@@ -154,6 +154,25 @@ pub enum Method {
     ProgramEvaluation,
     /// Built in: high-user case finding — no SQL.
     CaseFinding,
+    /// Disparity (not declarable): rate ratio against the reference category, log-normal
+    /// interval, exact conditional below 10 events in either group.
+    #[serde(skip)]
+    RateRatio,
+    /// Disparity (not declarable): rate difference, Wald interval.
+    #[serde(skip)]
+    RateDifference,
+    /// Disparity (not declarable): risk ratio, Katz log interval.
+    #[serde(skip)]
+    RiskRatio,
+    /// Disparity (not declarable): risk difference, Newcombe hybrid score interval.
+    #[serde(skip)]
+    RiskDifference,
+    /// Disparity (not declarable): slope index of inequality across ordered categories.
+    #[serde(skip)]
+    SlopeIndex,
+    /// Disparity (not declarable): relative index of inequality across ordered categories.
+    #[serde(skip)]
+    RelativeIndex,
 }
 
 impl Method {
@@ -178,6 +197,12 @@ impl Method {
             Method::P90 => "p90_type7",
             Method::ProgramEvaluation => "program_evaluation_bootstrap",
             Method::CaseFinding => "case_finding_wilson",
+            Method::RateRatio => "rate_ratio_lognormal_or_exact",
+            Method::RateDifference => "rate_difference_wald",
+            Method::RiskRatio => "risk_ratio_katz",
+            Method::RiskDifference => "risk_difference_newcombe",
+            Method::SlopeIndex => "sii_ridit_wls",
+            Method::RelativeIndex => "rii_ridit_wls",
         }
     }
 }

@@ -406,6 +406,7 @@ pub fn mark(reason: SuppressionReason) -> &'static str {
         SuppressionReason::SmallCount => "a",
         SuppressionReason::BelowMinimumDenominator => "b",
         SuppressionReason::Complementary => "c",
+        SuppressionReason::SuppressedInput => "d",
     }
 }
 
