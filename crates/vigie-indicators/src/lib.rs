@@ -13,6 +13,7 @@ mod aggregate;
 mod builtin;
 mod catalogue;
 mod codes;
+pub mod disparity;
 mod engine;
 mod error;
 mod functions;

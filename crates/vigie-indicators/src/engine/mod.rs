@@ -140,6 +140,9 @@ pub async fn compute(
         &mut report,
     )
     .await?;
+    // Disparities between the categories of equity strata, from the rows just computed.
+    let n_base = rows.len();
+    let contributors = add_disparities(&mut rows, &selected, &strata, &mut report);
     // SPC limits of a recomputed range rest on the whole series: the stored results of the
     // periods around it join the computed ones for the limits, and are not written again.
     let computed = rows.len();
@@ -149,7 +152,10 @@ pub async fn compute(
     }
     spc::add_spc(&mut rows, catalogue, options.spc_min_points);
     rows.truncate(computed);
-    report.suppressed = gate::apply_gate(&mut rows, &small_unit_count, &options.disclosure);
+    report.suppressed =
+        gate::apply_gate(&mut rows[..n_base], &small_unit_count, &options.disclosure);
+    // A disparity computed from a suppressed cell is suppressed too.
+    report.suppressed += crate::disparity::suppress_derived(&mut rows, n_base, &contributors);
     write::write_results(&warehouse, &rows, &report, catalogue).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -169,6 +175,40 @@ fn select<'a>(
         .collect();
     selected.sort_by_key(|d| d.meta.period != PeriodType::Span);
     selected
+}
+
+/// Appends the disparity rows of the selected indicators with equity strata; returns, for
+/// each, the indices of the rows it is computed from. Their derived ids count as computed
+/// indicators (their stored periods are replaced like the others').
+fn add_disparities(
+    rows: &mut Vec<IndicatorResult>,
+    selected: &[&IndicatorDef],
+    strata: &StrataRun,
+    report: &mut ComputeReport,
+) -> Vec<Vec<usize>> {
+    let mut derived = Vec::new();
+    for def in selected {
+        let meta = active_strata(&def.meta, strata);
+        let decls: Vec<_> = meta
+            .equity
+            .iter()
+            .filter_map(|d| strata.strata.get(d.column()))
+            .collect();
+        if !decls.is_empty() {
+            derived.extend(crate::disparity::derive(&meta, &decls, rows));
+        }
+    }
+    let mut contributors = Vec::with_capacity(derived.len());
+    for d in derived {
+        report
+            .indicators
+            .entry(d.result.indicator.clone())
+            .or_insert((0, 0.0))
+            .0 += 1;
+        rows.push(d.result);
+        contributors.push(d.contributors);
+    }
+    contributors
 }
 
 /// The metadata with only the strata this run computes.
