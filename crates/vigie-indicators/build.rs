@@ -1,5 +1,5 @@
 //! Embeds the repository's indicator catalogue (`queries/*.yaml` and their `*.sql`) in the
-//! library, so that an installed binary computes it without the repository beside it.
+//! library (with the strata declarations `queries/strata.yaml`), so that an installed binary computes it without the repository beside it.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -13,6 +13,8 @@ fn main() {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        // The strata declarations are not an indicator: embedded on their own below.
+        .filter(|p| p.file_name().is_none_or(|n| n != "strata.yaml"))
         .collect();
     metas.sort();
     let mut code = String::from(
@@ -40,4 +42,6 @@ fn main() {
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
     std::fs::write(out.join("embedded_catalogue.rs"), code).expect("write the embedded list");
+    std::fs::copy(queries.join("strata.yaml"), out.join("strata.yaml"))
+        .expect("the strata declarations queries/strata.yaml");
 }

@@ -38,7 +38,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let scratch = tempfile::tempdir()?;
                 let warehouse =
                     vigie_warehouse::Warehouse::open(&scratch.path().display().to_string())?;
-                match vigie_indicators::validate_catalogue(&catalogue, &warehouse).await {
+                // The catalogue read its strata: they load; governed ones enabled must exist.
+                let strata = vigie_indicators::strata::load_strata(dir)?;
+                let enabled = loaded
+                    .as_ref()
+                    .map(|l| l.spec.equity.enabled.clone())
+                    .unwrap_or_default();
+                if let Err(ConfigError::Invalid(list)) =
+                    strata.check_enabled(&enabled, &args.pipeline)
+                {
+                    problems.extend(list);
+                }
+                let run = vigie_indicators::StrataRun { strata, enabled };
+                match vigie_indicators::validate_catalogue(&catalogue, &warehouse, &run).await {
                     Ok(()) => planned = Some(catalogue.len()),
                     Err(ConfigError::Invalid(list)) => problems.extend(list),
                     Err(e) => return Err(e.into()),

@@ -65,6 +65,8 @@ struct Fixture {
     programme: Vec<String>,
     /// `sondage/<file>` data lines.
     sondage: BTreeMap<String, Vec<String>>,
+    /// `reference/area_deprivation.csv` data lines (`area,deprivation_quintile`).
+    areas: Vec<String>,
 }
 
 impl Fixture {
@@ -86,6 +88,13 @@ impl Fixture {
             hcn(id),
             death.unwrap_or("")
         ));
+        self
+    }
+
+    /// A registry row in `area` (born 1980, female, French-speaking, urban).
+    fn person_in(&mut self, id: u32, team: &str, area: &str) -> &mut Self {
+        self.registry
+            .push(format!("{},1980,F,fr,urban,{area},{team},", hcn(id)));
         self
     }
 
@@ -282,6 +291,12 @@ impl Fixture {
                     "hcn,program,team,referral_date,first_contact_date,enrolment_date,care_plan_date,end_date",
                     &self.programme,
                 ),
+            );
+        }
+        if !self.areas.is_empty() {
+            put(
+                "reference/area_deprivation.csv",
+                lf("area,deprivation_quintile", &self.areas),
             );
         }
         for (file, lines) in &self.sondage {
@@ -1885,7 +1900,8 @@ async fn published_output_of_random_small_regions_never_discloses_a_small_count(
         // Visible cells still carry their numbers.
         assert!(
             rows.iter()
-                .filter(|r| !r.is_suppressed())
+                // A disparity carries no count, and no value where undefined (no events).
+                .filter(|r| !r.is_suppressed() && !r.indicator.contains("__"))
                 .all(|r| r.numerator.is_some() || r.value.is_some()),
             "a visible cell without numbers"
         );
@@ -2506,4 +2522,244 @@ async fn the_pipelines_eligibility_rule_decides_who_is_a_high_user() {
     // nor do person 12's admissions (19 days apart).
     region.spec.evaluation.eligibility.window_days = 10;
     assert_eq!(cohort(region).await, expect(&[11]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Equity: disparities between deprivation quintiles
+// ---------------------------------------------------------------------------------------------
+
+/// A group of persons living in `area`, attributed to `team`, with `visits` ED visits in
+/// March 2025 spread over them (the first on the 1st, the second on the 31st: the anchors).
+fn equity_group(
+    fx: &mut Fixture,
+    first_id: u32,
+    team: &str,
+    area: &str,
+    persons: u32,
+    visits: u32,
+) {
+    for i in 0..persons {
+        fx.person_in(first_id + i, team, area);
+    }
+    for k in 0..visits {
+        let day = match k {
+            0 => 1,
+            1 => 31,
+            k => k + 1,
+        };
+        fx.ed(first_id + k % persons, &format!("2025-03-{day:02}"));
+    }
+}
+
+fn equity_areas(fx: &mut Fixture) {
+    // Area Q<n> is in quintile n; area ZZ is missing from the lookup.
+    fx.areas = (1..=5).map(|q| format!("Q{q},{q}")).collect();
+}
+
+fn derived<'a>(
+    rows: &'a [IndicatorResult],
+    measure: &str,
+    unit: &str,
+    value: &str,
+) -> &'a IndicatorResult {
+    let id = format!("ed_visits_per_1000__{measure}");
+    rows.iter()
+        .find(|r| {
+            r.indicator == id
+                && r.period_start == d("2025-03-01")
+                && r.org_unit == unit
+                && r.stratum_dimension == "deprivation_quintile"
+                && r.stratum_value == value
+        })
+        .unwrap_or_else(|| panic!("no {id} {unit} quintile {value}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ed_visit_disparities_by_deprivation_quintile_match_hand_computed_ratios_and_sii() {
+    let mut fx = Fixture::default();
+    equity_areas(&mut fx);
+    // (team, area, persons, visits) — March 2025 only, so each denominator is the persons.
+    let groups = [
+        ("T1", "Q1", 10, 12),
+        ("T1", "Q2", 10, 10),
+        ("T1", "Q3", 10, 8),
+        ("T1", "Q4", 10, 7),
+        ("T1", "Q5", 10, 6),
+        ("T1", "ZZ", 6, 6),
+        ("T2", "Q1", 20, 10),
+        ("T2", "Q2", 10, 6),
+        ("T2", "Q3", 10, 6),
+        ("T2", "Q4", 10, 6),
+        ("T2", "Q5", 20, 8),
+    ];
+    let mut id = 1;
+    for (team, area, persons, visits) in groups {
+        equity_group(&mut fx, id, team, area, persons, visits);
+        id += persons;
+    }
+    let loaded = load(&fx).await;
+    compute(&loaded.warehouse, &["ed_visits_per_1000"]).await;
+    let rows = published(&loaded.warehouse).await;
+
+    // The area missing from the lookup is an explicit `unknown` stratum: 6 visits / 6 persons.
+    let unknown = cell(
+        &rows,
+        "ed_visits_per_1000",
+        "2025-03-01",
+        "T1",
+        "deprivation_quintile",
+        "unknown",
+    );
+    check(unknown, 6.0, Some(6.0), 1000.0, None);
+
+    // T1, quintile 1 against 5: rates 12/10 and 6/10, RR = 2 (6 events < 10: exact interval,
+    // its formula cross-checked with vigie-stats on the hand-entered counts).
+    let rr = derived(&rows, "rate_ratio", "T1", "1");
+    close(rr.value, 2.0, 1e-9, "T1 RR q1");
+    let exact = vigie_stats::rate_ratio(
+        vigie_stats::RateGroup {
+            events: 12,
+            person_time: 10.0,
+        },
+        vigie_stats::RateGroup {
+            events: 6,
+            person_time: 10.0,
+        },
+        0.95,
+    )
+    .expect("rate ratio");
+    close(rr.ci_low, exact.interval.lower, 1e-9, "T1 RR low");
+    close(rr.ci_high, exact.interval.upper, 1e-9, "T1 RR high");
+    assert_eq!(rr.method.code(), "rate_ratio_lognormal_or_exact");
+    // Difference per 1,000: 1200 - 600 = 600; Wald SE = 1000·sqrt(12/10² + 6/10²) = 424.264,
+    // 600 ± 1.959964 × 424.264 = [-231.54, 1431.54].
+    let rd = derived(&rows, "rate_difference", "T1", "1");
+    close(rd.value, 600.0, 1e-6, "T1 RD q1");
+    close(rd.ci_low, -231.542, 0.01, "T1 RD low");
+    close(rd.ci_high, 1431.542, 0.01, "T1 RD high");
+    // Quintile 4 against 5: 7/10 over 6/10.
+    close(
+        derived(&rows, "rate_ratio", "T1", "4").value,
+        7.0 / 6.0,
+        1e-9,
+        "T1 RR q4",
+    );
+
+    // The region, quintile 1 against 5: 22/30 over 14/30 = 1.571429, both >= 10 events:
+    // log-normal, SE = sqrt(1/22 + 1/14) = 0.341882, exp(ln 1.571429 ± 1.959964 × 0.341882)
+    // = [0.80405, 3.07118]. Difference: 733.33 - 466.67 = 266.67 per 1,000, SE =
+    // 1000·sqrt(22 + 14)/30 = 200, so [-125.33, 658.66].
+    let rr = derived(&rows, "rate_ratio", "region", "1");
+    close(rr.value, 22.0 / 14.0, 1e-9, "region RR");
+    close(rr.ci_low, 0.80405, 1e-4, "region RR low");
+    close(rr.ci_high, 3.07118, 1e-4, "region RR high");
+    let rd = derived(&rows, "rate_difference", "region", "1");
+    close(rd.value, 266.667, 1e-3, "region RD");
+    close(rd.ci_low, -125.326, 1e-2, "region RD low");
+    close(rd.ci_high, 658.659, 1e-2, "region RD high");
+
+    // T1's slope index: equal populations, ridits 0.1 0.3 0.5 0.7 0.9, rates per 1,000
+    // 1200 1000 800 700 600 (unknown left out). Mean ridit 0.5, mean rate 860,
+    // Sxy = -0.4·340 - 0.2·140 + 0 + 0.2·(-160) + 0.4·(-260) = -300, Sxx = 0.4: slope -750
+    // per 1,000 from the most to the least deprived; intercept 860 + 375 = 1235,
+    // RII = (1235 - 750) / 1235 = 0.392713.
+    let sii = derived(&rows, "sii", "T1", "all");
+    close(sii.value, -750.0, 1e-6, "T1 SII");
+    let rii = derived(&rows, "rii", "T1", "all");
+    close(rii.value, 485.0 / 1235.0, 1e-9, "T1 RII");
+    // The interval formula, cross-checked on the hand-entered counts.
+    let groups: Vec<vigie_stats::SiiGroup> = [12, 10, 8, 7, 6]
+        .iter()
+        .map(|&e| vigie_stats::SiiGroup::rate(e, 10.0).expect("group"))
+        .collect();
+    let s =
+        vigie_stats::slope_index(&groups, vigie_stats::SiiInterval::Analytic, 0.95).expect("sii");
+    close(sii.ci_low, s.sii.lower * 1000.0, 1e-6, "T1 SII low");
+    close(sii.ci_high, s.sii.upper * 1000.0, 1e-6, "T1 SII high");
+    assert!(sii.ci_low.is_some_and(|l| l < -750.0));
+
+    // The reference category is not compared with itself; rurality has no rural persons.
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.indicator == "ed_visits_per_1000__rate_ratio"
+                && r.stratum_dimension == "deprivation_quintile"
+                && (r.stratum_value == "5" || r.stratum_value == "unknown"))
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.indicator.starts_with("ed_visits_per_1000__")
+                && r.stratum_dimension == "rurality")
+    );
+    // The governed stratum is absent: the demo pipeline does not enable it.
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.stratum_dimension == "indigenous_identity")
+    );
+    // Nothing is suppressed here: every cell has at least 6 visits and 6 persons.
+    assert!(
+        !rows.iter().any(|r| r.is_suppressed()),
+        "{:?}",
+        rows.iter()
+            .filter(|r| r.is_suppressed())
+            .map(key)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disparity_computed_from_a_small_cell_is_suppressed() {
+    let mut fx = Fixture::default();
+    equity_areas(&mut fx);
+    let groups = [
+        ("T1", "Q1", 10, 3),
+        ("T1", "Q5", 10, 8),
+        ("T2", "Q1", 10, 10),
+        ("T2", "Q5", 10, 9),
+    ];
+    let mut id = 1;
+    for (team, area, persons, visits) in groups {
+        equity_group(&mut fx, id, team, area, persons, visits);
+        id += persons;
+    }
+    let loaded = load(&fx).await;
+    compute(&loaded.warehouse, &["ed_visits_per_1000"]).await;
+    let rows = published(&loaded.warehouse).await;
+    // T1's quintile 1 has 3 visits: suppressed, and so is every measure computed from it.
+    let small = cell(
+        &rows,
+        "ed_visits_per_1000",
+        "2025-03-01",
+        "T1",
+        "deprivation_quintile",
+        "1",
+    );
+    check_suppressed(small, "small_count");
+    for measure in ["rate_ratio", "rate_difference"] {
+        let r = derived(&rows, measure, "T1", "1");
+        check_suppressed(r, "suppressed_input");
+        assert_eq!((r.value, r.ci_low, r.ci_high), (None, None, None));
+    }
+    // Whatever complementary suppression picked, no published disparity rests on a
+    // suppressed cell of the same period, unit and stratum.
+    for r in rows
+        .iter()
+        .filter(|r| r.indicator.starts_with("ed_visits_per_1000__"))
+    {
+        let inputs_suppressed = rows.iter().any(|c| {
+            c.indicator == "ed_visits_per_1000"
+                && c.period_start == r.period_start
+                && c.org_unit == r.org_unit
+                && c.stratum_dimension == r.stratum_dimension
+                && (c.stratum_value == r.stratum_value
+                    || c.stratum_value == "5"
+                    || r.stratum_value == "all")
+                && c.is_suppressed()
+        });
+        if inputs_suppressed {
+            check_suppressed(r, "suppressed_input");
+        }
+    }
 }

@@ -196,6 +196,10 @@ async fn make_old(wh: &Path) {
         .filter(|e| e.person_key_field().is_some())
     {
         let t = entity.table_name();
+        if !wh.join(t).exists() {
+            // Not loaded (e.g. person_attribute in the demo): nothing to rewrite.
+            continue;
+        }
         let schema = old_schema(entity);
         let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let batches = query(wh, &format!("SELECT {} FROM {t}", columns.join(", "))).await;

@@ -18,14 +18,18 @@ pub enum SuppressionReason {
     /// Secondary: suppressed so that another suppressed cell of an additive
     /// set cannot be recovered by subtraction.
     Complementary,
+    /// A measure derived from other cells (a disparity between strata: rate ratio, slope
+    /// index, ...) one of which is suppressed: publishing it could reveal that cell.
+    SuppressedInput,
 }
 
 impl SuppressionReason {
     /// Every reason, in a stable order.
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::SmallCount,
         Self::BelowMinimumDenominator,
         Self::Complementary,
+        Self::SuppressedInput,
     ];
 
     /// The code stored in `indicator_results.suppression_reason` (and its serde spelling).
@@ -35,6 +39,7 @@ impl SuppressionReason {
             Self::SmallCount => "small_count",
             Self::BelowMinimumDenominator => "below_minimum_denominator",
             Self::Complementary => "complementary",
+            Self::SuppressedInput => "suppressed_input",
         }
     }
 
@@ -48,7 +53,7 @@ impl SuppressionReason {
     /// Whether this is a primary (rather than complementary) suppression.
     #[must_use]
     pub const fn is_primary(self) -> bool {
-        !matches!(self, Self::Complementary)
+        !matches!(self, Self::Complementary | Self::SuppressedInput)
     }
 
     /// Short label that does not depend on the threshold, e.g. for a table
@@ -70,6 +75,10 @@ impl SuppressionReason {
             (Self::Complementary, Lang::En) => {
                 "Suppressed to prevent the calculation of another suppressed cell"
             }
+            (Self::SuppressedInput, Lang::Fr) => {
+                "Mesure supprimée : calculée à partir d'une cellule supprimée"
+            }
+            (Self::SuppressedInput, Lang::En) => "Suppressed: computed from a suppressed cell",
         }
     }
 

@@ -342,7 +342,14 @@ fn compute(meta: &IndicatorMeta, a: &Acc) -> Result<Computed, IndicatorError> {
                 (Some(count), None, Some(q.map_err(stat)?), None, None)
             }
         }
-        Method::ProgramEvaluation | Method::CaseFinding => {
+        Method::ProgramEvaluation
+        | Method::CaseFinding
+        | Method::RateRatio
+        | Method::RateDifference
+        | Method::RiskRatio
+        | Method::RiskDifference
+        | Method::SlopeIndex
+        | Method::RelativeIndex => {
             return Err(IndicatorError::Internal(format!(
                 "indicator {} is built in, not aggregated",
                 meta.id

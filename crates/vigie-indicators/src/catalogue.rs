@@ -10,6 +10,7 @@ use vigie_model::{ConfigError, ConfigProblem};
 
 use crate::peer::FunnelKind;
 use crate::roles::Role;
+use crate::strata::{STRATA_FILE, Strata, load_strata};
 
 /// Text in both official languages.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -114,35 +115,27 @@ pub enum PeriodType {
     Span,
 }
 
-/// Stratification dimensions the engine knows.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "snake_case")]
-pub enum StratumDim {
-    /// Sex (F, M, X).
-    Sex,
-    /// Age band (0-17, 18-44, 45-64, 65-79, 80+).
-    AgeBand,
-    /// Preferred language (fr, en, other).
-    Language,
-    /// Urban or rural.
-    Rurality,
-    /// Survey item (experience indicators).
-    Item,
-    /// Partner source (data-quality indicators).
-    Source,
-}
+/// A stratification dimension: the id of a stratum declared in `strata.yaml` (see
+/// [`crate::strata`]), the column name in query output and `stratum_dimension` in the results.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(transparent)]
+pub struct StratumDim(pub String);
 
 impl StratumDim {
+    /// Survey item (experience indicators; the roles reading by item need it).
+    pub const ITEM: &'static str = "item";
+    /// Partner source (data-quality indicators).
+    pub const SOURCE: &'static str = "source";
+
     /// Column name in the query output and stratum dimension name in the results.
-    pub fn column(self) -> &'static str {
-        match self {
-            StratumDim::Sex => "sex",
-            StratumDim::AgeBand => "age_band",
-            StratumDim::Language => "language",
-            StratumDim::Rurality => "rurality",
-            StratumDim::Item => "item",
-            StratumDim::Source => "source",
-        }
+    pub fn column(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for StratumDim {
+    fn from(s: &str) -> Self {
+        StratumDim(s.to_string())
     }
 }
 
@@ -167,6 +160,25 @@ pub enum Method {
     ProgramEvaluation,
     /// Built in: high-user case finding — no SQL.
     CaseFinding,
+    /// Disparity (not declarable): rate ratio against the reference category, log-normal
+    /// interval, exact conditional below 10 events in either group.
+    #[serde(skip)]
+    RateRatio,
+    /// Disparity (not declarable): rate difference, Wald interval.
+    #[serde(skip)]
+    RateDifference,
+    /// Disparity (not declarable): risk ratio, Katz log interval.
+    #[serde(skip)]
+    RiskRatio,
+    /// Disparity (not declarable): risk difference, Newcombe hybrid score interval.
+    #[serde(skip)]
+    RiskDifference,
+    /// Disparity (not declarable): slope index of inequality across ordered categories.
+    #[serde(skip)]
+    SlopeIndex,
+    /// Disparity (not declarable): relative index of inequality across ordered categories.
+    #[serde(skip)]
+    RelativeIndex,
 }
 
 impl Method {
@@ -191,6 +203,12 @@ impl Method {
             Method::P90 => "p90_type7",
             Method::ProgramEvaluation => "program_evaluation_bootstrap",
             Method::CaseFinding => "case_finding_wilson",
+            Method::RateRatio => "rate_ratio_lognormal_or_exact",
+            Method::RateDifference => "rate_difference_wald",
+            Method::RiskRatio => "risk_ratio_katz",
+            Method::RiskDifference => "risk_difference_newcombe",
+            Method::SlopeIndex => "sii_ridit_wls",
+            Method::RelativeIndex => "rii_ridit_wls",
         }
     }
 }
@@ -229,9 +247,15 @@ pub struct IndicatorMeta {
     pub direction: Direction,
     /// Reporting period.
     pub period: PeriodType,
-    /// Stratification dimensions (besides the total).
+    /// Stratification dimensions (besides the total), declared in `strata.yaml`.
     #[serde(default)]
     pub strata: Vec<StratumDim>,
+    /// Strata (among `strata`) across which disparity measures are computed: rate or risk
+    /// ratio and difference against the reference category, and the slope index of
+    /// inequality for ordered strata. Rate (`poisson_rate`) and proportion (`wilson`)
+    /// indicators only.
+    #[serde(default)]
+    pub equity: Vec<StratumDim>,
     /// Target and corridor.
     #[serde(default)]
     pub target: Option<Target>,
@@ -354,6 +378,63 @@ fn field_problems(meta: &IndicatorMeta, stem: &str) -> Vec<(&'static str, String
     problems
 }
 
+/// What is wrong with the strata an indicator lists: each must be declared in `strata.yaml`;
+/// each equity stratum must be among `strata`, have categories and a reference, and the
+/// indicator must be a rate or a proportion.
+fn strata_problems(meta: &IndicatorMeta, strata: &Strata) -> Vec<(&'static str, String)> {
+    let mut problems = Vec::new();
+    for dim in &meta.strata {
+        if strata.get(dim.column()).is_none() {
+            problems.push((
+                "strata",
+                format!(
+                    "unknown stratum \"{}\": declare it in {} (declared: {})",
+                    dim.column(),
+                    strata.path.display(),
+                    strata.ids()
+                ),
+            ));
+        }
+    }
+    for dim in &meta.equity {
+        let id = dim.column();
+        if !meta.strata.contains(dim) {
+            problems.push((
+                "equity",
+                format!("the equity stratum \"{id}\" must also be listed in `strata`"),
+            ));
+        }
+        match strata.get(id) {
+            None => problems.push((
+                "equity",
+                format!(
+                    "unknown stratum \"{id}\": declare it in {} (declared: {})",
+                    strata.path.display(),
+                    strata.ids()
+                ),
+            )),
+            Some(d) if d.reference().is_none() => problems.push((
+                "equity",
+                format!(
+                    "the stratum \"{id}\" has no `reference` category in {}: disparities compare each category with it",
+                    strata.path.display()
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    if !meta.equity.is_empty() && !matches!(meta.method, Method::PoissonRate | Method::Wilson) {
+        problems.push((
+            "equity",
+            format!(
+                "disparity measures are computed for rates (`method: poisson_rate`) and proportions (`method: wilson`), not `{}`",
+                meta.method.label()
+            ),
+        ));
+    }
+    problems
+}
+
 /// What the catalogue allows once, and who took it: ids, program-evaluation figures and the
 /// roles a report shows one indicator for.
 #[derive(Default)]
@@ -417,12 +498,10 @@ fn role_problems(
             }
         }
         if let Some(dim) = role.required_stratum()
-            && !meta.strata.contains(&dim)
+            && !meta.strata.iter().any(|s| s.column() == dim)
         {
             problems.push(format!(
-                "the role `{role}` reads the indicator by {}: add `{}` to `strata`",
-                dim.column(),
-                dim.column()
+                "the role `{role}` reads the indicator by {dim}: add `{dim}` to `strata`"
             ));
         }
         if *role == Role::PeerHeadline && (!meta.include_total || FunnelKind::of(meta).is_none()) {
@@ -511,6 +590,8 @@ fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        // The strata declarations are not an indicator (see `strata::load_strata`).
+        .filter(|p| p.file_name().is_none_or(|n| n != STRATA_FILE))
         .collect();
     metas.sort();
     let mut files = Vec::new();
@@ -563,6 +644,7 @@ pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
     source: &S,
 ) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
     let source = source.catalogue_source();
+    let strata = load_strata(&source)?;
     let mut problems = Vec::new();
     let mut defs = Vec::new();
     let mut taken = Taken::default();
@@ -605,6 +687,7 @@ pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
         };
         for (key, message) in field_problems(&meta, &stem)
             .into_iter()
+            .chain(strata_problems(&meta, &strata))
             .chain(taken.claim(&meta, &path))
         {
             add(key, message);
@@ -696,5 +779,49 @@ mod tests {
         // The directory alone.
         let alone = load_catalogue(dir.path()).expect("directory");
         assert_eq!(alone.len(), 2);
+    }
+
+    #[test]
+    fn strata_and_equity_are_checked_against_the_declarations() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let repo = repository_queries();
+        let meta = std::fs::read_to_string(repo.join("alc_days_pct.yaml")).expect("read");
+        let sql = std::fs::read_to_string(repo.join("alc_days_pct.sql")).expect("read");
+        assert!(!meta.contains("\nstrata:"), "alc_days_pct lists no strata");
+        // An undeclared stratum, and equity on a ratio of sums by a stratum not listed.
+        let bad = format!("{meta}\nstrata: [sex, ethnicity]\nequity: [rurality]\n");
+        std::fs::write(dir.path().join("alc_days_pct.yaml"), bad).expect("write");
+        std::fs::write(dir.path().join("alc_days_pct.sql"), &sql).expect("write");
+        let err = load_catalogue(dir.path()).expect_err("undeclared stratum");
+        let text: Vec<String> = err.problems().iter().map(|p| p.to_string()).collect();
+        let file = dir.path().join("alc_days_pct.yaml");
+        let expected_start = format!("{}:", file.display());
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(
+            text.iter().all(|t| t.starts_with(&expected_start)),
+            "{text:?}"
+        );
+        assert!(
+            text[0].contains(": strata: unknown stratum \"ethnicity\""),
+            "{text:?}"
+        );
+        assert!(
+            text[1].contains(": equity: the equity stratum \"rurality\" must also be listed"),
+            "{text:?}"
+        );
+        assert!(
+            text[2].contains(": equity: disparity measures are computed for rates"),
+            "{text:?}"
+        );
+        // A local strata.yaml replaces the built-in declarations (and is not an indicator).
+        std::fs::write(
+            dir.path().join(crate::strata::STRATA_FILE),
+            "strata:\n  - id: ethnicity\n    name: { fr: E, en: E }\n    source: query\n  - id: sex\n    name: { fr: S, en: S }\n    source: { person: sex }\n",
+        )
+        .expect("write");
+        let fixed = format!("{meta}\nstrata: [sex, ethnicity]\n");
+        std::fs::write(dir.path().join("alc_days_pct.yaml"), fixed).expect("write");
+        let ok = load_catalogue(dir.path()).expect("declared locally");
+        assert_eq!(ok.len(), 1);
     }
 }

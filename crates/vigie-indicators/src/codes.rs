@@ -162,6 +162,12 @@ impl Code for Method {
         Self::P90,
         Self::ProgramEvaluation,
         Self::CaseFinding,
+        Self::RateRatio,
+        Self::RateDifference,
+        Self::RiskRatio,
+        Self::RiskDifference,
+        Self::SlopeIndex,
+        Self::RelativeIndex,
     ];
     /// The name stored in `indicator_results.method` (it names the interval method too, so
     /// differs from the catalogue's `method:` spelling).

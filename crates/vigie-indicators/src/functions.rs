@@ -120,26 +120,6 @@ pub fn register(
     Ok(())
 }
 
-/// The attributed population alive at the start of each month, grouped by team, sex,
-/// language, rurality and birth year (persons grouped before the cross join with months, so
-/// it stays small at province scale): the denominator of population rates. Materialised
-/// once per session (a few thousand rows per month), rather than a view that every rate
-/// indicator would recompute by scanning the whole person table again.
-pub const POPULATION_MONTH: &str = "
-CREATE TABLE population_month AS
-WITH population_groups AS (
-    SELECT p.team, p.sex, p.language, p.rurality, p.birth_year,
-           CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
-           count(*) AS persons
-    FROM person AS p
-    GROUP BY 1, 2, 3, 4, 5, 6
-)
-SELECT c.period_start, g.team, g.sex, g.language, g.rurality, g.birth_year, g.persons
-FROM population_groups AS g
-CROSS JOIN calendar AS c
-WHERE c.period_type = 'month'
-  AND (g.death_month IS NULL OR g.death_month >= c.period_start)";
-
 #[cfg(test)]
 mod tests {
     use super::*;

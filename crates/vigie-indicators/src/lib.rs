@@ -14,6 +14,7 @@ mod builtin;
 mod catalogue;
 mod codes;
 pub mod conditions;
+pub mod disparity;
 mod engine;
 mod error;
 mod functions;
@@ -21,6 +22,7 @@ mod peer;
 mod persons;
 mod results;
 mod roles;
+pub mod strata;
 mod survey;
 
 pub use catalogue::{
@@ -29,7 +31,7 @@ pub use catalogue::{
     read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
-pub use engine::{ComputeOptions, ComputeReport, compute, validate_catalogue};
+pub use engine::{ComputeOptions, ComputeReport, StrataRun, compute, validate_catalogue};
 pub use error::IndicatorError;
 pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{

@@ -419,10 +419,19 @@ pub async fn published_results(
         .map_err(query_err)?;
     let mut rows = Vec::new();
     for mut r in from_batches(&batches)? {
-        let Some(def) = catalogue.iter().find(|d| d.meta.id == r.indicator) else {
-            continue;
+        let policy = match catalogue.iter().find(|d| d.meta.id == r.indicator) {
+            Some(def) => CellPolicy::of(&def.meta),
+            // A disparity between strata of a catalogue indicator: no count of its own, and
+            // suppressed whenever a cell it comes from is.
+            None => match crate::disparity::split_derived(&r.indicator) {
+                Some((base, _)) if catalogue.iter().any(|d| d.meta.id == base) => CellPolicy {
+                    count_fields: CountFields::NONE,
+                    min_denominator: None,
+                    additive: false,
+                },
+                _ => continue,
+            },
         };
-        let policy = CellPolicy::of(&def.meta);
         r.count_fields = policy.count_fields;
         r.min_denominator = policy.min_denominator;
         r.additive = policy.additive;

@@ -76,10 +76,10 @@ impl Role {
     }
 
     /// The stratum the section reads the indicator by, if any.
-    pub fn required_stratum(self) -> Option<StratumDim> {
+    pub fn required_stratum(self) -> Option<&'static str> {
         match self {
-            Role::ExperienceByItem | Role::Completeness => Some(StratumDim::Item),
-            Role::RejectedRows | Role::Timeliness => Some(StratumDim::Source),
+            Role::ExperienceByItem | Role::Completeness => Some(StratumDim::ITEM),
+            Role::RejectedRows | Role::Timeliness => Some(StratumDim::SOURCE),
             Role::PeerHeadline | Role::DataQuality => None,
         }
     }

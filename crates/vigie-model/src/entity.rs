@@ -162,6 +162,24 @@ const SURVEY_RESPONSE: &[FieldDef] = &[
     coded("answer_status", false, ANSWER_STATUSES),
 ];
 
+/// Area-level reference attributes (e.g. the deprivation quintile of a postal or
+/// dissemination area), one row per area and attribute; strata reach them through the
+/// person's `area` (`strata.yaml`: `source: { area: ATTRIBUTE }`).
+const AREA_ATTRIBUTE: &[FieldDef] = &[
+    f("area", Text, true),
+    f("attribute", Text, true),
+    f("value", Text, false),
+];
+
+/// Person-level attributes that come from a source of their own (e.g. self-identified
+/// Indigenous identity under a data-sharing agreement), one row per person and attribute;
+/// kept out of the registry so that a governed attribute is read only where enabled.
+const PERSON_ATTRIBUTE: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    f("attribute", Text, true),
+    f("value", Text, false),
+];
+
 /// Provenance fields carried by every warehouse row, after the business fields.
 pub const PROVENANCE_FIELDS: [&str; 4] = ["_source", "_file", "_line", "_load_id"];
 
@@ -182,16 +200,22 @@ pub enum Entity {
     Enrolment,
     /// One answer to one survey item (surveys arrive wide and are unpivoted).
     SurveyResponse,
+    /// One attribute of one area (a reference table, e.g. deprivation quintiles).
+    AreaAttribute,
+    /// One attribute of one person from a source other than the registry.
+    PersonAttribute,
 }
 
 impl Entity {
     /// Every entity, in dependency-free order.
-    pub const ALL: [Entity; 5] = [
+    pub const ALL: [Entity; 7] = [
         Entity::Person,
         Entity::EdVisit,
         Entity::Admission,
         Entity::Enrolment,
         Entity::SurveyResponse,
+        Entity::AreaAttribute,
+        Entity::PersonAttribute,
     ];
 
     /// The warehouse table name.
@@ -202,6 +226,8 @@ impl Entity {
             Entity::Admission => "admission",
             Entity::Enrolment => "enrolment",
             Entity::SurveyResponse => "survey_response",
+            Entity::AreaAttribute => "area_attribute",
+            Entity::PersonAttribute => "person_attribute",
         }
     }
 
@@ -213,6 +239,8 @@ impl Entity {
             Entity::Admission => ADMISSION,
             Entity::Enrolment => ENROLMENT,
             Entity::SurveyResponse => SURVEY_RESPONSE,
+            Entity::AreaAttribute => AREA_ATTRIBUTE,
+            Entity::PersonAttribute => PERSON_ATTRIBUTE,
         }
     }
 
@@ -224,7 +252,7 @@ impl Entity {
     /// The field whose month partitions the table, if the entity has events.
     pub fn event_date_field(self) -> Option<&'static str> {
         match self {
-            Entity::Person => None,
+            Entity::Person | Entity::AreaAttribute | Entity::PersonAttribute => None,
             Entity::EdVisit => Some("arrival"),
             Entity::Admission => Some("admit_date"),
             Entity::Enrolment => Some("referral_date"),

@@ -55,7 +55,10 @@ pub async fn compute(
         evaluation: pipeline.spec.evaluation,
         queries_dir,
         instruments: pipeline.instruments(),
+        equity_enabled: pipeline.spec.equity.enabled.clone(),
     };
+    vigie_indicators::strata::load_strata(&options.queries_dir)?
+        .check_enabled(&options.equity_enabled, &pipeline.path)?;
     // Results are a table of the warehouse: one writer at a time, like loads.
     let warehouse = vigie_warehouse::Warehouse::open(&options.warehouse)?;
     let lock = warehouse

@@ -409,6 +409,7 @@ pub fn mark(reason: SuppressionReason) -> &'static str {
         SuppressionReason::SmallCount => "a",
         SuppressionReason::BelowMinimumDenominator => "b",
         SuppressionReason::Complementary => "c",
+        SuppressionReason::SuppressedInput => "d",
     }
 }
 

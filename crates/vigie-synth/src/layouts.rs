@@ -129,6 +129,11 @@ pub fn survey_file(year: i32, quarter: u32) -> String {
 
 /// `registre/population.csv`
 pub const REGISTRY_FILE: &str = "population.csv";
+
+/// Directory of the area reference extract.
+pub const AREA_DIR: &str = "reference";
+/// `reference/area_deprivation.csv`: `area,deprivation_quintile`.
+pub const AREA_DEPRIVATION_FILE: &str = "area_deprivation.csv";
 /// `programme/enrolments.csv`
 pub const PROGRAMME_FILE: &str = "enrolments.csv";
 

@@ -55,6 +55,16 @@ impl Language {
     }
 }
 
+/// Number of residence areas (`A01` to `A20`).
+pub const AREAS: u32 = 20;
+
+/// The deprivation quintile of area `area` (1 = most deprived): the areas are spread over
+/// the quintiles, four each, urban and rural alike (7 is coprime with 20, so `7·area mod 20`
+/// visits every residue once).
+pub fn deprivation_quintile(area: u32) -> u32 {
+    (area * 7 % AREAS) / (AREAS / 5) + 1
+}
+
 /// Rurality of the residence area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rurality {
@@ -260,7 +270,7 @@ pub(crate) fn draw_person(model: &Model, index: u64) -> Person {
             (Language::Other, 5.0),
         ],
     );
-    let area = rng.random_range(1..=20u32);
+    let area = rng.random_range(1..=AREAS);
     let rural_p = if area >= 15 { 0.75 } else { 0.08 };
     let rurality = if rng.random_bool(rural_p) {
         Rurality::Rural

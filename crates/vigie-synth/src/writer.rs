@@ -303,6 +303,23 @@ impl<'a> ChunkRows<'a> {
     }
 }
 
+/// The area reference extract `reference/area_deprivation.csv`: the deprivation quintile of
+/// each of the region's areas (`area,deprivation_quintile`; 1 = most deprived), as a
+/// provincial deprivation index is published by dissemination area.
+fn write_area_deprivation(out_dir: &Path) -> Result<(), SynthError> {
+    let dir = out_dir.join(layouts::AREA_DIR);
+    fs::create_dir_all(&dir).map_err(|e| SynthError::io(&dir, e))?;
+    let mut text = String::from("area,deprivation_quintile\n");
+    for area in 1..=crate::population::AREAS {
+        text.push_str(&format!(
+            "A{area:02},{}\n",
+            crate::population::deprivation_quintile(area)
+        ));
+    }
+    let path = dir.join(layouts::AREA_DEPRIVATION_FILE);
+    fs::write(&path, text).map_err(|e| SynthError::io(&path, e))
+}
+
 /// Generates the whole region under `out_dir`.
 pub(crate) fn run(
     sim: &Simulator,
@@ -315,6 +332,7 @@ pub(crate) fn run(
         let dir = out_dir.join(source.dir());
         fs::create_dir_all(&dir).map_err(|e| SynthError::io(&dir, e))?;
     }
+    write_area_deprivation(out_dir)?;
     let mut registry = Sink::create(out_dir, Source::Registry, layouts::REGISTRY_FILE)?;
     let mut hospital_a = (0..h.months())
         .map(|m| {

@@ -82,9 +82,12 @@ pub fn export_batch(
     let defs: Vec<&IndicatorDef> = rows
         .iter()
         .map(|r| {
+            // A disparity row (`<id>__<measure>`) is described by its indicator.
+            let id = vigie_indicators::disparity::split_derived(&r.indicator)
+                .map_or(r.indicator.as_str(), |(base, _)| base);
             catalogue
                 .iter()
-                .find(|d| d.meta.id == r.indicator)
+                .find(|d| d.meta.id == id)
                 .ok_or_else(|| anyhow::anyhow!("{} is not in the catalogue", r.indicator))
         })
         .collect::<anyhow::Result<_>>()?;

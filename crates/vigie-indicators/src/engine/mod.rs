@@ -7,6 +7,7 @@
 
 mod gate;
 mod narrow;
+mod person_view;
 mod rows;
 mod session;
 mod spc;
@@ -29,7 +30,8 @@ use crate::error::IndicatorError;
 use crate::results::IndicatorResult;
 use rows::{Horizon, RunFrame};
 
-pub(crate) use session::{indicator_session, run_sql};
+pub use person_view::StrataRun;
+pub(crate) use session::{SessionExtras, indicator_session, run_sql};
 pub use validate::validate_catalogue;
 
 /// What to compute and where.
@@ -59,11 +61,14 @@ pub struct ComputeOptions {
     pub spc_min_points: usize,
     /// The program evaluation's rules (the pipeline's `evaluation:`).
     pub evaluation: vigie_model::config::EvaluationSpec,
-    /// Where the catalogue comes from (for messages).
+    /// Where the catalogue comes from (for messages, its `strata.yaml` and its
+    /// `reference/conditions.yaml`).
     pub queries_dir: vigie_model::config::CatalogueSource,
     /// The survey instruments of the pipeline's sources: the `survey_item` and
     /// `survey_item_answer` tables experience indicators score answers with.
     pub instruments: Vec<std::sync::Arc<vigie_model::config::Instrument>>,
+    /// Governed strata the pipeline enables (`equity.enabled`); the others are not computed.
+    pub equity_enabled: Vec<String>,
 }
 
 /// What a compute run did.
@@ -95,12 +100,20 @@ pub async fn compute(
 ) -> Result<ComputeReport, IndicatorError> {
     let started = Instant::now();
     let warehouse = Warehouse::open(&options.warehouse)?;
+    let strata = StrataRun {
+        strata: crate::strata::load_strata(&options.queries_dir)?,
+        enabled: options.equity_enabled.clone(),
+    };
+    let conditions = crate::conditions::Conditions::load(options.queries_dir.directory.as_deref())?;
     let (ctx, span) = indicator_session(
         &warehouse,
         &options.session,
         None,
-        &options.instruments,
-        &crate::conditions::Conditions::load(options.queries_dir.directory.as_deref())?,
+        &SessionExtras {
+            instruments: &options.instruments,
+            conditions: &conditions,
+            strata: &strata,
+        },
     )
     .await?;
     let mut report = ComputeReport {
@@ -140,10 +153,13 @@ pub async fn compute(
         &selected,
         evaluation.as_ref(),
         narrow_from,
-        &frame,
+        (&frame, &strata),
         &mut report,
     )
     .await?;
+    // Disparities between the categories of equity strata, from the rows just computed.
+    let n_base = rows.len();
+    let contributors = add_disparities(&mut rows, &selected, &strata, &mut report);
     // SPC limits of a recomputed range rest on the whole series: the stored results of the
     // periods around it join the computed ones for the limits, and are not written again.
     let computed = rows.len();
@@ -153,7 +169,10 @@ pub async fn compute(
     }
     spc::add_spc(&mut rows, catalogue, options.spc_min_points);
     rows.truncate(computed);
-    report.suppressed = gate::apply_gate(&mut rows, &small_unit_count, &options.disclosure);
+    report.suppressed =
+        gate::apply_gate(&mut rows[..n_base], &small_unit_count, &options.disclosure);
+    // A disparity computed from a suppressed cell is suppressed too.
+    report.suppressed += crate::disparity::suppress_derived(&mut rows, n_base, &contributors);
     write::write_results(&warehouse, &rows, &report, catalogue).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -173,6 +192,51 @@ fn select<'a>(
         .collect();
     selected.sort_by_key(|d| d.meta.period != PeriodType::Span);
     selected
+}
+
+/// Appends the disparity rows of the selected indicators with equity strata; returns, for
+/// each, the indices of the rows it is computed from. Their derived ids count as computed
+/// indicators (their stored periods are replaced like the others').
+fn add_disparities(
+    rows: &mut Vec<IndicatorResult>,
+    selected: &[&IndicatorDef],
+    strata: &StrataRun,
+    report: &mut ComputeReport,
+) -> Vec<Vec<usize>> {
+    let mut derived = Vec::new();
+    for def in selected {
+        let meta = active_strata(&def.meta, strata);
+        let decls: Vec<_> = meta
+            .equity
+            .iter()
+            .filter_map(|d| strata.strata.get(d.column()))
+            .collect();
+        if !decls.is_empty() {
+            derived.extend(crate::disparity::derive(&meta, &decls, rows));
+        }
+    }
+    let mut contributors = Vec::with_capacity(derived.len());
+    for d in derived {
+        report
+            .indicators
+            .entry(d.result.indicator.clone())
+            .or_insert((0, 0.0))
+            .0 += 1;
+        rows.push(d.result);
+        contributors.push(d.contributors);
+    }
+    contributors
+}
+
+/// The metadata with only the strata this run computes.
+fn active_strata(
+    meta: &crate::catalogue::IndicatorMeta,
+    strata: &StrataRun,
+) -> crate::catalogue::IndicatorMeta {
+    let mut meta = meta.clone();
+    meta.strata.retain(|d| strata.is_active(d.column()));
+    meta.equity.retain(|d| strata.is_active(d.column()));
+    meta
 }
 
 /// Program evaluation and case finding (person-level, shared by the built-in indicators).
@@ -202,13 +266,14 @@ async fn compute_rows(
     selected: &[&IndicatorDef],
     evaluation: Option<&BuiltinOutput>,
     mut narrow_from: Option<NaiveDate>,
-    frame: &RunFrame,
+    (frame, strata): (&RunFrame, &StrataRun),
     report: &mut ComputeReport,
 ) -> Result<(Vec<IndicatorResult>, Vec<bool>), IndicatorError> {
     let (mut results, mut small_unit_count) = (Vec::new(), Vec::new());
     for def in selected {
         let t = Instant::now();
-        let meta = &def.meta;
+        // Governed strata the pipeline does not enable are not computed at all.
+        let meta = &active_strata(&def.meta, strata);
         if meta.period != PeriodType::Span
             && let Some(from) = narrow_from.take()
         {

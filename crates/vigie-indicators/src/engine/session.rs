@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use vigie_model::config::Instrument;
 
+use super::person_view::{StrataRun, population_month_sql, register_person_view};
 use crate::conditions::Conditions;
 use crate::error::IndicatorError;
 use crate::{functions, survey};
@@ -69,26 +70,43 @@ pub(crate) async fn run_sql(
         .map_err(err)
 }
 
+/// What a run's sessions register besides the warehouse: the survey instruments' tables,
+/// the condition groups (`vigie_condition`) and the strata `person` carries.
+pub(crate) struct SessionExtras<'a> {
+    /// The pipeline's survey instruments.
+    pub instruments: &'a [Arc<Instrument>],
+    /// The condition groups.
+    pub conditions: &'a Conditions,
+    /// The strata of the run.
+    pub strata: &'a StrataRun,
+}
+
 /// A session over the latest snapshot with the helper functions (`vigie_condition` among
-/// them), the calendar and the survey instruments' tables registered.
+/// them), the calendar and the survey instruments' tables registered, and `person` carrying
+/// the strata of the run (see [`super::person_view`]).
 pub(crate) async fn indicator_session(
     warehouse: &Warehouse,
     options: &SessionOptions,
     span: Option<(NaiveDate, NaiveDate)>,
-    instruments: &[Arc<Instrument>],
-    conditions: &Conditions,
+    extras: &SessionExtras<'_>,
 ) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse.session(&snapshot, options).await?;
+    register_person_view(&ctx, extras.strata).await?;
     let span = match span {
         Some(s) => Some(s),
         None => data_span(&ctx).await?,
     };
     let (from, to) = span.unwrap_or((NaiveDate::default(), NaiveDate::default()));
     functions::register(&ctx, from, to).map_err(|e| IndicatorError::Internal(e.to_string()))?;
-    ctx.register_udf(conditions.udf());
-    survey::register_instruments(&ctx, instruments)
+    ctx.register_udf(extras.conditions.udf());
+    survey::register_instruments(&ctx, extras.instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
-    run_sql(&ctx, "population_month", functions::POPULATION_MONTH).await?;
+    run_sql(
+        &ctx,
+        "population_month",
+        &population_month_sql(extras.strata),
+    )
+    .await?;
     Ok((ctx, span))
 }

@@ -20,15 +20,34 @@ type SeriesKey = (String, String, String, String);
 /// periods, all with a value.
 pub(super) fn add_spc(rows: &mut [IndicatorResult], catalogue: &[IndicatorDef], min_points: usize) {
     for ((indicator, ..), mut idx) in series(rows) {
-        let Some(def) = catalogue.iter().find(|d| d.meta.id == indicator) else {
+        let Some(chart) = chart_kind(catalogue, &indicator) else {
             continue;
         };
         idx.sort_by_key(|i| rows[*i].period_start);
         if idx.len() < min_points || idx.iter().any(|i| rows[*i].value.is_none()) {
             continue;
         }
-        chart_series(rows, &idx, def);
+        chart_series(rows, &idx, chart);
     }
+}
+
+/// How a series is charted: the indicator's method, direction and unit multiplier. A
+/// disparity series (a derived id) is an XmR chart of its values with no preferred
+/// direction (a ratio moving towards 1 from either side is the improvement).
+fn chart_kind(catalogue: &[IndicatorDef], id: &str) -> Option<(Method, Direction, f64)> {
+    if let Some(def) = catalogue.iter().find(|d| d.meta.id == id) {
+        return Some((
+            def.meta.method,
+            def.meta.direction,
+            def.meta.unit.multiplier(),
+        ));
+    }
+    let (base, measure) = crate::disparity::split_derived(id)?;
+    catalogue.iter().any(|d| d.meta.id == base).then_some((
+        measure.method(),
+        Direction::Neither,
+        1.0,
+    ))
 }
 
 /// Row indices of each periodic series (span indicators have no series).
@@ -53,8 +72,12 @@ fn series(rows: &[IndicatorResult]) -> BTreeMap<SeriesKey, Vec<usize>> {
 
 /// The chart of one series (rows `idx`, in period order): a p-chart for proportions, a
 /// u-chart for rates, an XmR chart otherwise.
-fn chart_series(rows: &mut [IndicatorResult], idx: &[usize], def: &IndicatorDef) {
-    let direction = match def.meta.direction {
+fn chart_series(
+    rows: &mut [IndicatorResult],
+    idx: &[usize],
+    (method, direction, m): (Method, Direction, f64),
+) {
+    let direction = match direction {
         Direction::HigherIsBetter => ImprovementDirection::HigherIsBetter,
         Direction::LowerIsBetter => ImprovementDirection::LowerIsBetter,
         Direction::Neither => ImprovementDirection::Neither,
@@ -68,8 +91,7 @@ fn chart_series(rows: &mut [IndicatorResult], idx: &[usize], def: &IndicatorDef)
         field(|r| r.value),
     );
     let opts = SpcOptions::default();
-    let m = def.meta.unit.multiplier();
-    let (chart, scale) = match def.meta.method {
+    let (chart, scale) = match method {
         Method::Wilson => (p_chart(&num, &den, &opts, direction), m),
         Method::PoissonRate => (u_chart(&num, &den, &opts, direction), m),
         _ => (xmr_chart(&values, &opts, direction), 1.0),

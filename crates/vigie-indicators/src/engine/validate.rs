@@ -6,7 +6,8 @@ use vigie_model::locate::locate;
 use vigie_model::{ConfigError, ConfigProblem};
 use vigie_warehouse::{SessionOptions, Warehouse};
 
-use super::session::indicator_session;
+use super::person_view::StrataRun;
+use super::session::{SessionExtras, indicator_session};
 use crate::catalogue::{IndicatorDef, Method};
 
 /// Checks that every query plans against the warehouse schema (the survey instrument tables
@@ -14,23 +15,28 @@ use crate::catalogue::{IndicatorDef, Method};
 pub async fn validate_catalogue(
     catalogue: &[IndicatorDef],
     warehouse: &Warehouse,
+    strata: &StrataRun,
 ) -> Result<(), ConfigError> {
     let options = SessionOptions::default();
     let d = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap_or_default();
     // Queries plan the same with any condition groups (the group is a value, not a name).
     let conditions = crate::conditions::Conditions::load(None)?;
-    let (ctx, _) =
-        match indicator_session(warehouse, &options, Some((d, d)), &[], &conditions).await {
-            Ok(x) => x,
-            Err(e) => {
-                return Err(ConfigError::Invalid(vec![ConfigProblem {
-                    file: warehouse.root().to_string().into(),
-                    line: None,
-                    key: String::new(),
-                    message: format!("cannot open the warehouse to check the queries: {e}"),
-                }]));
-            }
-        };
+    let extras = SessionExtras {
+        instruments: &[],
+        conditions: &conditions,
+        strata,
+    };
+    let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d)), &extras).await {
+        Ok(x) => x,
+        Err(e) => {
+            return Err(ConfigError::Invalid(vec![ConfigProblem {
+                file: warehouse.root().to_string().into(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot open the warehouse to check the queries: {e}"),
+            }]));
+        }
+    };
     let mut problems = Vec::new();
     for def in catalogue.iter().filter(|d| !d.meta.method.is_builtin()) {
         let file = def

@@ -192,6 +192,19 @@ fn check_pipeline(spec: &PipelineSpec, problems: &mut Problems<'_>) {
              --force` runs once with less)",
         );
     }
+    if !spec.equity.enabled.is_empty()
+        && !spec
+            .equity
+            .governance
+            .as_ref()
+            .is_some_and(|g| !g.fr.trim().is_empty() && !g.en.trim().is_empty())
+    {
+        problems.add(
+            "equity.governance",
+            "governed strata are enabled: say who governs that data and under which agreement, \
+             `governance: { fr: ..., en: ... }` (the reports print it)",
+        );
+    }
     if spec.indicators.bootstrap_replicates < 500 {
         problems.add(
             "indicators.bootstrap_replicates",

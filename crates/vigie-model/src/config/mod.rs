@@ -24,8 +24,8 @@ pub use load::{LoadedPipeline, load_pipeline, load_source, queries_dir_of};
 pub use month::{Month, MonthError};
 pub use pattern::{DeclaredPeriod, FilePattern};
 pub use pipeline::{
-    IndicatorsSpec, KeySpec, MaintenanceSpec, OutputsSpec, PipelineSpec, ReportKind,
-    ReportOutputSpec,
+    EquitySpec, GovernanceNote, IndicatorsSpec, KeySpec, MaintenanceSpec, OutputsSpec,
+    PipelineSpec, ReportKind, ReportOutputSpec,
 };
 pub use report_period::{CalendarPeriod, PeriodError, PeriodKind, ReportPeriod};
 pub use schedule::{ScheduleSpec, parse_cron, parse_timezone};

@@ -57,6 +57,33 @@ pub struct PipelineSpec {
     /// The program evaluation's rules (who is a high user, the windows).
     #[serde(default)]
     pub evaluation: super::evaluation::EvaluationSpec,
+    /// Governed equity strata this pipeline computes (off by default).
+    #[serde(default)]
+    pub equity: EquitySpec,
+}
+
+/// Which governed strata (`governed: true` in `strata.yaml`, e.g. self-identified Indigenous
+/// identity) a pipeline computes: only those its data-sharing agreement allows, named here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquitySpec {
+    /// Governed stratum ids to compute; empty: none.
+    #[serde(default)]
+    pub enabled: Vec<String>,
+    /// Who governs that data and under which agreement, in both languages (the reports
+    /// say it); required when `enabled` is not empty.
+    #[serde(default)]
+    pub governance: Option<GovernanceNote>,
+}
+
+/// A statement of data governance in both official languages.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GovernanceNote {
+    /// French.
+    pub fr: String,
+    /// English.
+    pub en: String,
 }
 
 /// Upkeep of the warehouse's Delta tables.

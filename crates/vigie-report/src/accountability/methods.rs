@@ -114,6 +114,36 @@ fn method_text(m: Method, lang: Lang) -> &'static str {
             "Repérage des grands utilisateurs; proportion avec intervalle de Wilson.",
             "High-user case finding; proportion with a Wilson interval.",
         ),
+        Method::RateRatio => pick(
+            lang,
+            "Rapport de taux avec la catégorie de référence; intervalle log-normal, exact conditionnel sous 10 événements.",
+            "Rate ratio against the reference category; log-normal interval, exact conditional below 10 events.",
+        ),
+        Method::RateDifference => pick(
+            lang,
+            "Différence de taux avec la catégorie de référence; intervalle de Wald.",
+            "Rate difference against the reference category; Wald interval.",
+        ),
+        Method::RiskRatio => pick(
+            lang,
+            "Rapport de proportions avec la catégorie de référence; intervalle de Katz.",
+            "Risk ratio against the reference category; Katz log interval.",
+        ),
+        Method::RiskDifference => pick(
+            lang,
+            "Différence de proportions avec la catégorie de référence; intervalle hybride de Newcombe.",
+            "Risk difference against the reference category; Newcombe hybrid score interval.",
+        ),
+        Method::SlopeIndex => pick(
+            lang,
+            "Indice de pente des inégalités (régression pondérée sur les ridits); intervalle analytique.",
+            "Slope index of inequality (weighted regression on ridits); analytic interval.",
+        ),
+        Method::RelativeIndex => pick(
+            lang,
+            "Indice relatif des inégalités; intervalle analytique (méthode delta).",
+            "Relative index of inequality; analytic interval (delta method).",
+        ),
     }
 }
 

@@ -1,0 +1,185 @@
+//! The `person` every query reads: the registry with one column per declared stratum that
+//! comes from elsewhere (an area attribute, a person attribute), and governed strata the
+//! pipeline did not enable blanked. Built from `strata.yaml`, so a new area-level stratum
+//! needs no query or Rust change beyond listing the column.
+
+use datafusion::prelude::SessionContext;
+
+use super::session::run_sql;
+use crate::error::IndicatorError;
+use crate::strata::{Strata, StratumDecl, StratumSource, UNKNOWN};
+
+/// The strata of one run: the declarations and the governed ones the pipeline enables.
+#[derive(Debug, Clone)]
+pub struct StrataRun {
+    /// The declarations.
+    pub strata: Strata,
+    /// Governed strata enabled by the pipeline (`equity.enabled`).
+    pub enabled: Vec<String>,
+}
+
+impl StrataRun {
+    /// Whether `id` is computed in this run.
+    pub fn is_active(&self, id: &str) -> bool {
+        self.strata.is_active(id, &self.enabled)
+    }
+
+    /// The declared governed strata this run does not compute.
+    fn blanked(&self) -> impl Iterator<Item = &StratumDecl> {
+        self.strata
+            .decls
+            .iter()
+            .filter(|d| d.governed && !self.is_active(&d.id))
+    }
+}
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The expression mapping a looked-up `value` onto the declared categories: anything else,
+/// and a missing row, is `unknown` (never dropped).
+fn categorised(value: &str, d: &StratumDecl) -> String {
+    if d.categories.is_empty() {
+        return format!("coalesce({value}, {})", lit(UNKNOWN));
+    }
+    let codes: Vec<String> = d.categories.iter().map(|c| lit(&c.code)).collect();
+    format!(
+        "CASE WHEN {value} IN ({}) THEN {value} ELSE {} END",
+        codes.join(", "),
+        lit(UNKNOWN)
+    )
+}
+
+/// Replaces `person` (and `person_attribute`) by the views the strata imply.
+pub(super) async fn register_person_view(
+    ctx: &SessionContext,
+    run: &StrataRun,
+) -> Result<(), IndicatorError> {
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+    // A governed attribute the pipeline does not enable is not readable at all, not even by
+    // a query reading `person_attribute` directly.
+    let hidden: Vec<String> = run
+        .blanked()
+        .filter_map(|d| match &d.source {
+            StratumSource::PersonAttribute(a) => Some(lit(a)),
+            _ => None,
+        })
+        .collect();
+    if let Some(provider) = ctx.deregister_table("person_attribute").map_err(internal)? {
+        ctx.register_table("person_attribute__all", provider)
+            .map_err(internal)?;
+        let filter = if hidden.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE attribute NOT IN ({})", hidden.join(", "))
+        };
+        let view =
+            format!("CREATE VIEW person_attribute AS SELECT * FROM person_attribute__all{filter}");
+        run_sql(ctx, "person_attribute", &view).await?;
+    }
+    let Some(provider) = ctx.deregister_table("person").map_err(internal)? else {
+        return Ok(());
+    };
+    let registry_columns: Vec<String> = provider
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    ctx.register_table("person__registry", provider)
+        .map_err(internal)?;
+    let mut select = Vec::new();
+    for c in &registry_columns {
+        let blank = run
+            .blanked()
+            .any(|d| d.source == StratumSource::Person(c.clone()));
+        select.push(if blank {
+            format!("CAST(NULL AS VARCHAR) AS \"{c}\"")
+        } else {
+            format!("p.\"{c}\"")
+        });
+    }
+    let mut joins = Vec::new();
+    for (i, d) in run.strata.decls.iter().enumerate() {
+        let (table, key, attribute) = match &d.source {
+            StratumSource::Area(a) => ("area_attribute", "area", a),
+            StratumSource::PersonAttribute(a) => ("person_attribute", "person_number", a),
+            // A registry column under another name.
+            StratumSource::Person(c) if *c != d.id && !registry_columns.contains(&d.id) => {
+                select.push(if run.is_active(&d.id) {
+                    format!("p.\"{c}\" AS \"{}\"", d.id)
+                } else {
+                    format!("CAST(NULL AS VARCHAR) AS \"{}\"", d.id)
+                });
+                continue;
+            }
+            StratumSource::Query | StratumSource::Person(_) => continue,
+        };
+        if registry_columns.contains(&d.id) {
+            // Checked when the declarations are read; never shadow a registry column.
+            continue;
+        }
+        if !run.is_active(&d.id) {
+            select.push(format!("CAST(NULL AS VARCHAR) AS \"{}\"", d.id));
+            continue;
+        }
+        let alias = format!("s{i}");
+        select.push(format!(
+            "{} AS \"{}\"",
+            categorised(&format!("{alias}.value"), d),
+            d.id
+        ));
+        // One value per key: a lookup listing an area twice must not double its persons.
+        joins.push(format!(
+            "LEFT JOIN (SELECT {key}, max(CAST(value AS VARCHAR)) AS value FROM {table} \
+             WHERE attribute = {} GROUP BY {key}) AS {alias} ON {alias}.{key} = p.{key}",
+            lit(attribute)
+        ));
+    }
+    let view = format!(
+        "CREATE VIEW person AS SELECT {} FROM person__registry AS p {}",
+        select.join(", "),
+        joins.join(" ")
+    );
+    run_sql(ctx, "person", &view).await?;
+    Ok(())
+}
+
+/// `population_month`: the attributed population alive at the start of each month, by
+/// team, sex, language, rurality, birth year and every other stratum of `person`.
+pub(super) fn population_month_sql(run: &StrataRun) -> String {
+    let mut columns: Vec<String> = ["team", "sex", "language", "rurality", "birth_year"]
+        .map(String::from)
+        .to_vec();
+    for d in &run.strata.decls {
+        let from_person = !matches!(d.source, StratumSource::Query);
+        if from_person && !columns.contains(&d.id) {
+            columns.push(d.id.clone());
+        }
+    }
+    let g: Vec<String> = columns.iter().map(|c| format!("g.\"{c}\"")).collect();
+    let p: Vec<String> = columns.iter().map(|c| format!("p.\"{c}\"")).collect();
+    let n = columns.len();
+    format!(
+        "CREATE TABLE population_month AS
+WITH population_groups AS (
+    SELECT {}, CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
+           count(*) AS persons
+    FROM person AS p
+    GROUP BY {}
+)
+SELECT c.period_start, {}, g.persons
+FROM population_groups AS g
+CROSS JOIN calendar AS c
+WHERE c.period_type = 'month'
+  AND (g.death_month IS NULL OR g.death_month >= c.period_start)",
+        p.join(", "),
+        (1..=n + 1)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        g.join(", ")
+    )
+}
