@@ -100,6 +100,11 @@ impl Fixture {
 
     /// A hospital A ED visit of person `id` on `date` at 10:30 (triage 3, discharged home).
     fn ed(&mut self, id: u32, date: &str) -> &mut Self {
+        self.ed_dx(id, date, "R07.4")
+    }
+
+    /// [`Fixture::ed`] with its diagnosis.
+    fn ed_dx(&mut self, id: u32, date: &str, diagnosis: &str) -> &mut Self {
         // Two visits of one person on one day come at different times: the same record
         // twice is a duplicate, quarantined.
         let earlier = self.hospital_a.get(&yyyymm(date)).map_or(0, |lines| {
@@ -111,7 +116,7 @@ impl Fixture {
         let time = format!("{:02}30", 10 + earlier);
         self.ed_raw(
             &yyyymm(date),
-            &[&hcn(id), date, &time, "HA-01", "3", "01", "R07.4"],
+            &[&hcn(id), date, &time, "HA-01", "3", "01", diagnosis],
         )
     }
 
@@ -2762,4 +2767,60 @@ async fn a_disparity_computed_from_a_small_cell_is_suppressed() {
             check_suppressed(r, "suppressed_input");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ed_visits_for_chronic_conditions_are_counted_per_condition_group() {
+    // Ten women of T01; March 2024 (visits on its first and last days, chest pain R07.4:
+    // no chronic group). COPD: persons 1-3 twice each (J44.1, J44.9, J43.9: 6 visits);
+    // diabetes: person 4 twice (E11.9); mental health and addictions and heart
+    // failure: none; dementia F03 (person 5) is not mental health and addictions.
+    let mut fx = Fixture::default();
+    for id in 1..=10 {
+        fx.person(id, 1960, "F", "T01");
+    }
+    fx.ed(9, "2024-03-01").ed(9, "2024-03-31");
+    for (id, days, dx) in [
+        (1, ["2024-03-02", "2024-03-12"], "J44.1"),
+        (2, ["2024-03-03", "2024-03-13"], "J44.9"),
+        (3, ["2024-03-04", "2024-03-14"], "J43.9"),
+        (4, ["2024-03-05", "2024-03-15"], "E11.9"),
+    ] {
+        for day in days {
+            fx.ed_dx(id, day, dx);
+        }
+    }
+    fx.ed_dx(5, "2024-03-06", "F03");
+    let l = load(&fx).await;
+    compute(&l.warehouse, &["ed_visits_chronic_per_1000"]).await;
+    let rows = published(&l.warehouse).await;
+    let c = |v: &str| {
+        cell(
+            &rows,
+            "ed_visits_chronic_per_1000",
+            "2024-03-01",
+            "region",
+            "condition",
+            v,
+        )
+    };
+    // COPD: 6 visits / 10 persons x 1,000 = 600; exact Poisson interval for 6 events
+    // [2.20189, 13.05937] / 10 x 1,000.
+    check(c("copd"), 6.0, Some(10.0), 600.0, Some((220.189, 1305.937)));
+    // None: 0 per 1,000, interval [0, 3.68888 / 10 x 1,000].
+    check(
+        c("mental_health_addictions"),
+        0.0,
+        Some(10.0),
+        0.0,
+        Some((0.0, 368.888)),
+    );
+    check(c("heart_failure"), 0.0, Some(10.0), 0.0, Some((0.0, 368.888)));
+    // Diabetes: 2 visits, a count from 1 to 5: suppressed.
+    check_suppressed(c("diabetes"), "small_count");
+    assert!(
+        !rows.iter().any(|r| r.indicator == "ed_visits_chronic_per_1000"
+            && r.stratum_dimension == "all"),
+        "no pooled total: each group has the whole population at risk"
+    );
 }
