@@ -2804,23 +2804,37 @@ async fn ed_visits_for_chronic_conditions_are_counted_per_condition_group() {
             v,
         )
     };
-    // COPD: 6 visits / 10 persons x 1,000 = 600; exact Poisson interval for 6 events
-    // [2.20189, 13.05937] / 10 x 1,000.
-    check(c("copd"), 6.0, Some(10.0), 600.0, Some((220.189, 1305.937)));
-    // None: 0 per 1,000, interval [0, 3.68888 / 10 x 1,000].
+    // COPD: 6 visits / 10 persons x 1,000 = 600; exact (Garwood) Poisson interval for 6
+    // events, solved by bisection on the Poisson CDF: P(X >= 6; 2.201894) = 0.025 and
+    // P(X <= 6; 13.059474) = 0.025, so [2.201894, 13.059474] / 10 x 1,000.
+    check(
+        c("copd"),
+        6.0,
+        Some(10.0),
+        600.0,
+        Some((220.1894, 1305.9474)),
+    );
+    // None: 0 per 1,000, interval [0, 3.688879 / 10 x 1,000] (P(X = 0; 3.688879) = 0.025).
     check(
         c("mental_health_addictions"),
         0.0,
         Some(10.0),
         0.0,
-        Some((0.0, 368.888)),
+        Some((0.0, 368.8879)),
     );
-    check(c("heart_failure"), 0.0, Some(10.0), 0.0, Some((0.0, 368.888)));
+    check(
+        c("heart_failure"),
+        0.0,
+        Some(10.0),
+        0.0,
+        Some((0.0, 368.8879)),
+    );
     // Diabetes: 2 visits, a count from 1 to 5: suppressed.
     check_suppressed(c("diabetes"), "small_count");
     assert!(
-        !rows.iter().any(|r| r.indicator == "ed_visits_chronic_per_1000"
-            && r.stratum_dimension == "all"),
+        !rows
+            .iter()
+            .any(|r| r.indicator == "ed_visits_chronic_per_1000" && r.stratum_dimension == "all"),
         "no pooled total: each group has the whole population at risk"
     );
 }
