@@ -16,7 +16,8 @@ pub use error::{ConfigError, ConfigProblem};
 pub use identifier::{IdCheck, IdProblem, IdScheme, IdentifierDetector};
 pub use kind::ErrorKind;
 pub use person_number::{
-    NewNumbers, PERSON_NUMBER, PersonNumberError, PersonNumbers, person_number_schema,
+    NewNumbers, PERSON_NUMBER, PersonNumberError, PersonNumbers, StoredNumbers,
+    person_number_schema,
 };
 pub use pseudonym::{KeySource, PseudonymKey};
 /// The languages vigie writes for people, defined (and parsed) once in the disclosure crate,

@@ -182,6 +182,68 @@ impl NewNumbers {
     }
 }
 
+/// The stored numbering, read pair by pair (a table of millions of rows is read in batches,
+/// never held whole), checked one-to-one as it is read.
+#[derive(Default)]
+pub struct StoredNumbers {
+    numbers: PrefixMap,
+    next: u32,
+    /// One bit per number seen.
+    taken: Vec<u64>,
+}
+
+impl StoredNumbers {
+    /// Room for `persons` pairs.
+    pub fn with_capacity(persons: usize) -> Self {
+        StoredNumbers {
+            numbers: PrefixMap::with_capacity_and_hasher(persons, Default::default()),
+            next: 0,
+            taken: Vec::with_capacity(persons / 64 + 1),
+        }
+    }
+
+    /// One stored pair.
+    pub fn add(&mut self, key: &str, number: i32) -> Result<(), PersonNumberError> {
+        let number = u32::try_from(number).map_err(|_| PersonNumberError::Inconsistent {
+            message: format!("negative person number {number}"),
+        })?;
+        let prefix = prefix_of(key)?;
+        if let Some(previous) = self.numbers.insert(prefix, number) {
+            return Err(PersonNumberError::Inconsistent {
+                message: if previous == number {
+                    format!("the key of number {number} is stored twice")
+                } else {
+                    format!("one key holds the numbers {previous} and {number}")
+                },
+            });
+        }
+        let (word, bit) = ((number / 64) as usize, number % 64);
+        if self.taken.len() <= word {
+            self.taken.resize(word + 1, 0);
+        }
+        if self.taken[word] & (1 << bit) != 0 {
+            return Err(PersonNumberError::Inconsistent {
+                message: format!("the number {number} is given to two keys"),
+            });
+        }
+        self.taken[word] |= 1 << bit;
+        self.next = self.next.max(number.saturating_add(1));
+        Ok(())
+    }
+
+    /// The numbering: the stored numbers, new ones following the highest.
+    pub fn finish(self) -> PersonNumbers {
+        PersonNumbers {
+            inner: Mutex::new(Inner {
+                numbers: self.numbers,
+                next: self.next,
+                new_keys: Vec::new(),
+                new_from: self.next,
+            }),
+        }
+    }
+}
+
 impl Default for PersonNumbers {
     fn default() -> Self {
         PersonNumbers::new()
@@ -206,30 +268,11 @@ impl PersonNumbers {
     pub fn from_stored<'a>(
         pairs: impl IntoIterator<Item = (&'a str, i32)>,
     ) -> Result<Self, PersonNumberError> {
-        let mut numbers = PrefixMap::default();
-        let mut next: u32 = 0;
+        let mut stored = StoredNumbers::default();
         for (key, number) in pairs {
-            let number = u32::try_from(number).map_err(|_| PersonNumberError::Inconsistent {
-                message: format!("negative person number {number}"),
-            })?;
-            let prefix = prefix_of(key)?;
-            if let Some(previous) = numbers.insert(prefix, number)
-                && previous != number
-            {
-                return Err(PersonNumberError::Inconsistent {
-                    message: format!("one key holds the numbers {previous} and {number}"),
-                });
-            }
-            next = next.max(number.saturating_add(1));
+            stored.add(key, number)?;
         }
-        Ok(PersonNumbers {
-            inner: Mutex::new(Inner {
-                numbers,
-                next,
-                new_keys: Vec::new(),
-                new_from: next,
-            }),
-        })
+        Ok(stored.finish())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -370,11 +413,24 @@ mod tests {
 
     #[test]
     fn an_inconsistent_table_or_a_raw_value_is_refused() {
-        let twice = [(key(1), 0), (key(1), 1)];
-        assert!(matches!(
-            PersonNumbers::from_stored(twice.iter().map(|(k, n)| (k.as_str(), *n))),
-            Err(PersonNumberError::Inconsistent { .. })
-        ));
+        let refused = |pairs: &[(String, i32)], what: &str| match PersonNumbers::from_stored(
+            pairs.iter().map(|(k, n)| (k.as_str(), *n)),
+        ) {
+            Err(PersonNumberError::Inconsistent { message }) => {
+                assert!(message.contains(what), "{message}")
+            }
+            other => panic!("{what}: {:?}", other.map(|n| n.len())),
+        };
+        refused(
+            &[(key(1), 0), (key(1), 1)],
+            "one key holds the numbers 0 and 1",
+        );
+        refused(
+            &[(key(1), 0), (key(2), 0)],
+            "the number 0 is given to two keys",
+        );
+        refused(&[(key(1), 70), (key(1), 70)], "stored twice");
+        refused(&[(key(1), -3)], "negative");
         let numbers = PersonNumbers::new();
         let err = numbers.number("1234567890AB").expect_err("refused");
         assert_eq!(

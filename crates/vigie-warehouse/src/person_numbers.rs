@@ -25,7 +25,7 @@ use datafusion::prelude::SessionContext;
 use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use futures::StreamExt;
-use vigie_model::{Entity, PERSON_NUMBER, PersonNumbers, person_number_schema};
+use vigie_model::{Entity, PERSON_NUMBER, PersonNumbers, StoredNumbers, person_number_schema};
 
 use crate::error::WarehouseError;
 use crate::maintenance::CompactionRecord;
@@ -72,28 +72,19 @@ impl Warehouse {
             .select_columns(&["person_key", PERSON_NUMBER])?
             .execute_stream()
             .await?;
-        let mut batches = Vec::new();
+        // Read batch by batch: a national table holds tens of millions of keys.
+        let mut stored = StoredNumbers::default();
         while let Some(batch) = stream.next().await {
-            batches.push(batch?);
-        }
-        // Scans return text as views: cast to the plain types once per batch.
-        let mut columns = Vec::with_capacity(batches.len());
-        for b in &batches {
-            columns.push((
-                arrow::compute::cast(b.column(0), &DataType::Utf8)?,
-                arrow::compute::cast(b.column(1), &DataType::Int32)?,
-            ));
-        }
-        let mut pairs: Vec<(&str, i32)> = Vec::new();
-        for (keys, numbers) in &columns {
+            let batch = batch?;
+            // Scans return text as views: cast to the plain types once per batch.
+            let keys = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+            let numbers = arrow::compute::cast(batch.column(1), &DataType::Int32)?;
             let (keys, numbers) = (keys.as_string::<i32>(), numbers.as_primitive::<Int32Type>());
-            pairs.extend(
-                (0..keys.len())
-                    .filter(|i| keys.is_valid(*i) && numbers.is_valid(*i))
-                    .map(|i| (keys.value(i), numbers.value(i))),
-            );
+            for i in (0..keys.len()).filter(|i| keys.is_valid(*i) && numbers.is_valid(*i)) {
+                stored.add(keys.value(i), numbers.value(i))?;
+            }
         }
-        Ok(PersonNumbers::from_stored(pairs)?)
+        Ok(stored.finish())
     }
 
     /// Appends the numbers a load gave (one commit). Returns the table's new version.
