@@ -168,9 +168,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         Err(e) => {
             let message = e.to_string();
             if steward.is_none()
+                && message.contains("not found")
+                // The longest name that matches: `worklist_export_audit` is not `worklist`.
                 && let Some(t) = RESTRICTED_TABLES
                     .iter()
-                    .find(|t| message.contains(*t) && message.contains("not found"))
+                    .filter(|t| message.contains(**t))
+                    .max_by_key(|t| t.len())
             {
                 bail!(
                     "the table `{t}` is restricted: a data steward reads it with --steward \"reason\" / la table `{t}` est restreinte : un intendant des données la lit avec --steward \"motif\""

@@ -292,14 +292,16 @@ fn query_is_read_only_and_restricted(d: &Path, p: &str) {
             .expect("tables")
             .contains("indicator_results")
     );
-    // The worklist is restricted.
-    let out = vigie_in(d, &["query", p, "SELECT count(*) FROM worklist"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("restricted") && err.contains("restreinte"),
-        "{err}"
-    );
+    // The worklist, the key-to-number map and the export audit are restricted.
+    for table in ["worklist", "person_number", "worklist_export_audit"] {
+        let out = vigie_in(d, &["query", p, &format!("SELECT count(*) FROM {table}")]);
+        assert!(!out.status.success(), "{table} read without --steward");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("`{table}` is restricted")) && err.contains("restreinte"),
+            "{table}: {err}"
+        );
+    }
     ok(
         vigie_in(
             d,

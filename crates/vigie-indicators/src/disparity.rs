@@ -195,43 +195,36 @@ fn counts(r: &IndicatorResult) -> Option<(u64, f64)> {
     (n.is_finite() && n >= 0.0 && d.is_finite() && d > 0.0).then(|| (n.round() as u64, d))
 }
 
-fn ratio_of(rate: bool, g: &IndicatorResult, r: &IndicatorResult) -> Option<Interval> {
+/// The two groups compared, as rates (events over person-time) or proportions.
+enum Pair {
+    Rates(RateGroup, RateGroup),
+    Proportions(ProportionGroup, ProportionGroup),
+}
+
+fn pair(rate: bool, g: &IndicatorResult, r: &IndicatorResult) -> Option<Pair> {
     let ((a, t1), (b, t0)) = (counts(g)?, counts(r)?);
-    if rate {
-        let (g, r) = (
-            RateGroup {
-                events: a,
-                person_time: t1,
-            },
-            RateGroup {
-                events: b,
-                person_time: t0,
-            },
-        );
-        rate_ratio(g, r, CONFIDENCE).ok().map(|x| x.interval)
+    Some(if rate {
+        let group = |events, person_time| RateGroup {
+            events,
+            person_time,
+        };
+        Pair::Rates(group(a, t1), group(b, t0))
     } else {
-        let (g, r) = (proportion(a, t1)?, proportion(b, t0)?);
-        risk_ratio(g, r, CONFIDENCE).ok()
+        Pair::Proportions(proportion(a, t1)?, proportion(b, t0)?)
+    })
+}
+
+fn ratio_of(rate: bool, g: &IndicatorResult, r: &IndicatorResult) -> Option<Interval> {
+    match pair(rate, g, r)? {
+        Pair::Rates(g, r) => rate_ratio(g, r, CONFIDENCE).ok().map(|x| x.interval),
+        Pair::Proportions(g, r) => risk_ratio(g, r, CONFIDENCE).ok(),
     }
 }
 
 fn difference_of(rate: bool, g: &IndicatorResult, r: &IndicatorResult) -> Option<Interval> {
-    let ((a, t1), (b, t0)) = (counts(g)?, counts(r)?);
-    if rate {
-        let (g, r) = (
-            RateGroup {
-                events: a,
-                person_time: t1,
-            },
-            RateGroup {
-                events: b,
-                person_time: t0,
-            },
-        );
-        rate_difference(g, r, CONFIDENCE).ok()
-    } else {
-        let (g, r) = (proportion(a, t1)?, proportion(b, t0)?);
-        risk_difference(g, r, CONFIDENCE).ok()
+    match pair(rate, g, r)? {
+        Pair::Rates(g, r) => rate_difference(g, r, CONFIDENCE).ok(),
+        Pair::Proportions(g, r) => risk_difference(g, r, CONFIDENCE).ok(),
     }
 }
 
