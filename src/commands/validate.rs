@@ -49,6 +49,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 {
                     problems.extend(list);
                 }
+                // The condition groups the queries reach through `vigie_condition`.
+                match vigie_indicators::conditions::Conditions::load(dir.directory.as_deref()) {
+                    Ok(_) => {}
+                    Err(ConfigError::Invalid(list)) => problems.extend(list),
+                    Err(e) => return Err(e.into()),
+                }
                 let run = vigie_indicators::StrataRun { strata, enabled };
                 match vigie_indicators::validate_catalogue(&catalogue, &warehouse, &run).await {
                     Ok(()) => planned = Some(catalogue.len()),

@@ -94,6 +94,14 @@ fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
         meta.replace("  en: Alternate level of care (ALC) days\n", ""),
     )
     .expect("write");
+    // And the catalogue's own condition groups, one naming an undeclared code system.
+    std::fs::create_dir_all(queries.join("reference")).expect("mkdir");
+    std::fs::write(
+        queries.join("reference/conditions.yaml"),
+        "code_systems: { icd10ca: { name: { fr: a, en: a }, source: s } }\n\
+         groups:\n  copd: { name: { fr: a, en: a }, code_system: icd9, source: s, codes: [J44] }\n",
+    )
+    .expect("write");
     let sources = repo().join("pipelines/sources");
     std::fs::write(
         dir.path().join("p.yaml"),
@@ -113,6 +121,10 @@ fn validate_checks_the_catalogue_metadata_and_plans_every_query() {
     );
     assert!(
         err.contains("care_plan_within_30d_pct.sql") && err.contains("no `denominator` column"),
+        "{err}"
+    );
+    assert!(
+        err.contains("conditions.yaml") && err.contains("groups.copd.code_system"),
         "{err}"
     );
 }
