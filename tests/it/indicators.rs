@@ -2815,12 +2815,19 @@ async fn ed_visits_for_chronic_conditions_are_counted_per_condition_group() {
         0.0,
         Some((0.0, 368.888)),
     );
-    check(c("heart_failure"), 0.0, Some(10.0), 0.0, Some((0.0, 368.888)));
+    check(
+        c("heart_failure"),
+        0.0,
+        Some(10.0),
+        0.0,
+        Some((0.0, 368.888)),
+    );
     // Diabetes: 2 visits, a count from 1 to 5: suppressed.
     check_suppressed(c("diabetes"), "small_count");
     assert!(
-        !rows.iter().any(|r| r.indicator == "ed_visits_chronic_per_1000"
-            && r.stratum_dimension == "all"),
+        !rows
+            .iter()
+            .any(|r| r.indicator == "ed_visits_chronic_per_1000" && r.stratum_dimension == "all"),
         "no pooled total: each group has the whole population at risk"
     );
 }
