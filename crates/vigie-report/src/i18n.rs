@@ -394,8 +394,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     (
         "sii_long",
-        "Indice de pente des inégalités (écart estimé entre le groupe le plus défavorisé et le moins défavorisé, tous les groupes pris en compte)",
-        "Slope index of inequality (estimated gap between the most and the least disadvantaged, across all groups)",
+        "Indice de pente des inégalités (valeur ajustée à l'extrémité la moins défavorisée moins celle à l'extrémité la plus défavorisée, tous les groupes pris en compte)",
+        "Slope index of inequality (fitted value at the least disadvantaged end minus the most disadvantaged end, using every group)",
     ),
     ("points", "points", "points"),
     (
@@ -448,8 +448,8 @@ const LABELS: &[(&str, &str, &str)] = &[
     ),
     (
         "gap_region_note",
-        "Rapport : taux (ou proportion) du groupe divisé par celui du groupe de référence ; différence : taux du groupe moins celui du groupe de référence, dans l'unité de l'indicateur (en points pour une proportion). L'indice de pente des inégalités, pour les groupes ordonnés (quintiles de défavorisation), estime l'écart entre les deux extrêmes en tenant compte de tous les groupes.",
-        "Ratio: the group's rate (or proportion) divided by the reference group's; difference: the group's rate minus the reference group's, in the indicator's unit (in points for a proportion). The slope index of inequality, for ordered groups (deprivation quintiles), estimates the gap between the two extremes using every group.",
+        "Rapport : taux (ou proportion) du groupe divisé par celui du groupe de référence ; différence : taux du groupe moins celui du groupe de référence, dans l'unité de l'indicateur (en points pour une proportion). L'indice de pente des inégalités, pour les groupes ordonnés (quintiles de défavorisation), estime l'écart entre les deux extrêmes (le moins défavorisé moins le plus défavorisé) en tenant compte de tous les groupes.",
+        "Ratio: the group's rate (or proportion) divided by the reference group's; difference: the group's rate minus the reference group's, in the indicator's unit (in points for a proportion). The slope index of inequality, for ordered groups (deprivation quintiles), estimates the gap between the two extremes (least minus most disadvantaged) using every group.",
     ),
     ("reason", "Motif", "Reason"),
     (
