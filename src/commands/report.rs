@@ -65,7 +65,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let cfg = pipeline.disclosure();
     let data = vigie_report::ReportData::load(&warehouse, &catalogue, &cfg)
         .await?
-        .with_instruments(&pipeline.instruments());
+        .with_instruments(&pipeline.instruments())
+        .with_equity(
+            vigie_indicators::strata::load_strata(&pipeline.queries_dir())?,
+            &pipeline.spec.equity,
+        );
     let period = data
         .resolve(common.period)
         .ok_or(vigie_report::ReportError::NoResults)?;

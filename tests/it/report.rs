@@ -218,6 +218,13 @@ fn renderings(v: f64, unit: Unit, method: Method, lang: Lang) -> Vec<String> {
     out
 }
 
+/// The ways the equity sections may print a disparity measure of an indicator in `unit`: a
+/// ratio with two decimals, a difference signed in the unit's precision.
+fn derived_renderings(v: f64, unit: Unit, lang: Lang) -> Vec<String> {
+    let d = format::number(v, format::decimals(unit), lang);
+    vec![format::number(v, 2, lang), format!("+{d}"), d]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_publish_no_small_count_and_no_suppressed_value() {
     let region = region().await;
@@ -226,6 +233,40 @@ async fn reports_publish_no_small_count_and_no_suppressed_value() {
         .iter()
         .map(|d| (d.meta.id.as_str(), (d.meta.unit, d.meta.method)))
         .collect();
+    // A disparity row (`<indicator>__<measure>`) is printed in its indicator's unit (a ratio
+    // with two decimals, a difference signed).
+    let meta_of = |id: &str| -> Option<(Unit, Method, bool)> {
+        match meta.get(id) {
+            Some(&(unit, method)) => Some((unit, method, false)),
+            None => vigie_indicators::disparity::split_derived(id)
+                .and_then(|(base, m)| meta.get(base).map(|&(unit, _)| (unit, m.method(), true))),
+        }
+    };
+    // The equity sections are exercised: the small region has results by deprivation
+    // quintile, and disparities suppressed because a cell they come from is.
+    assert!(
+        region
+            .reports
+            .iter()
+            .any(|(name, _, html)| name.starts_with("feedback")
+                && html.contains("<table class=\"equity\"")),
+        "a feedback report shows an equity table"
+    );
+    assert!(
+        region
+            .reports
+            .iter()
+            .any(|(name, _, html)| name == "accountability"
+                && html.contains("<table class=\"equity-region\"")),
+        "the accountability report shows the region's equity table"
+    );
+    assert!(
+        region
+            .raw
+            .iter()
+            .any(|r| r.suppressed && r.indicator.contains("__rate_")),
+        "some disparity rows are suppressed"
+    );
     let cfg = DisclosureConfig::default();
     let mut counts_seen = 0;
     for (name, lang, html) in &region.reports {
@@ -261,11 +302,14 @@ async fn reports_publish_no_small_count_and_no_suppressed_value() {
             })
             .collect();
         for r in region.raw.iter().filter(|r| !r.suppressed) {
-            let Some(&(unit, method)) = meta.get(r.indicator.as_str()) else {
+            let Some((unit, method, derived)) = meta_of(&r.indicator) else {
                 continue;
             };
             for v in r.numbers[2..].iter().flatten() {
                 published.extend(renderings(*v, unit, method, *lang));
+                if derived {
+                    published.extend(derived_renderings(*v, unit, *lang));
+                }
             }
             if let (Some(lo), Some(hi)) = (r.numbers[3], r.numbers[4]) {
                 published.insert(format::interval(lo, hi, unit, *lang));
@@ -275,12 +319,15 @@ async fn reports_publish_no_small_count_and_no_suppressed_value() {
         }
         let mut checked = 0;
         for r in region.raw.iter().filter(|r| r.suppressed) {
-            let Some(&(unit, method)) = meta.get(r.indicator.as_str()) else {
+            let Some((unit, method, derived)) = meta_of(&r.indicator) else {
                 continue;
             };
             let mut leaks: Vec<String> = Vec::new();
             if let Some(v) = r.numbers[2] {
                 leaks.extend(renderings(v, unit, method, *lang));
+                if derived {
+                    leaks.extend(derived_renderings(v, unit, *lang));
+                }
             }
             if let (Some(lo), Some(hi)) = (r.numbers[3], r.numbers[4]) {
                 leaks.push(format::interval(lo, hi, unit, *lang));

@@ -143,6 +143,8 @@ fn named_pipeline_file(dir: &Path, name: &str, landing: &Path, warehouse: &Path)
         "hopital-b-episodes",
         "programme-psm",
         "sondage-experience",
+        // The area deprivation quintiles: the equity strata and their disparity series.
+        "area-deprivation",
     ]
     .iter()
     .map(|s| sources.join(format!("{s}.yaml")).display().to_string())
@@ -270,9 +272,62 @@ fn serve_feeds_a_real_prometheus_and_every_dashboard_query_returns_data() {
         checked += every_query_of_the_dashboard_returns_data(prom_port, &entry.path());
     }
     assert!(checked > 40, "checked {checked} queries");
+    the_equity_panels_show_the_region_disparities(prom_port);
 
     served.stops_cleanly_on_sigterm();
     history_becomes_tsdb_blocks(&promtool, &prometheus, &served.pipeline, dir.path());
+}
+
+/// The quality-improvement dashboard's disparity panels, for ED visits by deprivation quintile
+/// in the region, return numbers, not the NaN placeholder, for some quintile (in a small
+/// region the latest month's cells of some quintiles are suppressed, and their gaps with them):
+/// the derived series `<indicator>__<measure>` reach Prometheus and the panels select them.
+fn the_equity_panels_show_the_region_disparities(prom_port: u16) {
+    let path = repo().join("dashboards/grafana/dashboards/vigie-quality-improvement.json");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
+    let vars = |stratum: &str| -> Vec<(String, String)> {
+        [
+            ("pipeline", ".+"),
+            ("indicator", "ed_visits_per_1000"),
+            ("org_unit", "region"),
+            ("stratum_dimension", "deprivation_quintile"),
+            ("stratum", stratum),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+    };
+    let mut seen = 0;
+    for measure in [
+        "__(rate|risk)_difference",
+        "__(rate|risk)_ratio",
+        "_difference|sii)",
+    ] {
+        let expr = json["panels"]
+            .as_array()
+            .expect("panels")
+            .iter()
+            .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+            .filter_map(|t| t["expr"].as_str().map(str::to_string))
+            .find(|e| e.contains(measure) && e.contains("vigie_indicator_value"))
+            .unwrap_or_else(|| panic!("a panel shows the value of {measure}"));
+        let values: Vec<f64> = ["1", "2", "3", "4"]
+            .iter()
+            .flat_map(|stratum| {
+                let q = substitute(&expr, &vars(stratum)).replace(" or on() vector(NaN)", "");
+                promql(prom_port, &q).unwrap_or_else(|e| panic!("{q}: {e}"))
+            })
+            .filter_map(|r| r["value"][1].as_str()?.parse().ok())
+            .filter(|v: &f64| v.is_finite())
+            .collect();
+        assert!(
+            !values.is_empty(),
+            "no disparity in any quintile for {expr}"
+        );
+        seen += values.len();
+    }
+    assert!(seen >= 3, "{seen}");
 }
 
 /// `vigie serve` on a synthetic region, after its start-up run succeeded.
@@ -1212,9 +1267,12 @@ fn dashboards_choose_their_datasource_and_pipeline_and_show_units() {
                 .is_some_and(|t| t.iter().any(|t| t["id"] == "configFromData"))
                 && exprs.iter().any(|e| e.contains("vigie_indicator_info"));
             let unit_column = exprs.iter().all(|e| e.contains("group_left(unit)"));
+            // A ratio between two strata (a disparity series `<indicator>__rate_ratio` or
+            // `__risk_ratio`) has no unit: 1 is no gap.
+            let ratio_only = exprs.iter().all(|e| e.contains("__(rate|risk)_ratio\""));
             let fixed_unit = panel["fieldConfig"]["defaults"]["unit"]
                 .as_str()
-                .is_some_and(|u| u == "percent");
+                .is_some_and(|u| u == "percent" || (u == "none" && ratio_only));
             assert!(
                 unit_from_catalogue || unit_column || fixed_unit,
                 "{name}: panel {} shows values without a unit",

@@ -81,7 +81,10 @@ pub async fn write_reports(
     let catalogue = vigie_indicators::load_catalogue(&pipeline.queries_dir())?;
     let cfg = pipeline.disclosure();
     let data = match ReportData::load(&warehouse, &catalogue, &cfg).await {
-        Ok(data) => data.with_instruments(&pipeline.instruments()),
+        Ok(data) => data.with_instruments(&pipeline.instruments()).with_equity(
+            vigie_indicators::strata::load_strata(&pipeline.queries_dir())?,
+            &pipeline.spec.equity,
+        ),
         Err(ReportError::NoResults) => {
             tracing::warn!("no results for the report periods yet: reports skipped");
             return Ok(vec![]);

@@ -51,6 +51,8 @@ pub struct Data {
     pub teams: Vec<String>,
     /// The wording and top box of survey items, by code.
     pub survey: crate::survey::SurveyItems,
+    /// The equity strata and the pipeline's equity settings.
+    pub equity: crate::equity::EquityConfig,
 }
 
 impl Data {
@@ -75,6 +77,7 @@ impl Data {
             manifest,
             teams: teams.into_iter().collect(),
             survey: Default::default(),
+            equity: crate::equity::EquityConfig::built_in(),
         })
     }
 

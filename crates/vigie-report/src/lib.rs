@@ -19,6 +19,7 @@
 mod accountability;
 mod charts;
 mod data;
+mod equity;
 mod feedback;
 pub mod format;
 mod i18n;
@@ -137,6 +138,18 @@ impl ReportData {
         instruments: &[std::sync::Arc<vigie_model::config::Instrument>],
     ) -> ReportData {
         self.data.survey = survey::SurveyItems::new(instruments);
+        self
+    }
+
+    /// The pipeline's strata declarations and equity settings: the equity sections show the
+    /// governed strata it enables, with its governance statement (without them, the built-in
+    /// declarations and no governed stratum).
+    pub fn with_equity(
+        mut self,
+        strata: vigie_indicators::strata::Strata,
+        spec: &vigie_model::config::EquitySpec,
+    ) -> ReportData {
+        self.data.equity = equity::EquityConfig::new(strata, spec);
         self
     }
 

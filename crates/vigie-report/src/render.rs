@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     fragment!("feedback/peers.html"),
     fragment!("feedback/program.html"),
     fragment!("feedback/experience.html"),
+    fragment!("feedback/equity.html"),
     fragment!("feedback/data_notes.html"),
     (
         "accountability.html",
@@ -38,6 +39,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     fragment!("accountability/scorecard.html"),
     fragment!("accountability/evaluation.html"),
+    fragment!("accountability/equity.html"),
     fragment!("accountability/data_quality.html"),
     fragment!("accountability/methods.html"),
 ];

@@ -11,6 +11,8 @@ use crate::data::Data;
 use crate::i18n::text;
 use crate::{ReportError, accountability, feedback, parse_period};
 
+mod equity;
+
 fn catalogue() -> Vec<IndicatorDef> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries");
     load_catalogue(&dir).expect("the repository's catalogue")
@@ -209,6 +211,7 @@ fn fixture() -> Data {
         manifest: vec![],
         teams: vec!["T01".into(), "T02".into(), "T03".into()],
         survey: Default::default(),
+        equity: crate::equity::EquityConfig::built_in(),
     }
 }
 
@@ -252,6 +255,7 @@ fn feedback_has_its_sections_in_order_with_the_key_figures_first() {
             "Évolution dans le temps (cartes de contrôle)",
             "Programme de coordination des soins : vos participants",
             "Expérience des patients, par question",
+            "Équité : vos indicateurs selon les groupes servis",
             "Notes sur les données",
         ]
     );
@@ -368,8 +372,14 @@ fn accountability_has_scorecard_evaluation_quality_and_methods() {
         )
         .expect("accountability report");
         let h = headings(&html);
-        assert_eq!(h.len(), 4, "{h:?}");
-        for id in ["scorecard", "evaluation", "data-quality", "methods"] {
+        assert_eq!(h.len(), 5, "{h:?}");
+        for id in [
+            "scorecard",
+            "evaluation",
+            "equity",
+            "data-quality",
+            "methods",
+        ] {
             assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
         }
         let scorecard = html

@@ -1,10 +1,11 @@
 //! The accountability report of the region for one period: for funders.
 //!
 //! One function per section, each with its template fragment under
-//! `templates/accountability/`: the scorecard, the program evaluation, data quality and the
-//! methods appendix.
+//! `templates/accountability/`: the scorecard, the program evaluation, the region's equity
+//! gaps, data quality and the methods appendix.
 
 mod data_quality;
+mod equity;
 mod evaluation;
 mod methods;
 mod scorecard;
@@ -22,6 +23,7 @@ use crate::sections::{Scope, as_of, lang_code};
 use crate::{ReportError, render};
 
 use data_quality::DataQuality;
+use equity::EquityRegion;
 use evaluation::EvaluationSection;
 use methods::MethodEntry;
 use scorecard::Scorecard;
@@ -37,6 +39,8 @@ struct Context {
     scorecard: Scorecard,
     #[serde(flatten)]
     evaluation: EvaluationSection,
+    #[serde(flatten)]
+    equity: EquityRegion,
     #[serde(flatten)]
     data_quality: DataQuality,
     methods: Vec<MethodEntry>,
@@ -57,6 +61,7 @@ pub fn render(
     let mut notes = Notes::default();
     let scorecard = scorecard::section(&s, &mut notes);
     let evaluation = evaluation::section(&s, &mut notes);
+    let equity = equity::section(&s, &mut notes);
     let data_quality = data_quality::section(&s, &mut notes);
     let ctx = Context {
         lang: lang_code(lang),
@@ -70,6 +75,7 @@ pub fn render(
         as_of: as_of(data, lang),
         scorecard,
         evaluation,
+        equity,
         data_quality,
         methods: methods::section(catalogue, cfg, lang),
         suppressed: notes.suppressed_cells(),

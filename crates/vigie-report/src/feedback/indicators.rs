@@ -63,7 +63,12 @@ pub struct Shown<'a> {
     region: Option<&'a IndicatorResult>,
 }
 
-impl Shown<'_> {
+impl<'a> Shown<'a> {
+    /// The indicator.
+    pub fn meta(&self) -> &'a IndicatorMeta {
+        self.m
+    }
+
     fn period_label(&self, s: &Scope<'_>) -> String {
         let any = self.row.or(self.region);
         any.map(|r| format::period_of(r.period_type, r.period_start, r.period_end, s.lang))

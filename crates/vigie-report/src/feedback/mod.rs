@@ -3,8 +3,9 @@
 //! One function per section, each with its template fragment under `templates/feedback/`:
 //! the key figures at a glance, the team among its peers on the headline indicator, the
 //! indicator table, their history (SPC), their peers (funnel plots), the program evaluation,
-//! patient experience and the data notes.
+//! patient experience, equity (the indicators by equity stratum) and the data notes.
 
+mod equity;
 mod experience;
 mod indicators;
 mod program;
@@ -22,6 +23,7 @@ use crate::sections::{Scope, as_of, lang_code};
 use crate::views::Status;
 use crate::{ReportError, render};
 
+use equity::EquitySection;
 use experience::Experience;
 use indicators::{Headline, IndicatorRow};
 use program::ProgramSection;
@@ -64,6 +66,8 @@ struct Context {
     #[serde(flatten)]
     experience: Experience,
     #[serde(flatten)]
+    equity: EquitySection,
+    #[serde(flatten)]
     notes: DataNotes,
 }
 
@@ -91,6 +95,7 @@ pub fn render(
     let program = program::section(&s, &mut notes);
     let ed_peers = program::ed_peers(&s, &mut notes);
     let experience = experience::section(&s, &mut notes);
+    let equity = equity::section(&s, &shown, &mut notes);
     let coverage = data.coverage(catalogue, cfg, lang, &mut notes);
     let ctx = Context {
         lang: lang_code(lang),
@@ -114,6 +119,7 @@ pub fn render(
         indicators,
         program,
         experience,
+        equity,
         notes: DataNotes {
             coverage,
             suppressed: notes.suppressed_cells(),
