@@ -170,6 +170,91 @@ async fn the_worklist_is_exported_reidentified_for_its_owner_only_and_audited() 
         );
     }
 
+    // From a roster the program keeps instead of the registry: a hand-written CSV with the
+    // numbers in another column, spaced and dashed, one line twice, an empty cell and a
+    // stranger; the same persons come out.
+    let cards: Vec<String> = {
+        let mut r = csv::Reader::from_path(&out).expect("csv");
+        r.records()
+            .map(|x| x.expect("record").get(0).expect("card").to_string())
+            .collect()
+    };
+    let roster = dir.path().join("roster.csv");
+    let mut lines = String::from("nom,NAM\n");
+    for (i, card) in cards.iter().enumerate() {
+        let spaced = format!("{}-{} {}", &card[..4], &card[4..7], &card[7..]);
+        lines.push_str(&format!("personne {i},{spaced}\n"));
+    }
+    lines.push_str(&format!(
+        "doublon,{}\nvide,\ninconnu,1111111116\n",
+        cards[0]
+    ));
+    std::fs::write(&roster, lines).expect("roster");
+    let from_roster = dir.path().join("from-roster.csv");
+    let run = vigie(
+        &[
+            "worklist",
+            "export",
+            "pipelines/demo.yaml",
+            "--program",
+            "PSM",
+            "--roster-column",
+            "NAM",
+            "--warehouse",
+        ],
+        &[
+            &wh,
+            Path::new("--landing"),
+            &landing,
+            Path::new("--roster"),
+            &roster,
+            Path::new("--out"),
+            &from_roster,
+        ],
+    );
+    assert!(run.status.success(), "{}", text(&run));
+    let mut again = BTreeMap::new();
+    for record in csv::Reader::from_path(&from_roster).expect("csv").records() {
+        let r = record.expect("record");
+        again.insert(
+            key.pseudonymise(r.get(0).expect("card")),
+            r.get(1).expect("team").to_string(),
+        );
+    }
+    assert_eq!(again, stored, "the roster re-identifies the same persons");
+    let wrong_column = vigie(
+        &[
+            "worklist",
+            "export",
+            "pipelines/demo.yaml",
+            "--program",
+            "PSM",
+            "--roster-column",
+            "HCN",
+            "--warehouse",
+        ],
+        &[
+            &wh,
+            Path::new("--landing"),
+            &landing,
+            Path::new("--roster"),
+            &roster,
+            Path::new("--out"),
+            &dir.path().join("y.csv"),
+        ],
+    );
+    assert!(!wrong_column.status.success());
+    assert!(
+        text(&wrong_column).contains("no column `HCN`"),
+        "{}",
+        text(&wrong_column)
+    );
+    assert_eq!(
+        count(&wh, "SELECT count(*) FROM worklist_export_audit").await,
+        2,
+        "the roster export is recorded, the refused one is not"
+    );
+
     // Refused: an unknown program, a URL, and a pipeline whose key is not available.
     let bad = vigie(
         &[
@@ -236,7 +321,7 @@ async fn the_worklist_is_exported_reidentified_for_its_owner_only_and_audited() 
     assert!(!no_key_out.exists(), "nothing written without the key");
     assert_eq!(
         count(&wh, "SELECT count(*) FROM worklist_export_audit").await,
-        1,
+        2,
         "refused exports are not recorded as exports"
     );
 }

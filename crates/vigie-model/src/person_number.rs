@@ -29,12 +29,12 @@ pub const PERSON_NUMBER: &str = "person_number";
 pub enum PersonNumberError {
     /// The key is not a pseudonym vigie wrote (64 hexadecimal digits).
     #[error(
-        "a person_key is not a 64-hex-digit pseudonym (\"{shown}…\"): was the table written by vigie ingest?"
+        "a person_key of {length} characters is not a 64-hex-digit pseudonym (the value is not shown: it may be an identifier): was the table written by vigie ingest?"
     )]
     NotAPseudonym {
-        /// The first characters of the value (a pseudonym, never a raw identifier, or
-        /// garbage: never more than 8 characters are shown).
-        shown: String,
+        /// Its length in characters (the value itself may be a raw identifier written by
+        /// another tool: never shown).
+        length: usize,
     },
     /// Two numbers for one key, or one number for two keys, in the stored table.
     #[error(
@@ -96,7 +96,7 @@ fn hex_digit(b: u8) -> Option<u64> {
 fn prefix_of(key: &str) -> Result<KeyPrefix, PersonNumberError> {
     let bytes = key.as_bytes();
     let refuse = || PersonNumberError::NotAPseudonym {
-        shown: key.chars().take(8).collect(),
+        length: key.chars().count(),
     };
     if bytes.len() != 64 || !bytes.iter().all(u8::is_ascii_hexdigit) {
         return Err(refuse());
@@ -433,12 +433,10 @@ mod tests {
         refused(&[(key(1), -3)], "negative");
         let numbers = PersonNumbers::new();
         let err = numbers.number("1234567890AB").expect_err("refused");
-        assert_eq!(
-            err,
-            PersonNumberError::NotAPseudonym {
-                shown: "12345678".into()
-            },
-            "never more than 8 characters of a value are shown"
+        assert_eq!(err, PersonNumberError::NotAPseudonym { length: 12 });
+        assert!(
+            !err.to_string().contains("1234"),
+            "no character of the value is shown: {err}"
         );
         assert!(numbers.number(&"g".repeat(64)).is_err());
         assert!(numbers.is_empty());
