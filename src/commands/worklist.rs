@@ -42,7 +42,8 @@ pub struct ExportArgs {
     /// The local CSV file to write (not a URL).
     #[arg(long)]
     pub out: PathBuf,
-    /// A roster CSV with the persons' health card numbers, instead of the registry extracts.
+    /// A roster CSV with the persons' health card numbers, instead of the registry extracts
+    /// (UTF-8, comma-separated, a header row naming the columns).
     #[arg(long, requires = "roster_column")]
     pub roster: Option<PathBuf>,
     /// The roster's column holding the health card numbers.
