@@ -36,6 +36,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         teams: 6,
         program_effect: -0.20,
         bad_row_rate: 0.003,
+        without_pathway: false,
     };
     super::synth::generate(&synth).await?;
     let ingest_args = ingest::Args {

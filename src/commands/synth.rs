@@ -36,6 +36,10 @@ pub struct Args {
     /// Share of rows deliberately corrupted, to exercise the quarantine.
     #[arg(long, default_value_t = 0.003)]
     pub bad_row_rate: f64,
+    /// Leave out the care pathway's extracts (community contacts and referrals); every other
+    /// file is the same with or without them.
+    #[arg(long)]
+    pub without_pathway: bool,
 }
 
 impl Args {
@@ -56,6 +60,7 @@ impl Args {
             teams: self.teams,
             program_effect: self.program_effect,
             bad_row_rate: self.bad_row_rate,
+            pathway: !self.without_pathway,
             ..SynthConfig::default()
         })
     }

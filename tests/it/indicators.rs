@@ -34,12 +34,12 @@ use crate::common::*;
 // ---------------------------------------------------------------------------------------------
 
 /// A valid health card number (9-digit payload + Luhn check digit) for fixture person `i`.
-fn hcn(i: u32) -> String {
+pub(crate) fn hcn(i: u32) -> String {
     let payload = (300_000_000 + i).to_string();
     format!("{payload}{}", vigie_synth::luhn_check_digit(&payload))
 }
 
-fn d(s: &str) -> NaiveDate {
+pub(crate) fn d(s: &str) -> NaiveDate {
     s.parse()
         .unwrap_or_else(|e| panic!("fixture date {s:?}: {e}"))
 }
@@ -54,7 +54,7 @@ fn yyyymm(date: &str) -> String {
 
 /// The extracts of one small region, line by line, before they are written.
 #[derive(Default)]
-struct Fixture {
+pub(crate) struct Fixture {
     /// `registre/population.csv` data lines.
     registry: Vec<String>,
     /// `hospital_a/ed_visits_<YYYYMM>.csv` data lines, by YYYYMM of arrival.
@@ -67,15 +67,19 @@ struct Fixture {
     sondage: BTreeMap<String, Vec<String>>,
     /// `reference/area_deprivation.csv` data lines (`area,deprivation_quintile`).
     areas: Vec<String>,
+    /// `soins_communautaires/contacts_<YYYYMM>.csv` data lines, by YYYYMM of contact.
+    pub(crate) contacts: BTreeMap<String, Vec<String>>,
+    /// `references/referrals.csv` data lines.
+    ereferrals: Vec<String>,
 }
 
 impl Fixture {
     /// A registry row: born `birth_year`, French-speaking, urban, attributed to `team`.
-    fn person(&mut self, id: u32, birth_year: i32, sex: &str, team: &str) -> &mut Self {
+    pub(crate) fn person(&mut self, id: u32, birth_year: i32, sex: &str, team: &str) -> &mut Self {
         self.person_dying(id, birth_year, sex, team, None)
     }
 
-    fn person_dying(
+    pub(crate) fn person_dying(
         &mut self,
         id: u32,
         birth_year: i32,
@@ -99,12 +103,12 @@ impl Fixture {
     }
 
     /// A hospital A ED visit of person `id` on `date` at 10:30 (triage 3, discharged home).
-    fn ed(&mut self, id: u32, date: &str) -> &mut Self {
+    pub(crate) fn ed(&mut self, id: u32, date: &str) -> &mut Self {
         self.ed_dx(id, date, "R07.4")
     }
 
     /// [`Fixture::ed`] with its diagnosis.
-    fn ed_dx(&mut self, id: u32, date: &str, diagnosis: &str) -> &mut Self {
+    pub(crate) fn ed_dx(&mut self, id: u32, date: &str, diagnosis: &str) -> &mut Self {
         // Two visits of one person on one day come at different times: the same record
         // twice is a duplicate, quarantined.
         let earlier = self.hospital_a.get(&yyyymm(date)).map_or(0, |lines| {
@@ -131,7 +135,7 @@ impl Fixture {
     }
 
     /// A hospital B inpatient stay (`HOSP`); `alc` as the partner writes it (`2,5`, or empty).
-    fn stay(
+    pub(crate) fn stay(
         &mut self,
         id: u32,
         admit: &str,
@@ -143,7 +147,7 @@ impl Fixture {
     }
 
     /// [`Fixture::stay`] with its main diagnosis.
-    fn stay_dx(
+    pub(crate) fn stay_dx(
         &mut self,
         id: u32,
         admit: &str,
@@ -163,8 +167,65 @@ impl Fixture {
         self
     }
 
+    /// A hospital B inpatient stay ending as hospital B writes it in `ORIENTATION`
+    /// (`DOMICILE`, `TRANSFERT`, `DÉCÈS`, `SOINS LONGUE DURÉE`...), at `site` (`Nord`/`Sud`).
+    pub(crate) fn stay_to(
+        &mut self,
+        id: u32,
+        (admit, discharge): (&str, &str),
+        site: &str,
+        orientation: &str,
+        diagnosis: &str,
+    ) -> &mut Self {
+        let line = format!(
+            "{};HOSP;{};;{};Hôpital B - Site {site};URGENT;{orientation};{diagnosis};",
+            hcn(id),
+            fr(admit),
+            fr(discharge)
+        );
+        self.hopital_b.entry(yyyymm(admit)).or_default().push(line);
+        self
+    }
+
+    /// A contact of person `id` on `date` (ISO) with the community partner's provider code
+    /// (`MF`, `IPS`, `SAD`, `TS`, `COORD`...), in person, at 09:15; `program` and
+    /// `referral` as the partner writes them (or empty).
+    pub(crate) fn contact(
+        &mut self,
+        id: u32,
+        date: &str,
+        provider: &str,
+        (program, referral): (&str, &str),
+    ) -> &mut Self {
+        let line = format!(
+            "{}|{}|09:15|{provider}|P|CSC Rivière-Nord|{program}|{referral}",
+            hcn(id),
+            d(date).format("%Y%m%d")
+        );
+        self.contacts.entry(yyyymm(date)).or_default().push(line);
+        self
+    }
+
+    /// A referral of person `id` (ISO dates; `None` for a step not reached).
+    pub(crate) fn ereferral(
+        &mut self,
+        id: u32,
+        referral_id: &str,
+        referred_on: &str,
+        [accepted, appointment, report]: [Option<&str>; 3],
+    ) -> &mut Self {
+        self.ereferrals.push(format!(
+            "{referral_id},{},{referred_on},CSC Rivière-Nord,Cardiologie - Hôpital B,I50.0,{},{},{}",
+            hcn(id),
+            accepted.unwrap_or(""),
+            appointment.unwrap_or(""),
+            report.unwrap_or("")
+        ));
+        self
+    }
+
     /// A hospital B ED episode (`URG`).
-    fn urg(&mut self, id: u32, date: &str) -> &mut Self {
+    pub(crate) fn urg(&mut self, id: u32, date: &str) -> &mut Self {
         let line = format!(
             "{};URG;{};1415;{};Hôpital B - Site Sud;3;DOMICILE;R10.4;",
             hcn(id),
@@ -176,7 +237,7 @@ impl Fixture {
     }
 
     /// A program referral (and, when given, first contact, enrolment and care plan; ISO dates).
-    fn referral(
+    pub(crate) fn referral(
         &mut self,
         id: u32,
         team: &str,
@@ -304,6 +365,24 @@ impl Fixture {
                 lf("area,deprivation_quintile", &self.areas),
             );
         }
+        for (month, lines) in &self.contacts {
+            put(
+                &format!("soins_communautaires/contacts_{month}.csv"),
+                lf(
+                    "nam|date_contact|heure|intervenant|modalite|organisation|programme|no_reference",
+                    lines,
+                ),
+            );
+        }
+        if !self.ereferrals.is_empty() {
+            put(
+                "references/referrals.csv",
+                lf(
+                    "referral_id,health_card,referred_on,referred_by,referred_to,reason,accepted_on,first_appointment_on,report_returned_on",
+                    &self.ereferrals,
+                ),
+            );
+        }
         for (file, lines) in &self.sondage {
             put(
                 &format!("sondage/{file}"),
@@ -321,13 +400,13 @@ impl Fixture {
 // ---------------------------------------------------------------------------------------------
 
 /// A fixture written, ingested (every file must load) and ready to compute.
-struct Loaded {
+pub(crate) struct Loaded {
     _dir: tempfile::TempDir,
-    landing: PathBuf,
-    warehouse: PathBuf,
+    pub(crate) landing: PathBuf,
+    pub(crate) warehouse: PathBuf,
 }
 
-async fn load(fx: &Fixture) -> Loaded {
+pub(crate) async fn load(fx: &Fixture) -> Loaded {
     let dir = tempfile::tempdir().expect("tmp");
     let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
     fx.write(&landing);
@@ -361,13 +440,13 @@ async fn compute_range(
     .expect("compute")
 }
 
-async fn compute(warehouse: &Path, only: &[&str]) -> ComputeReport {
+pub(crate) async fn compute(warehouse: &Path, only: &[&str]) -> ComputeReport {
     compute_range(warehouse, only, None, None).await
 }
 
 /// The published results (suppressed cells emptied), checked against the disclosure rule by
 /// this test independently of the gate.
-async fn published(warehouse: &Path) -> Vec<IndicatorResult> {
+pub(crate) async fn published(warehouse: &Path) -> Vec<IndicatorResult> {
     let wh = Warehouse::open(&warehouse.display().to_string()).expect("warehouse");
     let catalogue = load_catalogue(&repo().join("queries")).expect("catalogue");
     let rows = published_results(&wh, &catalogue, &DisclosureConfig { min_count: 6 })
@@ -399,7 +478,7 @@ fn describe(r: &IndicatorResult) -> String {
 }
 
 /// The row of `indicator` x period starting `period` x `unit` x `dim`=`value`.
-fn cell<'a>(
+pub(crate) fn cell<'a>(
     rows: &'a [IndicatorResult],
     indicator: &str,
     period: &str,
@@ -431,7 +510,7 @@ fn cell<'a>(
     }
 }
 
-fn no_cell(rows: &[IndicatorResult], indicator: &str, period: &str, unit: &str) {
+pub(crate) fn no_cell(rows: &[IndicatorResult], indicator: &str, period: &str, unit: &str) {
     let p = d(period);
     let found: Vec<String> = rows
         .iter()
@@ -455,7 +534,13 @@ fn close(got: Option<f64>, want: f64, tol: f64, what: &str) {
 
 /// Checks a visible cell: numerator, denominator, value and (when given) the interval.
 #[track_caller]
-fn check(r: &IndicatorResult, num: f64, den: Option<f64>, value: f64, ci: Option<(f64, f64)>) {
+pub(crate) fn check(
+    r: &IndicatorResult,
+    num: f64,
+    den: Option<f64>,
+    value: f64,
+    ci: Option<(f64, f64)>,
+) {
     let what = key(r);
     assert!(!r.is_suppressed(), "{what} is suppressed: {}", describe(r));
     close(r.numerator, num, 1e-9, &format!("{what} numerator"));
@@ -471,7 +556,7 @@ fn check(r: &IndicatorResult, num: f64, den: Option<f64>, value: f64, ci: Option
 }
 
 #[track_caller]
-fn check_suppressed(r: &IndicatorResult, reason: &str) {
+pub(crate) fn check_suppressed(r: &IndicatorResult, reason: &str) {
     assert!(
         r.is_suppressed(),
         "{} should be suppressed: {}",
@@ -491,7 +576,7 @@ fn check_suppressed(r: &IndicatorResult, reason: &str) {
 /// 2. a suppressed cell carries a reason and no number derived from the data;
 /// 3. for additive indicators, no additive set (teams -> region, strata -> "all") has exactly
 ///    one suppressed cell, which would be recoverable by subtraction.
-fn assert_published_is_safe(rows: &[IndicatorResult]) {
+pub(crate) fn assert_published_is_safe(rows: &[IndicatorResult]) {
     let mut problems = Vec::new();
     for r in rows {
         if r.is_suppressed() {

@@ -8,6 +8,7 @@ mod indicators;
 mod ingest_guarantees;
 mod interop;
 mod maintain;
+mod pathway;
 mod person_numbers;
 mod report;
 mod serve;

@@ -37,5 +37,5 @@ pub use peer::{FunnelKind, PeerBand, PeerFunnel, PeerTone, peer_band};
 pub use results::{
     IndicatorResult, RESULTS_TABLE, WORKLIST_TABLE, published_results, results_schema, to_batch,
 };
-pub use roles::{Role, evaluation_indicator, with_role};
+pub use roles::{Role, all_with_role, evaluation_indicator, with_role};
 pub use survey::{SURVEY_ITEM_ANSWER_TABLE, SURVEY_ITEM_TABLE, register_instruments};

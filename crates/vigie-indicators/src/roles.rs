@@ -36,17 +36,22 @@ pub enum Role {
     /// `timeliness`: days since a source's last extract. One indicator at most, stratified
     /// by `source`.
     Timeliness,
+    /// `care_pathway`: what happens between hospital visits (follow-up after discharge, the
+    /// referral loop, program intensity): the feedback report's pathway section, in
+    /// catalogue order, and the quality-improvement dashboard's pathway row. Any number.
+    CarePathway,
 }
 
 impl Role {
     /// Every role, in documentation order.
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::PeerHeadline,
         Role::ExperienceByItem,
         Role::DataQuality,
         Role::RejectedRows,
         Role::Completeness,
         Role::Timeliness,
+        Role::CarePathway,
     ];
 
     /// The spelling in YAML (`roles: [peer_headline]`).
@@ -58,13 +63,14 @@ impl Role {
             Role::RejectedRows => "rejected_rows",
             Role::Completeness => "completeness",
             Role::Timeliness => "timeliness",
+            Role::CarePathway => "care_pathway",
         }
     }
 
     /// Whether at most one indicator of the catalogue may declare the role (a section shows
     /// one indicator for it).
     pub fn is_unique(self) -> bool {
-        !matches!(self, Role::DataQuality)
+        !matches!(self, Role::DataQuality | Role::CarePathway)
     }
 
     /// Whether the role marks an indicator about the data rather than about care.
@@ -80,7 +86,7 @@ impl Role {
         match self {
             Role::ExperienceByItem | Role::Completeness => Some(StratumDim::ITEM),
             Role::RejectedRows | Role::Timeliness => Some(StratumDim::SOURCE),
-            Role::PeerHeadline | Role::DataQuality => None,
+            Role::PeerHeadline | Role::DataQuality | Role::CarePathway => None,
         }
     }
 }
@@ -101,6 +107,15 @@ impl IndicatorMeta {
     pub fn is_data_quality(&self) -> bool {
         self.roles.iter().any(|r| r.is_data_quality())
     }
+}
+
+/// Every indicator of the catalogue that plays `role`, in catalogue order.
+pub fn all_with_role(catalogue: &[IndicatorDef], role: Role) -> Vec<&IndicatorMeta> {
+    catalogue
+        .iter()
+        .map(|d| &d.meta)
+        .filter(|m| m.has_role(role))
+        .collect()
 }
 
 /// The indicator of the catalogue that plays `role` (the catalogue loader guarantees there

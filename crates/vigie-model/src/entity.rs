@@ -127,7 +127,41 @@ const ADMISSION: &[FieldDef] = &[
     coded("admit_category", false, &["urgent", "elective"]),
     f("diagnosis", Text, false),
     ranged("alc_days", Float, false, 0.0, 36500.0),
+    coded("discharge_disposition", false, DISCHARGE_DISPOSITIONS),
 ];
+
+/// `admission.discharge_disposition`: where the person went at discharge. `home` and
+/// `home_with_support` (home-care services arranged) are discharges *to the community*, the
+/// ones a primary-care follow-up is expected after; `transferred` is to another acute-care
+/// hospital (the stay continues there).
+pub const DISCHARGE_DISPOSITIONS: &[&str] = &[
+    "home",
+    "home_with_support",
+    "long_term_care",
+    "transferred",
+    "died",
+    "left_against_advice",
+    "other",
+];
+
+/// `contact.provider_type` and a referral's `from_provider_type`/`to_provider_type`: the code
+/// list a source maps its own provider codes to.
+pub const PROVIDER_TYPES: &[&str] = &[
+    "family_physician",
+    "nurse_practitioner",
+    "specialist",
+    "home_care",
+    "community_agency",
+    "social_worker",
+    "program_coordinator",
+    "other",
+];
+
+/// Provider types of primary care: the contacts that count as a follow-up after discharge.
+pub const PRIMARY_CARE_PROVIDER_TYPES: &[&str] = &["family_physician", "nurse_practitioner"];
+
+/// `contact.mode`.
+pub const CONTACT_MODES: &[&str] = &["in_person", "phone", "video", "home_visit"];
 
 const ENROLMENT: &[FieldDef] = &[
     f("person_key", PersonKey, true),
@@ -138,6 +172,36 @@ const ENROLMENT: &[FieldDef] = &[
     f("enrolment_date", Date, false),
     f("care_plan_date", Date, false),
     f("end_date", Date, false),
+];
+
+/// One ambulatory, primary-care, home-care, community or program contact. `contact_start`
+/// carries the time when the source sends it; `program` names the program the contact belongs
+/// to; `referral_id` the referral the contact answers (`referral.referral_id`).
+const CONTACT: &[FieldDef] = &[
+    f("person_key", PersonKey, true),
+    f("contact_date", Date, true),
+    f("contact_start", DateTime, false),
+    coded("provider_type", true, PROVIDER_TYPES),
+    coded("mode", false, CONTACT_MODES),
+    f("organisation", Text, false),
+    f("program", Text, false),
+    f("referral_id", Text, false),
+];
+
+/// One referral and its loop: accepted, first appointment, report returned to the referring
+/// clinician. Dates left empty are steps not (yet) reached.
+const REFERRAL: &[FieldDef] = &[
+    f("referral_id", Text, true),
+    f("person_key", PersonKey, true),
+    f("referral_date", Date, true),
+    f("from_organisation", Text, false),
+    coded("from_provider_type", false, PROVIDER_TYPES),
+    f("to_organisation", Text, true),
+    coded("to_provider_type", false, PROVIDER_TYPES),
+    f("reason", Text, false),
+    f("accepted_date", Date, false),
+    f("first_appointment_date", Date, false),
+    f("report_returned_date", Date, false),
 ];
 
 /// Who answered a survey: the patient, a caregiver answering about the patient's care, or
@@ -204,11 +268,15 @@ pub enum Entity {
     AreaAttribute,
     /// One attribute of one person from a source other than the registry.
     PersonAttribute,
+    /// One ambulatory, primary-care, home-care, community or program contact.
+    Contact,
+    /// One referral to a service, with its loop (accepted, seen, report returned).
+    Referral,
 }
 
 impl Entity {
     /// Every entity, in dependency-free order.
-    pub const ALL: [Entity; 7] = [
+    pub const ALL: [Entity; 9] = [
         Entity::Person,
         Entity::EdVisit,
         Entity::Admission,
@@ -216,6 +284,8 @@ impl Entity {
         Entity::SurveyResponse,
         Entity::AreaAttribute,
         Entity::PersonAttribute,
+        Entity::Contact,
+        Entity::Referral,
     ];
 
     /// The warehouse table name.
@@ -228,6 +298,8 @@ impl Entity {
             Entity::SurveyResponse => "survey_response",
             Entity::AreaAttribute => "area_attribute",
             Entity::PersonAttribute => "person_attribute",
+            Entity::Contact => "contact",
+            Entity::Referral => "referral",
         }
     }
 
@@ -241,6 +313,8 @@ impl Entity {
             Entity::SurveyResponse => SURVEY_RESPONSE,
             Entity::AreaAttribute => AREA_ATTRIBUTE,
             Entity::PersonAttribute => PERSON_ATTRIBUTE,
+            Entity::Contact => CONTACT,
+            Entity::Referral => REFERRAL,
         }
     }
 
@@ -257,6 +331,8 @@ impl Entity {
             Entity::Admission => Some("admit_date"),
             Entity::Enrolment => Some("referral_date"),
             Entity::SurveyResponse => Some("completed_date"),
+            Entity::Contact => Some("contact_date"),
+            Entity::Referral => Some("referral_date"),
         }
     }
 
@@ -275,6 +351,11 @@ impl Entity {
                 ("enrolment_date", "referral_date"),
                 ("care_plan_date", "enrolment_date"),
                 ("end_date", "enrolment_date"),
+            ],
+            Entity::Referral => &[
+                ("accepted_date", "referral_date"),
+                ("first_appointment_date", "referral_date"),
+                ("report_returned_date", "first_appointment_date"),
             ],
             _ => &[],
         }

@@ -63,6 +63,11 @@ impl EquityConfig {
             .collect()
     }
 
+    /// The declaration of stratum `id`, if the catalogue declares it.
+    pub fn declaration(&self, id: &str) -> Option<&StratumDecl> {
+        self.strata.as_ref()?.get(id)
+    }
+
     /// The governance statement in `lang`.
     pub fn governance(&self, lang: Lang) -> Option<String> {
         self.governance.as_ref().map(|g| match lang {

@@ -435,6 +435,32 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Aucun indicateur n'a de résultats par groupe d'équité pour cette période.",
         "No indicator has results by equity group for this period.",
     ),
+    (
+        "pathway_section",
+        "Parcours de soins : entre les visites à l'hôpital",
+        "Care pathway: between hospital visits",
+    ),
+    (
+        "pathway_lead",
+        "Ce qui se passe entre les visites à l'hôpital : le suivi en soins primaires après la sortie, la boucle des références (acceptée, rendez-vous, rapport reçu) et l'intensité du programme de coordination. Valeur de votre équipe et de la région, avec l'intervalle de confiance à 95 %.",
+        "What happens between hospital visits: primary-care follow-up after discharge, the referral loop (accepted, seen, report returned) and the intensity of the care-coordination program. Your team's value and the region's, with the 95% confidence interval.",
+    ),
+    (
+        "no_pathway",
+        "Aucun indicateur du parcours de soins n'a de résultats pour cette période (les contacts et les références sont-ils chargés\u{a0}?).",
+        "No care pathway indicator has results for this period (are contacts and referrals loaded?).",
+    ),
+    (
+        "pathway_region_section",
+        "Parcours de soins dans la région",
+        "The care pathway in the region",
+    ),
+    (
+        "pathway_region_lead",
+        "Le suivi après la sortie, la boucle des références et l'intensité du programme de coordination dans la région et dans chaque équipe, avec l'intervalle de confiance à 95 %.",
+        "Follow-up after discharge, the referral loop and the intensity of the care-coordination program in the region and in each team, with the 95% confidence interval.",
+    ),
+    ("total", "Ensemble", "Total"),
     ("category", "Groupe", "Group"),
     (
         "gap_ratio",

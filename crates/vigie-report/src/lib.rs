@@ -23,6 +23,7 @@ mod equity;
 mod feedback;
 pub mod format;
 mod i18n;
+mod pathway;
 mod period;
 mod render;
 mod sections;

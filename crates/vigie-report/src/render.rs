@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     fragment!("feedback/peers.html"),
     fragment!("feedback/program.html"),
     fragment!("feedback/experience.html"),
+    fragment!("feedback/pathway.html"),
     fragment!("feedback/equity.html"),
     fragment!("feedback/data_notes.html"),
     (
@@ -39,6 +40,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     fragment!("accountability/scorecard.html"),
     fragment!("accountability/evaluation.html"),
+    fragment!("accountability/pathway.html"),
     fragment!("accountability/equity.html"),
     fragment!("accountability/data_quality.html"),
     fragment!("accountability/methods.html"),

@@ -206,6 +206,7 @@ fn fixture() -> Data {
     );
     q2.suppression_reason = Some(SuppressionReason::BelowMinimumDenominator);
     rows.push(q2);
+    pathway_rows(&mut rows);
     Data {
         rows,
         manifest: vec![],
@@ -213,6 +214,59 @@ fn fixture() -> Data {
         survey: Default::default(),
         equity: crate::equity::EquityConfig::built_in(),
     }
+}
+
+/// Care pathway results: follow-up after discharge in September 2025 (the region's visible,
+/// T01's suppressed) and the program's contacts per participant-month by provider type in
+/// 2025Q3 months (T01's coordinator visible, its home care suppressed).
+fn pathway_rows(rows: &mut Vec<IndicatorResult>) {
+    let month = ("2025-09-01", "2025-09-30");
+    let followup = "followup_7d_after_discharge_pct";
+    let mut r = row(
+        followup,
+        "month",
+        month.0,
+        month.1,
+        "region",
+        ("all", "all"),
+        Some((80.0, 140.0)),
+        Some((57.14, 48.9, 65.0)),
+    );
+    r.method = Method::Wilson;
+    rows.push(r);
+    rows.push(row(
+        followup,
+        "month",
+        month.0,
+        month.1,
+        "T01",
+        ("all", "all"),
+        None,
+        None,
+    ));
+    let rate = "program_contacts_per_participant_month";
+    for (unit, coordinator) in [("T01", (2.01, 1.15, 3.26)), ("region", (1.87, 1.62, 2.15))] {
+        rows.push(row(
+            rate,
+            "month",
+            month.0,
+            month.1,
+            unit,
+            ("provider_type", "program_coordinator"),
+            Some((16.0, 7.97)),
+            Some(coordinator),
+        ));
+    }
+    rows.push(row(
+        rate,
+        "month",
+        month.0,
+        month.1,
+        "T01",
+        ("provider_type", "home_care"),
+        None,
+        None,
+    ));
 }
 
 /// The text of every `<h2>`, in order.
@@ -255,6 +309,7 @@ fn feedback_has_its_sections_in_order_with_the_key_figures_first() {
             "Évolution dans le temps (cartes de contrôle)",
             "Programme de coordination des soins : vos participants",
             "Expérience des patients, par question",
+            "Parcours de soins : entre les visites à l'hôpital",
             "Équité : vos indicateurs selon les groupes servis",
             "Notes sur les données",
         ]
@@ -372,10 +427,11 @@ fn accountability_has_scorecard_evaluation_quality_and_methods() {
         )
         .expect("accountability report");
         let h = headings(&html);
-        assert_eq!(h.len(), 5, "{h:?}");
+        assert_eq!(h.len(), 6, "{h:?}");
         for id in [
             "scorecard",
             "evaluation",
+            "pathway",
             "equity",
             "data-quality",
             "methods",
@@ -483,4 +539,128 @@ fn a_section_whose_role_no_indicator_has_says_so() {
     let dq = section(&html, "data-quality");
     assert!(dq.contains("data-role=\"completeness\""), "{dq}");
     assert!(!dq.contains("data-role=\"rejected_rows\""));
+}
+
+#[test]
+fn the_pathway_section_shows_the_team_beside_the_region_by_provider_type() {
+    for (lang, coordinator, home_care, total) in [
+        (
+            Lang::Fr,
+            "Coordonnatrice du programme",
+            "Soutien à domicile",
+            "Ensemble",
+        ),
+        (Lang::En, "Program coordinator", "Home care", "Total"),
+    ] {
+        let html = feedback(lang);
+        let pathway = section(&html, "pathway");
+        // Follow-up after discharge: the total row, T01's suppressed cell as a dash with its
+        // footnote mark, the region's value with its interval.
+        let followup = pathway
+            .split("data-indicator=\"followup_7d_after_discharge_pct\"")
+            .nth(1)
+            .and_then(|t| t.split("</table>").next())
+            .expect("follow-up table");
+        let total_row = followup
+            .split("<tr data-category=\"all\">")
+            .nth(1)
+            .expect("total row");
+        assert!(total_row.contains(total), "{total_row}");
+        assert!(total_row.contains("—<sup class=\"fn\">"), "{total_row}");
+        assert!(total_row.contains("57"), "{total_row}");
+        // Contacts per participant-month: one row per provider type in the declared order,
+        // labelled in the report's language.
+        let rates = pathway
+            .split("data-indicator=\"program_contacts_per_participant_month\"")
+            .nth(1)
+            .and_then(|t| t.split("</table>").next())
+            .expect("contacts table");
+        let at = |label: &str| {
+            rates
+                .find(label)
+                .unwrap_or_else(|| panic!("{label} in {rates}"))
+        };
+        assert!(at(home_care) < at(coordinator), "declared order");
+        let coordinator_row = rates
+            .split("<tr data-category=\"program_coordinator\">")
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .expect("coordinator row");
+        assert!(
+            coordinator_row.contains("2") && coordinator_row.contains("1"),
+            "{coordinator_row}"
+        );
+        let home_row = rates
+            .split("<tr data-category=\"home_care\">")
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .expect("home care row");
+        assert!(
+            home_row.contains("—<sup class=\"fn\">"),
+            "suppressed: {home_row}"
+        );
+        // Indicators without results this period have no table; each table carries its
+        // definition in the report's language.
+        assert!(!pathway.contains("data-indicator=\"referral_accepted_pct\""));
+        let definition = match lang {
+            Lang::Fr => "médecin de famille ou l'infirmière praticienne",
+            Lang::En => "family physician or nurse practitioner",
+        };
+        assert!(
+            pathway.contains(definition) || pathway.contains(&definition.replace('\'', "&#x27;")),
+            "{pathway}"
+        );
+    }
+    // The accountability report: the region, then every team.
+    let period = parse_period("2025Q3").expect("period");
+    let html = accountability::render(
+        &fixture(),
+        &catalogue(),
+        &DisclosureConfig::default(),
+        &period,
+        Lang::En,
+    )
+    .expect("accountability report");
+    let pathway = section(&html, "pathway");
+    let header = pathway.split("</thead>").next().expect("header");
+    for unit in ["Region", "T01", "T02", "T03"] {
+        assert!(header.contains(unit), "{unit} in {header}");
+    }
+    assert!(header.find("Region") < header.find("T01"));
+}
+
+#[test]
+fn without_pathway_indicators_the_section_says_so() {
+    let period = parse_period("2025Q3").expect("period");
+    let mut cat = catalogue();
+    for d in &mut cat {
+        d.meta.roles.retain(|r| *r != Role::CarePathway);
+    }
+    let html = feedback::render(
+        &fixture(),
+        &cat,
+        &DisclosureConfig::default(),
+        "T01",
+        &period,
+        Lang::En,
+    )
+    .expect("feedback report");
+    let pathway = section(&html, "pathway");
+    assert!(pathway.contains("data-role=\"care_pathway\""), "{pathway}");
+    assert!(!pathway.contains("<table"));
+    // With the role but no results this period: the plain note.
+    let mut data = fixture();
+    data.rows.retain(|r| {
+        !r.indicator.starts_with("followup") && !r.indicator.starts_with("program_contacts")
+    });
+    let html = feedback::render(
+        &data,
+        &catalogue(),
+        &DisclosureConfig::default(),
+        "T01",
+        &period,
+        Lang::Fr,
+    )
+    .expect("feedback report");
+    assert!(section(&html, "pathway").contains("Aucun indicateur du parcours de soins"));
 }

@@ -82,7 +82,8 @@ pub async fn refresh_indicators(
     Ok(())
 }
 
-/// `vigie_indicator_info`: one series per indicator with its unit, direction and period.
+/// `vigie_indicator_info`: one series per indicator with its unit, direction, period, names
+/// and roles.
 fn indicator_info(
     registry: &Registry,
     pipeline: &str,
@@ -100,6 +101,7 @@ fn indicator_info(
             vigie_indicators::Direction::LowerIsBetter => "lower_is_better",
             vigie_indicators::Direction::Neither => "neither",
         };
+        let roles: Vec<&str> = def.meta.roles.iter().map(|r| r.yaml_name()).collect();
         info.with_label_values(&[
             pipeline,
             def.meta.id.as_str(),
@@ -108,6 +110,7 @@ fn indicator_info(
             def.meta.period.code(),
             def.meta.name.fr.as_str(),
             def.meta.name.en.as_str(),
+            roles.join(",").as_str(),
         ])
         .set(1.0);
     }

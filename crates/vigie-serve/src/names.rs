@@ -67,7 +67,7 @@ pub const PIPELINE_LABEL: &str = "pipeline";
 pub const SOURCE_LABELS: [&str; 2] = [PIPELINE_LABEL, "source"];
 
 /// Labels of `vigie_indicator_info`.
-pub const INDICATOR_INFO_LABELS: [&str; 7] = [
+pub const INDICATOR_INFO_LABELS: [&str; 8] = [
     PIPELINE_LABEL,
     "indicator",
     "unit",
@@ -76,6 +76,9 @@ pub const INDICATOR_INFO_LABELS: [&str; 7] = [
     // The catalogue's names, so dashboard pickers show them in the reader's language.
     "name_fr",
     "name_en",
+    // The catalogue's roles, comma-separated (`care_pathway`, `data_quality`...), so that a
+    // dashboard panel selects the indicators of a kind (`roles=~".*care_pathway.*"`).
+    "roles",
 ];
 
 /// Labels of `vigie_survey_item_info`: the item (the `stratum` of results by item) with its

@@ -46,6 +46,9 @@ pub struct SynthConfig {
     /// Persons per work unit (default 50 000). Only affects memory use and
     /// parallelism, never the output.
     pub chunk_size: u64,
+    /// Whether the care pathway's extracts (community contacts, referrals) are written
+    /// (default true). Leaving them out changes no other file.
+    pub pathway: bool,
 }
 
 impl Default for SynthConfig {
@@ -65,6 +68,7 @@ impl Default for SynthConfig {
             survey_rate: 0.12,
             survey_rate_enrolled: 0.30,
             chunk_size: 50_000,
+            pathway: true,
         }
     }
 }

@@ -66,6 +66,8 @@ pub(crate) enum RowKind {
     Stay = 13,
     Enrolment = 14,
     Survey = 15,
+    Contact = 16,
+    Referral = 17,
 }
 
 /// A decided corruption and a hash for choosing its variant.
@@ -125,6 +127,15 @@ pub(crate) fn bad_fr_date(d: NaiveDate, variant: u64) -> String {
         format!("31/02/{:04}", d.year())
     } else {
         format!("{:02}/13/{:04}", d.day(), d.year())
+    }
+}
+
+/// An impossible compact date (`YYYYMMDD`).
+pub(crate) fn bad_compact_date(d: NaiveDate, variant: u64) -> String {
+    if variant.is_multiple_of(2) {
+        format!("{:04}13{:02}", d.year(), d.day())
+    } else {
+        format!("{:04}0230", d.year())
     }
 }
 

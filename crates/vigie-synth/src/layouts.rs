@@ -8,6 +8,13 @@
 //! | hospital B | `hopital_b/episodes_YYYYMM.csv` | Windows-1252 | CRLF | `;` |
 //! | program | `programme/enrolments.csv` | UTF-8 | LF | `,` |
 //! | survey | `sondage/survey_YYYYQn.csv` | UTF-8 | LF | `,` |
+//! | community contacts | `soins_communautaires/contacts_YYYYMM.csv` | UTF-8 | LF | `|` |
+//! | referrals | `references/referrals.csv` | UTF-8 | CRLF | `,` |
+//!
+//! The community partner (primary care, home care, community agencies and the program's
+//! coordinators in one shared record) sends compact dates `YYYYMMDD`, times `HH:MM` and its
+//! own provider and mode codes ([`crate::pathway`]); the e-referral platform re-sends its
+//! whole register, with ISO dates and steps not yet reached left empty.
 //!
 //! Monthly files are written for every month of the horizon (header only
 //! when empty), by month of ED arrival / episode start; survey files for
@@ -18,7 +25,10 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::corrupt::{Bad, Corruption, bad_fr_date, bad_iso_date, bad_triage, invalid_hcn};
+use crate::corrupt::{
+    Bad, Corruption, bad_compact_date, bad_fr_date, bad_iso_date, bad_triage, invalid_hcn,
+};
+use crate::pathway::{Contact, Referral};
 use crate::population::Person;
 use crate::program::{Enrolment, PROGRAM_CODE};
 use crate::survey::SurveyResponse;
@@ -37,17 +47,28 @@ pub enum Source {
     Programme,
     /// Patient-experience survey.
     Sondage,
+    /// Community partner's contacts (primary care, home care, community, program).
+    Contacts,
+    /// E-referral platform's register.
+    Referrals,
 }
 
 impl Source {
     /// All sources in output order.
-    pub const ALL: [Source; 5] = [
+    pub const ALL: [Source; 7] = [
         Source::Registry,
         Source::HospitalA,
         Source::HopitalB,
         Source::Programme,
         Source::Sondage,
+        Source::Contacts,
+        Source::Referrals,
     ];
+
+    /// The sources of the care pathway, written only when the configuration asks for them.
+    pub fn is_pathway(self) -> bool {
+        matches!(self, Source::Contacts | Source::Referrals)
+    }
 
     /// Directory under the output directory.
     pub fn dir(self) -> &'static str {
@@ -57,6 +78,8 @@ impl Source {
             Source::HopitalB => "hopital_b",
             Source::Programme => "programme",
             Source::Sondage => "sondage",
+            Source::Contacts => "soins_communautaires",
+            Source::Referrals => "references",
         }
     }
 
@@ -76,18 +99,28 @@ impl Source {
             Source::Sondage => {
                 "response_id,hcn,team,completed,lang,respondent,Q1,Q2,Q3,Q4,Q5,Q6,Q7,Q8"
             }
+            Source::Contacts => {
+                "nam|date_contact|heure|intervenant|modalite|organisation|programme|no_reference"
+            }
+            Source::Referrals => {
+                "referral_id,health_card,referred_on,referred_by,referred_to,reason,accepted_on,first_appointment_on,report_returned_on"
+            }
         }
     }
 
     /// Field delimiter.
     pub fn delimiter(self) -> u8 {
-        if self == Source::HopitalB { b';' } else { b',' }
+        match self {
+            Source::HopitalB => b';',
+            Source::Contacts => b'|',
+            _ => b',',
+        }
     }
 
     /// Line ending.
     pub fn line_end(self) -> &'static str {
         match self {
-            Source::HospitalA | Source::HopitalB => "\r\n",
+            Source::HospitalA | Source::HopitalB | Source::Referrals => "\r\n",
             _ => "\n",
         }
     }
@@ -107,7 +140,7 @@ impl Source {
                 b
             }
             Source::HopitalB => encode_1252(&format!("{}\r\n", self.header())),
-            _ => format!("{}\n", self.header()).into_bytes(),
+            _ => format!("{}{}", self.header(), self.line_end()).into_bytes(),
         }
     }
 }
@@ -126,6 +159,14 @@ pub fn hopital_b_file(month: NaiveDate) -> String {
 pub fn survey_file(year: i32, quarter: u32) -> String {
     format!("survey_{year:04}Q{quarter}.csv")
 }
+
+/// `soins_communautaires/contacts_YYYYMM.csv`
+pub fn contacts_file(month: NaiveDate) -> String {
+    format!("contacts_{:04}{:02}.csv", month.year(), month.month())
+}
+
+/// `references/referrals.csv`
+pub const REFERRALS_FILE: &str = "referrals.csv";
 
 /// `registre/population.csv`
 pub const REGISTRY_FILE: &str = "population.csv";
@@ -221,6 +262,16 @@ pub(crate) const ENROLMENT_BAD: [Corruption; 3] = [
     Corruption::UnparseableDate,
 ];
 pub(crate) const SURVEY_BAD: [Corruption; 3] = [
+    Corruption::InvalidHcn,
+    Corruption::EmptyRequiredDate,
+    Corruption::UnparseableDate,
+];
+pub(crate) const CONTACT_BAD: [Corruption; 3] = [
+    Corruption::InvalidHcn,
+    Corruption::EmptyRequiredDate,
+    Corruption::UnparseableDate,
+];
+pub(crate) const REFERRAL_BAD: [Corruption; 3] = [
     Corruption::InvalidHcn,
     Corruption::EmptyRequiredDate,
     Corruption::UnparseableDate,
@@ -351,4 +402,54 @@ pub(crate) fn survey_row_tail(out: &mut String, p: &Person, r: &SurveyResponse, 
         let _ = write!(out, "{score}");
     }
     out.push('\n');
+}
+
+fn push_compact(out: &mut String, d: NaiveDate) {
+    let _ = write!(out, "{:04}{:02}{:02}", d.year(), d.month(), d.day());
+}
+
+/// A contact row: `nam|date_contact|heure|intervenant|modalite|organisation|programme|no_reference`
+/// + LF; `referral_id` is the id of the referral the contact answers, if any.
+pub(crate) fn contact_row(
+    out: &mut String,
+    hcn: &str,
+    c: &Contact,
+    referral_id: Option<&str>,
+    bad: Option<Bad>,
+) {
+    push_hcn(out, hcn, bad);
+    out.push('|');
+    match bad.map(|b| (b.kind, b.variant)) {
+        Some((Corruption::EmptyRequiredDate, _)) => {}
+        Some((Corruption::UnparseableDate, v)) => out.push_str(&bad_compact_date(c.date, v)),
+        _ => push_compact(out, c.date),
+    }
+    let _ = write!(
+        out,
+        "|{:02}:{:02}|{}|{}|{}|{}|{}\n",
+        c.minute / 60,
+        c.minute % 60,
+        c.provider.code(),
+        c.mode.code(),
+        c.organisation,
+        if c.program { PROGRAM_CODE } else { "" },
+        referral_id.unwrap_or("")
+    );
+}
+
+/// A referral row: `referral_id,health_card,referred_on,referred_by,referred_to,reason,
+/// accepted_on,first_appointment_on,report_returned_on` + CRLF.
+pub(crate) fn referral_row(out: &mut String, id: &str, hcn: &str, r: &Referral, bad: Option<Bad>) {
+    out.push_str(id);
+    out.push(',');
+    push_hcn(out, hcn, bad);
+    out.push(',');
+    push_main_iso(out, r.date, bad);
+    let _ = write!(out, ",{},{},{},", r.from, r.to, r.reason);
+    push_opt_iso(out, r.accepted);
+    out.push(',');
+    push_opt_iso(out, r.appointment);
+    out.push(',');
+    push_opt_iso(out, r.report_returned);
+    out.push_str("\r\n");
 }

@@ -4,8 +4,9 @@
 //! partners of an integrated-care region drop in the landing zone: the
 //! population registry, two hospitals' ED / inpatient extracts (English and
 //! French layouts, different encodings), the care-coordination program's
-//! enrolments and a patient-experience survey. Layouts are described in
-//! [`layouts`].
+//! enrolments, a patient-experience survey and (unless turned off) the care pathway: the
+//! community partner's contacts and the e-referral platform's register ([`pathway`]).
+//! Layouts are described in [`layouts`].
 //!
 //! The region is seeded and deterministic: the same [`SynthConfig`] gives
 //! byte-identical files whatever the thread count or chunk size, because every
@@ -30,6 +31,7 @@ mod error;
 pub mod layouts;
 pub mod luhn;
 mod model;
+pub mod pathway;
 pub mod population;
 pub mod program;
 mod seeding;
@@ -47,6 +49,7 @@ pub use corrupt::Corruption;
 pub use error::SynthError;
 pub use layouts::Source;
 pub use luhn::{hcn_valid, luhn_check_digit, luhn_valid};
+pub use pathway::{Contact, ContactMode, ProviderType, Referral};
 pub use population::{Person, hcn_for};
 pub use program::Enrolment;
 pub use survey::SurveyResponse;
@@ -102,6 +105,10 @@ pub struct Totals {
     pub averted_admissions: u64,
     /// Survey responses written.
     pub survey_responses: u64,
+    /// Contacts written (community partner), zero without the pathway.
+    pub contacts: u64,
+    /// Referrals written (e-referral platform), zero without the pathway.
+    pub referrals: u64,
 }
 
 impl Totals {
@@ -115,6 +122,8 @@ impl Totals {
         self.averted_ed_visits += o.averted_ed_visits;
         self.averted_admissions += o.averted_admissions;
         self.survey_responses += o.survey_responses;
+        self.contacts += o.contacts;
+        self.referrals += o.referrals;
     }
 }
 
@@ -122,7 +131,8 @@ impl Totals {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SynthSummary {
     /// Every file written, in order: registry, hospital A months, hospital B
-    /// months, program, survey quarters.
+    /// months, program, survey quarters, then (with the pathway) contact months and the
+    /// referral register.
     pub files: Vec<FileSummary>,
     /// Region-level counts.
     pub totals: Totals,
@@ -168,6 +178,10 @@ pub struct PersonHistory {
     pub enrolment: Option<Enrolment>,
     /// Survey responses.
     pub surveys: Vec<SurveyResponse>,
+    /// Contacts in date order (empty without the pathway).
+    pub contacts: Vec<Contact>,
+    /// Referrals in referral order (empty without the pathway).
+    pub referrals: Vec<Referral>,
 }
 
 /// Person-level access to the model (what [`generate`] writes, unencoded).
@@ -216,6 +230,12 @@ impl Simulator {
             &mut rng,
             &mut extra,
         );
+        let (contacts, referrals) = if model.cfg.pathway {
+            let mut rng = person_rng(seed, index, Stream::Pathway);
+            pathway::simulate(model, &person, &admissions, enrolment.as_ref(), &mut rng)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         PersonHistory {
             person,
             ed_visits,
@@ -223,6 +243,8 @@ impl Simulator {
             eligibility,
             enrolment,
             surveys,
+            contacts,
+            referrals,
         }
     }
 }

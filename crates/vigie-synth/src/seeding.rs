@@ -22,6 +22,8 @@ pub(crate) enum Stream {
     /// The survey's rating and recommendation items and respondent type, drawn apart so
     /// that adding them left the earlier survey answers (and who answers) unchanged.
     SurveyExtra = 5,
+    /// Contacts and referrals of the care pathway.
+    Pathway = 6,
 }
 
 /// SplitMix64 finaliser: a fast, well-mixed bijection on u64.

@@ -176,7 +176,7 @@ const HOUR_WEIGHTS: [f64; 24] = [
     2.8, 2.5, 2.2, 1.8, 1.5,
 ];
 
-fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
+pub(crate) fn poisson(rng: &mut ChaCha8Rng, lambda: f64) -> u32 {
     if lambda.is_nan() || lambda <= 0.0 {
         return 0;
     }

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use crate::corrupt::{Bad, Corruption, RowKind, decide};
 use crate::layouts::{self, Source};
 use crate::model::Model;
+use crate::pathway::{self, Contact, Referral};
 use crate::utilisation::{Admission, EdVisit, Hospital};
 use crate::{
     Enrolment, FileSummary, Person, PersonHistory, Simulator, SurveyResponse, SynthError,
@@ -57,6 +58,8 @@ struct ChunkOut {
     hopital_b: Vec<(Vec<u8>, FileStats)>,
     programme: (String, FileStats),
     surveys: Vec<SurveyRow>,
+    contacts: Vec<(String, FileStats)>,
+    referrals: (String, FileStats),
     totals: Totals,
 }
 
@@ -133,6 +136,9 @@ struct ChunkRows<'a> {
     hopital_b: Vec<(String, FileStats)>,
     programme: (String, FileStats),
     surveys: Vec<SurveyRow>,
+    /// One per month of the horizon (empty without the pathway).
+    contacts: Vec<(String, FileStats)>,
+    referrals: (String, FileStats),
     totals: Totals,
 }
 
@@ -146,6 +152,8 @@ impl<'a> ChunkRows<'a> {
             hopital_b: vec![(String::new(), FileStats::default()); months],
             programme: (String::new(), FileStats::default()),
             surveys: Vec::new(),
+            contacts: vec![(String::new(), FileStats::default()); months],
+            referrals: (String::new(), FileStats::default()),
             totals: Totals::default(),
         }
     }
@@ -165,6 +173,8 @@ impl<'a> ChunkRows<'a> {
             eligibility,
             enrolment,
             surveys: responses,
+            contacts,
+            referrals,
         } = history;
         self.totals.persons += 1;
         self.totals.deaths += u64::from(p.death_date.is_some());
@@ -177,6 +187,48 @@ impl<'a> ChunkRows<'a> {
         }
         for r in &responses {
             self.add_survey_row(index, &p, r);
+        }
+        self.add_pathway_rows(index, &p.hcn, &contacts, &referrals);
+    }
+
+    /// The person's contacts, each in the file of its month, and referrals.
+    fn add_pathway_rows(
+        &mut self,
+        index: u64,
+        hcn: &str,
+        contacts: &[Contact],
+        referrals: &[Referral],
+    ) {
+        let seed = self.model.cfg.seed;
+        for (ordinal, c) in contacts.iter().enumerate() {
+            let Some(m) = self.model.horizon.month_index(c.date) else {
+                continue;
+            };
+            self.totals.contacts += 1;
+            let bad = self.bad(
+                RowKind::Contact,
+                index,
+                ordinal as u64,
+                &layouts::CONTACT_BAD,
+            );
+            let id = c
+                .referral
+                .and_then(|r| referrals.get(r))
+                .map(|r| pathway::referral_id(seed, index, r.ordinal));
+            layouts::contact_row(&mut self.contacts[m].0, hcn, c, id.as_deref(), bad);
+            self.contacts[m].1.count(bad);
+        }
+        for r in referrals {
+            self.totals.referrals += 1;
+            let bad = self.bad(
+                RowKind::Referral,
+                index,
+                u64::from(r.ordinal),
+                &layouts::REFERRAL_BAD,
+            );
+            let id = pathway::referral_id(seed, index, r.ordinal);
+            layouts::referral_row(&mut self.referrals.0, &id, hcn, r, bad);
+            self.referrals.1.count(bad);
         }
     }
 
@@ -298,6 +350,8 @@ impl<'a> ChunkRows<'a> {
                 .collect(),
             programme: self.programme,
             surveys: self.surveys,
+            contacts: self.contacts,
+            referrals: self.referrals,
             totals: self.totals,
         }
     }
@@ -328,7 +382,11 @@ pub(crate) fn run(
 ) -> Result<SynthSummary, SynthError> {
     let model = &sim.model;
     let h = &model.horizon;
-    for source in Source::ALL {
+    let pathway = model.cfg.pathway;
+    for source in Source::ALL
+        .into_iter()
+        .filter(|s| pathway || !s.is_pathway())
+    {
         let dir = out_dir.join(source.dir());
         fs::create_dir_all(&dir).map_err(|e| SynthError::io(&dir, e))?;
     }
@@ -358,6 +416,28 @@ pub(crate) fn run(
         .into_iter()
         .map(|(y, q)| Sink::create(out_dir, Source::Sondage, &layouts::survey_file(y, q)))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut contacts = if pathway {
+        (0..h.months())
+            .map(|m| {
+                Sink::create(
+                    out_dir,
+                    Source::Contacts,
+                    &layouts::contacts_file(h.month_start(m)),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let mut referrals = if pathway {
+        Some(Sink::create(
+            out_dir,
+            Source::Referrals,
+            layouts::REFERRALS_FILE,
+        )?)
+    } else {
+        None
+    };
 
     let cfg = &model.cfg;
     let chunks = cfg.persons.div_ceil(cfg.chunk_size);
@@ -393,6 +473,14 @@ pub(crate) fn run(
                 sink.write(row.tail.as_bytes())?;
                 sink.stats.count(row.bad);
             }
+            for (sink, (text, stats)) in contacts.iter_mut().zip(&out.contacts) {
+                sink.write(text.as_bytes())?;
+                sink.stats.add(stats);
+            }
+            if let Some(sink) = referrals.as_mut() {
+                sink.write(out.referrals.0.as_bytes())?;
+                sink.stats.add(&out.referrals.1);
+            }
             totals.add(&out.totals);
             done += out.persons;
         }
@@ -405,7 +493,7 @@ pub(crate) fn run(
         files.push(sink.finish()?);
     }
     files.push(programme.finish()?);
-    for sink in sondage {
+    for sink in sondage.into_iter().chain(contacts).chain(referrals) {
         files.push(sink.finish()?);
     }
     Ok(SynthSummary { files, totals })

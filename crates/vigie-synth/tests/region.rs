@@ -39,7 +39,11 @@ fn read_tree(
 ) -> Result<BTreeMap<String, Vec<u8>>, Box<dyn std::error::Error + Send + Sync>> {
     let mut out = BTreeMap::new();
     for source in Source::ALL {
-        for entry in fs::read_dir(dir.join(source.dir()))? {
+        let source_dir = dir.join(source.dir());
+        if !source_dir.exists() {
+            continue;
+        }
+        for entry in fs::read_dir(source_dir)? {
             let entry = entry?;
             let rel = format!("{}/{}", source.dir(), entry.file_name().to_string_lossy());
             out.insert(rel, fs::read(entry.path())?);
@@ -141,7 +145,19 @@ fn validate(source: Source, r: &[String]) -> (bool, bool) {
             let hcn = r[1].is_empty() || hcn_valid(&r[1]);
             (hcn && fr(&r[3]).is_some(), hcn)
         }
+        Source::Contacts => {
+            let hcn = hcn_valid(&r[0]);
+            (hcn && compact(&r[1]).is_some(), hcn)
+        }
+        Source::Referrals => {
+            let hcn = hcn_valid(&r[1]);
+            (hcn && iso(&r[2]).is_some(), hcn)
+        }
     }
+}
+
+fn compact(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y%m%d").ok()
 }
 
 /// Events per HCN from the hospital files: (ED arrival dates, admission dates).
@@ -187,7 +203,7 @@ fn same_seed_same_bytes_whatever_threads_and_chunks() -> TestResult {
         read_tree(b.path())?,
         read_tree(c.path())?,
     );
-    assert_eq!(ta.len(), 1 + 36 + 36 + 1 + 12);
+    assert_eq!(ta.len(), 1 + 36 + 36 + 1 + 12 + 36 + 1);
     assert!(ta == tb, "different thread counts gave different files");
     assert!(ta == tc, "different chunk sizes gave different files");
 
@@ -227,6 +243,7 @@ fn layouts_encodings_and_row_accounting() -> TestResult {
                 );
                 assert_eq!(crlf, lf, "{rel}: every line ends with CRLF");
             }
+            Source::Referrals => assert_eq!(crlf, lf, "{rel}: every line ends with CRLF"),
             Source::HopitalB => {
                 assert_eq!(crlf, lf, "{rel}: every line ends with CRLF");
                 assert!(
@@ -659,5 +676,95 @@ fn progress_is_reported_in_order_up_to_every_person() -> TestResult {
     assert!(seen.len() > 1, "progress reported per chunk: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
     assert_eq!(seen.last().copied(), Some(cfg.persons));
+    Ok(())
+}
+
+#[test]
+fn the_pathway_changes_no_other_file_and_closes_its_loops() -> TestResult {
+    let with = SynthConfig {
+        bad_row_rate: 0.0,
+        ..small(55, 3000)
+    };
+    let without = SynthConfig {
+        pathway: false,
+        ..with.clone()
+    };
+    let (dw, sw) = gen_region(&with)?;
+    let (dn, sn) = gen_region(&without)?;
+    let (tw, tn) = (read_tree(dw.path())?, read_tree(dn.path())?);
+    // Without the pathway: no contact nor referral file, every other file identical.
+    assert!(!dn.path().join(Source::Contacts.dir()).exists());
+    assert!(!dn.path().join(Source::Referrals.dir()).exists());
+    assert_eq!((sn.totals.contacts, sn.totals.referrals), (0, 0));
+    for (rel, bytes) in &tn {
+        assert!(tw.get(rel) == Some(bytes), "{rel} changed with the pathway");
+    }
+    assert_eq!(tw.len(), tn.len() + 36 + 1);
+
+    // Referrals: ids unique, steps in order, each appointment is the specialist contact
+    // answering it, on the same day, for the same person.
+    let register = records(Source::Referrals, &tw["references/referrals.csv"]);
+    assert_eq!(register.len() as u64, sw.totals.referrals);
+    assert!(register.len() > 100, "{} referrals", register.len());
+    let mut by_id: HashMap<String, (String, Option<NaiveDate>)> = HashMap::new();
+    let (mut accepted, mut seen, mut returned) = (0, 0, 0);
+    for r in &register {
+        let dates: Vec<Option<NaiveDate>> = r[6..9].iter().map(|d| iso(d)).collect();
+        let sent = iso(&r[2]).ok_or("referral date")?;
+        let (acc, appt, rep) = (dates[0], dates[1], dates[2]);
+        assert!(acc.is_none_or(|a| a >= sent), "{r:?}");
+        assert!(
+            appt.is_none() || acc.is_some_and(|a| appt >= Some(a)),
+            "{r:?}"
+        );
+        assert!(
+            rep.is_none() || appt.is_some_and(|a| rep >= Some(a)),
+            "{r:?}"
+        );
+        accepted += usize::from(acc.is_some());
+        seen += usize::from(appt.is_some());
+        returned += usize::from(rep.is_some());
+        assert!(r[0].starts_with("RF") && !r[0].bytes().any(|b| b.is_ascii_digit()));
+        assert!(
+            by_id.insert(r[0].clone(), (r[1].clone(), appt)).is_none(),
+            "{}",
+            r[0]
+        );
+    }
+    assert!(accepted < register.len() && seen < accepted && returned < seen);
+
+    let (mut contacts, mut answering) = (0u64, 0);
+    let mut providers = BTreeMap::new();
+    for (rel, bytes) in tw
+        .iter()
+        .filter(|(k, _)| k.starts_with("soins_communautaires/"))
+    {
+        for r in records(Source::Contacts, bytes) {
+            contacts += 1;
+            *providers.entry(r[3].clone()).or_insert(0u64) += 1;
+            assert!(["P", "T", "V", "D"].contains(&r[4].as_str()), "{rel} {r:?}");
+            assert!(r[2].len() == 5 && &r[2][2..3] == ":", "{rel} {r:?}");
+            assert_eq!(
+                r[6] == "PSM",
+                ["COORD", "TS"].contains(&r[3].as_str()),
+                "{r:?}"
+            );
+            if !r[7].is_empty() {
+                answering += 1;
+                let (hcn, appt) = &by_id[&r[7]];
+                assert_eq!(hcn, &r[0], "the referral's person");
+                assert_eq!(*appt, compact(&r[1]), "the appointment day");
+                assert_eq!(r[3], "SPEC");
+            }
+        }
+    }
+    assert_eq!(contacts, sw.totals.contacts);
+    assert_eq!(answering, seen, "one specialist contact per appointment");
+    for code in ["MF", "IPS", "SPEC", "SAD", "ORG", "TS", "COORD"] {
+        assert!(
+            providers.get(code).copied().unwrap_or(0) > 0,
+            "{code}: {providers:?}"
+        );
+    }
     Ok(())
 }

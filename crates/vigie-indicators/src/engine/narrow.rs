@@ -9,7 +9,8 @@ use crate::error::IndicatorError;
 /// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
 /// from that month (its partitions only), stays admitted or discharged from that day (a
 /// stay discharged in a recomputed month may have begun long before; a readmission follows
-/// its discharge), and the persons with such events. Every other table stays whole.
+/// its discharge), and the persons with such events, with a contact or referral step in
+/// those periods, or in a program. Every other table stays whole.
 pub(super) async fn restrict_events(
     ctx: &SessionContext,
     from: NaiveDate,
@@ -38,15 +39,24 @@ pub(super) async fn restrict_events(
     }
     // Indicators reach persons only through their events (denominators come from
     // `population_month`, built from the whole table): the persons with events in the
-    // narrowed tables are all a recompute needs, and a small table to join against spares
-    // every query hashing the whole registry again.
+    // narrowed tables, or with a contact or a referral step from `from` on (the pathway
+    // tables stay whole), and every program participant (a few in a hundred, whose program
+    // indicators count those without any event too) are all a recompute needs, and a small table to join against
+    // spares every query hashing the whole registry again.
     if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
         ctx.register_table("person__whole", provider)
             .map_err(internal)?;
-        let persons = "CREATE TABLE person AS SELECT p.* FROM \
-            (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission) AS k \
-            JOIN person__whole AS p ON p.person_number = k.person_number";
-        run_sql(ctx, "person", persons).await?;
+        let persons = format!(
+            "CREATE TABLE person AS SELECT p.* FROM \
+            (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \
+             UNION SELECT person_number FROM enrolment \
+             UNION SELECT person_number FROM contact WHERE contact_date >= DATE '{from}' \
+             UNION SELECT person_number FROM referral WHERE referral_date >= DATE '{from}' \
+                OR accepted_date >= DATE '{from}' OR first_appointment_date >= DATE '{from}' \
+                OR report_returned_date >= DATE '{from}') AS k \
+            JOIN person__whole AS p ON p.person_number = k.person_number"
+        );
+        run_sql(ctx, "person", &persons).await?;
     }
     Ok(())
 }

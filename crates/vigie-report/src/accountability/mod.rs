@@ -1,8 +1,9 @@
 //! The accountability report of the region for one period: for funders.
 //!
 //! One function per section, each with its template fragment under
-//! `templates/accountability/`: the scorecard, the program evaluation, the region's equity
-//! gaps, data quality and the methods appendix.
+//! `templates/accountability/`: the scorecard, the program evaluation, the care pathway
+//! (the region and each team), the region's equity gaps, data quality and the methods
+//! appendix.
 
 mod data_quality;
 mod equity;
@@ -18,6 +19,7 @@ use vigie_indicators::IndicatorDef;
 
 use crate::data::{Data, Footnote, Notes, SuppressedCell};
 use crate::i18n::text;
+use crate::pathway::{PathwaySection, Unit};
 use crate::period::Period;
 use crate::sections::{Scope, as_of, lang_code};
 use crate::{ReportError, render};
@@ -40,6 +42,8 @@ struct Context {
     #[serde(flatten)]
     evaluation: EvaluationSection,
     #[serde(flatten)]
+    pathway: PathwaySection,
+    #[serde(flatten)]
     equity: EquityRegion,
     #[serde(flatten)]
     data_quality: DataQuality,
@@ -61,6 +65,15 @@ pub fn render(
     let mut notes = Notes::default();
     let scorecard = scorecard::section(&s, &mut notes);
     let evaluation = evaluation::section(&s, &mut notes);
+    // The region first, then every team.
+    let units: Vec<Unit> = std::iter::once(crate::data::REGION)
+        .chain(data.teams.iter().map(String::as_str))
+        .map(|code| Unit {
+            code: code.to_string(),
+            label: crate::data::unit_label(code, lang),
+        })
+        .collect();
+    let pathway = crate::pathway::section(&s, &units, &mut notes);
     let equity = equity::section(&s, &mut notes);
     let data_quality = data_quality::section(&s, &mut notes);
     let ctx = Context {
@@ -75,6 +88,7 @@ pub fn render(
         as_of: as_of(data, lang),
         scorecard,
         evaluation,
+        pathway,
         equity,
         data_quality,
         methods: methods::section(catalogue, cfg, lang),

@@ -3,7 +3,8 @@
 //! One function per section, each with its template fragment under `templates/feedback/`:
 //! the key figures at a glance, the team among its peers on the headline indicator, the
 //! indicator table, their history (SPC), their peers (funnel plots), the program evaluation,
-//! patient experience, equity (the indicators by equity stratum) and the data notes.
+//! patient experience, the care pathway (follow-up after discharge, the referral loop,
+//! program intensity), equity (the indicators by equity stratum) and the data notes.
 
 mod equity;
 mod experience;
@@ -18,6 +19,7 @@ use vigie_indicators::IndicatorDef;
 
 use crate::data::{Data, Footnote, Notes, SourceRow, SuppressedCell};
 use crate::i18n::text;
+use crate::pathway::{PathwaySection, Unit};
 use crate::period::Period;
 use crate::sections::{Scope, as_of, lang_code};
 use crate::views::Status;
@@ -66,6 +68,8 @@ struct Context {
     #[serde(flatten)]
     experience: Experience,
     #[serde(flatten)]
+    pathway: PathwaySection,
+    #[serde(flatten)]
     equity: EquitySection,
     #[serde(flatten)]
     notes: DataNotes,
@@ -95,6 +99,17 @@ pub fn render(
     let program = program::section(&s, &mut notes);
     let ed_peers = program::ed_peers(&s, &mut notes);
     let experience = experience::section(&s, &mut notes);
+    let units = [
+        Unit {
+            code: team.to_string(),
+            label: s.team_label.clone(),
+        },
+        Unit {
+            code: crate::data::REGION.to_string(),
+            label: s.region_label.clone(),
+        },
+    ];
+    let pathway = crate::pathway::section(&s, &units, &mut notes);
     let equity = equity::section(&s, &shown, &mut notes);
     let coverage = data.coverage(catalogue, cfg, lang, &mut notes);
     let ctx = Context {
@@ -119,6 +134,7 @@ pub fn render(
         indicators,
         program,
         experience,
+        pathway,
         equity,
         notes: DataNotes {
             coverage,
