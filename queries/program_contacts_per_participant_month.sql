@@ -1,8 +1,9 @@
 -- Contacts of care-coordination program participants per participant-month, by month,
 -- enrolling team and provider type: every contact of a participant (the program's own and
 -- the services they were linked to) from the enrolment day to the program's end day (the
--- death, or the end of the data while it runs), over the time enrolled in the month (a participant enrolled
--- for the whole month is one participant-month).
+-- death, or the end of the data while it runs), over the days enrolled in the month: the
+-- denominator is in participant-days (whole numbers, so that sums up the hierarchy are exact
+-- in any order), read by the unit as participant-months of 30.4375 days.
 -- Grain: one row per month x team x provider type.
 with data_end as (
     select max(period_end) as last_day
@@ -40,10 +41,8 @@ exposure as (
     select
         c.period_start,
         n.team,
-        cast(
-            cast(least(n.end_before, c.period_end) as int)
-            - cast(greatest(n.start_day, c.period_start) as int) as double
-        ) / cast(cast(c.period_end as int) - cast(c.period_start as int) as double) as months
+        cast(least(n.end_before, c.period_end) as int)
+        - cast(greatest(n.start_day, c.period_start) as int) as days
     from enrolled as n
     join calendar as c
         on c.period_type = 'month'
@@ -52,7 +51,7 @@ exposure as (
 ),
 
 cells as (
-    select x.period_start, x.team, t.provider_type, 0 as numerator, x.months as denominator
+    select x.period_start, x.team, t.provider_type, 0 as numerator, x.days as denominator
     from exposure as x
     cross join provider_types as t
     union all
@@ -61,7 +60,7 @@ cells as (
         n.team,
         k.provider_type,
         1 as numerator,
-        0.0 as denominator
+        0 as denominator
     from contact as k
     join enrolled as n
         on n.person_number = k.person_number

@@ -540,7 +540,7 @@ fn ten_digit_tokens(text: &str) -> Vec<String> {
 }
 
 /// Whether any of `ids` appears in any table or any file of the warehouse.
-async fn stored_anywhere(wh: &Path, ids: &[String]) -> Vec<String> {
+pub(crate) async fn stored_anywhere(wh: &Path, ids: &[String]) -> Vec<String> {
     let mut found = Vec::new();
     for t in [
         "person",
@@ -548,6 +548,8 @@ async fn stored_anywhere(wh: &Path, ids: &[String]) -> Vec<String> {
         "admission",
         "enrolment",
         "survey_response",
+        "contact",
+        "referral",
         "quarantine",
         "load_manifest",
     ] {

@@ -2398,11 +2398,15 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         .expect("a last complete month");
     let before = published(&wh).await;
     let weekly = compute_range(&wh, &[], Some(last), None).await;
+    let evaluation: Vec<String> = load_catalogue(&repo().join("queries"))
+        .expect("catalogue")
+        .into_iter()
+        .filter(|d| d.meta.method == vigie_indicators::Method::ProgramEvaluation)
+        .map(|d| d.meta.id)
+        .collect();
+    assert_eq!(evaluation.len(), 4, "{evaluation:?}");
     assert!(
-        !weekly
-            .indicators
-            .keys()
-            .any(|id| id.starts_with("program_")),
+        !weekly.indicators.keys().any(|id| evaluation.contains(id)),
         "the program evaluation waits for a full compute: {:?}",
         weekly.indicators.keys()
     );

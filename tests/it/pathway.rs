@@ -386,41 +386,42 @@ async fn program_intensity_matches_hand_computed_rates_delays_and_shares() {
     let rows = published(&l.warehouse).await;
     assert_published_is_safe(&rows);
 
-    // March 2024: persons 61-67 enrolled all 31 days (7 participant-months), 68-69 from the
-    // 17th (15 of 31 days each): exposure 7 + 30/31 = 7.967742 participant-months.
-    // Coordinator: 2 x 7 + 2 = 16 contacts -> 2.008097 per participant-month; Byar (16 >= 10):
-    //   lower = 16 (1 - 1/144 - 1.959964/12)^3 / E = 16 x 0.829725^3 / 7.967742 = 1.147064,
-    //   upper = 17 (1 - 1/153 + 1.959964/(3 sqrt 17))^3 / E = 17 x 1.151918^3 / E = 3.261205.
-    // Home care: 6 contacts -> 0.753036; exact Poisson (6 < 10): chi-square quantiles
-    //   / 2 = 2.201894 and 13.059474 -> 0.276349 and 1.639043.
+    // March 2024: persons 61-67 enrolled all 31 days, 68-69 from the 17th (15 days each):
+    // 7 x 31 + 2 x 15 = 247 participant-days = 247 / 30.4375 = 8.114990 participant-months.
+    // Coordinator: 2 x 7 + 2 = 16 contacts -> 16 / 8.114990 = 1.971660 per participant-month;
+    // Byar (16 >= 10), E = 8.114990:
+    //   lower = 16 (1 - 1/144 - 1.959964/12)^3 / E = 16 x 0.829725^3 / E = 1.126250,
+    //   upper = 17 (1 - 1/153 + 1.959964/(3 sqrt 17))^3 / E = 17 x 1.151918^3 / E = 3.202030.
+    // Home care: 6 contacts -> 0.739372; exact Poisson (6 < 10): chi-square quantiles / 2 =
+    //   2.201894 and 13.059474 -> 0.271337 and 1.609303.
     // Social worker: none -> 0 (a zero is not a small count). Community agency: the two
     // contacts before enrolment do not count -> 0.
     let rate = "program_contacts_per_participant_month";
     let c = |v: &str| cell(&rows, rate, "2024-03-01", "region", "provider_type", v);
-    let exposure = 7.0 + 30.0 / 31.0;
+    let months = 247.0 / 30.4375;
     check(
         c("program_coordinator"),
         16.0,
-        Some(exposure),
-        16.0 / exposure,
-        Some((1.147064, 3.261205)),
+        Some(247.0),
+        16.0 / months,
+        Some((1.126250, 3.202030)),
     );
     check(
         c("home_care"),
         6.0,
-        Some(exposure),
-        6.0 / exposure,
-        Some((0.276349, 1.639043)),
+        Some(247.0),
+        6.0 / months,
+        Some((0.271337, 1.609303)),
     );
-    check(c("community_agency"), 0.0, Some(exposure), 0.0, None);
+    check(c("community_agency"), 0.0, Some(247.0), 0.0, None);
     assert!(
         !rows
             .iter()
             .any(|r| r.indicator == rate && r.stratum_dimension == "all"),
         "no pooled total: each provider type has the whole exposure"
     );
-    // April: 61-66 all 30 days (6), 67 until its death on the 15th (15 of 30 days: 0.5),
-    // 68-69 all month (2): 8.5 participant-months, no contact.
+    // April: 61-66 and 68-69 all 30 days, 67 until its death on the 15th (15 days):
+    // 8 x 30 + 15 = 255 participant-days, no contact.
     let april = cell(
         &rows,
         rate,
@@ -429,7 +430,7 @@ async fn program_intensity_matches_hand_computed_rates_delays_and_shares() {
         "provider_type",
         "program_coordinator",
     );
-    check(april, 0.0, Some(8.5), 0.0, None);
+    check(april, 0.0, Some(255.0), 0.0, None);
 
     // Enrolment to the first home-care or community contact, 2024Q1 enrolments: persons 61-66
     // linked after 3 5 8 10 14 20 days (68-69's agency contact came before enrolment): R type 7
@@ -461,4 +462,147 @@ async fn program_intensity_matches_hand_computed_rates_delays_and_shares() {
         75.0,
         Some((40.928, 92.852)),
     );
+}
+
+/// `(line, column)` of every quarantined problem of `file`, in line order.
+async fn quarantined(warehouse: &std::path::Path, file: &str) -> Vec<(i64, String, String)> {
+    let sql = format!(
+        "SELECT CAST(_line AS VARCHAR) || '|' || \"column\" || '|' || reason FROM quarantine \
+         WHERE _file = '{file}' ORDER BY _line, \"column\""
+    );
+    crate::common::all_text(&crate::common::query(warehouse, &sql).await)
+        .iter()
+        .filter_map(|t| {
+            let mut parts = t.splitn(3, '|');
+            let line = parts.next()?.parse().ok()?;
+            Some((line, parts.next()?.to_string(), parts.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_written_contact_and_referral_extracts_quarantine_each_fault_by_line_and_column() {
+    use crate::indicators::hcn;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, warehouse) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    let put = |rel: &str, text: String| {
+        let path = landing.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    let registry: String = (1..=8)
+        .map(|i| format!("{},1950,F,fr,urban,A01,T01,\n", hcn(i)))
+        .collect();
+    put(
+        "registre/population.csv",
+        format!("hcn,birth_year,sex,language,rurality,area,team,death_date\n{registry}"),
+    );
+    // A card number that fails its check digit (the last digit changed).
+    let mistyped = {
+        let good = hcn(7);
+        let last = good.as_bytes()[9] - b'0';
+        format!("{}{}", &good[..9], (last + 1) % 10)
+    };
+    let contacts = [
+        format!("{}|20240305|09:15|MF|P|CSC Rivière-Nord||", hcn(1)), // 2: valid
+        format!("{}|20241305|09:15|MF|P|CSC Rivière-Nord||", hcn(2)), // 3: month 13
+        format!("{}|20240306|25:00|MF|P|CSC Rivière-Nord||", hcn(3)), // 4: hour 25
+        format!("{}|20240307|09:15|XYZ|P|CSC Rivière-Nord||", hcn(4)), // 5: unknown provider
+        format!("{}|20240308|09:15|MF|Q|CSC Rivière-Nord||", hcn(5)), // 6: unknown mode
+        format!("{mistyped}|20240309|09:15|MF|P|CSC Rivière-Nord||"), // 7: check digit
+        format!("{}|20240305|09:15|MF|P|CSC Rivière-Nord||", hcn(1)), // 8: line 2 again
+        format!("{}||09:15|MF|P|CSC Rivière-Nord||", hcn(6)),         // 9: no date
+    ];
+    put(
+        "soins_communautaires/contacts_202403.csv",
+        format!(
+            "nam|date_contact|heure|intervenant|modalite|organisation|programme|no_reference\n{}\n",
+            contacts.join("\n")
+        ),
+    );
+    let referrals = [
+        format!(
+            "RFA,{},2024-01-02,CSC,Cardio,I50.0,2024-01-04,2024-02-01,2024-02-10",
+            hcn(1)
+        ), // 2: valid
+        format!("RFB,{},2024-01-02,CSC,Cardio,I50.0,2023-12-30,,", hcn(2)), // 3: accepted before sent
+        format!(
+            "RFC,{},2024-01-02,CSC,Cardio,I50.0,2024-01-04,2024-02-01,2024-01-20",
+            hcn(3)
+        ), // 4: report before appointment
+        format!("RFD,{},2024-01-02,CSC,,I50.0,,,", hcn(4)),                 // 5: referred to no one
+        format!("RFE,{},2024-01-02,CSC,Cardio,{},,,", hcn(5), hcn(8)), // 6: a card number as the reason
+        format!(",{},2024-01-02,CSC,Cardio,I50.0,,,", hcn(6)),         // 7: no referral id
+        format!("RFG,{},2024-01-02,CSC,Cardio,I50.0,,,", hcn(7)),      // 8: valid, never accepted
+    ];
+    put(
+        "references/referrals.csv",
+        format!(
+            "referral_id,health_card,referred_on,referred_by,referred_to,reason,accepted_on,first_appointment_on,report_returned_on\r\n{}\r\n",
+            referrals.join("\r\n")
+        ),
+    );
+    let report = crate::common::ingest_into(&landing, &warehouse)
+        .await
+        .expect("ingest");
+    let file = |key: &str| {
+        report
+            .files
+            .iter()
+            .find(|f| f.file == key)
+            .unwrap_or_else(|| panic!("{key} in {:?}", report.files))
+    };
+    // Rows read = accepted + rejected, per file.
+    let c = file("soins_communautaires/contacts_202403.csv");
+    assert_eq!(
+        (c.rows_read, c.rows_accepted, c.rows_rejected),
+        (8, 1, 7),
+        "{c:?}"
+    );
+    let r = file("references/referrals.csv");
+    assert_eq!(
+        (r.rows_read, r.rows_accepted, r.rows_rejected),
+        (7, 2, 5),
+        "{r:?}"
+    );
+
+    let q = quarantined(&warehouse, "soins_communautaires/contacts_202403.csv").await;
+    let at = |q: &[(i64, String, String)], line: i64| -> Vec<(String, String)> {
+        q.iter()
+            .filter(|(l, _, _)| *l == line)
+            .map(|(_, c, why)| (c.clone(), why.clone()))
+            .collect()
+    };
+    let names = |q: &[(i64, String, String)], line: i64| -> Vec<String> {
+        at(q, line).into_iter().map(|(c, _)| c).collect()
+    };
+    assert!(names(&q, 3).iter().any(|c| c == "date_contact"), "{q:?}");
+    assert!(names(&q, 4).iter().any(|c| c.contains("heure")), "{q:?}");
+    assert!(names(&q, 5).iter().any(|c| c == "intervenant"), "{q:?}");
+    assert!(names(&q, 6).iter().any(|c| c == "modalite"), "{q:?}");
+    assert!(names(&q, 7).iter().any(|c| c == "nam"), "{q:?}");
+    assert!(
+        at(&q, 8).iter().any(|(_, why)| why.contains("duplicate")),
+        "{q:?}"
+    );
+    assert!(names(&q, 9).iter().any(|c| c == "date_contact"), "{q:?}");
+    assert!(at(&q, 2).is_empty(), "the valid line: {q:?}");
+
+    let q = quarantined(&warehouse, "references/referrals.csv").await;
+    assert!(names(&q, 3).iter().any(|c| c == "accepted_on"), "{q:?}");
+    assert!(
+        names(&q, 4).iter().any(|c| c == "report_returned_on"),
+        "{q:?}"
+    );
+    assert!(names(&q, 5).iter().any(|c| c == "referred_to"), "{q:?}");
+    assert!(names(&q, 6).iter().any(|c| c == "reason"), "{q:?}");
+    assert!(names(&q, 7).iter().any(|c| c == "referral_id"), "{q:?}");
+    assert!(at(&q, 2).is_empty() && at(&q, 8).is_empty(), "{q:?}");
+
+    // No card number reached the warehouse in clear (its tables read back, its files as
+    // bytes), not even the one sent as a reason nor the mistyped one (masked in the
+    // quarantine).
+    let found =
+        crate::faults::stored_anywhere(&warehouse, &[hcn(8), mistyped.clone(), hcn(1)]).await;
+    assert!(found.is_empty(), "{found:?}");
 }

@@ -145,6 +145,9 @@ fn named_pipeline_file(dir: &Path, name: &str, landing: &Path, warehouse: &Path)
         "sondage-experience",
         // The area deprivation quintiles: the equity strata and their disparity series.
         "area-deprivation",
+        // The care pathway: the quality-improvement dashboard's pathway table.
+        "soins-communautaires",
+        "ereferral",
     ]
     .iter()
     .map(|s| sources.join(format!("{s}.yaml")).display().to_string())

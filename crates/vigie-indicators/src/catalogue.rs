@@ -22,6 +22,9 @@ pub struct Bilingual {
     pub en: String,
 }
 
+/// Days in a person-month (an average month: 365.25 / 12).
+pub const PERSON_MONTH_DAYS: f64 = 30.4375;
+
 /// Unit of an indicator's value.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -34,6 +37,11 @@ pub enum Unit {
     /// Events per 100,000 population (rarer events: avoidable hospitalisations).
     #[serde(rename = "rate_per_100000")]
     RatePer100000,
+    /// Events per person-month of exposure: the query's denominator is in person-days
+    /// (whole numbers, so that sums up the hierarchy are exact in any order), and a
+    /// person-month is an average month, 30.4375 days.
+    #[serde(rename = "rate_per_person_month")]
+    RatePerPersonMonth,
     /// Days.
     Days,
     /// A ratio (1 = no difference) or a relative change.
@@ -49,6 +57,7 @@ impl Unit {
             Unit::Percent => "percent",
             Unit::RatePer1000 => "rate_per_1000",
             Unit::RatePer100000 => "rate_per_100000",
+            Unit::RatePerPersonMonth => "rate_per_person_month",
             Unit::Days => "days",
             Unit::Ratio => "ratio",
             Unit::Count => "count",
@@ -61,6 +70,7 @@ impl Unit {
             Unit::Percent => ("%", "%"),
             Unit::RatePer1000 => ("pour 1 000", "per 1,000"),
             Unit::RatePer100000 => ("pour 100 000", "per 100,000"),
+            Unit::RatePerPersonMonth => ("par mois-personne", "per person-month"),
             Unit::Days => ("jours", "days"),
             Unit::Ratio => ("ratio", "ratio"),
             Unit::Count => ("nombre", "count"),
@@ -73,6 +83,7 @@ impl Unit {
             Unit::Percent => 100.0,
             Unit::RatePer1000 => 1000.0,
             Unit::RatePer100000 => 100_000.0,
+            Unit::RatePerPersonMonth => PERSON_MONTH_DAYS,
             Unit::Days | Unit::Ratio | Unit::Count => 1.0,
         }
     }

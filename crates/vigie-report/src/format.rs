@@ -81,7 +81,7 @@ pub fn percent_change(v: f64, lang: Lang) -> String {
 pub fn decimals(unit: Unit) -> usize {
     match unit {
         Unit::Percent | Unit::RatePer1000 | Unit::RatePer100000 | Unit::Days => 1,
-        Unit::Ratio => 2,
+        Unit::Ratio | Unit::RatePerPersonMonth => 2,
         Unit::Count => 0,
     }
 }

@@ -44,6 +44,7 @@ fn unit_label(def: &IndicatorDef) -> &'static str {
         vigie_indicators::Unit::Percent => "percent",
         vigie_indicators::Unit::RatePer1000 => "per_1000",
         vigie_indicators::Unit::RatePer100000 => "per_100000",
+        vigie_indicators::Unit::RatePerPersonMonth => "per_person_month",
         vigie_indicators::Unit::Days => "days",
         vigie_indicators::Unit::Ratio => "ratio",
         vigie_indicators::Unit::Count => "count",

@@ -45,6 +45,11 @@ fn unit_text(u: Unit, lang: Lang) -> &'static str {
             "taux pour 100 000 personnes",
             "rate per 100,000 population",
         ),
+        Unit::RatePerPersonMonth => pick(
+            lang,
+            "taux par mois-personne (30,4375 jours-personnes)",
+            "rate per person-month (30.4375 person-days)",
+        ),
         Unit::Days => pick(lang, "jours", "days"),
         Unit::Ratio => pick(
             lang,
