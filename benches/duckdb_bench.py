@@ -190,6 +190,9 @@ ENTITIES: dict[str, dict] = {
             _f("admit_category", "text", False, ("urgent", "elective")),
             _f("diagnosis", "text", False),
             _f("alc_days", "float", False, rng=(0.0, 36500.0)),
+            _f("discharge_disposition", "text", False,
+               ("home", "home_with_support", "long_term_care", "transferred", "died",
+                "left_against_advice", "other")),
         ],
         "event": "admit_date",
         "order": [("discharge_date", "admit_date")],
@@ -227,6 +230,15 @@ ENTITIES: dict[str, dict] = {
             _f("answer_status", "text", False, ("valid", "not_applicable", "missing")),
         ],
         "event": "completed_date",
+        "order": [],
+    },
+    "area_attribute": {
+        "fields": [
+            _f("area", "text", True),
+            _f("attribute", "text", True),
+            _f("value", "text", False),
+        ],
+        "event": None,
         "order": [],
     },
 }
@@ -829,13 +841,28 @@ FROM f"""
             else:
                 body = f"SELECT {', '.join(cols)} FROM __stage WHERE {cond}"
             copies[f"{oi}:{o.entity}"] = body
+        # ingest dedup.rs: a record whose canonical values repeat an earlier accepted record of
+        # the same entity in this load (file order, then line) is rejected as a duplicate.
+        # (Unpivoted sources are fingerprinted per item by vigie; their synthetic records
+        # never repeat, so they are left out here.)
+        dedup = []
+        for oi, o, rs, its in outs:
+            if its:
+                continue
+            vals = ", ".join(f"{rs[d.name]}_v" for d in ENTITIES[o.entity]["fields"] if d.name in rs)
+            cond = "__ok" + (f" AND __case = {sql_str(o.case)}" if o.case is not None else "")
+            dedup.append(
+                "UPDATE __stage SET __ok = FALSE, __errs = [{'column': '', 'reason': 'duplicate', "
+                "'value': CAST(NULL AS VARCHAR)}] WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                f"row_number() OVER (PARTITION BY {vals} ORDER BY __file, __line) AS __n "
+                f"FROM __stage WHERE {cond}) WHERE __n > 1)")
         # One quarantine row per problem of each rejected record.
         pk = norm_hash(self.key, pk_cell) if pk_cell else "CAST(NULL AS VARCHAR)"
         quarantine = (f"SELECT {sql_str(src.source)} AS _source, __file AS _file, CAST(__line AS BIGINT) AS _line, "
                       f"{sql_str(load_id)} AS _load_id, __e.column AS \"column\", __e.reason AS reason, "
                       f"__e.value AS value, {pk} AS person_key "
                       f"FROM (SELECT *, unnest(__errs) AS __e FROM __stage WHERE NOT __ok)")
-        return {"stage": stage, "copies": copies, "quarantine": quarantine}
+        return {"stage": stage, "dedup": dedup, "copies": copies, "quarantine": quarantine}
 
 
 def norm_identifier(col: str) -> str:
@@ -965,6 +992,8 @@ def ingest_source(con, src: Source, landing: Path, scratch: Path, key: str, load
     sql = gen.build(reader, file_expr, load_id)
     try:
         con.execute(sql["stage"])
+        for statement in sql["dedup"]:
+            con.execute(statement)
     except duckdb.Error as e:
         raise BenchError(f"DuckDB failed on {src.source} ({src.files_glob}): {e}") from e
     counts = con.execute("SELECT count(*), count(*) FILTER (WHERE __ok) FROM __stage").fetchone()
@@ -1091,18 +1120,60 @@ CREATE OR REPLACE MACRO vigie_std_age_band(age) AS CASE WHEN age IS NULL THEN NU
 FUNCTIONS_RS_SHA = "0a09fcaabe89865e"
 
 
-def population_month_sql() -> str:
-    """functions.rs's POPULATION_MONTH, read from the source so the engines cannot drift
-    apart (it is also valid DuckDB SQL). Materialised once in the setup, as vigie does, so
-    each indicator's time covers the same work in both engines."""
-    helpers = REPO / "crates" / "vigie-indicators" / "src" / "functions.rs"
-    text = helpers.read_text(encoding="utf-8") if helpers.is_file() else ""
-    found = re.search(r'pub const POPULATION_MONTH: &str = "(.*?)";', text, flags=re.DOTALL)
-    if not found or "CREATE TABLE population_month AS" not in found.group(1):
-        raise BenchError(f"{helpers}: no `POPULATION_MONTH` constant creating population_month")
-    return found.group(1).replace(
-        "CREATE TABLE population_month AS", "CREATE OR REPLACE TEMP TABLE population_month AS", 1
-    )
+def strata_decls() -> list[dict]:
+    """queries/strata.yaml's declarations, read at run time like the queries."""
+    return load_yaml(REPO / "queries" / "strata.yaml")["strata"]
+
+
+def person_view_sql(decls: list[dict]) -> str:
+    """person_view.rs `register_person_view`: the registry, plus one column per stratum read
+    through a reference table (an area attribute; a person attribute). Governed strata are
+    not enabled by the benchmark pipeline: their column is NULL. A value that is not a
+    declared category is `unknown`, as in vigie."""
+    select, joins = ["p.*"], []
+    for i, d in enumerate(decls):
+        src = d.get("source")
+        if not isinstance(src, dict) or "person" in src:
+            continue
+        if d.get("governed"):
+            select.append(f'CAST(NULL AS VARCHAR) AS "{d["id"]}"')
+            continue
+        (kind, attribute), = src.items()
+        table, key = {"area": ("area_attribute", "area"),
+                      "person_attribute": ("person_attribute", "person_number")}[kind]
+        value = f"s{i}.value"
+        codes = [str(c["code"]) for c in d.get("categories") or []]
+        if codes:
+            column = f"CASE WHEN {value} IN ({', '.join(sql_str(c) for c in codes)}) THEN {value} ELSE 'unknown' END"
+        else:
+            column = f"coalesce({value}, 'unknown')"
+        select.append(f'{column} AS "{d["id"]}"')
+        joins.append(f"LEFT JOIN (SELECT {key}, max(CAST(value AS VARCHAR)) AS value FROM {table} "
+                     f"WHERE attribute = {sql_str(attribute)} GROUP BY {key}) AS s{i} ON s{i}.{key} = p.{key}")
+    return f"CREATE OR REPLACE TEMP VIEW person AS SELECT {', '.join(select)} FROM person__registry AS p {' '.join(joins)}"
+
+
+def population_month_sql(decls: list[dict]) -> str:
+    """person_view.rs `population_month_sql`: the attributed population alive at the start of
+    each month by team, sex, language, rurality, birth year and every stratum `person`
+    carries. Materialised once in the setup, as vigie does, so each indicator's time covers
+    the same work in both engines."""
+    columns = ["team", "sex", "language", "rurality", "birth_year"]
+    columns += [d["id"] for d in decls if d.get("source") != "query" and d["id"] not in columns]
+    g = ", ".join(f'g."{c}"' for c in columns)
+    p = ", ".join(f'p."{c}"' for c in columns)
+    groups = ", ".join(str(i) for i in range(1, len(columns) + 2))
+    return f"""CREATE OR REPLACE TEMP TABLE population_month AS
+WITH population_groups AS (
+    SELECT {p}, CAST(date_trunc('month', p.death_date) AS DATE) AS death_month, count(*) AS persons
+    FROM person AS p
+    GROUP BY {groups}
+)
+SELECT c.period_start, {g}, g.persons
+FROM population_groups AS g
+CROSS JOIN calendar AS c
+WHERE c.period_type = 'month'
+  AND (g.death_month IS NULL OR g.death_month >= c.period_start)"""
 
 # engine.rs `data_span`.
 DATA_SPAN = """SELECT min(d) AS lo, max(d) AS hi FROM (
@@ -1112,7 +1183,8 @@ DATA_SPAN = """SELECT min(d) AS lo, max(d) AS hi FROM (
 # two engines cannot drift apart): DuckDB accepts them as they are, but for the textual
 # rewrites below. Strata and whether a region total row exists drive the checks.
 INDICATORS: dict[str, dict] = {
-    "ed_visits_per_1000": {"strata": ["sex", "age_band", "language", "rurality"], "include_total": True},
+    "ed_visits_per_1000": {"strata": ["sex", "age_band", "language", "rurality", "deprivation_quintile"],
+                           "include_total": True},
     # The Dobson weighting on the 2011 standard is done in Rust after the SQL, so the SQL
     # cells (events and population by standard age band) are what is compared.
     "ed_visits_per_1000_asr": {"strata": ["sex"], "include_total": True},
@@ -1215,7 +1287,7 @@ def setup_indicator_session(con, warehouse: Path, instruments: list[dict]) -> di
     """Views over the active files of vigie's tables, the helpers, the calendar and the survey
     instruments' tables."""
     tables = {}
-    for t in ("person", "ed_visit", "admission", "survey_response"):
+    for t in ("person", "ed_visit", "admission", "survey_response", "area_attribute"):
         tdir = warehouse / t
         if not tdir.is_dir():
             raise BenchError(f"the warehouse {warehouse} has no table {t}: run `vigie ingest` first")
@@ -1224,7 +1296,10 @@ def setup_indicator_session(con, warehouse: Path, instruments: list[dict]) -> di
             raise BenchError(f"the table {tdir} has no active file: run `vigie ingest` first")
         tables[t] = files
         # A view, not a table: every query reads the Parquet files, as vigie's session does.
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {t} AS SELECT * FROM read_parquet({sql_list(files)}, union_by_name = true)")
+        name = "person__registry" if t == "person" else t
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({sql_list(files)}, union_by_name = true)")
+    decls = strata_decls()
+    con.execute(person_view_sql(decls))
     con.execute(HELPERS)
     lo, hi = con.execute(DATA_SPAN).fetchone()
     if lo is None or hi is None:
@@ -1232,7 +1307,7 @@ def setup_indicator_session(con, warehouse: Path, instruments: list[dict]) -> di
     rows, first, end = calendar_rows(lo, hi)
     con.execute("CREATE OR REPLACE TEMP TABLE calendar (period_type VARCHAR, period_start DATE, period_end DATE)")
     con.executemany("INSERT INTO calendar VALUES (?, ?, ?)", rows)
-    con.execute(population_month_sql())
+    con.execute(population_month_sql(decls))
     register_instruments(con, instruments)
     return {"files": {t: len(f) for t, f in tables.items()}, "span": (first, end)}
 

@@ -83,9 +83,9 @@ measure ingest "$vigie" ingest "$pipeline" --landing "$work/landing" --warehouse
 measure compute "$vigie" compute "$pipeline" --warehouse "$work/warehouse" \
   --report-json "$results/compute.json"
 
-measure duckdb-load python3 benches/duckdb_bench.py --only load --landing "$work/landing" \
+measure duckdb-load python3 benches/duckdb_bench.py --only load --pipeline "$pipeline" --landing "$work/landing" \
   --warehouse "$work/warehouse" --scratch "$work/duckdb" --out "$results/duckdb-load.json"
-measure duckdb-indicators python3 benches/duckdb_bench.py --only indicators --landing "$work/landing" \
+measure duckdb-indicators python3 benches/duckdb_bench.py --only indicators --pipeline "$pipeline" --landing "$work/landing" \
   --warehouse "$work/warehouse" --out "$results/duckdb-indicators.json"
 
 cp -r "$work/weekly/." "$work/landing/"

@@ -50,9 +50,17 @@ exposure as (
        and c.period_end > n.start_day
 ),
 
+-- Summed per month and team before meeting the provider types: one row per enrolment-month
+-- and provider type would be millions of rows at province scale.
+exposure_cells as (
+    select period_start, team, sum(days) as days
+    from exposure
+    group by period_start, team
+),
+
 cells as (
     select x.period_start, x.team, t.provider_type, 0 as numerator, x.days as denominator
-    from exposure as x
+    from exposure_cells as x
     cross join provider_types as t
     union all
     select

@@ -77,6 +77,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                UNION ALL SELECT 'admission', count(*) FROM admission \
                UNION ALL SELECT 'enrolment', count(*) FROM enrolment \
                UNION ALL SELECT 'survey_response', count(*) FROM survey_response \
+               UNION ALL SELECT 'contact', count(*) FROM contact \
+               UNION ALL SELECT 'referral', count(*) FROM referral \
                UNION ALL SELECT 'quarantine', count(*) FROM quarantine \
                UNION ALL SELECT 'indicator_results', count(*) FROM indicator_results";
     let batches = ctx.sql(sql).await?.collect().await?;
