@@ -424,9 +424,9 @@ pub(crate) fn contact_row(
         Some((Corruption::UnparseableDate, v)) => out.push_str(&bad_compact_date(c.date, v)),
         _ => push_compact(out, c.date),
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "|{:02}:{:02}|{}|{}|{}|{}|{}\n",
+        "|{:02}:{:02}|{}|{}|{}|{}|{}",
         c.minute / 60,
         c.minute % 60,
         c.provider.code(),
