@@ -1,5 +1,5 @@
 //! Partner file layouts: directories, file names, headers, encodings and row
-//! formatting of the five sources.
+//! formatting of the seven sources.
 //!
 //! | source | file | encoding | line end | delimiter |
 //! |---|---|---|---|---|
