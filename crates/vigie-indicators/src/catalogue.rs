@@ -293,6 +293,21 @@ pub struct IndicatorMeta {
     /// What the reports do with the indicator (see [`Role`]); reports never select by id.
     #[serde(default)]
     pub roles: Vec<Role>,
+    /// For a `care_pathway` indicator: the step of the pathway the reports show it under.
+    #[serde(default)]
+    pub pathway_step: Option<PathwayStep>,
+}
+
+/// The steps of the care pathway, in the order the reports show them.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum PathwayStep {
+    /// What follows a hospital discharge (`follow_up`).
+    FollowUp,
+    /// A referral accepted, seen and its report returned (`referral_loop`).
+    ReferralLoop,
+    /// The care-coordination program's contacts and linkage (`program`).
+    Program,
 }
 
 /// Which figure of the program evaluation an indicator reports.
@@ -482,6 +497,12 @@ impl Taken {
                 .into_iter()
                 .map(|m| ("roles", m)),
         );
+        if meta.pathway_step.is_some() && !meta.has_role(Role::CarePathway) {
+            problems.push((
+                "pathway_step",
+                "a pathway step is read only with the role `care_pathway`: add it to `roles`, or remove `pathway_step`".to_string(),
+            ));
+        }
         problems
     }
 }

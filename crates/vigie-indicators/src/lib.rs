@@ -27,8 +27,8 @@ mod survey;
 
 pub use catalogue::{
     Bilingual, CatalogueOrigin, Direction, Estimand, EvaluationOutcome, EvaluationSpec,
-    IndicatorDef, IndicatorMeta, Method, PeriodType, StratumDim, Target, Unit, load_catalogue,
-    read_catalogue,
+    IndicatorDef, IndicatorMeta, Method, PathwayStep, PeriodType, StratumDim, Target, Unit,
+    load_catalogue, read_catalogue,
 };
 pub use codes::{Code, SpcSignal, TargetStatus};
 pub use engine::{ComputeOptions, ComputeReport, StrataRun, compute, validate_catalogue};

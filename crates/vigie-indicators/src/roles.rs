@@ -199,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pathway_step_without_the_pathway_role_is_a_catalogue_error() {
+        let dir = copy_of_catalogue();
+        edit(
+            dir.path(),
+            "referral_accepted_pct",
+            "roles: [care_pathway]\n",
+            "",
+        );
+        let p = problems(dir.path());
+        assert_eq!(p.len(), 1, "{p:?}");
+        let (file, line, key, message) = &p[0];
+        assert_eq!(file, "referral_accepted_pct.yaml");
+        assert!(key.starts_with("pathway_step"), "{key}");
+        assert!(line.is_some(), "{p:?}");
+        assert!(message.contains("care_pathway"), "{message}");
+    }
+
+    #[test]
     fn an_unknown_role_is_a_catalogue_error_with_file_line_and_key() {
         let dir = copy_of_catalogue();
         edit(

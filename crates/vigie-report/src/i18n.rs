@@ -460,6 +460,21 @@ const LABELS: &[(&str, &str, &str)] = &[
         "Le suivi après la sortie, la boucle des références et l'intensité du programme de coordination dans la région et dans chaque équipe, avec l'intervalle de confiance à 95 %.",
         "Follow-up after discharge, the referral loop and the intensity of the care-coordination program in the region and in each team, with the 95% confidence interval.",
     ),
+    (
+        "pathway_follow_up",
+        "Après la sortie de l'hôpital",
+        "After a hospital discharge",
+    ),
+    (
+        "pathway_referral_loop",
+        "La boucle des références",
+        "The referral loop",
+    ),
+    (
+        "pathway_program",
+        "Le programme de coordination : intensité et liaison",
+        "The care-coordination program: intensity and linkage",
+    ),
     ("total", "Ensemble", "Total"),
     ("category", "Groupe", "Group"),
     (

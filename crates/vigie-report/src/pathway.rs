@@ -6,11 +6,12 @@
 //! stratum when it has no pooled total (condition group, provider type).
 
 use serde::Serialize;
-use vigie_indicators::{IndicatorMeta, IndicatorResult, Role};
+use vigie_indicators::{IndicatorMeta, IndicatorResult, PathwayStep, Role};
 
 use crate::data::{ALL, Notes};
 use crate::equity::{category_label, stratum_name};
 use crate::format;
+use crate::i18n::text;
 use crate::sections::{MissingRole, Scope};
 use crate::views::{CellView, cell, name, tr};
 
@@ -34,6 +35,8 @@ pub struct PathwayRow {
 /// One pathway indicator.
 #[derive(Serialize)]
 pub struct PathwayTable {
+    /// The step's heading, on the first table of each step.
+    step: Option<&'static str>,
     indicator: String,
     name: String,
     description: String,
@@ -41,6 +44,17 @@ pub struct PathwayTable {
     /// The stratum the rows are by, when the indicator has no total.
     stratum_name: Option<String>,
     rows: Vec<PathwayRow>,
+    #[serde(skip)]
+    step_code: Option<PathwayStep>,
+}
+
+/// A step's heading in `lang`.
+fn step_heading(step: PathwayStep, lang: vigie_disclosure::Lang) -> &'static str {
+    match step {
+        PathwayStep::FollowUp => text("pathway_follow_up", lang),
+        PathwayStep::ReferralLoop => text("pathway_referral_loop", lang),
+        PathwayStep::Program => text("pathway_program", lang),
+    }
 }
 
 /// The section, in either report.
@@ -55,16 +69,26 @@ pub struct PathwaySection {
 
 /// The pathway tables of the indicators with a row this period in one of `units`.
 pub fn section(s: &Scope<'_>, units: &[Unit], notes: &mut Notes) -> PathwaySection {
-    let metas = vigie_indicators::all_with_role(s.catalogue, Role::CarePathway);
+    let mut metas = vigie_indicators::all_with_role(s.catalogue, Role::CarePathway);
     let pathway_missing = if metas.is_empty() {
         vec![MissingRole::new(Role::CarePathway, s.lang)]
     } else {
         vec![]
     };
-    let pathway = metas
+    // By step (follow-up, referral loop, program; without a step last), catalogue order
+    // within a step.
+    metas.sort_by_key(|m| (m.pathway_step.is_none(), m.pathway_step));
+    let mut pathway: Vec<PathwayTable> = metas
         .into_iter()
         .filter_map(|m| table(s, m, units, notes))
         .collect();
+    let mut previous = None;
+    for t in &mut pathway {
+        if t.step_code != previous {
+            t.step = t.step_code.map(|step| step_heading(step, s.lang));
+            previous = t.step_code;
+        }
+    }
     PathwaySection {
         pathway,
         pathway_units: units.iter().map(|u| u.label.clone()).collect(),
@@ -126,6 +150,8 @@ fn table(
         })
         .collect();
     Some(PathwayTable {
+        step: None,
+        step_code: m.pathway_step,
         indicator: m.id.clone(),
         name: name(m, s.lang),
         description: tr(&m.description, s.lang),

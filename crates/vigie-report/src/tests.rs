@@ -599,6 +599,26 @@ fn the_pathway_section_shows_the_team_beside_the_region_by_provider_type() {
             home_row.contains("—<sup class=\"fn\">"),
             "suppressed: {home_row}"
         );
+        // By step of the pathway, each under its heading: after discharge before the program,
+        // whatever the catalogue's order.
+        let heading = |key: &str| {
+            let h = format!("<h3>{}</h3>", text(key, lang).replace('\'', "&#x27;"));
+            pathway
+                .find(&h)
+                .unwrap_or_else(|| panic!("{h} in {pathway}"))
+        };
+        let (after_discharge, program) = (heading("pathway_follow_up"), heading("pathway_program"));
+        let followup_at = pathway
+            .find("data-indicator=\"followup_7d_after_discharge_pct\"")
+            .expect("follow-up");
+        let contacts_at = pathway
+            .find("data-indicator=\"program_contacts_per_participant_month\"")
+            .expect("contacts");
+        assert!(after_discharge < followup_at && followup_at < program && program < contacts_at);
+        assert!(
+            !pathway.contains(&format!("<h3>{}</h3>", text("pathway_referral_loop", lang))),
+            "no referral result this period: no heading"
+        );
         // Indicators without results this period have no table; each table carries its
         // definition in the report's language.
         assert!(!pathway.contains("data-indicator=\"referral_accepted_pct\""));
