@@ -72,16 +72,31 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let ctx = warehouse
         .session(&snapshot, &SessionOptions::default())
         .await?;
-    let sql = "SELECT 'person' AS table_name, count(*) AS rows FROM person \
-               UNION ALL SELECT 'ed_visit', count(*) FROM ed_visit \
-               UNION ALL SELECT 'admission', count(*) FROM admission \
-               UNION ALL SELECT 'enrolment', count(*) FROM enrolment \
-               UNION ALL SELECT 'survey_response', count(*) FROM survey_response \
-               UNION ALL SELECT 'contact', count(*) FROM contact \
-               UNION ALL SELECT 'referral', count(*) FROM referral \
-               UNION ALL SELECT 'quarantine', count(*) FROM quarantine \
-               UNION ALL SELECT 'indicator_results', count(*) FROM indicator_results";
-    let batches = ctx.sql(sql).await?.collect().await?;
+    // One count per table, listed in this order (a UNION's branches run in parallel and
+    // arrive in any order).
+    let tables = [
+        "person",
+        "ed_visit",
+        "admission",
+        "enrolment",
+        "survey_response",
+        "contact",
+        "referral",
+        "quarantine",
+        "indicator_results",
+    ];
+    let counts: Vec<String> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            format!("SELECT {i} AS position, '{t}' AS table_name, count(*) AS rows FROM {t}")
+        })
+        .collect();
+    let sql = format!(
+        "SELECT table_name, rows FROM ({}) AS c ORDER BY position",
+        counts.join(" UNION ALL ")
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
     println!(
         "warehouse at {}:\n{}",
         warehouse.root(),
