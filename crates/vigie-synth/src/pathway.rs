@@ -362,18 +362,30 @@ impl Pathway {
         }
         let age = a.discharge.year() - person.birth_year;
         if age >= 70 && u_home < 0.35 {
-            let mut day = a.discharge + Duration::days(home_start);
-            for _ in 0..home_visits {
-                self.push(
-                    day,
-                    ProviderType::HomeCare,
-                    ContactMode::HomeVisit,
-                    HOME_CARE_ORGANISATION,
-                    false,
-                    rng,
-                );
-                day += Duration::days(rng.random_range(3..=7i64));
-            }
+            let first = a.discharge + Duration::days(home_start);
+            self.home_care(first, home_visits, |rng| rng.random_range(3..=7i64), rng);
+        }
+    }
+
+    /// `visits` home-care visits from `first`, `days_to_next` apart.
+    fn home_care(
+        &mut self,
+        first: NaiveDate,
+        visits: u32,
+        days_to_next: impl Fn(&mut ChaCha8Rng) -> i64,
+        rng: &mut ChaCha8Rng,
+    ) {
+        let mut day = first;
+        for _ in 0..visits {
+            self.push(
+                day,
+                ProviderType::HomeCare,
+                ContactMode::HomeVisit,
+                HOME_CARE_ORGANISATION,
+                false,
+                rng,
+            );
+            day += Duration::days(days_to_next(rng));
         }
     }
 
@@ -423,18 +435,7 @@ impl Pathway {
         let home_day = e.enrolment + Duration::days(rng.random_range(3..=90i64));
         let home_visits = rng.random_range(2..=6u32);
         if home {
-            let mut day = home_day;
-            for _ in 0..home_visits {
-                self.push(
-                    day,
-                    ProviderType::HomeCare,
-                    ContactMode::HomeVisit,
-                    HOME_CARE_ORGANISATION,
-                    false,
-                    rng,
-                );
-                day += Duration::days(7);
-            }
+            self.home_care(home_day, home_visits, |_| 7, rng);
         }
         let community = rng.random_bool(0.4);
         let community_day = e.enrolment + Duration::days(rng.random_range(10..=120i64));
