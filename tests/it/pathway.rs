@@ -203,7 +203,15 @@ async fn followup_after_discharge_has_no_result_without_contact_data() {
     let mut fx = followup_region();
     fx.contacts.clear();
     let l = load(&fx).await;
-    compute(&l.warehouse, &["followup_7d_after_discharge_pct"]).await;
+    let report = compute(&l.warehouse, &["followup_7d_after_discharge_pct"]).await;
+    // The indicator ran (a missing indicator would publish nothing too).
+    assert!(
+        report
+            .indicators
+            .contains_key("followup_7d_after_discharge_pct"),
+        "{:?}",
+        report.indicators.keys()
+    );
     let rows = published(&l.warehouse).await;
     no_cell(
         &rows,

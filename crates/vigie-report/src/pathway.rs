@@ -96,6 +96,11 @@ pub fn section(s: &Scope<'_>, units: &[Unit], notes: &mut Notes) -> PathwaySecti
     }
 }
 
+/// The stratum a table without a total is by: its column and its name.
+type Stratum<'a> = (&'a str, String);
+/// A line of a table: the category's code (`all` for the total) and its label.
+type Line = (String, String);
+
 /// One indicator's table: its total, or (no total) one row per declared category of its
 /// first stratum; none when no unit has a row this period.
 fn table(
@@ -104,7 +109,7 @@ fn table(
     units: &[Unit],
     notes: &mut Notes,
 ) -> Option<PathwayTable> {
-    let (stratum, lines): (Option<String>, Vec<(String, String)>) = if m.include_total {
+    let (stratum, lines): (Option<Stratum<'_>>, Vec<Line>) = if m.include_total {
         (None, vec![(ALL.to_string(), String::new())])
     } else {
         let dim = m.strata.first()?.column();
@@ -114,9 +119,9 @@ fn table(
             .iter()
             .map(|c| (c.code.clone(), category_label(decl, &c.code, s.lang)))
             .collect();
-        (Some(dim.to_string()), lines)
+        (Some((dim, stratum_name(decl, s.lang))), lines)
     };
-    let dim = stratum.as_deref().unwrap_or(ALL);
+    let dim = stratum.as_ref().map_or(ALL, |(dim, _)| *dim);
     // found[line][unit]
     let found: Vec<Vec<Option<&IndicatorResult>>> = lines
         .iter()
@@ -156,10 +161,7 @@ fn table(
         name: name(m, s.lang),
         description: tr(&m.description, s.lang),
         period,
-        stratum_name: stratum
-            .as_deref()
-            .and_then(|d| s.data.equity.declaration(d))
-            .map(|decl| stratum_name(decl, s.lang)),
+        stratum_name: stratum.map(|(_, name)| name),
         rows,
     })
 }
