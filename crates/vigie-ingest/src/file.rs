@@ -302,8 +302,9 @@ impl State<'_> {
                         line: record.line,
                         column: e.column,
                         reason: e.reason,
-                        // Whatever the column, an identifier-shaped value is masked.
-                        value: e.value.map(|v| self.ctx.identifiers.mask(&v)),
+                        // Whatever the column, an identifier-shaped value is masked, and so
+                        // is one hidden in a longer run of digits.
+                        value: e.value.map(|v| self.ctx.identifiers.mask_embedded(&v)),
                         person_key: person_key.clone(),
                     });
                 }

@@ -662,6 +662,9 @@ pub struct IdentifierDetector {
 struct Shape {
     regex: Regex,
     min_digits: usize,
+    /// Whether the identifier is written in digits alone (Ontario, NIR): a longer run of
+    /// digits may then hide one (a card number padded with a leading zero).
+    digits_only: bool,
 }
 
 impl IdentifierDetector {
@@ -675,7 +678,12 @@ impl IdentifierDetector {
             }
             seen.push(s);
             let (regex, min_digits) = s.shape();
-            shapes.push(Shape { regex, min_digits });
+            let digits_only = matches!(s, IdScheme::OntarioHcn | IdScheme::FranceNir);
+            shapes.push(Shape {
+                regex,
+                min_digits,
+                digits_only,
+            });
         }
         IdentifierDetector { shapes }
     }
@@ -712,6 +720,49 @@ impl IdentifierDetector {
             }
         }
         out.unwrap_or_else(|| text.to_string())
+    }
+}
+
+impl IdentifierDetector {
+    /// [`IdentifierDetector::mask`], then every run of ASCII digits as long as a digits-only
+    /// identifier of the schemes (10 for Ontario) masked too, even inside a longer run: for
+    /// values kept to explain a rejection (the quarantine), where a card number padded with
+    /// a leading zero (`01234567897`) must not show, and a long number lost from a message
+    /// costs nothing. Text that decides whether a cell is refused keeps the token rule.
+    pub fn mask_embedded(&self, text: &str) -> String {
+        let masked = self.mask(text);
+        let Some(run) = self
+            .shapes
+            .iter()
+            .filter(|s| s.digits_only && s.min_digits > 0)
+            .map(|s| s.min_digits)
+            .min()
+        else {
+            return masked;
+        };
+        if ascii_digits(&masked) < run {
+            return masked;
+        }
+        let mut out = String::with_capacity(masked.len());
+        let mut digits = String::new();
+        let flush = |digits: &mut String, out: &mut String| {
+            if digits.len() >= run {
+                out.push_str(MASK);
+            } else {
+                out.push_str(digits);
+            }
+            digits.clear();
+        };
+        for c in masked.chars() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+            } else {
+                flush(&mut digits, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut digits, &mut out);
+        out
     }
 }
 

@@ -532,3 +532,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_card_number_inside_a_longer_run_of_digits_is_masked_in_quarantined_values() {
+    let d = IdentifierDetector::new(&[IdScheme::OntarioHcn]);
+    // The token rule leaves an 11-digit run alone (it decides whether a cell is refused)...
+    assert_eq!(d.mask("01234567897"), "01234567897");
+    // ...but a quarantined value never shows it.
+    assert_eq!(d.mask_embedded("01234567897"), MASK);
+    assert_eq!(d.mask_embedded("x01234567897y 12"), format!("x{MASK}y 12"));
+    assert_eq!(d.mask_embedded("1234 567 897"), MASK);
+    // Short numbers, dates and times stay readable.
+    for kept in [
+        "18250",
+        "2024-03-01",
+        "20241305",
+        "25:00",
+        "1e308",
+        "Québec",
+    ] {
+        assert_eq!(d.mask_embedded(kept), kept);
+    }
+    // A scheme with letters (RAMQ) adds no digit-run rule.
+    let ramq = IdentifierDetector::new(&[IdScheme::QuebecRamq]);
+    assert_eq!(ramq.mask_embedded("01234567897"), "01234567897");
+}
