@@ -6,6 +6,12 @@ mod progress;
 
 use std::process::ExitCode;
 
+/// jemalloc returns the memory the parsing threads free; glibc's per-thread arenas kept it
+/// (see Cargo.toml).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Vigie: performance monitoring for integrated care — loads partner extracts into a

@@ -64,6 +64,9 @@ impl Column {
     }
 }
 
+/// Rows per row group of a staging file.
+const STAGING_ROW_GROUP_ROWS: usize = 65_536;
+
 /// The accepted rows of one entity from one file, as record batches in the warehouse schema.
 pub struct EntityBatches {
     /// The entity.
@@ -138,8 +141,11 @@ impl EntityBatches {
                 uuid_like()
             ));
             let file = File::create(&path).map_err(external)?;
+            // Small row groups: a writer holds its open row group in memory, and a file
+            // read in parts has a writer per part and entity.
             let props = WriterProperties::builder()
                 .set_compression(Compression::LZ4_RAW)
+                .set_max_row_group_row_count(Some(STAGING_ROW_GROUP_ROWS))
                 .build();
             let writer =
                 ArrowWriter::try_new(file, self.schema.clone(), Some(props)).map_err(external)?;

@@ -225,17 +225,7 @@ fn join(
     rows_read: u64,
 ) -> Result<(), FileFailure> {
     // line -> the earlier line it repeats.
-    let mut repeats: HashMap<u64, u64> = HashMap::new();
-    for (fingerprint, line) in part.seen {
-        match joined.seen.get(&fingerprint) {
-            Some(&earlier) => {
-                repeats.insert(line, earlier);
-            }
-            None => {
-                joined.seen.insert(fingerprint, line);
-            }
-        }
-    }
+    let repeats: HashMap<u64, u64> = joined.seen.absorb_later(part.seen).into_iter().collect();
     let drop_lines: HashSet<u64> = repeats.keys().copied().collect();
     let mut keys: HashMap<u64, Option<String>> = HashMap::new();
     for (entity, batches) in part.outcome.entities {

@@ -35,10 +35,102 @@ impl Hasher for PassThrough {
     fn write_u128(&mut self, n: u128) {
         self.0 = (n as u64) ^ ((n >> 64) as u64);
     }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = self.0.rotate_left(32) ^ u64::from(n);
+    }
 }
 
 /// A map keyed by fingerprints.
 pub type FingerprintMap<V> = HashMap<Fingerprint, V, BuildHasherDefault<PassThrough>>;
+
+/// The first 96 bits of a fingerprint, as a key of [`SeenRecords`]: 12 bytes, aligned on
+/// 4, so that an entry with its line takes 16 bytes instead of 32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(C, packed(4))]
+struct SeenKey {
+    high: u64,
+    low: u32,
+}
+
+impl SeenKey {
+    fn of(fingerprint: Fingerprint) -> Self {
+        SeenKey {
+            high: (fingerprint >> 64) as u64,
+            low: (fingerprint >> 32) as u32,
+        }
+    }
+}
+
+/// The records accepted so far in one file: the first line of each, by fingerprint.
+///
+/// A file holds one entry per record (fifteen million for a province's registry), so an
+/// entry is kept small: 96 bits of the fingerprint and a 32-bit line (lines beyond 2³² go
+/// to a second map, never used in practice). Two distinct records of one file share 96
+/// bits with probability below n²/2⁹⁷ — about 1e-14 for forty million records —, far below
+/// the odds of a hardware fault; the check against records already loaded keeps all 128.
+#[derive(Default)]
+pub struct SeenRecords {
+    lines: HashMap<SeenKey, u32, BuildHasherDefault<PassThrough>>,
+    far_lines: HashMap<SeenKey, u64, BuildHasherDefault<PassThrough>>,
+}
+
+impl SeenRecords {
+    /// The line of the record with this fingerprint, if one was seen.
+    pub fn first_line(&self, fingerprint: Fingerprint) -> Option<u64> {
+        self.line_of(&SeenKey::of(fingerprint))
+    }
+
+    fn line_of(&self, key: &SeenKey) -> Option<u64> {
+        self.lines
+            .get(key)
+            .map(|&l| u64::from(l))
+            .or_else(|| self.far_lines.get(key).copied())
+    }
+
+    /// Records the record with this fingerprint at `line` (the caller checked it is new).
+    pub fn insert(&mut self, fingerprint: Fingerprint, line: u64) {
+        self.insert_key(SeenKey::of(fingerprint), line);
+    }
+
+    fn insert_key(&mut self, key: SeenKey, line: u64) {
+        match u32::try_from(line) {
+            Ok(l) => self.lines.insert(key, l),
+            Err(_) => self.far_lines.insert(key, line).map(|_| 0),
+        };
+    }
+
+    /// Records seen.
+    pub fn len(&self) -> usize {
+        self.lines.len() + self.far_lines.len()
+    }
+
+    /// Whether no record was seen.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the records of a later part of the same file; returns, for each of its records
+    /// already seen here, its line and the earlier line it repeats.
+    pub fn absorb_later(&mut self, later: SeenRecords) -> Vec<(u64, u64)> {
+        let mut repeats = Vec::new();
+        self.lines.reserve(later.lines.len());
+        let entries = later
+            .lines
+            .into_iter()
+            .map(|(k, l)| (k, u64::from(l)))
+            .chain(later.far_lines);
+        for (key, line) in entries {
+            match self.line_of(&key) {
+                Some(earlier) => repeats.push((line, earlier)),
+                None => self.insert_key(key, line),
+            }
+        }
+        repeats
+    }
+}
 
 /// Where the first copy of a record already in the warehouse came from.
 #[derive(Debug, Clone)]
@@ -212,6 +304,43 @@ mod tests {
         );
         assert_eq!(combine(combine(0, a), b), combine(combine(0, b), a));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn seen_records_keep_the_first_line_of_each_record() {
+        let fp = |i: u128| (i << 100) | (i << 40) | 0xdead_beef;
+        let mut seen = SeenRecords::default();
+        assert!(seen.is_empty());
+        seen.insert(fp(1), 2);
+        seen.insert(fp(2), 3);
+        // A line beyond 32 bits (a file of more than four billion lines) is kept exactly.
+        seen.insert(fp(3), u64::from(u32::MAX) + 7);
+        assert_eq!(seen.first_line(fp(1)), Some(2));
+        assert_eq!(seen.first_line(fp(3)), Some(u64::from(u32::MAX) + 7));
+        assert_eq!(seen.first_line(fp(4)), None);
+        assert_eq!(seen.len(), 3);
+
+        // A later part: one record repeats line 3, one repeats the far line, one is new.
+        let mut later = SeenRecords::default();
+        later.insert(fp(2), 10);
+        later.insert(fp(3), 11);
+        later.insert(fp(5), u64::from(u32::MAX) + 9);
+        let mut repeats = seen.absorb_later(later);
+        repeats.sort_unstable();
+        assert_eq!(repeats, vec![(10, 3), (11, u64::from(u32::MAX) + 7)]);
+        assert_eq!(seen.first_line(fp(5)), Some(u64::from(u32::MAX) + 9));
+        assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn seen_records_tell_apart_fingerprints_differing_in_any_kept_bit() {
+        let base: u128 = 0x0123_4567_89ab_cdef_0fed_cba9_8765_4321;
+        let mut seen = SeenRecords::default();
+        seen.insert(base, 1);
+        for bit in 32..128 {
+            assert_eq!(seen.first_line(base ^ (1u128 << bit)), None, "bit {bit}");
+        }
+        assert_eq!(seen.first_line(base), Some(1));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use vigie_model::config::DeclaredPeriod;
 use crate::batch::{EntityBatches, uuid_like};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{FieldError, event_month};
-use crate::dedup::{FingerprintMap, LoadedRecords, combine, row_fingerprint};
+use crate::dedup::{LoadedRecords, SeenRecords, combine, row_fingerprint};
 use crate::error::{FileFailure, FileRejection};
 use crate::plausible::DateBounds;
 use crate::quarantine::{QuarantineRow, QuarantineSpill, quarantine_batch};
@@ -157,7 +157,7 @@ pub(crate) struct State<'a> {
     pub(crate) compiled: Option<CompiledSource>,
     pub(crate) outcome: FileOutcome,
     /// Fingerprint -> line of every record accepted so far in this file (or part).
-    pub(crate) seen: FingerprintMap<u64>,
+    pub(crate) seen: SeenRecords,
     /// An environmental failure (staging disk full...) that stopped the reading.
     pub(crate) environment: Option<String>,
     /// Where quarantine rows beyond `spill_rows` go.
@@ -176,7 +176,7 @@ impl<'a> State<'a> {
             spec,
             ctx,
             compiled,
-            seen: FingerprintMap::default(),
+            seen: SeenRecords::default(),
             environment: None,
             quarantine_spill: None,
             outcome: FileOutcome {
@@ -368,7 +368,7 @@ pub(crate) fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
 /// or in a file of the source already loaded.
 fn unique(
     compiled: &CompiledSource,
-    seen: &mut FingerprintMap<u64>,
+    seen: &mut SeenRecords,
     loaded: Option<&LoadedRecords>,
     file: &str,
     line: u64,
@@ -387,7 +387,7 @@ fn unique(
             value: None,
         }])
     };
-    if let Some(first) = seen.get(&fingerprint) {
+    if let Some(first) = seen.first_line(fingerprint) {
         return duplicate(format!(
             "duplicate: the same record as line {first} of this file"
         ));

@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{Int32Array, StringArray};
+use arrow::array::Int32Array;
+#[cfg(test)]
+use arrow::array::StringArray;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -121,7 +123,7 @@ struct Inner {
     next: u32,
     /// Keys numbered since the last [`PersonNumbers::take_new`], in number order from
     /// `new_from`.
-    new_keys: Vec<String>,
+    new_keys: Vec<KeyBytes>,
     new_from: u32,
 }
 
@@ -131,14 +133,21 @@ pub struct PersonNumbers {
     inner: Mutex<Inner>,
 }
 
+/// A pseudonymous key as its 32 bytes: half the size of its hexadecimal text and no
+/// allocation of its own (a province's registry numbers ten million keys in one load).
+type KeyBytes = [u8; 32];
+
 /// Numbers given since the previous call, to be written with the rows that use them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewNumbers {
-    /// The number of `keys[0]`; the others follow.
+    /// The number of the first key; the others follow.
     pub first: u32,
     /// The keys, in number order.
-    pub keys: Vec<String>,
+    keys: Vec<KeyBytes>,
 }
+
+/// Rows per batch when the new numbers are written.
+const NEW_NUMBERS_BATCH_ROWS: usize = 65_536;
 
 /// Schema of the `person_number` table: one row per pseudonymous key.
 pub fn person_number_schema() -> SchemaRef {
@@ -149,23 +158,46 @@ pub fn person_number_schema() -> SchemaRef {
 }
 
 impl NewNumbers {
-    /// The rows the `person_number` table receives.
-    pub fn to_batch(&self) -> Result<RecordBatch, ArrowError> {
-        let numbers = self
-            .pairs()
-            .map(|(_, n)| {
-                i32::try_from(n).map_err(|_| {
-                    ArrowError::InvalidArgumentError(PersonNumberError::Exhausted.to_string())
-                })
+    /// The rows the `person_number` table receives, in batches of bounded size: built one
+    /// at a time as the writer asks for them, so the keys are never all held as text.
+    pub fn batches(self: Arc<Self>) -> impl Iterator<Item = Result<RecordBatch, ArrowError>> {
+        let chunks = self.keys.len().div_ceil(NEW_NUMBERS_BATCH_ROWS);
+        (0..chunks).map(move |chunk| {
+            let from = chunk * NEW_NUMBERS_BATCH_ROWS;
+            let to = (from + NEW_NUMBERS_BATCH_ROWS).min(self.keys.len());
+            self.batch(from, to)
+        })
+    }
+
+    /// The rows of keys `from..to`.
+    fn batch(&self, from: usize, to: usize) -> Result<RecordBatch, ArrowError> {
+        let keys = &self.keys[from..to];
+        let numbers = (from..to)
+            .map(|i| {
+                u32::try_from(i)
+                    .ok()
+                    .and_then(|i| self.first.checked_add(i))
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ArrowError::InvalidArgumentError(PersonNumberError::Exhausted.to_string())
+                    })
             })
             .collect::<Result<Int32Array, _>>()?;
+        let mut text = arrow::array::StringBuilder::with_capacity(keys.len(), keys.len() * 64);
+        let mut hex = [0u8; 64];
+        for key in keys {
+            text.append_value(hex_of(key, &mut hex));
+        }
         RecordBatch::try_new(
             person_number_schema(),
-            vec![
-                Arc::new(StringArray::from_iter_values(&self.keys)),
-                Arc::new(numbers),
-            ],
+            vec![Arc::new(text.finish()), Arc::new(numbers)],
         )
+    }
+
+    /// Every row at once (small numberings and tests).
+    pub fn to_batch(self) -> Result<RecordBatch, ArrowError> {
+        let len = self.keys.len();
+        self.batch(0, len)
     }
 
     /// Whether no number was given.
@@ -173,13 +205,41 @@ impl NewNumbers {
         self.keys.is_empty()
     }
 
-    /// Each key with its number.
-    pub fn pairs(&self) -> impl Iterator<Item = (&str, u32)> {
+    /// How many numbers were given.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Each key (lowercase hexadecimal) with its number.
+    pub fn pairs(&self) -> impl Iterator<Item = (String, u32)> + '_ {
+        let mut hex = [0u8; 64];
         self.keys
             .iter()
             .zip(self.first..)
-            .map(|(k, n)| (k.as_str(), n))
+            .map(move |(k, n)| (hex_of(k, &mut hex).to_string(), n))
     }
+}
+
+/// The 32 bytes of a key already checked to be 64 hexadecimal digits.
+fn bytes_of(key: &str) -> KeyBytes {
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(key.as_bytes().chunks_exact(2)) {
+        let high = hex_digit(pair[0]).unwrap_or(0);
+        let low = hex_digit(pair[1]).unwrap_or(0);
+        *byte = ((high << 4) | low) as u8;
+    }
+    out
+}
+
+/// The lowercase hexadecimal text of a key, written into `buf`.
+fn hex_of<'a>(key: &KeyBytes, buf: &'a mut [u8; 64]) -> &'a str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in buf.chunks_exact_mut(2).zip(key) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 /// The stored numbering, read pair by pair (a table of millions of rows is read in batches,
@@ -296,7 +356,7 @@ impl PersonNumbers {
         }
         inner.next = n + 1;
         inner.numbers.insert(prefix, n);
-        inner.new_keys.push(key.to_ascii_lowercase());
+        inner.new_keys.push(bytes_of(key));
         Ok(n)
     }
 
@@ -350,28 +410,13 @@ mod tests {
             Ok(0),
             "hex case does not matter"
         );
-        assert_eq!(
-            numbers.take_new(),
-            NewNumbers {
-                first: 0,
-                keys: vec![key(7), key(3)]
-            }
-        );
+        let pairs = |new: NewNumbers| new.pairs().collect::<Vec<_>>();
+        assert_eq!(pairs(numbers.take_new()), vec![(key(7), 0), (key(3), 1)]);
         assert_eq!(numbers.number(&key(9)), Ok(2));
-        assert_eq!(
-            numbers.take_new(),
-            NewNumbers {
-                first: 2,
-                keys: vec![key(9)]
-            }
-        );
-        assert_eq!(
-            numbers.take_new(),
-            NewNumbers {
-                first: 3,
-                keys: vec![]
-            }
-        );
+        let new = numbers.take_new();
+        assert_eq!((new.first, pairs(new)), (2, vec![(key(9), 2)]));
+        let none = numbers.take_new();
+        assert_eq!((none.first, none.len()), (3, 0));
     }
 
     #[test]
@@ -393,6 +438,36 @@ mod tests {
             .expect("test value");
         assert_eq!(keys.value(1), key(6));
         assert_eq!(ns.values().to_vec(), vec![0, 1]);
+    }
+
+    #[test]
+    fn many_new_numbers_are_written_in_bounded_batches() {
+        let stored = [(key(0), 41)];
+        let numbers = PersonNumbers::from_stored(stored.iter().map(|(k, n)| (k.as_str(), *n)))
+            .expect("test value");
+        let count = NEW_NUMBERS_BATCH_ROWS as u32 + 3;
+        for i in 1..=count {
+            // Upper case in the partner's file, lower case in the table.
+            numbers.number(&key(i).to_uppercase()).expect("test value");
+        }
+        let new = Arc::new(numbers.take_new());
+        assert_eq!(new.len(), count as usize);
+        let batches: Vec<RecordBatch> = new.batches().collect::<Result<_, _>>().expect("test value");
+        assert_eq!(
+            batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            vec![NEW_NUMBERS_BATCH_ROWS, 3]
+        );
+        let mut expected = 1u32;
+        for batch in &batches {
+            let keys = batch.column(0).as_any().downcast_ref::<StringArray>().expect("test value");
+            let ns = batch.column(1).as_any().downcast_ref::<Int32Array>().expect("test value");
+            for row in 0..batch.num_rows() {
+                assert_eq!(keys.value(row), key(expected), "row {row}");
+                assert_eq!(ns.value(row), 41 + expected as i32, "numbers follow the highest");
+                expected += 1;
+            }
+        }
+        assert_eq!(expected, count + 1);
     }
 
     #[test]

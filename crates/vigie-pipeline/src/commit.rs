@@ -168,7 +168,7 @@ impl Group {
         // (see vigie-warehouse's `person_numbers`: the table only grows).
         if let Some(numbers) = numbers {
             warehouse
-                .append_person_numbers(&numbers.take_new(), lock)
+                .append_person_numbers(numbers.take_new(), lock)
                 .await?;
         }
         let mut writes = GroupWrites::with_capacity(self.files.len());

@@ -30,7 +30,7 @@ use vigie_model::{Entity, PERSON_NUMBER, PersonNumbers, StoredNumbers, person_nu
 use crate::error::WarehouseError;
 use crate::maintenance::CompactionRecord;
 use crate::table::{delta_err, open_at, writer_properties};
-use crate::{Replace, Warehouse, WriterLock};
+use crate::{Replace, Warehouse, WriteInput, WriterLock};
 
 /// What a migration did to one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,22 +87,27 @@ impl Warehouse {
         Ok(stored.finish())
     }
 
-    /// Appends the numbers a load gave (one commit). Returns the table's new version.
+    /// Appends the numbers a load gave (one commit). Returns the table's new version. The
+    /// rows are made batch by batch as the writer takes them: a registry's first load gives
+    /// millions of numbers at once.
     pub async fn append_person_numbers(
         &self,
-        numbers: &vigie_model::NewNumbers,
+        numbers: vigie_model::NewNumbers,
         lock: &WriterLock,
     ) -> Result<Option<u64>, WarehouseError> {
         if numbers.is_empty() {
             return Ok(None);
         }
         lock.still_held()?;
-        self.write(
+        let stream = NewNumbersStream {
+            numbers: Arc::new(numbers),
+            schema: person_number_schema(),
+        };
+        self.write_inputs(
             PERSON_NUMBER,
-            person_number_schema(),
             vec![],
-            vec![numbers.to_batch()?],
-            &Replace::Nothing,
+            vec![WriteInput::Stream(Arc::new(stream))],
+            &[Replace::Nothing],
         )
         .await
     }
@@ -166,9 +171,8 @@ impl Warehouse {
             }
         }
         let new = numbers.take_new();
-        let persons_numbered = new.keys.len() as u64;
-        self.append_person_numbers(&new, lock).await?;
-        drop(new);
+        let persons_numbered = new.len() as u64;
+        self.append_person_numbers(new, lock).await?;
         let mut report = NumberingMigration {
             persons_numbered,
             tables: Vec::new(),
@@ -380,4 +384,34 @@ fn numbers_of(
         })
         .collect::<Result<_, _>>()?;
     Ok(Arc::new(numbered))
+}
+
+/// The new numbers as a stream of batches, made as the writer asks for them.
+#[derive(Debug)]
+struct NewNumbersStream {
+    numbers: Arc<vigie_model::NewNumbers>,
+    schema: arrow::datatypes::SchemaRef,
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for NewNumbersStream {
+    fn schema(&self) -> &arrow::datatypes::SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        let batches = self
+            .numbers
+            .clone()
+            .batches()
+            .map(|b| b.map_err(datafusion::error::DataFusionError::from));
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                self.schema.clone(),
+                futures::stream::iter(batches),
+            ),
+        )
+    }
 }

@@ -7,6 +7,8 @@
 //!   orphan files, invisible     table unchanged
 //! ```
 
+use std::sync::Arc;
+
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::parquet::basic::{Compression, ZstdLevel};
@@ -96,13 +98,16 @@ pub(crate) fn writer_properties() -> WriterProperties {
         .build()
 }
 
-/// What a write adds: batches in memory, or a staging Parquet file streamed from disk.
+/// What a write adds: batches in memory, a staging Parquet file streamed from disk, or
+/// batches made one at a time as the writer asks for them.
 #[derive(Debug)]
 pub enum WriteInput {
     /// Record batches.
     Batches(Vec<RecordBatch>),
     /// A Parquet file in the table's schema (deleted by the caller after the commit).
     Parquet(std::path::PathBuf),
+    /// Batches produced on demand (in the table's schema).
+    Stream(Arc<dyn datafusion::physical_plan::streaming::PartitionStream>),
 }
 
 /// The SQL predicate selecting the rows any of `replaces` selects, or None when none
@@ -181,23 +186,42 @@ pub(crate) async fn write(
     let predicate = combined_predicate(replaces);
     let mut batches: Vec<RecordBatch> = Vec::new();
     let mut staged: Vec<String> = Vec::new();
+    let mut streams: Vec<Arc<dyn datafusion::physical_plan::streaming::PartitionStream>> =
+        Vec::new();
     for input in inputs {
         match input {
             WriteInput::Batches(b) => batches.extend(b.into_iter().filter(|b| b.num_rows() > 0)),
             WriteInput::Parquet(path) => staged.push(path.display().to_string()),
+            WriteInput::Stream(s) => streams.push(s),
         }
     }
-    let plan = if staged.is_empty() {
+    let plan = if staged.is_empty() && streams.is_empty() {
         (!batches.is_empty()).then(|| table.clone().write(batches))
     } else {
-        // Streamed: DataFusion reads the staging files batch by batch as Delta writes;
-        // rows still in memory join them as one more input.
+        // Streamed: DataFusion reads the staging files (and produces the streamed inputs)
+        // batch by batch as Delta writes; rows still in memory join them as one more input.
         let ctx = datafusion::prelude::SessionContext::new();
-        let mut df = ctx
-            .read_parquet(staged, datafusion::prelude::ParquetReadOptions::default())
-            .await?;
+        let mut inputs: Vec<datafusion::dataframe::DataFrame> = Vec::new();
+        if !staged.is_empty() {
+            inputs.push(
+                ctx.read_parquet(staged, datafusion::prelude::ParquetReadOptions::default())
+                    .await?,
+            );
+        }
+        if let Some(first) = streams.first() {
+            let schema = first.schema().clone();
+            let table = datafusion::catalog::streaming::StreamingTable::try_new(schema, streams)?;
+            inputs.push(ctx.read_table(Arc::new(table))?);
+        }
         if !batches.is_empty() {
-            df = df.union(ctx.read_batches(batches)?)?;
+            inputs.push(ctx.read_batches(batches)?);
+        }
+        let mut inputs = inputs.into_iter();
+        let Some(mut df) = inputs.next() else {
+            return Err(WarehouseError::Internal("a streamed write without input".into()));
+        };
+        for other in inputs {
+            df = df.union(other)?;
         }
         Some(
             table
