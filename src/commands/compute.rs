@@ -13,9 +13,10 @@ pub struct Args {
     /// Override the pipeline's warehouse (path or URL).
     #[arg(long)]
     pub warehouse: Option<String>,
-    /// First month to (re)compute, YYYY-MM; its results are replaced (a weekly refresh).
-    /// Only the events these months can depend on are read; the program evaluation and the
-    /// worklist, over the whole follow-up, wait for a full compute unless named in --only.
+    /// First month to (re)compute, YYYY-MM; its results are replaced (a weekly refresh),
+    /// and those of the quarter and the year holding it. Only the events these periods can
+    /// depend on are read; the program evaluation and the worklist, over the whole
+    /// follow-up, wait for a full compute unless named in --only.
     #[arg(long)]
     pub from: Option<Month>,
     /// Last month to (re)compute, YYYY-MM (inclusive).

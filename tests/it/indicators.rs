@@ -2148,6 +2148,100 @@ async fn recomputing_one_month_keeps_the_quarter_that_starts_in_it() {
     );
 }
 
+/// A weekly refresh after the month's data changed must leave the results exactly as a full
+/// compute of the same warehouse does — the quarter and the year holding the month included:
+/// their results depend on it (a recompute of the month's cells alone left them stale).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weekly_refresh_after_new_data_equals_a_full_compute() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 3_000, 12);
+    // Month to date: the last month's hospital extracts cut to their first half of lines
+    // (hospitals send the month so far each week; the complete month replaces it).
+    let mut complete: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    for dir in ["hospital_a", "hopital_b"] {
+        let last = std::fs::read_dir(landing.join(dir))
+            .expect("hospital folder")
+            .map(|e| e.expect("entry").path())
+            .max()
+            .expect("a monthly file");
+        let bytes = std::fs::read(&last).expect("extract");
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
+        let cut: Vec<u8> = lines[..1 + (lines.len() - 1) / 2].concat();
+        std::fs::write(&last, &cut).expect("month to date");
+        complete.push((last, bytes));
+    }
+    ingest_into(&landing, &wh).await.expect("ingest");
+    let first = compute(&wh, &[]).await;
+    let last_month = first
+        .to
+        .and_then(|t| t.checked_sub_months(chrono::Months::new(1)))
+        .expect("a last complete month");
+    let before = published(&wh).await;
+    for (path, bytes) in &complete {
+        std::fs::write(path, bytes).expect("the complete month lands");
+    }
+    ingest_into(&landing, &wh).await.expect("weekly ingest");
+    let weekly = compute_range(&wh, &[], Some(last_month), None).await;
+    let after_weekly = published(&wh).await;
+    let full = compute(&wh, &[]).await;
+    let after_full = published(&wh).await;
+    assert_ne!(weekly.run_id, full.run_id);
+
+    let builtin: BTreeSet<String> = load_catalogue(&repo().join("queries"))
+        .expect("catalogue")
+        .into_iter()
+        .filter(|d| d.meta.method.is_builtin())
+        .map(|d| d.meta.id)
+        .collect();
+    let index = |rows: &[IndicatorResult]| -> BTreeMap<String, IndicatorResult> {
+        rows.iter()
+            .filter(|r| !builtin.contains(&r.indicator))
+            .map(|r| (key(r), r.clone()))
+            .collect()
+    };
+    let (weekly_rows, full_rows, old_rows) =
+        (index(&after_weekly), index(&after_full), index(&before));
+    assert_eq!(
+        weekly_rows.keys().collect::<Vec<_>>(),
+        full_rows.keys().collect::<Vec<_>>(),
+        "the same cells after the weekly refresh as after a full compute"
+    );
+    let (mut longer, mut changed_longer) = (0, 0);
+    for (k, f) in &full_rows {
+        let w = &weekly_rows[k];
+        assert_eq!(
+            (w.numerator, w.denominator, w.value, w.ci_low, w.ci_high),
+            (f.numerator, f.denominator, f.value, f.ci_low, f.ci_high),
+            "{k}: weekly {} vs full {}",
+            describe(w),
+            describe(f)
+        );
+        assert_eq!(w.is_suppressed(), f.is_suppressed(), "{k}: disclosure verdict");
+        assert_eq!(
+            (w.spc_centre, w.spc_lower, w.spc_upper, &w.spc_signal),
+            (f.spc_centre, f.spc_lower, f.spc_upper, &f.spc_signal),
+            "{k}: SPC limits"
+        );
+        let holds_last_month = matches!(
+            f.period_type,
+            vigie_indicators::PeriodType::Quarter | vigie_indicators::PeriodType::Year
+        ) && f.period_start <= last_month
+            && f.period_end >= last_month;
+        if holds_last_month {
+            longer += 1;
+            assert_eq!(w.run_id, weekly.run_id, "{k}: recomputed by the weekly refresh");
+            let old = old_rows.get(k);
+            changed_longer += usize::from(old.is_none_or(|o| o.value != f.value));
+        }
+    }
+    assert!(longer > 0, "quarters or years hold the refreshed month");
+    assert!(
+        changed_longer > 0,
+        "the new data changes some quarter or year holding the month (else this test shows nothing)"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Program evaluation against the known truth
 // ---------------------------------------------------------------------------------------------
@@ -2420,14 +2514,24 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         new.keys().collect::<Vec<_>>(),
         "same cells"
     );
+    // A quarter or year holding `month`: recomputed with it.
+    let holds = |r: &IndicatorResult, month: NaiveDate| {
+        matches!(
+            r.period_type,
+            vigie_indicators::PeriodType::Quarter | vigie_indicators::PeriodType::Year
+        ) && r.period_start <= month
+            && r.period_end >= month
+    };
     let (mut recomputed, mut with_spc) = (0, 0);
     for (k, o) in &old {
         let n = &new[k];
         if n.run_id == weekly.run_id {
             recomputed += 1;
             assert!(
-                n.period_start >= last || n.period_type == vigie_indicators::PeriodType::Span,
-                "{k}: outside the recomputed month"
+                n.period_start >= last
+                    || n.period_type == vigie_indicators::PeriodType::Span
+                    || holds(n, last),
+                "{k}: outside the recomputed month and the quarter and year holding it"
             );
             assert_eq!(
                 (n.numerator, n.denominator, n.value, n.ci_low, n.ci_high),
@@ -2471,7 +2575,10 @@ async fn recomputing_the_last_month_alone_equals_the_full_compute() {
         let n = &again[k];
         if n.run_id == middle.run_id && n.period_type != vigie_indicators::PeriodType::Span {
             checked += 1;
-            assert_eq!(n.period_start, mid, "{k}: outside the recomputed month");
+            assert!(
+                n.period_start == mid || holds(n, mid),
+                "{k}: outside the recomputed month and the quarter and year holding it"
+            );
             assert_eq!(
                 (
                     n.value,

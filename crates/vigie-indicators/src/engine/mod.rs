@@ -124,10 +124,13 @@ pub async fn compute(
         info!("the warehouse holds no ED visits or admissions yet: nothing to compute");
         return Ok(report);
     };
+    let incremental = options.recompute && options.from.is_some();
     let horizon = Horizon {
         from: options.from.unwrap_or(data_from).max(data_from),
         to: options.to.unwrap_or(data_to).min(data_to),
+        data_from,
         data_to,
+        widen: incremental,
     };
     let frame = RunFrame {
         run_id: report.run_id.clone(),
@@ -139,20 +142,20 @@ pub async fn compute(
     report.to = Some(horizon.to);
     // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
     // affected periods. The program evaluation and case finding span the whole follow-up:
-    // they are refreshed by a full compute, or when named with --only.
-    let incremental = options.recompute && options.from.is_some();
+    // they are refreshed by a full compute, or when named with --only. The quarters and
+    // years holding the first month are recomputed whole (see `Horizon::from_for`).
     let selected = select(catalogue, options, incremental);
     let evaluation = if selected.iter().any(|d| d.meta.method.is_builtin()) {
         Some(run_builtin(&ctx, &warehouse, (data_from, data_to), options, &mut report).await?)
     } else {
         None
     };
-    let narrow_from = (incremental && evaluation.is_none()).then_some(horizon.from);
+    let narrow = incremental && evaluation.is_none();
     let (mut rows, small_unit_count) = compute_rows(
         &ctx,
         &selected,
         evaluation.as_ref(),
-        narrow_from,
+        narrow,
         (&frame, &strata),
         &mut report,
     )
@@ -163,9 +166,9 @@ pub async fn compute(
     // SPC limits of a recomputed range rest on the whole series: the stored results of the
     // periods around it join the computed ones for the limits, and are not written again.
     let computed = rows.len();
+    let recomputed = recomputed_periods(&report, catalogue, &horizon);
     if incremental {
-        let ids: Vec<&str> = report.indicators.keys().map(String::as_str).collect();
-        rows.extend(spc::stored_results_outside(&ctx, &ids, horizon.from, horizon.to).await?);
+        rows.extend(spc::stored_results_outside(&ctx, &recomputed).await?);
     }
     spc::add_spc(&mut rows, catalogue, options.spc_min_points);
     rows.truncate(computed);
@@ -173,13 +176,42 @@ pub async fn compute(
         gate::apply_gate(&mut rows[..n_base], &small_unit_count, &options.disclosure);
     // A disparity computed from a suppressed cell is suppressed too.
     report.suppressed += crate::disparity::suppress_derived(&mut rows, n_base, &contributors);
-    write::write_results(&warehouse, &rows, &report, catalogue).await?;
+    write::write_results(&warehouse, &rows, &report, catalogue, &recomputed).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// The indicators a run computes, those over the whole span first (data quality), before a
-/// recompute narrows the event tables to the recomputed periods.
+/// The periodic indicators a run computed, by the range [first day, day after the last)
+/// it computed for them (in a recompute, quarters and years reach beyond its months).
+pub(super) type Recomputed = BTreeMap<(NaiveDate, NaiveDate), Vec<String>>;
+
+fn recomputed_periods(
+    report: &ComputeReport,
+    catalogue: &[IndicatorDef],
+    horizon: &Horizon,
+) -> Recomputed {
+    let period_of = |id: &str| {
+        let base = crate::disparity::split_derived(id).map_or(id, |(base, _)| base);
+        catalogue
+            .iter()
+            .find(|d| d.meta.id == base)
+            .map(|d| d.meta.period)
+    };
+    let mut out = Recomputed::new();
+    for id in report.indicators.keys() {
+        let range = match period_of(id) {
+            Some(PeriodType::Span) => continue,
+            Some(kind) => (horizon.from_for(kind), horizon.to_for(kind)),
+            None => (horizon.from, horizon.to),
+        };
+        out.entry(range).or_default().push(id.clone());
+    }
+    out
+}
+
+/// The indicators a run computes: those over the whole span first (data quality), then by
+/// period length — months, quarters, years —, so that a recompute narrows the event tables
+/// to the recomputed months first and widens them only for the longer periods.
 fn select<'a>(
     catalogue: &'a [IndicatorDef],
     options: &ComputeOptions,
@@ -190,7 +222,12 @@ fn select<'a>(
         .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
         .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
         .collect();
-    selected.sort_by_key(|d| d.meta.period != PeriodType::Span);
+    selected.sort_by_key(|d| match d.meta.period {
+        PeriodType::Span => 0,
+        PeriodType::Month => 1,
+        PeriodType::Quarter => 2,
+        PeriodType::Year => 3,
+    });
     selected
 }
 
@@ -259,25 +296,26 @@ async fn run_builtin(
 }
 
 /// Every selected indicator's rows, with the gate's verdict on each row's unit count.
-/// `narrow_from`: narrow the event tables to the periods from that day once the span
-/// indicators are done.
+/// `narrow`: narrow the event tables to the periods each indicator recomputes once the span
+/// indicators are done (widened for quarters, then years: see [`select`]).
 async fn compute_rows(
     ctx: &SessionContext,
     selected: &[&IndicatorDef],
     evaluation: Option<&BuiltinOutput>,
-    mut narrow_from: Option<NaiveDate>,
+    narrow: bool,
     (frame, strata): (&RunFrame, &StrataRun),
     report: &mut ComputeReport,
 ) -> Result<(Vec<IndicatorResult>, Vec<bool>), IndicatorError> {
     let (mut results, mut small_unit_count) = (Vec::new(), Vec::new());
+    let mut narrowed: Option<NaiveDate> = None;
     for def in selected {
         let t = Instant::now();
         // Governed strata the pipeline does not enable are not computed at all.
         let meta = &active_strata(&def.meta, strata);
-        if meta.period != PeriodType::Span
-            && let Some(from) = narrow_from.take()
-        {
+        let from = frame.horizon.from_for(meta.period);
+        if narrow && meta.period != PeriodType::Span && narrowed.is_none_or(|n| from < n) {
             narrow::restrict_events(ctx, from).await?;
+            narrowed = Some(from);
         }
         let cells: Vec<CellValue> = if meta.method.is_builtin() {
             evaluation.map(|e| e.cells_for(meta)).unwrap_or_default()

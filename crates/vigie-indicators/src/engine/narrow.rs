@@ -10,7 +10,8 @@ use crate::error::IndicatorError;
 /// from that month (its partitions only), stays admitted or discharged from that day (a
 /// stay discharged in a recomputed month may have begun long before; a readmission follows
 /// its discharge), and the persons with such events, with a contact or referral step in
-/// those periods, or in a program. Every other table stays whole.
+/// those periods, or in a program. Every other table stays whole. Called again with an
+/// earlier day (a recompute's quarters and years after its months), it widens them.
 pub(super) async fn restrict_events(
     ctx: &SessionContext,
     from: NaiveDate,
@@ -28,12 +29,17 @@ pub(super) async fn restrict_events(
     ];
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     for (table, filter) in narrowed {
+        let whole = format!("{table}__whole");
+        // Narrowed before (a recompute widening from its months to their quarter or year):
+        // the view is redefined over the whole table.
+        let narrowed_before = ctx.table_exist(whole.as_str()).map_err(internal)?;
         let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
             continue;
         };
-        let whole = format!("{table}__whole");
-        ctx.register_table(whole.as_str(), provider)
-            .map_err(internal)?;
+        if !narrowed_before {
+            ctx.register_table(whole.as_str(), provider)
+                .map_err(internal)?;
+        }
         let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
         run_sql(ctx, table, &view).await?;
     }
@@ -43,9 +49,12 @@ pub(super) async fn restrict_events(
     // tables stay whole), and every program participant (a few in a hundred, whose program
     // indicators count those without any event too) are all a recompute needs, and a small table to join against
     // spares every query hashing the whole registry again.
+    let narrowed_before = ctx.table_exist("person__whole").map_err(internal)?;
     if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
-        ctx.register_table("person__whole", provider)
-            .map_err(internal)?;
+        if !narrowed_before {
+            ctx.register_table("person__whole", provider)
+                .map_err(internal)?;
+        }
         let persons = format!(
             "CREATE TABLE person AS SELECT p.* FROM \
             (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \

@@ -1,6 +1,6 @@
 //! From an indicator's aggregated cells to result rows within the computed horizon.
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use vigie_disclosure::{DisclosureConfig, OrgLevel, REGION, is_publishable_count};
 
 use crate::aggregate::CellValue;
@@ -15,8 +15,54 @@ pub(super) struct Horizon {
     pub from: NaiveDate,
     /// Day after the last day computed.
     pub to: NaiveDate,
+    /// First day of data.
+    pub data_from: NaiveDate,
     /// Day after the last complete month of data (the end of a span period).
     pub data_to: NaiveDate,
+    /// A recompute from a month on (a weekly refresh): the quarter and the year that month
+    /// belongs to are recomputed too, since their results depend on it.
+    pub widen: bool,
+}
+
+impl Horizon {
+    /// First day computed for indicators of `kind`: `from`, or in a recompute the start of
+    /// the quarter or year holding it (unless that period begins before the data, which
+    /// leaves it incomplete: never computed).
+    pub fn from_for(&self, kind: PeriodType) -> NaiveDate {
+        if !self.widen {
+            return self.from;
+        }
+        let (year, month) = (self.from.year(), self.from.month());
+        let start = match kind {
+            PeriodType::Month | PeriodType::Span => NaiveDate::from_ymd_opt(year, month, 1),
+            PeriodType::Quarter => NaiveDate::from_ymd_opt(year, (month - 1) / 3 * 3 + 1, 1),
+            PeriodType::Year => NaiveDate::from_ymd_opt(year, 1, 1),
+        }
+        .unwrap_or(self.from);
+        if start < self.data_from {
+            self.from
+        } else {
+            start.min(self.from)
+        }
+    }
+
+    /// Day after the last day computed for indicators of `kind`: `to`, or in a recompute the
+    /// end of the quarter or year holding its last month (never beyond the data).
+    pub fn to_for(&self, kind: PeriodType) -> NaiveDate {
+        let Some(last) = self.to.pred_opt().filter(|_| self.widen) else {
+            return self.to;
+        };
+        let (year, month) = (last.year(), last.month());
+        let start = match kind {
+            PeriodType::Month | PeriodType::Span => return self.to,
+            PeriodType::Quarter => NaiveDate::from_ymd_opt(year, (month - 1) / 3 * 3 + 1, 1),
+            PeriodType::Year => NaiveDate::from_ymd_opt(year, 1, 1),
+        };
+        start
+            .map(|s| period_end(kind, s, self.data_to))
+            .unwrap_or(self.to)
+            .clamp(self.to, self.data_to.max(self.to))
+    }
 }
 
 /// What every row of one run shares.
@@ -65,7 +111,8 @@ pub(super) fn result_rows(
         .into_iter()
         .filter_map(|c| {
             let end = period_end(meta.period, c.period_start, horizon.data_to);
-            let inside = c.period_start >= horizon.from && end <= horizon.to;
+            let inside = c.period_start >= horizon.from_for(meta.period)
+                && end <= horizon.to_for(meta.period);
             (meta.period == PeriodType::Span || inside).then(|| Row {
                 // The one disclosure rule, fail-closed (NaN or negative counts withheld).
                 small_unit_count: c
@@ -164,7 +211,9 @@ mod tests {
             horizon: Horizon {
                 from: day("2025-01-01"),
                 to: day("2025-04-01"),
+                data_from: day("2024-01-01"),
                 data_to: day("2025-06-01"),
+                widen: false,
             },
             disclosure: DisclosureConfig::default(),
         }

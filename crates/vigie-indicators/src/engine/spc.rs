@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use vigie_stats::{ImprovementDirection, SpcOptions, p_chart, u_chart, xmr_chart};
 
@@ -110,18 +109,24 @@ fn chart_series(
 /// nothing was computed yet): the SPC limits of a recomputed range rest on the whole series.
 pub(super) async fn stored_results_outside(
     ctx: &SessionContext,
-    indicators: &[&str],
-    from: NaiveDate,
-    to: NaiveDate,
+    recomputed: &super::Recomputed,
 ) -> Result<Vec<IndicatorResult>, IndicatorError> {
-    if indicators.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
+    if recomputed.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
         return Ok(Vec::new());
     }
-    let ids: Vec<String> = indicators.iter().map(|s| quote(s)).collect();
+    let outside: Vec<String> = recomputed
+        .iter()
+        .map(|((from, to), ids)| {
+            let ids: Vec<String> = ids.iter().map(|s| quote(s)).collect();
+            format!(
+                "(indicator IN ({}) AND (period_start < DATE '{from}' OR period_start >= DATE '{to}'))",
+                ids.join(", ")
+            )
+        })
+        .collect();
     let sql = format!(
-        "SELECT * FROM {RESULTS_TABLE} WHERE indicator IN ({}) AND period_type <> 'span' \
-         AND (period_start < DATE '{from}' OR period_start >= DATE '{to}')",
-        ids.join(", ")
+        "SELECT * FROM {RESULTS_TABLE} WHERE period_type <> 'span' AND ({})",
+        outside.join(" OR ")
     );
     let batches = run_sql(ctx, "stored_results", &sql).await?;
     crate::results::from_batches(&batches)
@@ -170,7 +175,9 @@ mod tests {
             horizon: Horizon {
                 from: day(1),
                 to: day(12),
+                data_from: day(1),
                 data_to: day(12),
+                widen: false,
             },
             disclosure: DisclosureConfig::default(),
         };

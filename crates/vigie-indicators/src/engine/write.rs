@@ -13,30 +13,36 @@ pub(super) fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// The rows a run replaces: the periods lying wholly inside [`from`, `to`) of the computed
-/// indicators (`period_end` is the inclusive last day), and span indicators whole.
-fn replaced_rows(report: &ComputeReport, catalogue: &[IndicatorDef]) -> Option<String> {
-    let ids: Vec<String> = report.indicators.keys().map(|s| quote(s)).collect();
-    if ids.is_empty() {
+/// The rows a run replaces: for each computed indicator, the periods lying wholly inside
+/// the range it computed (`period_end` is the inclusive last day; a recompute's quarters
+/// and years reach beyond its months), and span indicators whole.
+fn replaced_rows(
+    report: &ComputeReport,
+    catalogue: &[IndicatorDef],
+    recomputed: &super::Recomputed,
+) -> Option<String> {
+    if report.indicators.is_empty() {
         return None;
     }
-    let (from, to) = (
-        report.from.unwrap_or_default(),
-        report.to.unwrap_or_default(),
-    );
     let spans: Vec<String> = catalogue
         .iter()
         .filter(|d| d.meta.period == PeriodType::Span && report.indicators.contains_key(&d.meta.id))
         .map(|d| quote(&d.meta.id))
         .collect();
-    let mut predicate = format!(
-        "(indicator IN ({}) AND period_start >= DATE '{from}' AND period_end < DATE '{to}')",
-        ids.join(", ")
-    );
+    let mut terms: Vec<String> = recomputed
+        .iter()
+        .map(|((from, to), ids)| {
+            let ids: Vec<String> = ids.iter().map(|s| quote(s)).collect();
+            format!(
+                "(indicator IN ({}) AND period_start >= DATE '{from}' AND period_end < DATE '{to}')",
+                ids.join(", ")
+            )
+        })
+        .collect();
     if !spans.is_empty() {
-        predicate.push_str(&format!(" OR indicator IN ({})", spans.join(", ")));
+        terms.push(format!("indicator IN ({})", spans.join(", ")));
     }
-    Some(predicate)
+    (!terms.is_empty()).then(|| terms.join(" OR "))
 }
 
 /// Replaces the computed indicators' periods with `rows`, in one commit.
@@ -45,8 +51,9 @@ pub(super) async fn write_results(
     rows: &[IndicatorResult],
     report: &ComputeReport,
     catalogue: &[IndicatorDef],
+    recomputed: &super::Recomputed,
 ) -> Result<(), IndicatorError> {
-    let Some(predicate) = replaced_rows(report, catalogue) else {
+    let Some(predicate) = replaced_rows(report, catalogue, recomputed) else {
         return Ok(());
     };
     let batch = to_batch(rows)?;
