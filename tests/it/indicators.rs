@@ -2226,7 +2226,11 @@ async fn a_weekly_refresh_after_new_data_equals_a_full_compute() {
             describe(w),
             describe(f)
         );
-        assert_eq!(w.is_suppressed(), f.is_suppressed(), "{k}: disclosure verdict");
+        assert_eq!(
+            w.is_suppressed(),
+            f.is_suppressed(),
+            "{k}: disclosure verdict"
+        );
         // Limits of the periods a refresh recomputes rest on the whole series, as a full
         // compute's; the stored periods before them keep the limits they were published
         // with (a refresh does not rewrite history).
@@ -2248,7 +2252,10 @@ async fn a_weekly_refresh_after_new_data_equals_a_full_compute() {
             && f.period_end >= last_month;
         if holds_last_month {
             longer += 1;
-            assert_eq!(w.run_id, weekly.run_id, "{k}: recomputed by the weekly refresh");
+            assert_eq!(
+                w.run_id, weekly.run_id,
+                "{k}: recomputed by the weekly refresh"
+            );
             let old = old_rows.get(k);
             changed_longer += usize::from(old.is_none_or(|o| o.value != f.value));
         }

@@ -194,8 +194,9 @@ impl NewNumbers {
         )
     }
 
-    /// Every row at once (small numberings and tests).
-    pub fn to_batch(self) -> Result<RecordBatch, ArrowError> {
+    /// Every row at once.
+    #[cfg(test)]
+    fn to_batch(&self) -> Result<RecordBatch, ArrowError> {
         let len = self.keys.len();
         self.batch(0, len)
     }
@@ -452,18 +453,34 @@ mod tests {
         }
         let new = Arc::new(numbers.take_new());
         assert_eq!(new.len(), count as usize);
-        let batches: Vec<RecordBatch> = new.batches().collect::<Result<_, _>>().expect("test value");
+        let batches: Vec<RecordBatch> =
+            new.batches().collect::<Result<_, _>>().expect("test value");
         assert_eq!(
-            batches.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            batches
+                .iter()
+                .map(RecordBatch::num_rows)
+                .collect::<Vec<_>>(),
             vec![NEW_NUMBERS_BATCH_ROWS, 3]
         );
         let mut expected = 1u32;
         for batch in &batches {
-            let keys = batch.column(0).as_any().downcast_ref::<StringArray>().expect("test value");
-            let ns = batch.column(1).as_any().downcast_ref::<Int32Array>().expect("test value");
+            let keys = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .expect("test value");
+            let ns = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int32Array>()
+                .expect("test value");
             for row in 0..batch.num_rows() {
                 assert_eq!(keys.value(row), key(expected), "row {row}");
-                assert_eq!(ns.value(row), 41 + expected as i32, "numbers follow the highest");
+                assert_eq!(
+                    ns.value(row),
+                    41 + expected as i32,
+                    "numbers follow the highest"
+                );
                 expected += 1;
             }
         }

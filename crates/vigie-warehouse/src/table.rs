@@ -218,7 +218,9 @@ pub(crate) async fn write(
         }
         let mut inputs = inputs.into_iter();
         let Some(mut df) = inputs.next() else {
-            return Err(WarehouseError::Internal("a streamed write without input".into()));
+            return Err(WarehouseError::Internal(
+                "a streamed write without input".into(),
+            ));
         };
         for other in inputs {
             df = df.union(other)?;

@@ -143,7 +143,7 @@ pub async fn compute(
     // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
     // affected periods. The program evaluation and case finding span the whole follow-up:
     // they are refreshed by a full compute, or when named with --only. The quarters and
-    // years holding the first month are recomputed whole (see `Horizon::from_for`).
+    // years holding the first month are recomputed whole (see `Horizon::first_day_for`).
     let selected = select(catalogue, options, incremental);
     let evaluation = if selected.iter().any(|d| d.meta.method.is_builtin()) {
         Some(run_builtin(&ctx, &warehouse, (data_from, data_to), options, &mut report).await?)
@@ -201,7 +201,7 @@ fn recomputed_periods(
     for id in report.indicators.keys() {
         let range = match period_of(id) {
             Some(PeriodType::Span) => continue,
-            Some(kind) => (horizon.from_for(kind), horizon.to_for(kind)),
+            Some(kind) => (horizon.first_day_for(kind), horizon.end_for(kind)),
             None => (horizon.from, horizon.to),
         };
         out.entry(range).or_default().push(id.clone());
@@ -312,7 +312,7 @@ async fn compute_rows(
         let t = Instant::now();
         // Governed strata the pipeline does not enable are not computed at all.
         let meta = &active_strata(&def.meta, strata);
-        let from = frame.horizon.from_for(meta.period);
+        let from = frame.horizon.first_day_for(meta.period);
         if narrow && meta.period != PeriodType::Span && narrowed.is_none_or(|n| from < n) {
             narrow::restrict_events(ctx, from).await?;
             narrowed = Some(from);

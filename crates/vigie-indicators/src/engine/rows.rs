@@ -28,7 +28,7 @@ impl Horizon {
     /// First day computed for indicators of `kind`: `from`, or in a recompute the start of
     /// the quarter or year holding it (unless that period begins before the data, which
     /// leaves it incomplete: never computed).
-    pub fn from_for(&self, kind: PeriodType) -> NaiveDate {
+    pub fn first_day_for(&self, kind: PeriodType) -> NaiveDate {
         if !self.widen {
             return self.from;
         }
@@ -48,7 +48,7 @@ impl Horizon {
 
     /// Day after the last day computed for indicators of `kind`: `to`, or in a recompute the
     /// end of the quarter or year holding its last month (never beyond the data).
-    pub fn to_for(&self, kind: PeriodType) -> NaiveDate {
+    pub fn end_for(&self, kind: PeriodType) -> NaiveDate {
         let Some(last) = self.to.pred_opt().filter(|_| self.widen) else {
             return self.to;
         };
@@ -111,8 +111,8 @@ pub(super) fn result_rows(
         .into_iter()
         .filter_map(|c| {
             let end = period_end(meta.period, c.period_start, horizon.data_to);
-            let inside = c.period_start >= horizon.from_for(meta.period)
-                && end <= horizon.to_for(meta.period);
+            let inside = c.period_start >= horizon.first_day_for(meta.period)
+                && end <= horizon.end_for(meta.period);
             (meta.period == PeriodType::Span || inside).then(|| Row {
                 // The one disclosure rule, fail-closed (NaN or negative counts withheld).
                 small_unit_count: c
