@@ -44,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         landing: Some(landing.display().to_string()),
         warehouse: Some(warehouse_dir.display().to_string()),
         retry_rejected: false,
+        verify_unchanged: false,
         report_json: None,
     };
     let report = ingest::ingest_pipeline(&ingest_args).await?;

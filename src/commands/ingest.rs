@@ -21,6 +21,12 @@ pub struct Args {
     /// Try again files that were rejected whole, even if their content did not change.
     #[arg(long)]
     pub retry_rejected: bool,
+    /// Read and hash again the files already loaded and unchanged since (same size, not
+    /// modified since their load), instead of skipping them unread: for a landing zone
+    /// restored or copied with older modification times / Relire et hacher aussi les
+    /// fichiers inchangés depuis leur chargement.
+    #[arg(long)]
+    pub verify_unchanged: bool,
     /// Also write the load's figures (rows, bytes and parse seconds per file) to this JSON file.
     #[arg(long)]
     pub report_json: Option<PathBuf>,
@@ -65,6 +71,7 @@ pub async fn ingest_pipeline(args: &Args) -> anyhow::Result<IngestReport> {
         options.warehouse = warehouse.clone();
     }
     options.retry_rejected = args.retry_rejected;
+    options.verify_unchanged = args.verify_unchanged;
     Ok(ingest(&pipeline, &options).await?)
 }
 

@@ -115,6 +115,83 @@ async fn content_already_loaded_is_skipped_even_under_another_name() {
     assert_eq!(table_counts(&wh).await, before);
 }
 
+/// A file the manifest knows unchanged (same size, not modified since its load started) is
+/// skipped without being read; `--verify-unchanged` reads and hashes it again. Shown with a
+/// file whose content changed behind a modification time set back to the old one: skipped
+/// unread by default, loaded once verified. A file touched without a change is read again,
+/// and skipped by its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_files_are_skipped_unread_unless_verified() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 600, 3);
+    ingest_into(&landing, &wh).await.expect("first ingest");
+    let key = "hospital_a/ed_visits_202402.csv";
+    let path = landing.join(key);
+    let modified = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .expect("modification time");
+    // Two data lines swapped: the same size, another content.
+    let bytes = std::fs::read(&path).expect("read");
+    let mut lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    assert!(
+        lines.len() > 3 && lines[1] != lines[2],
+        "two distinct data lines"
+    );
+    lines.swap(1, 2);
+    let swapped = lines.concat();
+    assert_eq!(swapped.len(), bytes.len());
+    std::fs::write(&path, &swapped).expect("rewrite");
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(modified))
+        .expect("modification time set back");
+
+    let again = ingest_into(&landing, &wh).await.expect("second ingest");
+    assert!(again.files.is_empty(), "nothing read: {:?}", again.files);
+    assert!(
+        again.skipped.contains(&key.to_string()),
+        "{:?}",
+        again.skipped
+    );
+
+    let pipeline = demo_pipeline();
+    let mut options =
+        vigie_pipeline::IngestOptions::for_pipeline(&pipeline, &vigie_pipeline::NoProgress);
+    options.landing = landing.display().to_string();
+    options.warehouse = wh.display().to_string();
+    options.verify_unchanged = true;
+    let verified = vigie_pipeline::ingest(&pipeline, &options)
+        .await
+        .expect("verified ingest");
+    assert!(verified.postponed.is_empty(), "{:?}", verified.postponed);
+    let loaded: Vec<(&str, FileStatus)> = verified
+        .files
+        .iter()
+        .map(|f| (f.file.as_str(), f.status))
+        .collect();
+    assert_eq!(
+        loaded,
+        vec![(key, FileStatus::Loaded)],
+        "only the changed file is loaded"
+    );
+    assert!(
+        verified.skipped.len() > 10,
+        "the others are read, and skipped by content"
+    );
+
+    // Touched, not changed: read again (newer than its load), skipped by its content.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .expect("touch");
+    let touched = ingest_into(&landing, &wh).await.expect("third ingest");
+    assert!(touched.files.is_empty(), "{:?}", touched.files);
+    assert!(touched.skipped.contains(&key.to_string()));
+}
+
 /// Keeps the header and every other data line of a CSV file.
 fn thin_out(path: &Path) -> Vec<u8> {
     let bytes = std::fs::read(path).expect("read");

@@ -33,6 +33,9 @@ pub struct IngestOptions<'a> {
     pub warehouse: String,
     /// Re-attempt files rejected whole earlier, even with unchanged content.
     pub retry_rejected: bool,
+    /// Read and hash again the files the manifest knows unchanged (same size, not modified
+    /// since their load started), instead of skipping them unread.
+    pub verify_unchanged: bool,
     /// Progress display.
     pub progress: &'a dyn Progress,
     /// Fault injection for crash tests: stop with an error after writing this file's rows
@@ -62,6 +65,7 @@ impl<'a> IngestOptions<'a> {
             landing: pipeline.spec.landing.clone(),
             warehouse: pipeline.spec.warehouse.clone(),
             retry_rejected: false,
+            verify_unchanged: false,
             progress,
             fail_before_manifest_of: None,
             spill_rows: DEFAULT_SPILL_ROWS,
@@ -138,7 +142,8 @@ struct Job {
     period: Option<DeclaredPeriod>,
     loaded: Option<SharedRecords>,
     release: bool,
-    /// Not known to the manifest as it is now (a new file, or one that changed).
+    /// Not known to the manifest as it is now (a new file, or one that changed), or to be
+    /// read again whatever the manifest says (`retry_rejected`, `verify_unchanged`).
     fresh: bool,
 }
 
@@ -146,6 +151,9 @@ struct Job {
 enum Step {
     /// The same content is already in the manifest.
     Skipped,
+    /// The manifest knows the file unchanged since its load (same size, not modified
+    /// since): skipped without reading it.
+    Unchanged,
     /// Parsed (or rejected whole).
     Parsed(Result<FileOutcome, FileFailure>, f64),
     /// Not parsed for an environmental reason: the file stays pending.
@@ -372,7 +380,7 @@ fn plan_jobs(
                     file: file.clone(),
                     loaded: None,
                     release: options.release_held,
-                    fresh: !unchanged || options.retry_rejected,
+                    fresh: !unchanged || options.retry_rejected || options.verify_unchanged,
                 });
             }
             many => {
@@ -485,7 +493,9 @@ struct ParseSettings {
 
 /// Starts the parsing task: files are read and parsed two at a time on blocking threads
 /// and go on while the consumer commits a group; the channel holds the files parsed
-/// ahead, bounded so memory stays bounded.
+/// ahead, bounded so memory stays bounded. A file the manifest knows unchanged (not
+/// `fresh`) is skipped unread: reading a province's whole landing zone to hash it cost a
+/// weekly load most of its time.
 fn spawn_parsing(
     jobs: Vec<Job>,
     landing: Landing,
@@ -500,20 +510,24 @@ fn spawn_parsing(
         let landing = &landing;
         let parsed = futures::stream::iter(jobs.into_iter().map(|job| async move {
             let started = Utc::now();
+            if !job.fresh && !job.release {
+                return (job, started, None, String::new());
+            }
             let bytes = landing.read(&job.file).await;
             let hash = bytes
                 .as_ref()
                 .map(|b| hex::encode(Sha256::digest(b)))
                 .unwrap_or_default();
-            (job, started, bytes, hash)
+            (job, started, Some(bytes), hash)
         }))
         .buffered(2)
         .map(|(job, started, bytes, hash)| {
             let settings = settings.clone();
             async move {
                 let step = match bytes {
-                    Ok(bytes) => parse(&job, &hash, bytes, settings).await,
-                    Err(e) => Step::Postponed(e.to_string()),
+                    None => Step::Unchanged,
+                    Some(Ok(bytes)) => parse(&job, &hash, bytes, settings).await,
+                    Some(Err(e)) => Step::Postponed(e.to_string()),
                 };
                 ParsedJob {
                     job,
@@ -636,6 +650,11 @@ impl Committer<'_> {
             }
             Step::Skipped => {
                 info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
+                self.report.skipped.push(job.file.key.clone());
+                return Ok(());
+            }
+            Step::Unchanged => {
+                info!(file = %job.file.key, source = %job.source.source, "unchanged since its load (same size, not modified since): skipped unread");
                 self.report.skipped.push(job.file.key.clone());
                 return Ok(());
             }

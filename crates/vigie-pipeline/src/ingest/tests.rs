@@ -42,6 +42,7 @@ fn options(progress: &NoProgress) -> IngestOptions<'_> {
         landing: String::new(),
         warehouse: String::new(),
         retry_rejected: false,
+        verify_unchanged: false,
         progress,
         fail_before_manifest_of: None,
         spill_rows: DEFAULT_SPILL_ROWS,
