@@ -67,13 +67,19 @@ impl Warehouse {
             .update_datafusion_session(&ctx.state())
             .map_err(delta_err(&url))?;
         let provider = table.table_provider().await?;
+        // Sized once from the log's row count: growing a map of millions of keys rehashes
+        // it again and again.
+        let rows = provider
+            .statistics()
+            .and_then(|s| s.num_rows.get_value().copied())
+            .unwrap_or(0);
         let mut stream = ctx
             .read_table(provider)?
             .select_columns(&["person_key", PERSON_NUMBER])?
             .execute_stream()
             .await?;
         // Read batch by batch: a national table holds tens of millions of keys.
-        let mut stored = StoredNumbers::default();
+        let mut stored = StoredNumbers::with_capacity(rows);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
             // Scans return text as views: cast to the plain types once per batch.
