@@ -97,9 +97,13 @@ impl SeenRecords {
 
     fn insert_key(&mut self, key: SeenKey, line: u64) {
         match u32::try_from(line) {
-            Ok(l) => self.lines.insert(key, l),
-            Err(_) => self.far_lines.insert(key, line).map(|_| 0),
-        };
+            Ok(l) => {
+                self.lines.insert(key, l);
+            }
+            Err(_) => {
+                self.far_lines.insert(key, line);
+            }
+        }
     }
 
     /// Records seen.

@@ -104,7 +104,9 @@ const HEX_VALUE: [u8; 256] = {
     table
 };
 
-fn prefix_of(key: &str) -> Result<KeyPrefix, PersonNumberError> {
+/// The 32 bytes of a pseudonymous key, checked to be 64 hexadecimal digits (any byte that
+/// is not one sets a high bit of `invalid`).
+fn key_bytes(key: &str) -> Result<KeyBytes, PersonNumberError> {
     let bytes = key.as_bytes();
     let refuse = || PersonNumberError::NotAPseudonym {
         length: key.chars().count(),
@@ -112,24 +114,33 @@ fn prefix_of(key: &str) -> Result<KeyPrefix, PersonNumberError> {
     if bytes.len() != 64 {
         return Err(refuse());
     }
-    // Every digit is checked (any byte that is not one sets a high bit of `invalid`); the
-    // first 32 make the prefix.
+    let mut out = [0u8; 32];
     let mut invalid = 0u8;
-    let mut words = [0u64; 2];
-    for (i, &b) in bytes.iter().enumerate() {
-        let digit = HEX_VALUE[usize::from(b)];
-        invalid |= digit;
-        if i < 32 {
-            words[i / 16] = (words[i / 16] << 4) | u64::from(digit & 0x0F);
-        }
+    for (byte, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (high, low) = (
+            HEX_VALUE[usize::from(pair[0])],
+            HEX_VALUE[usize::from(pair[1])],
+        );
+        invalid |= high | low;
+        *byte = ((high & 0x0F) << 4) | (low & 0x0F);
     }
     if invalid & 0xF0 != 0 {
         return Err(refuse());
     }
-    Ok(KeyPrefix {
-        high: words[0],
-        low: words[1],
-    })
+    Ok(out)
+}
+
+/// The first 128 bits of a key's bytes.
+fn prefix_of(bytes: &KeyBytes) -> KeyPrefix {
+    let word = |from: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[from..from + 8]);
+        u64::from_be_bytes(w)
+    };
+    KeyPrefix {
+        high: word(0),
+        low: word(8),
+    }
 }
 
 type PrefixMap = HashMap<KeyPrefix, u32, BuildHasherDefault<PrefixHasher>>;
@@ -229,24 +240,14 @@ impl NewNumbers {
     }
 
     /// Each key (lowercase hexadecimal) with its number.
-    pub fn pairs(&self) -> impl Iterator<Item = (String, u32)> + '_ {
+    #[cfg(test)]
+    fn pairs(&self) -> impl Iterator<Item = (String, u32)> + '_ {
         let mut hex = [0u8; 64];
         self.keys
             .iter()
             .zip(self.first..)
             .map(move |(k, n)| (hex_of(k, &mut hex).to_string(), n))
     }
-}
-
-/// The 32 bytes of a key already checked to be 64 hexadecimal digits.
-fn bytes_of(key: &str) -> KeyBytes {
-    let mut out = [0u8; 32];
-    for (byte, pair) in out.iter_mut().zip(key.as_bytes().chunks_exact(2)) {
-        let high = HEX_VALUE[usize::from(pair[0])] & 0x0F;
-        let low = HEX_VALUE[usize::from(pair[1])] & 0x0F;
-        *byte = (high << 4) | low;
-    }
-    out
 }
 
 /// The lowercase hexadecimal text of a key, written into `buf`.
@@ -285,7 +286,7 @@ impl StoredNumbers {
         let number = u32::try_from(number).map_err(|_| PersonNumberError::Inconsistent {
             message: format!("negative person number {number}"),
         })?;
-        let prefix = prefix_of(key)?;
+        let prefix = prefix_of(&key_bytes(key)?);
         if let Some(previous) = self.numbers.insert(prefix, number) {
             return Err(PersonNumberError::Inconsistent {
                 message: if previous == number {
@@ -363,7 +364,8 @@ impl PersonNumbers {
 
     /// The number of `key`, given now if the key is new.
     pub fn number(&self, key: &str) -> Result<u32, PersonNumberError> {
-        let prefix = prefix_of(key)?;
+        let bytes = key_bytes(key)?;
+        let prefix = prefix_of(&bytes);
         let mut inner = self.lock();
         if let Some(n) = inner.numbers.get(&prefix) {
             return Ok(*n);
@@ -374,13 +376,13 @@ impl PersonNumbers {
         }
         inner.next = n + 1;
         inner.numbers.insert(prefix, n);
-        inner.new_keys.push(bytes_of(key));
+        inner.new_keys.push(bytes);
         Ok(n)
     }
 
     /// The number `key` already has, without giving one.
     pub fn get(&self, key: &str) -> Option<u32> {
-        let prefix = prefix_of(key).ok()?;
+        let prefix = prefix_of(&key_bytes(key).ok()?);
         self.lock().numbers.get(&prefix).copied()
     }
 

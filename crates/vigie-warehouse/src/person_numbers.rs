@@ -32,6 +32,9 @@ use crate::maintenance::CompactionRecord;
 use crate::table::{delta_err, open_at, writer_properties};
 use crate::{Replace, Warehouse, WriteInput, WriterLock};
 
+/// Persons the numbering's map is sized for before reading (beyond, it grows as it reads).
+const MAX_PRESIZED_PERSONS: usize = 64 << 20;
+
 /// What a migration did to one table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberedTable {
@@ -66,13 +69,19 @@ impl Warehouse {
         table
             .update_datafusion_session(&ctx.state())
             .map_err(delta_err(&url))?;
+        // Sized once from the row counts the log records for its files: growing a map of
+        // millions of keys rehashes it again and again. Capped, so that a damaged log cannot
+        // make it allocate beyond a national population.
+        let rows: usize = table
+            .snapshot()
+            .map_err(delta_err(&url))?
+            .log_data()
+            .iter()
+            .filter_map(|file| file.num_records())
+            .sum();
+        let rows = rows.min(MAX_PRESIZED_PERSONS);
+        tracing::debug!(persons = rows, "reading the person numbering");
         let provider = table.table_provider().await?;
-        // Sized once from the log's row count: growing a map of millions of keys rehashes
-        // it again and again.
-        let rows = provider
-            .statistics()
-            .and_then(|s| s.num_rows.get_value().copied())
-            .unwrap_or(0);
         let mut stream = ctx
             .read_table(provider)?
             .select_columns(&["person_key", PERSON_NUMBER])?

@@ -185,6 +185,24 @@ pub async fn compute(
 /// it computed for them (in a recompute, quarters and years reach beyond its months).
 pub(super) type Recomputed = BTreeMap<(NaiveDate, NaiveDate), Vec<String>>;
 
+/// One SQL term per recomputed range: its indicators, and `condition` on the range.
+pub(super) fn range_terms(
+    recomputed: &Recomputed,
+    condition: impl Fn(NaiveDate, NaiveDate) -> String,
+) -> Vec<String> {
+    recomputed
+        .iter()
+        .map(|((from, to), ids)| {
+            let ids: Vec<String> = ids.iter().map(|s| write::quote(s)).collect();
+            format!(
+                "(indicator IN ({}) AND {})",
+                ids.join(", "),
+                condition(*from, *to)
+            )
+        })
+        .collect()
+}
+
 fn recomputed_periods(
     report: &ComputeReport,
     catalogue: &[IndicatorDef],

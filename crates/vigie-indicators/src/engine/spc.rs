@@ -6,7 +6,6 @@ use datafusion::prelude::SessionContext;
 use vigie_stats::{ImprovementDirection, SpcOptions, p_chart, u_chart, xmr_chart};
 
 use super::session::run_sql;
-use super::write::quote;
 use crate::catalogue::{Direction, IndicatorDef, Method, PeriodType};
 use crate::codes::SpcSignal;
 use crate::error::IndicatorError;
@@ -114,16 +113,9 @@ pub(super) async fn stored_results_outside(
     if recomputed.is_empty() || !ctx.table_exist(RESULTS_TABLE).unwrap_or(false) {
         return Ok(Vec::new());
     }
-    let outside: Vec<String> = recomputed
-        .iter()
-        .map(|((from, to), ids)| {
-            let ids: Vec<String> = ids.iter().map(|s| quote(s)).collect();
-            format!(
-                "(indicator IN ({}) AND (period_start < DATE '{from}' OR period_start >= DATE '{to}'))",
-                ids.join(", ")
-            )
-        })
-        .collect();
+    let outside = super::range_terms(recomputed, |from, to| {
+        format!("(period_start < DATE '{from}' OR period_start >= DATE '{to}')")
+    });
     let sql = format!(
         "SELECT * FROM {RESULTS_TABLE} WHERE period_type <> 'span' AND ({})",
         outside.join(" OR ")

@@ -29,16 +29,9 @@ fn replaced_rows(
         .filter(|d| d.meta.period == PeriodType::Span && report.indicators.contains_key(&d.meta.id))
         .map(|d| quote(&d.meta.id))
         .collect();
-    let mut terms: Vec<String> = recomputed
-        .iter()
-        .map(|((from, to), ids)| {
-            let ids: Vec<String> = ids.iter().map(|s| quote(s)).collect();
-            format!(
-                "(indicator IN ({}) AND period_start >= DATE '{from}' AND period_end < DATE '{to}')",
-                ids.join(", ")
-            )
-        })
-        .collect();
+    let mut terms = super::range_terms(recomputed, |from, to| {
+        format!("period_start >= DATE '{from}' AND period_end < DATE '{to}'")
+    });
     if !spans.is_empty() {
         terms.push(format!("indicator IN ({})", spans.join(", ")));
     }
