@@ -16,6 +16,7 @@
 #[cfg(test)]
 mod commit_tests;
 mod error;
+mod join_sizes;
 mod location;
 mod lock;
 mod maintenance;

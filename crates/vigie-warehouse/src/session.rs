@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use vigie_model::Entity;
@@ -58,10 +59,19 @@ impl Warehouse {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(options.memory_limit_bytes, 1.0)
             .build_arc()?;
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_target_partitions(options.target_partitions.max(1))
             .with_information_schema(true);
-        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        // Hash joins build the input smaller in memory, not the one with smaller files
+        // (see `join_sizes`).
+        config.options_mut().optimizer.use_statistics_registry = true;
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime)
+            .with_default_features()
+            .with_statistics_registry(crate::join_sizes::registry())
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let mut names: Vec<(String, Option<arrow::datatypes::SchemaRef>)> = Entity::ALL
             .iter()
             .map(|e| (e.table_name().to_string(), Some(e.schema())))
