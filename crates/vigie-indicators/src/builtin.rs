@@ -178,7 +178,7 @@ async fn read_person_rows(
     for_each_batch(
         ctx,
         "program_evaluation",
-        "SELECT person_key, person_number, birth_year, sex, team, death_date FROM person",
+        "SELECT person_key, person_number, birth_year, sex, team, death_date FROM person__keyed",
         |b| {
             let key = text(b, 0)?;
             let number = ints(b, 1)?;

@@ -144,7 +144,7 @@ pub async fn compute(
     // affected periods. The program evaluation and case finding span the whole follow-up:
     // they are refreshed by a full compute, or when named with --only. The quarters and
     // years holding the first month are recomputed whole (see `Horizon::first_day_for`).
-    let selected = select(catalogue, options, incremental);
+    let selected = select(catalogue, options, incremental, &horizon);
     let evaluation = if selected.iter().any(|d| d.meta.method.is_builtin()) {
         Some(run_builtin(&ctx, &warehouse, (data_from, data_to), options, &mut report).await?)
     } else {
@@ -228,23 +228,34 @@ fn recomputed_periods(
 }
 
 /// The indicators a run computes: those over the whole span first (data quality), then by
-/// period length — months, quarters, years —, so that a recompute narrows the event tables
-/// to the recomputed months first and widens them only for the longer periods.
+/// the first day they compute — in a recompute the year holding its first month, then the
+/// quarter, then the month (see [`Horizon::first_day_for`]) —, then by period length. A
+/// recompute narrows the event tables to each first day in turn, each narrowing a subset of
+/// the one before.
 fn select<'a>(
     catalogue: &'a [IndicatorDef],
     options: &ComputeOptions,
     incremental: bool,
+    horizon: &Horizon,
 ) -> Vec<&'a IndicatorDef> {
     let mut selected: Vec<&IndicatorDef> = catalogue
         .iter()
         .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
         .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
         .collect();
-    selected.sort_by_key(|d| match d.meta.period {
-        PeriodType::Span => 0,
-        PeriodType::Month => 1,
-        PeriodType::Quarter => 2,
-        PeriodType::Year => 3,
+    selected.sort_by_key(|d| {
+        let kind = d.meta.period;
+        let length = match kind {
+            PeriodType::Span => 0,
+            PeriodType::Month => 1,
+            PeriodType::Quarter => 2,
+            PeriodType::Year => 3,
+        };
+        (
+            kind != PeriodType::Span,
+            horizon.first_day_for(kind),
+            length,
+        )
     });
     selected
 }
@@ -315,7 +326,7 @@ async fn run_builtin(
 
 /// Every selected indicator's rows, with the gate's verdict on each row's unit count.
 /// `narrow`: narrow the event tables to the periods each indicator recomputes once the span
-/// indicators are done (widened for quarters, then years: see [`select`]).
+/// indicators are done (years, then quarters, then months: see [`select`]).
 async fn compute_rows(
     ctx: &SessionContext,
     selected: &[&IndicatorDef],
@@ -331,8 +342,8 @@ async fn compute_rows(
         // Governed strata the pipeline does not enable are not computed at all.
         let meta = &active_strata(&def.meta, strata);
         let from = frame.horizon.first_day_for(meta.period);
-        if narrow && meta.period != PeriodType::Span && narrowed.is_none_or(|n| from < n) {
-            narrow::restrict_events(ctx, from).await?;
+        if narrow && meta.period != PeriodType::Span && narrowed != Some(from) {
+            narrow::restrict_events(ctx, from, narrowed).await?;
             narrowed = Some(from);
         }
         let cells: Vec<CellValue> = if meta.method.is_builtin() {

@@ -10,11 +10,14 @@ use crate::error::IndicatorError;
 /// from that month (its partitions only), stays admitted or discharged from that day (a
 /// stay discharged in a recomputed month may have begun long before; a readmission follows
 /// its discharge), and the persons with such events, with a contact or referral step in
-/// those periods, or in a program. Every other table stays whole. Called again with an
-/// earlier day (a recompute's quarters and years after its months), it widens them.
+/// those periods, or in a program. Every other table stays whole. Called again, it redefines
+/// them for the new day: `previous` is the day they are narrowed to now. A recompute narrows
+/// to its years, then its quarters, then its months (see `select`), so each set of persons
+/// is taken from the one before and only the first reads the whole registry.
 pub(super) async fn restrict_events(
     ctx: &SessionContext,
     from: NaiveDate,
+    previous: Option<NaiveDate>,
 ) -> Result<(), IndicatorError> {
     let month = from.format("%Y-%m");
     let narrowed = [
@@ -30,7 +33,7 @@ pub(super) async fn restrict_events(
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     for (table, filter) in narrowed {
         let whole = format!("{table}__whole");
-        // Narrowed before (a recompute widening from its months to their quarter or year):
+        // Narrowed before (a recompute going from its years to its quarters and months):
         // the view is redefined over the whole table.
         let narrowed_before = ctx.table_exist(whole.as_str()).map_err(internal)?;
         let Some(provider) = ctx.deregister_table(table).map_err(internal)? else {
@@ -51,10 +54,18 @@ pub(super) async fn restrict_events(
     // spares every query hashing the whole registry again.
     let narrowed_before = ctx.table_exist("person__whole").map_err(internal)?;
     if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
-        if !narrowed_before {
+        // The persons of a later day are among those of an earlier one.
+        let source = if !narrowed_before {
             ctx.register_table("person__whole", provider)
                 .map_err(internal)?;
-        }
+            "person__whole"
+        } else if previous.is_some_and(|p| p <= from) {
+            ctx.register_table("person__narrowed", provider)
+                .map_err(internal)?;
+            "person__narrowed"
+        } else {
+            "person__whole"
+        };
         let persons = format!(
             "CREATE TABLE person AS SELECT p.* FROM \
             (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \
@@ -63,9 +74,12 @@ pub(super) async fn restrict_events(
              UNION SELECT person_number FROM referral WHERE referral_date >= DATE '{from}' \
                 OR accepted_date >= DATE '{from}' OR first_appointment_date >= DATE '{from}' \
                 OR report_returned_date >= DATE '{from}') AS k \
-            JOIN person__whole AS p ON p.person_number = k.person_number"
+            JOIN {source} AS p ON p.person_number = k.person_number"
         );
         run_sql(ctx, "person", &persons).await?;
+        if source == "person__narrowed" {
+            ctx.deregister_table(source).map_err(internal)?;
+        }
     }
     Ok(())
 }

@@ -82,11 +82,17 @@ pub(super) async fn register_person_view(
     let Some(provider) = ctx.deregister_table("person").map_err(internal)? else {
         return Ok(());
     };
+    // Indicators reach persons by their number: the view carries strata, not the
+    // pseudonymous key. A recompute materialises the persons it needs (`narrow`), and
+    // 64-character keys were most of what it copied. The evaluation, which orders persons
+    // by key, reads `person__keyed`: the registry's columns as `person` shows them, and the
+    // key.
     let registry_columns: Vec<String> = provider
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
+        .filter(|c| c != "person_key")
         .collect();
     ctx.register_table("person__registry", provider)
         .map_err(internal)?;
@@ -101,6 +107,11 @@ pub(super) async fn register_person_view(
             format!("p.\"{c}\"")
         });
     }
+    let keyed = format!(
+        "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM person__registry AS p",
+        select.join(", ")
+    );
+    run_sql(ctx, "person", &keyed).await?;
     let mut joins = Vec::new();
     for (i, d) in run.strata.decls.iter().enumerate() {
         let (table, key, attribute) = match &d.source {
