@@ -29,7 +29,7 @@ use super::tabular;
 pub struct Args {
     /// The pipeline file whose warehouse to query.
     pub pipeline: PathBuf,
-    /// One SQL query (SELECT or WITH ... SELECT). Tables: indicator_results (published),
+    /// One SQL query (SELECT or WITH ... SELECT; EXPLAIN [ANALYZE] shows its plan). Tables: indicator_results (published),
     /// person, ed_visit, admission, enrolment, survey_response, contact, referral,
     /// area_attribute, quarantine, load_manifest, run_history, and the survey instruments'
     /// survey_item and survey_item_answer.
@@ -78,26 +78,36 @@ pub fn check_read_only(sql: &str) -> anyhow::Result<()> {
         return Err(refused(&format!("{} statements", statements.len())));
     }
     match &statements[0] {
-        Statement::Statement(s) => match s.as_ref() {
-            SqlStatement::Query(q) => {
-                // `SELECT ... INTO t` creates a table.
-                if let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref()
-                    && select.into.is_some()
-                {
-                    return Err(refused("SELECT INTO"));
-                }
-                Ok(())
-            }
-            other => {
-                let text = other.to_string();
-                let verb = text.split_whitespace().next().unwrap_or("this statement");
-                Err(refused(&verb.to_uppercase()))
-            }
-        },
+        Statement::Statement(s) => check_query(s, &refused),
         Statement::CreateExternalTable(_) => Err(refused("CREATE EXTERNAL TABLE")),
         Statement::CopyTo(_) => Err(refused("COPY")),
         Statement::Explain(_) => Err(refused("EXPLAIN of an extension statement")),
         Statement::Reset(_) => Err(refused("RESET")),
+    }
+}
+
+/// A query, or `EXPLAIN [ANALYZE]` of one (the plan an analyst compares with another
+/// engine's; `ANALYZE` runs the query, still read-only).
+fn check_query(
+    statement: &SqlStatement,
+    refused: &dyn Fn(&str) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    match statement {
+        SqlStatement::Query(q) => {
+            // `SELECT ... INTO t` creates a table.
+            if let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref()
+                && select.into.is_some()
+            {
+                return Err(refused("SELECT INTO"));
+            }
+            Ok(())
+        }
+        SqlStatement::Explain { statement, .. } => check_query(statement, refused),
+        other => {
+            let text = other.to_string();
+            let verb = text.split_whitespace().next().unwrap_or("this statement");
+            Err(refused(&verb.to_uppercase()))
+        }
     }
 }
 

@@ -324,6 +324,9 @@ fn query_is_read_only_and_restricted(d: &Path, p: &str) {
         "SET datafusion.execution.batch_size = 1",
         "CREATE TABLE t AS SELECT 1",
         "SELECT 1; SELECT 2",
+        "EXPLAIN INSERT INTO person SELECT * FROM person",
+        "EXPLAIN ANALYZE DROP TABLE person",
+        "EXPLAIN SELECT 1 INTO t",
     ] {
         let out = vigie_in(d, &["query", p, "--steward", "trying", sql]);
         assert!(!out.status.success(), "{sql}");
@@ -333,6 +336,30 @@ fn query_is_read_only_and_restricted(d: &Path, p: &str) {
             "{sql}: {err}"
         );
     }
+    // The plan of a query, for an analyst comparing engines; restricted tables stay so.
+    let out = ok(
+        vigie_in(
+            d,
+            &[
+                "query",
+                p,
+                "EXPLAIN SELECT count(*) FROM ed_visit AS v JOIN person AS p \
+                 ON p.person_number = v.person_number",
+            ],
+        ),
+        "explain",
+    );
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        plan.contains("physical_plan") && plan.contains("HashJoinExec"),
+        "{plan}"
+    );
+    let out = vigie_in(d, &["query", p, "EXPLAIN SELECT count(*) FROM worklist"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("`worklist` is restricted"),
+        "{err}"
+    );
     let out = ok(
         vigie_in(
             d,
