@@ -89,11 +89,22 @@ pub fn evaluate(
     enrolments: &[Enrolment],
     config: &EvaluationConfig,
 ) -> Result<Evaluation> {
+    let timed = |what: &str, started: std::time::Instant| {
+        tracing::debug!(
+            seconds = started.elapsed().as_secs_f64(),
+            "evaluation: {what}"
+        );
+    };
+    let t = std::time::Instant::now();
     let enrolments = Enrolments::new(enrolments, population.len())?;
     let case_finding = case_finding(population, events, &enrolments, config)?;
+    timed("case finding", t);
+    let t = std::time::Instant::now();
     let naive = naive_before_after(population, events, &enrolments, config)?;
+    timed("naive before/after", t);
     let mut adjusted = Vec::new();
     for program in enrolments.programs() {
+        let t = std::time::Instant::now();
         let cohort = adjusted_cohort(
             population,
             events,
@@ -102,7 +113,10 @@ pub fn evaluate(
             program,
             config,
         )?;
+        timed("adjusted cohort", t);
+        let t = std::time::Instant::now();
         let estimates = adjusted_estimates(&cohort, config)?;
+        timed("adjusted estimates", t);
         adjusted.push(ProgramEvaluation {
             program: program.clone(),
             cohort: cohort.counts,

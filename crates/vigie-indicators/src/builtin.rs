@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 use rayon::slice::ParallelSliceMut;
-use tracing::warn;
+use tracing::{debug, warn};
 use vigie_evaluation::{
     Enrolment, EvaluationConfig, EventSeries, Events, Outcome, Population, Sex, TeamScope, evaluate,
 };
@@ -79,7 +79,9 @@ pub async fn run(
     options: &ComputeOptions,
     run_id: &str,
 ) -> Result<BuiltinOutput, IndicatorError> {
+    let phase = Phase::start();
     let (population, index) = load_population(ctx).await?;
+    let phase = phase.done("the registry read and ordered by key");
     let n = population.len();
     let ed = load_events(
         ctx,
@@ -97,14 +99,36 @@ pub async fn run(
     .await?;
     let events = Events::new(ed, adm)?;
     let enrolments = load_enrolments(ctx, &index).await?;
+    let phase = phase.done("the events and enrolments read");
     let config = evaluation_config(data_from, data_to, options);
     let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
+    let phase = phase.done("case finding and the evaluation computed");
     let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
+    phase.done("the worklist written");
     Ok(BuiltinOutput {
         evaluation,
         span_start: data_from,
         worklist_rows,
     })
+}
+
+/// Timing of the evaluation's phases, logged at debug level (where a province's half
+/// minute goes).
+struct Phase(std::time::Instant);
+
+impl Phase {
+    fn start() -> Self {
+        Phase(std::time::Instant::now())
+    }
+
+    /// Logs the phase just ended; the next starts now.
+    fn done(self, what: &str) -> Self {
+        debug!(
+            seconds = self.0.elapsed().as_secs_f64(),
+            "program evaluation: {what}"
+        );
+        Phase::start()
+    }
 }
 
 /// The evaluation's settings: the pipeline's rules over the data span, its bootstrap.

@@ -235,14 +235,39 @@ pub fn days(date: NaiveDate) -> i32 {
 
 use chrono::Datelike;
 
-/// `YYYY-MM` of a date value or a date-time value.
-pub fn event_month(v: &Value) -> Option<String> {
+/// An event's month as its `YYYY-MM` text, held without an allocation (every event row
+/// has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMonth([u8; 7]);
+
+impl EventMonth {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and a dash are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The month of a date value or a date-time value (years 0 to 9999: accepted rows' dates
+/// lie between the pipeline's earliest date and the load).
+pub fn event_month(v: &Value) -> Option<EventMonth> {
     let date = match v {
         Value::Date(d) => NaiveDate::from_num_days_from_ce_opt(d + 719_163)?,
         Value::DateTime(us) => chrono::DateTime::from_timestamp_micros(*us)?.date_naive(),
         _ => return None,
     };
-    Some(format!("{:04}-{:02}", date.year(), date.month()))
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let month = date.month();
+    Some(EventMonth([
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+    ]))
 }
 
 #[cfg(test)]
@@ -287,10 +312,22 @@ mod tests {
             days(NaiveDate::from_ymd_opt(2024, 3, 1).unwrap_or_default()),
             19783
         );
-        assert_eq!(event_month(&Value::Date(19783)).as_deref(), Some("2024-03"));
+        let month = |v: Value| event_month(&v).map(|m| m.as_str().to_string());
+        assert_eq!(month(Value::Date(19783)).as_deref(), Some("2024-03"));
         assert_eq!(
-            event_month(&Value::DateTime(19783i64 * 86_400_000_000 + 1)).as_deref(),
+            month(Value::DateTime(19783i64 * 86_400_000_000 + 1)).as_deref(),
             Some("2024-03")
         );
+        // December, and a year before 1000 (zero-padded as `format!("{:04}")` did).
+        let day = |y, m, d| days(NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default());
+        assert_eq!(
+            month(Value::Date(day(2025, 12, 31))).as_deref(),
+            Some("2025-12")
+        );
+        assert_eq!(
+            month(Value::Date(day(987, 10, 1))).as_deref(),
+            Some("0987-10")
+        );
+        assert_eq!(month(Value::Str("2024-03-01".into())), None);
     }
 }

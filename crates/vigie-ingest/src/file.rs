@@ -11,7 +11,7 @@ use vigie_model::config::DeclaredPeriod;
 
 use crate::batch::{EntityBatches, uuid_like};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
-use crate::convert::{FieldError, event_month};
+use crate::convert::{EventMonth, FieldError, event_month};
 use crate::dedup::{LoadedRecords, SeenRecords, combine, row_fingerprint};
 use crate::error::{FileFailure, FileRejection};
 use crate::plausible::DateBounds;
@@ -207,7 +207,7 @@ impl<'a> State<'a> {
 struct Accepted {
     output: usize,
     values: Vec<Value>,
-    month: Option<String>,
+    month: Option<EventMonth>,
 }
 
 impl State<'_> {
@@ -240,13 +240,24 @@ impl State<'_> {
         match mapped {
             Ok(rows) => {
                 self.outcome.rows_accepted += 1;
-                for row in rows {
+                // The item rows of an unpivoted record name one person: numbered once.
+                let mut numbered: Option<(&str, u32)> = None;
+                for row in &rows {
                     let entity = compiled.outputs[row.output].entity;
-                    let person_number = person_number_of(entity, &row.values, self.ctx.numbers)
-                        .map_err(|message| ReadError {
-                            line: record.line,
-                            message,
-                        })?;
+                    let person_number = match person_key_value(entity, &row.values) {
+                        None => None,
+                        Some(key) => match numbered {
+                            Some((k, n)) if k == key => Some(n),
+                            _ => {
+                                let n = self.ctx.numbers.number(key).map_err(|e| ReadError {
+                                    line: record.line,
+                                    message: format!("internal error numbering persons: {e}"),
+                                })?;
+                                numbered = Some((key, n));
+                                Some(n)
+                            }
+                        },
+                    };
                     let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
                         EntityBatches::new(entity, self.ctx.batch_rows)
                             .staged(self.ctx.staging, self.ctx.spill_rows)
@@ -255,7 +266,7 @@ impl State<'_> {
                         .push(
                             &row.values,
                             person_number,
-                            row.month.as_deref(),
+                            row.month.as_ref().map(EventMonth::as_str),
                             (
                                 &self.spec.source,
                                 self.ctx.file,
@@ -425,24 +436,15 @@ fn reason_class(reason: &str) -> String {
 
 /// The number of the person a row names (None: the entity names nobody, or the row leaves
 /// its optional key empty).
-fn person_number_of(
-    entity: Entity,
-    values: &[Value],
-    numbers: &PersonNumbers,
-) -> Result<Option<u32>, String> {
-    let Some(at) = entity
+/// The pseudonymous key a row of `entity` names, if any.
+fn person_key_value(entity: Entity, values: &[Value]) -> Option<&str> {
+    let at = entity
         .fields()
         .iter()
-        .position(|f| f.ty == FieldType::PersonKey)
-    else {
-        return Ok(None);
-    };
+        .position(|f| f.ty == FieldType::PersonKey)?;
     match values.get(at) {
-        Some(Value::Str(key)) => numbers
-            .number(key)
-            .map(Some)
-            .map_err(|e| format!("internal error numbering persons: {e}")),
-        _ => Ok(None),
+        Some(Value::Str(key)) => Some(key),
+        _ => None,
     }
 }
 
@@ -574,13 +576,21 @@ fn map_one(
 ) -> Result<Accepted, Vec<FieldError>> {
     let mut values = Vec::with_capacity(out.fields.len());
     let mut errors = Vec::new();
+    // Fields converted and checked for an earlier item of the same record (one bit each;
+    // fields past the 128th are checked again).
+    let mut checked_before = 0u128;
     for (f, plan) in out.fields.iter().enumerate() {
         let slot = memo
             .as_mut()
             .filter(|_| reads_record_only(&plan.origin, compiled.width))
             .and_then(|m| m.get_mut(f));
         let converted = match slot {
-            Some(Some(done)) => done.clone(),
+            Some(Some(done)) => {
+                if f < 128 {
+                    checked_before |= 1 << f;
+                }
+                done.clone()
+            }
             Some(empty) => empty
                 .insert(plan.convert(cells, &compiled.null_values, key))
                 .clone(),
@@ -594,7 +604,11 @@ fn map_one(
             }
         }
     }
-    for (plan, value) in out.fields.iter().zip(&values) {
+    for (f, (plan, value)) in out.fields.iter().zip(&values).enumerate() {
+        // Its refusal, if any, was reported with the earlier item: the record is refused.
+        if f < 128 && checked_before & (1 << f) != 0 {
+            continue;
+        }
         if let Value::Str(text) = value
             && plan.def.ty != FieldType::PersonKey
             && checks.identifiers.contains_identifier(text)
@@ -648,12 +662,13 @@ fn map_one(
         .and_then(|f| out.fields.iter().position(|p| p.def.name == f));
     let month = date_at.and_then(|i| event_month(&values[i]));
     if let (Some(period), Some(m), Some(i)) = (checks.period, &month, date_at)
-        && !period.contains(m)
+        && !period.contains(m.as_str())
     {
         return Err(vec![FieldError {
             column: out.fields[i].label.clone(),
             reason: format!(
-                "outside the file's period: {m} is not in {} (the period its name declares); send it in that period's file",
+                "outside the file's period: {} is not in {} (the period its name declares); send it in that period's file",
+                m.as_str(),
                 period.label()
             ),
             value: None,

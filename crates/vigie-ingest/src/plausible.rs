@@ -37,17 +37,18 @@ impl DateBounds {
             self.earliest_event
         };
         let latest_day = self.latest.date();
+        // The value's text is made only for a refusal: every date of every row is checked.
         let (date, shown) = match (def.ty, value) {
             (FieldType::Date, Value::Date(d)) => {
                 let date = NaiveDate::from_num_days_from_ce_opt(d.checked_add(719_163)?)?;
-                (date, date.to_string())
+                (date, Shown::Date(date))
             }
             (FieldType::DateTime, Value::DateTime(us)) => {
                 let dt = chrono::DateTime::from_timestamp_micros(*us)?.naive_utc();
                 if dt > self.latest {
                     return Some(future(&dt.to_string(), self.latest));
                 }
-                (dt.date(), dt.to_string())
+                (dt.date(), Shown::DateTime(dt))
             }
             (FieldType::Int, Value::Int(year)) if def.name == "birth_year" => {
                 if *year > latest_day.year() {
@@ -61,7 +62,7 @@ impl DateBounds {
             _ => return None,
         };
         if days(date) > days(latest_day) {
-            return Some(future(&shown, self.latest));
+            return Some(future(&shown.to_string(), self.latest));
         }
         if date < earliest {
             let whose = if entity == Entity::Person {
@@ -74,6 +75,21 @@ impl DateBounds {
             ));
         }
         None
+    }
+}
+
+/// A checked value as a refusal shows it.
+enum Shown {
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shown::Date(d) => d.fmt(f),
+            Shown::DateTime(dt) => dt.fmt(f),
+        }
     }
 }
 

@@ -48,9 +48,24 @@ impl DeclaredPeriod {
             .collect()
     }
 
-    /// Whether `YYYY-MM` is covered.
+    /// Whether `YYYY-MM` is covered. Asked of every row: compared as month numbers, without
+    /// writing the period's months out.
     pub fn contains(&self, month: &str) -> bool {
-        self.month_keys().iter().any(|m| m == month)
+        let b = month.as_bytes();
+        let digits = |r: std::ops::Range<usize>| {
+            b.get(r)
+                .filter(|d| d.iter().all(u8::is_ascii_digit))
+                .map(|d| d.iter().fold(0i64, |n, c| n * 10 + i64::from(c - b'0')))
+        };
+        let (Some(year), Some(m)) = (digits(0..4), digits(5..7)) else {
+            return false;
+        };
+        if b.len() != 7 || b[4] != b'-' {
+            return false;
+        }
+        let index = |year: i64, month: i64| year * 12 + month - 1;
+        let first = index(i64::from(self.first.year()), i64::from(self.first.month()));
+        (1..=12).contains(&m) && (first..first + i64::from(self.months)).contains(&index(year, m))
     }
 
     /// For messages: `2025-03`, `2025Q1` or `2025`.
@@ -196,6 +211,35 @@ mod tests {
         assert_eq!(period.months, 12);
         assert!(period.contains("2023-07") && !period.contains("2024-01"));
         assert!(y.is_match("registre_2023_x.csv"));
+        // `contains` agrees with the months written out, at the edges and on odd text.
+        for period in [
+            period,
+            q.period("sondage/survey_2024Q4.csv").expect("declared"),
+            p.period("hospital_a/ed_visits_202503.csv")
+                .expect("declared"),
+        ] {
+            let keys = period.month_keys();
+            for year in [2022, 2023, 2024, 2025] {
+                for month in 0..=13 {
+                    let key = format!("{year:04}-{month:02}");
+                    assert_eq!(period.contains(&key), keys.contains(&key), "{key}");
+                }
+            }
+            for odd in [
+                "",
+                "2024-1",
+                "2024/10",
+                "2024-10-01",
+                "20241-0",
+                "+024-10",
+                "2024-+1",
+                "2025-+3",
+                "2023-+7",
+                "2024-1\u{0}",
+            ] {
+                assert!(!period.contains(odd), "{odd}");
+            }
+        }
     }
 
     #[test]
