@@ -24,7 +24,7 @@ use crate::aggregate::CellValue;
 use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
 use crate::engine::{ComputeOptions, run_sql};
 use crate::error::IndicatorError;
-use crate::persons::{PersonIndex, RawKey, for_each_batch, raw_key};
+use crate::persons::{KeyPrefix, PersonIndex, for_each_batch, key_prefix, keys_of};
 use crate::results::WORKLIST_TABLE;
 
 /// Results of the built-in computations, ready to be turned into cells.
@@ -103,7 +103,7 @@ pub async fn run(
     let config = evaluation_config(data_from, data_to, options);
     let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
     let phase = phase.done("case finding and the evaluation computed");
-    let worklist_rows = write_worklist(warehouse, &evaluation, &index, run_id).await?;
+    let worklist_rows = write_worklist(ctx, warehouse, &evaluation, &index, run_id).await?;
     phase.done("the worklist written");
     Ok(BuiltinOutput {
         evaluation,
@@ -155,10 +155,10 @@ fn evaluation_config(
     config
 }
 
-/// The registry as the evaluation's population, with the index from pseudonymous key to
-/// person number. Persons are numbered in key order, so that dense numbers, and with them
-/// the seeded bootstrap, are reproducible; on a duplicated key the first row in that order
-/// counts.
+/// The registry as the evaluation's population, with the index from warehouse number to
+/// evaluation number. Persons are numbered in key order, so that dense numbers, and with
+/// them the seeded bootstrap, are reproducible; on a duplicated key the first row in that
+/// order counts.
 async fn load_population(
     ctx: &SessionContext,
 ) -> Result<(Population, PersonIndex), IndicatorError> {
@@ -167,15 +167,8 @@ async fn load_population(
     rows.par_sort_unstable_by(|a, b| {
         // Keys are unique but for registry errors: the rest only breaks those ties.
         a.key.cmp(&b.key).then_with(|| {
-            let rest = |r: &PersonRow| {
-                (
-                    r.birth_year,
-                    r.sex,
-                    r.team.map(|t| teams[t].clone()),
-                    r.death,
-                )
-            };
-            rest(a).cmp(&rest(b))
+            let team = |r: &PersonRow| teams.get(usize::from(r.team)).map(String::as_str);
+            (a.birth_year, a.sex, team(a), a.death).cmp(&(b.birth_year, b.sex, team(b), b.death))
         })
     });
     rows.dedup_by(|later, first| later.key == first.key);
@@ -186,10 +179,11 @@ async fn load_population(
             1 => Sex::M,
             _ => Sex::X,
         };
-        let team = r.team.map(|t| teams[t].as_str());
-        population.push(r.birth_year, sex, team, r.death.map(day_to_date));
+        let team = teams.get(usize::from(r.team)).map(String::as_str);
+        let death = (r.death != NO_DEATH).then(|| day_to_date(r.death));
+        population.push(r.birth_year, sex, team, death);
     }
-    let index = PersonIndex::from_sorted(rows.into_iter().map(|r| (r.key, r.number)).collect());
+    let index = PersonIndex::from_sorted(rows.iter().map(|r| r.number).collect());
     Ok((population, index))
 }
 
@@ -198,7 +192,19 @@ async fn read_person_rows(
     ctx: &SessionContext,
     teams: &mut Vec<String>,
 ) -> Result<Vec<PersonRow>, IndicatorError> {
-    let mut rows: Vec<PersonRow> = Vec::new();
+    // Sized once: growing a vector of forty million rows doubles it, copying, at its peak.
+    let persons = run_sql(
+        ctx,
+        "program_evaluation",
+        "SELECT count(*) FROM person__keyed",
+    )
+    .await?
+    .first()
+    .filter(|b| b.num_rows() > 0)
+    .and_then(|b| cast(b.column(0), &DataType::Int64).ok())
+    .and_then(|c| usize::try_from(c.as_primitive::<arrow::datatypes::Int64Type>().value(0)).ok())
+    .unwrap_or(0);
+    let mut rows: Vec<PersonRow> = Vec::with_capacity(persons.min(MAX_PRESIZED_PERSONS));
     for_each_batch(
         ctx,
         "program_evaluation",
@@ -211,7 +217,7 @@ async fn read_person_rows(
             let team = text(b, 4)?;
             let death = dates(b, 5)?;
             for i in (0..b.num_rows()).filter(|i| !key.is_null(*i)) {
-                let raw = raw_key(key.value(i)).ok_or_else(|| {
+                let prefix = key_prefix(key.value(i)).ok_or_else(|| {
                     IndicatorError::Internal(
                         "the person table holds a person_key that is not a 64-hex-digit pseudonym: \
                          was it written by vigie ingest?"
@@ -228,18 +234,26 @@ async fn read_person_rows(
                                 .into(),
                         )
                     })?;
-                let team = (!team.is_null(i)).then(|| intern(teams, team.value(i)));
+                let team = if team.is_null(i) {
+                    NO_TEAM
+                } else {
+                    intern(teams, team.value(i))?
+                };
                 rows.push(PersonRow {
-                    key: raw,
+                    key: prefix,
                     number,
                     birth_year: by.value(i),
+                    death: if death.is_null(i) {
+                        NO_DEATH
+                    } else {
+                        death.value(i)
+                    },
+                    team,
                     sex: match sex.value(i) {
                         "F" => 0,
                         "M" => 1,
                         _ => 2,
                     },
-                    team,
-                    death: (!death.is_null(i)).then(|| death.value(i)),
                 });
             }
             Ok(())
@@ -319,26 +333,49 @@ async fn load_events(
     EventSeries::from_columns(n, &persons, &days).map_err(IndicatorError::from)
 }
 
-/// One registry row, raw, before numbering.
+/// One registry row, raw, before numbering: 32 bytes (forty million of them at national
+/// scale).
 struct PersonRow {
-    key: RawKey,
+    key: KeyPrefix,
     /// The warehouse person number.
     number: u32,
     birth_year: i32,
+    /// Day number of the death, or [`NO_DEATH`].
+    death: i32,
+    /// Position in the interned teams, or [`NO_TEAM`].
+    team: u16,
     sex: u8,
-    team: Option<usize>,
-    death: Option<i32>,
 }
 
-/// The position of `name` in `names`, added if absent (teams are few).
-fn intern(names: &mut Vec<String>, name: &str) -> usize {
-    match names.iter().position(|n| n == name) {
-        Some(i) => i,
-        None => {
-            names.push(name.to_string());
-            names.len() - 1
-        }
+/// No death recorded (no date is this far back).
+const NO_DEATH: i32 = i32::MIN;
+
+/// No team.
+const NO_TEAM: u16 = u16::MAX;
+
+/// Rows the person read reserves at most before reading (a damaged count must not make it
+/// allocate beyond a national population).
+const MAX_PRESIZED_PERSONS: usize = 64 << 20;
+
+/// The position of `name` in `names`, added if absent (teams are few: at most 65,535).
+fn intern(names: &mut Vec<String>, name: &str) -> Result<u16, IndicatorError> {
+    if let Some(i) = names.iter().position(|n| n == name) {
+        return u16::try_from(i).map_err(|_| too_many_teams());
     }
+    let i = u16::try_from(names.len())
+        .ok()
+        .filter(|i| *i != NO_TEAM)
+        .ok_or_else(too_many_teams)?;
+    names.push(name.to_string());
+    Ok(i)
+}
+
+fn too_many_teams() -> IndicatorError {
+    IndicatorError::Internal(
+        "the registry names more than 65,534 teams: the program evaluation expects teams, \
+         not persons or sites, in the person table's team column"
+            .into(),
+    )
 }
 
 /// The evaluation is CPU-bound and parallel (rayon); it runs to completion here.
@@ -352,12 +389,36 @@ fn tokio_free_evaluate(
 }
 
 async fn write_worklist(
+    ctx: &SessionContext,
     warehouse: &Warehouse,
     evaluation: &vigie_evaluation::Evaluation,
     index: &PersonIndex,
     run_id: &str,
 ) -> Result<usize, IndicatorError> {
     let rows = &evaluation.case_finding.worklist;
+    // The coordinators' worklist names persons by key: read again for its persons only.
+    let numbers = rows
+        .iter()
+        .map(|r| {
+            index.warehouse_number(r.person).ok_or_else(|| {
+                IndicatorError::Internal(format!(
+                    "the worklist names evaluation person {}, beyond the registry",
+                    r.person
+                ))
+            })
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    let keys = keys_of(ctx, "person__keyed", &numbers).await?;
+    let hex = numbers
+        .iter()
+        .map(|n| {
+            keys.get(n).map(String::as_str).ok_or_else(|| {
+                IndicatorError::Internal(format!(
+                    "person number {n} of the worklist has no key in the person table"
+                ))
+            })
+        })
+        .collect::<Result<Vec<&str>, _>>()?;
     let schema = Arc::new(Schema::new(vec![
         Field::new("person_key", DataType::Utf8, false),
         Field::new("team", DataType::Utf8, true),
@@ -367,13 +428,10 @@ async fn write_worklist(
         Field::new("enrolled", DataType::Boolean, false),
         Field::new("run_id", DataType::Utf8, false),
     ]));
-    let key = |p: u32| index.hex(p);
     let batch = RecordBatch::try_new(
         schema.clone(),
         vec![
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| key(r.person)),
-            )),
+            Arc::new(StringArray::from_iter_values(hex)),
             Arc::new(rows.iter().map(|r| r.team.clone()).collect::<StringArray>()),
             Arc::new(Date32Array::from_iter_values(rows.iter().map(|r| {
                 r.eligibility_date

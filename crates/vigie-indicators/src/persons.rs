@@ -1,55 +1,63 @@
-//! The evaluation's own person numbering, lean enough for a province.
+//! The evaluation's own person numbering, lean enough for a nation.
 //!
 //! The evaluation numbers the registry's persons 0, 1, 2… in pseudonymous-key order, so that
 //! its seeded bootstrap is reproducible whatever order loads numbered persons in. Rows reach
 //! it by their warehouse person number (`person_number`, given at ingest): a plain array
-//! from warehouse number to evaluation number replaces hashing 64-character keys. Keys are
-//! held raw (32 bytes) only to sort persons and to write the worklist. Rows are streamed
-//! from DataFusion rather than collected, and sorted in Rust rather than by an SQL sort that
-//! a bounded memory pool would have to spill.
+//! from warehouse number to evaluation number replaces hashing 64-character keys. Persons
+//! are sorted by their key's first 128 bits (two keys sharing them: about one chance in
+//! 10^22 among forty million persons), and keys are not kept: the worklist's few are read
+//! again by number ([`keys_of`]). Rows are streamed from DataFusion rather than collected,
+//! and sorted in Rust rather than by an SQL sort that a bounded memory pool would have to
+//! spill.
 
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Int32Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use crate::error::IndicatorError;
 
-/// A raw pseudonymous key.
-pub(crate) type RawKey = [u8; 32];
+/// The first 128 bits of a pseudonymous key, in an order that sorts as the key does.
+pub(crate) type KeyPrefix = [u64; 2];
 
 /// No evaluation number: the warehouse number names no registry person.
 const ABSENT: u32 = u32::MAX;
 
-/// Warehouse person number -> evaluation number, and evaluation number -> key.
+/// Warehouse person number <-> evaluation number.
 #[derive(Default)]
 pub(crate) struct PersonIndex {
-    keys: Vec<RawKey>,
+    /// Evaluation number -> warehouse number.
+    numbers: Vec<u32>,
+    /// Warehouse number -> evaluation number (or [`ABSENT`]).
     by_number: Vec<u32>,
 }
 
-/// The raw form of a hex key; None for text that is not a warehouse key.
-pub(crate) fn raw_key(hex_key: &str) -> Option<RawKey> {
+/// The sorting prefix of a hex key; None for text that is not a warehouse key (64
+/// hexadecimal digits, all checked).
+pub(crate) fn key_prefix(hex_key: &str) -> Option<KeyPrefix> {
     let mut raw = [0u8; 32];
     hex::decode_to_slice(hex_key, &mut raw).ok()?;
-    Some(raw)
+    let word = |at: usize| {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&raw[at..at + 8]);
+        u64::from_be_bytes(bytes)
+    };
+    Some([word(0), word(8)])
 }
 
 impl PersonIndex {
-    /// Numbers `persons` — (key, warehouse number), sorted by key, without duplicates —
-    /// 0, 1, 2... in that order.
-    pub fn from_sorted(persons: Vec<(RawKey, u32)>) -> Self {
-        let size = persons
-            .iter()
-            .map(|(_, n)| *n as usize + 1)
-            .max()
-            .unwrap_or(0);
+    /// Numbers the persons of `numbers` — warehouse numbers in key order, without
+    /// duplicates — 0, 1, 2... in that order.
+    pub fn from_sorted(numbers: Vec<u32>) -> Self {
+        let size = numbers.iter().map(|n| *n as usize + 1).max().unwrap_or(0);
         let mut by_number = vec![ABSENT; size];
-        let mut keys = Vec::with_capacity(persons.len());
-        for (i, (key, number)) in persons.into_iter().enumerate() {
-            by_number[number as usize] = i as u32;
-            keys.push(key);
+        for (i, number) in numbers.iter().enumerate() {
+            by_number[*number as usize] = i as u32;
         }
-        PersonIndex { keys, by_number }
+        PersonIndex { numbers, by_number }
     }
 
     /// The evaluation number of a person, by warehouse number.
@@ -58,13 +66,45 @@ impl PersonIndex {
         self.by_number.get(at).copied().filter(|n| *n != ABSENT)
     }
 
-    /// The hex key of an evaluation number.
-    pub fn hex(&self, person: u32) -> String {
-        self.keys
-            .get(person as usize)
-            .map(hex::encode)
-            .unwrap_or_default()
+    /// The warehouse number of an evaluation number.
+    pub fn warehouse_number(&self, person: u32) -> Option<u32> {
+        self.numbers.get(person as usize).copied()
     }
+}
+
+/// The pseudonymous keys of the persons `wanted` (warehouse numbers), read from `table`
+/// (`person_number`, `person_key`) in one pass that keeps only theirs.
+pub(crate) async fn keys_of(
+    ctx: &SessionContext,
+    table: &str,
+    wanted: &[u32],
+) -> Result<HashMap<u32, String>, IndicatorError> {
+    let mut keys: HashMap<u32, String> = HashMap::with_capacity(wanted.len());
+    if wanted.is_empty() {
+        return Ok(keys);
+    }
+    let max = wanted.iter().copied().max().unwrap_or(0) as usize;
+    let mut asked = vec![false; max + 1];
+    for n in wanted {
+        asked[*n as usize] = true;
+    }
+    let sql = format!("SELECT person_number, person_key FROM {table}");
+    for_each_batch(ctx, "program_evaluation", &sql, |b| {
+        let numbers = arrow::compute::cast(b.column(0), &DataType::Int32)?;
+        let numbers = numbers.as_primitive::<Int32Type>();
+        let text = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        for i in (0..b.num_rows()).filter(|i| numbers.is_valid(*i) && text.is_valid(*i)) {
+            if let Ok(n) = u32::try_from(numbers.value(i))
+                && asked.get(n as usize).copied().unwrap_or(false)
+            {
+                keys.entry(n).or_insert_with(|| text.value(i).to_string());
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(keys)
 }
 
 /// Runs `sql` and hands each result batch to `each` as it arrives (bounded memory).
@@ -99,17 +139,26 @@ mod tests {
     fn persons_are_numbered_in_key_order_and_found_by_warehouse_number() {
         let a = "00".repeat(32);
         let b = format!("ff{}", "01".repeat(31));
+        // Prefixes sort as the keys do, also on their second word.
+        let c = format!("{}02{}", "00".repeat(8), "00".repeat(23));
+        let (pa, pb, pc) = (
+            key_prefix(&a).expect("hex"),
+            key_prefix(&b).expect("hex"),
+            key_prefix(&c).expect("hex"),
+        );
+        assert!(pa < pc && pc < pb, "{pa:?} {pc:?} {pb:?}");
         // Warehouse numbers in load order: b was loaded first.
-        let index = PersonIndex::from_sorted(vec![
-            (raw_key(&a).expect("hex"), 7),
-            (raw_key(&b).expect("hex"), 2),
-        ]);
+        let index = PersonIndex::from_sorted(vec![7, 2]);
         assert_eq!(index.get(7), Some(0));
         assert_eq!(index.get(2), Some(1));
-        assert_eq!(index.hex(1), b);
+        assert_eq!(index.warehouse_number(1), Some(2));
+        assert_eq!(index.warehouse_number(2), None);
         assert_eq!(index.get(3), None, "a number of no registry person");
         assert_eq!(index.get(8), None, "beyond every number");
         assert_eq!(index.get(-1), None);
-        assert_eq!(raw_key("not hex"), None);
+        assert_eq!(key_prefix("not hex"), None);
+        // Every digit is checked, also past the kept 128 bits.
+        assert_eq!(key_prefix(&format!("{}zz", "00".repeat(31))), None);
+        assert_eq!(key_prefix(&"00".repeat(31)), None, "too short");
     }
 }
