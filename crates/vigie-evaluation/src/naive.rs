@@ -23,7 +23,7 @@
 
 use rayon::prelude::*;
 use serde::Serialize;
-use vigie_stats::{bootstrap_weights, rate_ratio_ci};
+use vigie_stats::{bootstrap_weights_each, rate_ratio_ci};
 
 use crate::config::EvaluationConfig;
 use crate::eligibility::{check_coverage, check_enrolments};
@@ -160,76 +160,92 @@ pub fn naive_before_after(
                 .filter(|u| in_scope(u.team))
                 .copied()
                 .collect();
-            for (oi, outcome) in Outcome::ALL.into_iter().enumerate() {
-                out.push(estimate(
-                    program, &scope, outcome, oi, &sel, n_excluded, config,
-                ));
-            }
+            out.extend(estimates(program, &scope, &sel, n_excluded, config));
         }
     }
     Ok(out)
 }
 
-fn estimate(
+/// The change in one outcome's rate across `units`, with replicate weights `w`.
+fn weighted_change(units: &[Unit], oi: usize, w: &[u32]) -> f64 {
+    let (mut pe, mut pp, mut qe, mut qp) = (0.0, 0.0, 0.0, 0.0);
+    for (u, &k) in units.iter().zip(w) {
+        if k > 0 {
+            let k = f64::from(k);
+            pe += k * f64::from(u.pre[oi]);
+            pp += k * u.pre_py;
+            qe += k * f64::from(u.post[oi]);
+            qp += k * u.post_py;
+        }
+    }
+    (qe / qp) / (pe / pp) - 1.0
+}
+
+/// Both outcomes' estimates over `units`. Their bootstrap intervals share the replicates'
+/// draws (the same seed gives both outcomes the same resamples, as separate runs did).
+fn estimates(
     program: &str,
     scope: &TeamScope,
-    outcome: Outcome,
-    oi: usize,
     units: &[Unit],
     n_excluded: usize,
     config: &EvaluationConfig,
-) -> NaiveEstimate {
-    let pre_events: u64 = units.iter().map(|u| u64::from(u.pre[oi])).sum();
-    let post_events: u64 = units.iter().map(|u| u64::from(u.post[oi])).sum();
+) -> [NaiveEstimate; 2] {
     let pre_py: f64 = units.iter().map(|u| u.pre_py).sum();
     let post_py: f64 = units.iter().map(|u| u.post_py).sum();
-    let pre_rate = ratio(pre_events as f64, pre_py);
-    let post_rate = ratio(post_events as f64, post_py);
-    let change = match (pre_rate, post_rate) {
-        (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
-        _ => None,
+    let tallies = [0, 1].map(|oi| {
+        let pre_events: u64 = units.iter().map(|u| u64::from(u.pre[oi])).sum();
+        let post_events: u64 = units.iter().map(|u| u64::from(u.post[oi])).sum();
+        let pre_rate = ratio(pre_events as f64, pre_py);
+        let post_rate = ratio(post_events as f64, post_py);
+        let change = match (pre_rate, post_rate) {
+            (Some(a), Some(b)) if a > 0.0 => Some(b / a - 1.0),
+            _ => None,
+        };
+        (pre_events, post_events, pre_rate, post_rate, change)
+    });
+    // Only a replicate-level failure (too few finite replicates) can occur for an outcome
+    // with a change: the configuration was validated and its estimate is finite.
+    let intervals = if tallies.iter().any(|t| t.4.is_some()) {
+        bootstrap_weights_each(
+            units.len(),
+            |w| [0, 1].map(|oi| weighted_change(units, oi, w)),
+            &config.bootstrap,
+        )
+        .ok()
+    } else {
+        None
     };
-    let stat = |w: &[u32]| {
-        let (mut pe, mut pp, mut qe, mut qp) = (0.0, 0.0, 0.0, 0.0);
-        for (u, &k) in units.iter().zip(w) {
-            if k > 0 {
-                let k = f64::from(k);
-                pe += k * f64::from(u.pre[oi]);
-                pp += k * u.pre_py;
-                qe += k * f64::from(u.post[oi]);
-                qp += k * u.post_py;
-            }
+    let mut intervals = intervals.map(|r| r.map(|each| each.ok()));
+    let outcomes = Outcome::ALL;
+    std::array::from_fn(|oi| {
+        let (pre_events, post_events, pre_rate, post_rate, change) = tallies[oi];
+        let ci = change
+            .and(intervals.as_mut().and_then(|r| r[oi].take()))
+            .map(|r| Ci::from_bootstrap(&r, config.bootstrap.confidence));
+        let poisson_ci = rate_ratio_ci(
+            post_events as f64,
+            post_py,
+            pre_events as f64,
+            pre_py,
+            config.bootstrap.confidence,
+        )
+        .ok()
+        .map(|i| (i.lower - 1.0, i.upper - 1.0));
+        NaiveEstimate {
+            program: program.to_owned(),
+            scope: scope.clone(),
+            outcome: outcomes[oi],
+            n_participants: units.len(),
+            n_excluded,
+            pre_events,
+            pre_person_years: pre_py,
+            post_events,
+            post_person_years: post_py,
+            pre_rate,
+            post_rate,
+            change,
+            ci,
+            poisson_ci,
         }
-        (qe / qp) / (pe / pp) - 1.0
-    };
-    // Only a replicate-level failure (too few finite replicates) can occur
-    // here: the configuration was validated and the estimate is finite.
-    let ci = change
-        .and_then(|_| bootstrap_weights(units.len(), stat, &config.bootstrap).ok())
-        .map(|r| Ci::from_bootstrap(&r, config.bootstrap.confidence));
-    let poisson_ci = rate_ratio_ci(
-        post_events as f64,
-        post_py,
-        pre_events as f64,
-        pre_py,
-        config.bootstrap.confidence,
-    )
-    .ok()
-    .map(|i| (i.lower - 1.0, i.upper - 1.0));
-    NaiveEstimate {
-        program: program.to_owned(),
-        scope: scope.clone(),
-        outcome,
-        n_participants: units.len(),
-        n_excluded,
-        pre_events,
-        pre_person_years: pre_py,
-        post_events,
-        post_person_years: post_py,
-        pre_rate,
-        post_rate,
-        change,
-        ci,
-        poisson_ci,
-    }
+    })
 }

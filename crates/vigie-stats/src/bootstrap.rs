@@ -73,6 +73,15 @@ where
             stat(&mut rng)
         })
         .collect();
+    summarise(config, estimate, replicates)
+}
+
+/// The percentile interval and standard error of the replicate statistics.
+fn summarise(
+    config: &BootstrapConfig,
+    estimate: f64,
+    replicates: Vec<f64>,
+) -> Result<BootstrapResult> {
     let mut finite: Vec<f64> = replicates.into_iter().filter(|v| v.is_finite()).collect();
     let dropped = config.replicates - finite.len();
     if finite.len() < 2 {
@@ -173,6 +182,41 @@ where
     })
 }
 
+/// [`bootstrap_weights`] for `K` statistics of the same units: each replicate's weights are
+/// drawn once and given to every statistic, so each result is exactly what
+/// [`bootstrap_weights`] gives for that statistic alone with the same seed — for one set of
+/// draws instead of `K` (the draws are most of a large bootstrap's cost). Each statistic
+/// fails or succeeds on its own.
+///
+/// # Errors
+/// The unit count or the configuration (as [`bootstrap_weights`]), for all statistics.
+pub fn bootstrap_weights_each<F, const K: usize>(
+    n_units: usize,
+    statistics: F,
+    config: &BootstrapConfig,
+) -> Result<[Result<BootstrapResult>; K]>
+where
+    F: Fn(&[u32]) -> [f64; K] + Sync,
+{
+    validate(n_units, config)?;
+    let estimates = statistics(&vec![1_u32; n_units]);
+    let replicates: Vec<[f64; K]> = (0..config.replicates)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = replicate_rng(config.seed, r);
+            let mut w = vec![0_u32; n_units];
+            for _ in 0..n_units {
+                w[rng.random_range(0..n_units)] += 1;
+            }
+            statistics(&w)
+        })
+        .collect();
+    Ok(std::array::from_fn(|k| {
+        crate::error::check_finite("bootstrap point estimate", estimates[k])?;
+        summarise(config, estimates[k], replicates.iter().map(|r| r[k]).collect())
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +232,41 @@ mod tests {
 
     fn mean_of(data: &[f64], idx: &[usize]) -> f64 {
         idx.iter().map(|&i| data[i]).sum::<f64>() / idx.len() as f64
+    }
+
+    #[test]
+    fn several_statistics_share_draws_and_equal_separate_runs() {
+        let data = normal_sample();
+        let config = BootstrapConfig {
+            replicates: 300,
+            ..BootstrapConfig::default()
+        };
+        let weighted_mean = |w: &[u32]| {
+            let n: u32 = w.iter().sum();
+            w.iter().zip(&data).map(|(&k, v)| f64::from(k) * v).sum::<f64>() / f64::from(n)
+        };
+        // Infinite whenever unit 0 is not drawn: many replicates dropped.
+        let fragile = |w: &[u32]| 1.0 / f64::from(w[0]);
+        let both = bootstrap_weights_each(data.len(), |w| [weighted_mean(w), fragile(w)], &config)
+            .expect("valid");
+        let [mean, frail] = both;
+        assert_eq!(
+            mean.expect("finite"),
+            bootstrap_weights(data.len(), weighted_mean, &config).expect("finite")
+        );
+        match (frail, bootstrap_weights(data.len(), fragile, &config)) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b);
+                assert!(a.dropped_replicates > 0);
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("one run failed, the other not: {a:?} {b:?}"),
+        }
+        // A non-finite point estimate fails that statistic only.
+        let [ok, nan] = bootstrap_weights_each(data.len(), |w| [weighted_mean(w), f64::NAN], &config)
+            .expect("valid");
+        assert!(ok.is_ok() && nan.is_err());
+        assert!(bootstrap_weights_each(0, |_| [0.0], &config).is_err());
     }
 
     #[test]

@@ -31,7 +31,10 @@ pub mod spc;
 pub mod standardise;
 
 pub use age::{ADJUSTMENT_AGE_BANDS, AgeBands, REPORTING_AGE_BANDS};
-pub use bootstrap::{BootstrapConfig, BootstrapResult, bootstrap_percentile, bootstrap_weights};
+pub use bootstrap::{
+    BootstrapConfig, BootstrapResult, bootstrap_percentile, bootstrap_weights,
+    bootstrap_weights_each,
+};
 pub use disparity::{
     EXACT_RATE_RATIO_BELOW, MIN_SII_REPETITIONS, ProportionGroup, RateGroup, RateRatio,
     RateRatioMethod, SiiGroup, SiiInterval, SiiScale, SlopeIndex, rate_difference, rate_ratio,
