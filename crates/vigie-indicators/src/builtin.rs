@@ -24,7 +24,7 @@ use crate::aggregate::CellValue;
 use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
 use crate::engine::{ComputeOptions, run_sql};
 use crate::error::IndicatorError;
-use crate::persons::{KeyPrefix, PersonIndex, for_each_batch, key_prefix, keys_of};
+use crate::persons::{KeyPrefix, PersonIndex, Texts, for_each_batch, key_prefix, keys_of};
 use crate::results::WORKLIST_TABLE;
 
 /// Results of the built-in computations, ready to be turned into cells.
@@ -210,11 +210,11 @@ async fn read_person_rows(
         "program_evaluation",
         "SELECT person_key, person_number, birth_year, sex, team, death_date FROM person__keyed",
         |b| {
-            let key = text(b, 0)?;
+            let key = Texts::of(b, 0)?;
             let number = ints(b, 1)?;
             let by = ints(b, 2)?;
-            let sex = text(b, 3)?;
-            let team = text(b, 4)?;
+            let sex = Texts::of(b, 3)?;
+            let team = Texts::of(b, 4)?;
             let death = dates(b, 5)?;
             for i in (0..b.num_rows()).filter(|i| !key.is_null(*i)) {
                 let prefix = key_prefix(key.value(i)).ok_or_else(|| {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, AsArray};
+use arrow::array::{Array, AsArray, StringArray, StringViewArray};
 use arrow::datatypes::{DataType, Int32Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
@@ -92,9 +92,8 @@ pub(crate) async fn keys_of(
     for_each_batch(ctx, "program_evaluation", &sql, |b| {
         let numbers = arrow::compute::cast(b.column(0), &DataType::Int32)?;
         let numbers = numbers.as_primitive::<Int32Type>();
-        let text = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
-        let text = text.as_string::<i32>();
-        for i in (0..b.num_rows()).filter(|i| numbers.is_valid(*i) && text.is_valid(*i)) {
+        let text = Texts::of(b, 1)?;
+        for i in (0..b.num_rows()).filter(|i| numbers.is_valid(*i) && !text.is_null(*i)) {
             if let Ok(n) = u32::try_from(numbers.value(i))
                 && asked.get(n as usize).copied().unwrap_or(false)
             {
@@ -105,6 +104,42 @@ pub(crate) async fn keys_of(
     })
     .await?;
     Ok(keys)
+}
+
+/// A text column as a scan gives it: string views read in place (casting forty million
+/// keys to plain strings copies them all), anything else cast to plain strings.
+pub(crate) enum Texts {
+    View(StringViewArray),
+    Plain(StringArray),
+}
+
+impl Texts {
+    /// Column `i` of `batch`.
+    pub fn of(batch: &RecordBatch, i: usize) -> Result<Self, IndicatorError> {
+        let column = batch.column(i);
+        Ok(match column.data_type() {
+            DataType::Utf8View => Texts::View(column.as_string_view().clone()),
+            _ => Texts::Plain(
+                arrow::compute::cast(column, &DataType::Utf8)?
+                    .as_string::<i32>()
+                    .clone(),
+            ),
+        })
+    }
+
+    pub fn value(&self, i: usize) -> &str {
+        match self {
+            Texts::View(a) => a.value(i),
+            Texts::Plain(a) => a.value(i),
+        }
+    }
+
+    pub fn is_null(&self, i: usize) -> bool {
+        match self {
+            Texts::View(a) => a.is_null(i),
+            Texts::Plain(a) => a.is_null(i),
+        }
+    }
 }
 
 /// Runs `sql` and hands each result batch to `each` as it arrives (bounded memory).
