@@ -38,8 +38,7 @@ pub(crate) struct PersonIndex {
 /// The sorting prefix of a hex key; None for text that is not a warehouse key (64
 /// hexadecimal digits, all checked).
 pub(crate) fn key_prefix(hex_key: &str) -> Option<KeyPrefix> {
-    let mut raw = [0u8; 32];
-    hex::decode_to_slice(hex_key, &mut raw).ok()?;
+    let raw = vigie_model::pseudonym_bytes(hex_key)?;
     let word = |at: usize| {
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(&raw[at..at + 8]);

@@ -17,7 +17,7 @@ pub use identifier::{IdCheck, IdProblem, IdScheme, IdentifierDetector};
 pub use kind::ErrorKind;
 pub use person_number::{
     NewNumbers, PERSON_NUMBER, PersonNumberError, PersonNumbers, StoredNumbers,
-    person_number_schema,
+    person_number_schema, pseudonym_bytes,
 };
 pub use pseudonym::{KeySource, PseudonymKey};
 /// The languages vigie writes for people, defined (and parsed) once in the disclosure crate,

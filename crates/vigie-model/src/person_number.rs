@@ -130,6 +130,12 @@ fn key_bytes(key: &str) -> Result<KeyBytes, PersonNumberError> {
     Ok(out)
 }
 
+/// The 32 bytes of a pseudonymous key (64 hexadecimal digits, every one checked), or None:
+/// a table lookup per digit, for readers of millions of keys.
+pub fn pseudonym_bytes(key: &str) -> Option<[u8; 32]> {
+    key_bytes(key).ok()
+}
+
 /// The first 128 bits of a key's bytes.
 fn prefix_of(bytes: &KeyBytes) -> KeyPrefix {
     let word = |from: usize| {

@@ -173,13 +173,26 @@ where
     let ones = vec![1_u32; n_units];
     let estimate = statistic(&ones);
     crate::error::check_finite("bootstrap point estimate", estimate)?;
-    run(config, estimate, |rng| {
-        let mut w = vec![0_u32; n_units];
-        for _ in 0..n_units {
-            w[rng.random_range(0..n_units)] += 1;
-        }
-        statistic(&w)
-    })
+    let replicates: Vec<f64> = (0..config.replicates)
+        .into_par_iter()
+        .map_init(Vec::new, |w, r| {
+            let mut rng = replicate_rng(config.seed, r);
+            draw_weights(&mut rng, n_units, w);
+            statistic(w)
+        })
+        .collect();
+    summarise(config, estimate, replicates)
+}
+
+/// One replicate's multinomial weights, into `w` (reused by a worker from replicate to
+/// replicate: a fresh zeroed vector per replicate of a million units had the kernel clear
+/// new pages each time).
+fn draw_weights(rng: &mut ChaCha8Rng, n_units: usize, w: &mut Vec<u32>) {
+    w.clear();
+    w.resize(n_units, 0);
+    for _ in 0..n_units {
+        w[rng.random_range(0..n_units)] += 1;
+    }
 }
 
 /// [`bootstrap_weights`] for `K` statistics of the same units: each replicate's weights are
@@ -202,13 +215,10 @@ where
     let estimates = statistics(&vec![1_u32; n_units]);
     let replicates: Vec<[f64; K]> = (0..config.replicates)
         .into_par_iter()
-        .map(|r| {
+        .map_init(Vec::new, |w, r| {
             let mut rng = replicate_rng(config.seed, r);
-            let mut w = vec![0_u32; n_units];
-            for _ in 0..n_units {
-                w[rng.random_range(0..n_units)] += 1;
-            }
-            statistics(&w)
+            draw_weights(&mut rng, n_units, w);
+            statistics(w)
         })
         .collect();
     Ok(std::array::from_fn(|k| {
