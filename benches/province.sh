@@ -4,8 +4,8 @@
 #   benches/province.sh [quick|province|national|PERSONS] [WORKDIR]
 #
 #   quick     1,000,000 persons  (about 2.6M rows, 150 MB of extracts; a few minutes)
-#   province 15,000,000 persons  (about 39M rows, 2.2 GB of extracts; about half an hour)
-#   national 40,000,000 persons  (about 104M rows, 6 GB of extracts; a few hours)
+#   province 15,000,000 persons  (about 39M rows, 2.2 GB of extracts; about a quarter of an hour)
+#   national 40,000,000 persons  (about 104M rows, 6.3 GB of extracts; about 35 minutes, 20 GB of disk)
 #
 # VIGIE_BIN=path runs that binary instead of building the `profiling` profile first.
 #
