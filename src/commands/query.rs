@@ -77,17 +77,25 @@ pub fn check_read_only(sql: &str) -> anyhow::Result<()> {
     if statements.len() != 1 {
         return Err(refused(&format!("{} statements", statements.len())));
     }
-    match &statements[0] {
-        Statement::Statement(s) => check_query(s, &refused),
+    check_statement(&statements[0], &refused)
+}
+
+/// One parsed statement: a query, or `EXPLAIN [ANALYZE]` of one (the plan an analyst
+/// compares with another engine's; `ANALYZE` runs the query, still read-only).
+fn check_statement(
+    statement: &Statement,
+    refused: &dyn Fn(&str) -> anyhow::Error,
+) -> anyhow::Result<()> {
+    match statement {
+        Statement::Statement(s) => check_query(s, refused),
+        Statement::Explain(explain) => check_statement(&explain.statement, refused),
         Statement::CreateExternalTable(_) => Err(refused("CREATE EXTERNAL TABLE")),
         Statement::CopyTo(_) => Err(refused("COPY")),
-        Statement::Explain(_) => Err(refused("EXPLAIN of an extension statement")),
         Statement::Reset(_) => Err(refused("RESET")),
     }
 }
 
-/// A query, or `EXPLAIN [ANALYZE]` of one (the plan an analyst compares with another
-/// engine's; `ANALYZE` runs the query, still read-only).
+/// A query (`SELECT`, `WITH`, `VALUES`), never `SELECT ... INTO`.
 fn check_query(
     statement: &SqlStatement,
     refused: &dyn Fn(&str) -> anyhow::Error,

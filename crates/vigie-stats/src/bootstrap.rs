@@ -223,7 +223,11 @@ where
         .collect();
     Ok(std::array::from_fn(|k| {
         crate::error::check_finite("bootstrap point estimate", estimates[k])?;
-        summarise(config, estimates[k], replicates.iter().map(|r| r[k]).collect())
+        summarise(
+            config,
+            estimates[k],
+            replicates.iter().map(|r| r[k]).collect(),
+        )
     }))
 }
 
@@ -253,7 +257,11 @@ mod tests {
         };
         let weighted_mean = |w: &[u32]| {
             let n: u32 = w.iter().sum();
-            w.iter().zip(&data).map(|(&k, v)| f64::from(k) * v).sum::<f64>() / f64::from(n)
+            w.iter()
+                .zip(&data)
+                .map(|(&k, v)| f64::from(k) * v)
+                .sum::<f64>()
+                / f64::from(n)
         };
         // Infinite whenever unit 0 is not drawn: many replicates dropped.
         let fragile = |w: &[u32]| 1.0 / f64::from(w[0]);
@@ -273,8 +281,9 @@ mod tests {
             (a, b) => panic!("one run failed, the other not: {a:?} {b:?}"),
         }
         // A non-finite point estimate fails that statistic only.
-        let [ok, nan] = bootstrap_weights_each(data.len(), |w| [weighted_mean(w), f64::NAN], &config)
-            .expect("valid");
+        let [ok, nan] =
+            bootstrap_weights_each(data.len(), |w| [weighted_mean(w), f64::NAN], &config)
+                .expect("valid");
         assert!(ok.is_ok() && nan.is_err());
         assert!(bootstrap_weights_each(0, |_| [0.0], &config).is_err());
     }
