@@ -29,10 +29,10 @@ use super::tabular;
 pub struct Args {
     /// The pipeline file whose warehouse to query.
     pub pipeline: PathBuf,
-    /// One SQL query (SELECT or WITH ... SELECT; EXPLAIN [ANALYZE] shows its plan). Tables: indicator_results (published),
-    /// person, ed_visit, admission, enrolment, survey_response, contact, referral,
-    /// area_attribute, quarantine, load_manifest, run_history, and the survey instruments'
-    /// survey_item and survey_item_answer.
+    /// One SQL query (SELECT or WITH ... SELECT; EXPLAIN [ANALYZE] shows its plan).
+    /// Tables: indicator_results (published), person, ed_visit, admission, enrolment,
+    /// survey_response, contact, referral, area_attribute, quarantine, load_manifest,
+    /// run_history, and the survey instruments' survey_item and survey_item_answer.
     pub sql: String,
     /// Override the pipeline's warehouse (path or URL).
     #[arg(long)]

@@ -434,9 +434,8 @@ fn reason_class(reason: &str) -> String {
         .to_string()
 }
 
-/// The number of the person a row names (None: the entity names nobody, or the row leaves
-/// its optional key empty).
-/// The pseudonymous key a row of `entity` names, if any.
+/// The pseudonymous key a row of `entity` names (None: the entity names nobody, or the row
+/// leaves its optional key empty).
 fn person_key_value(entity: Entity, values: &[Value]) -> Option<&str> {
     let at = entity
         .fields()
