@@ -216,6 +216,57 @@ fn an_answer_off_its_item_scale_rejects_the_response_naming_item_and_value() {
     );
 }
 
+/// A record-level field is converted and checked once for all of its record's items: a
+/// fault in one (a card number in the team column, a date decades ahead) still refuses the
+/// whole response, reported once, and the item rows of the good responses share their
+/// person's number.
+#[test]
+fn a_fault_in_a_record_field_refuses_the_response_once_not_once_per_item() {
+    let data = format!(
+        "{HEADER}\n\
+         R1,1234567897,T01,01/03/2024,fr,patient,Toujours,S.O.,Souvent,Jamais,,Parfois,Très bon,10\n\
+         R2,,1234567897,02/03/2024,en,,Always,N/A,Usually,Never,Sometimes,Always,Excellent,6\n\
+         R3,,T02,02/03/2061,en,,Always,N/A,Usually,Never,Sometimes,Always,Excellent,6\n\
+         R4,9876543217,T02,03/03/2024,en,,Always,N/A,Usually,Never,Sometimes,Always,Excellent,6\n"
+    );
+    let o = ingest(&demo_survey(), &data);
+    assert_eq!((o.rows_read, o.rows_accepted, o.rows_rejected), (4, 2, 2));
+    assert_eq!(o.entities[&Entity::SurveyResponse].rows, 16);
+    // One quarantine row per refused response, naming the record's column.
+    assert_eq!(o.quarantine.len(), 2, "{:?}", o.quarantine);
+    let team = &o.quarantine[0];
+    assert_eq!((team.line, team.column.as_str()), (3, "team"));
+    assert!(
+        team.reason.starts_with("identifier in a column"),
+        "{}",
+        team.reason
+    );
+    assert!(
+        !team
+            .value
+            .as_deref()
+            .unwrap_or_default()
+            .contains("1234567897"),
+        "{team:?}"
+    );
+    let date = &o.quarantine[1];
+    assert_eq!((date.line, date.column.as_str()), (4, "completed"));
+    assert!(
+        date.reason.starts_with("date in the future"),
+        "{}",
+        date.reason
+    );
+    // Each accepted response's eight rows carry one person number, not one per item.
+    let numbers: Vec<Option<i32>> = column(&o, "person_number")
+        .iter()
+        .flat_map(|a| a.as_primitive::<Int32Type>().iter().collect::<Vec<_>>())
+        .collect();
+    assert_eq!(numbers.len(), 16);
+    assert!(numbers[..8].iter().all(|n| *n == numbers[0] && n.is_some()));
+    assert!(numbers[8..].iter().all(|n| *n == numbers[8] && n.is_some()));
+    assert_ne!(numbers[0], numbers[8]);
+}
+
 /// A long-format survey (one row per answer) with the demo instrument.
 fn long_survey(dir: &Path) -> SourceSpec {
     let instrument = repo().join("pipelines/instruments/experience.yaml");

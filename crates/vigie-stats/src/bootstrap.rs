@@ -169,19 +169,8 @@ pub fn bootstrap_weights<F>(
 where
     F: Fn(&[u32]) -> f64 + Sync,
 {
-    validate(n_units, config)?;
-    let ones = vec![1_u32; n_units];
-    let estimate = statistic(&ones);
-    crate::error::check_finite("bootstrap point estimate", estimate)?;
-    let replicates: Vec<f64> = (0..config.replicates)
-        .into_par_iter()
-        .map_init(Vec::new, |w, r| {
-            let mut rng = replicate_rng(config.seed, r);
-            draw_weights(&mut rng, n_units, w);
-            statistic(w)
-        })
-        .collect();
-    summarise(config, estimate, replicates)
+    let [result] = bootstrap_weights_each(n_units, |w| [statistic(w)], config)?;
+    result
 }
 
 /// One replicate's multinomial weights, into `w` (reused by a worker from replicate to
@@ -268,10 +257,22 @@ mod tests {
         let both = bootstrap_weights_each(data.len(), |w| [weighted_mean(w), fragile(w)], &config)
             .expect("valid");
         let [mean, frail] = both;
+        let mean = mean.expect("finite");
         assert_eq!(
-            mean.expect("finite"),
+            mean,
             bootstrap_weights(data.len(), weighted_mean, &config).expect("finite")
         );
+        // The same draws as resampling indices with the same seed (an independent path:
+        // `bootstrap_weights` itself is built on the shared draws).
+        let by_index =
+            bootstrap_percentile(data.len(), |idx| mean_of(&data, idx), &config).expect("finite");
+        for (a, b) in [
+            (mean.lower, by_index.lower),
+            (mean.upper, by_index.upper),
+            (mean.standard_error, by_index.standard_error),
+        ] {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
         match (frail, bootstrap_weights(data.len(), fragile, &config)) {
             (Ok(a), Ok(b)) => {
                 assert_eq!(a, b);
