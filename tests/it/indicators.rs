@@ -2501,6 +2501,115 @@ async fn program_evaluation_recovers_the_known_effect_the_naive_figure_overstate
     );
 }
 
+/// The evaluation numbers only the persons an event or an enrolment names: registry persons
+/// without either, whatever their keys, must change nothing — not an estimate, an interval
+/// (the seeded bootstrap follows the persons' order), a count, nor the worklist — and a
+/// person named by an enrolment alone must still be a participant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registry_persons_without_events_change_no_evaluation_result_enrolled_ones_count() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 3_000, 23);
+    std::fs::remove_dir_all(landing.join("sondage")).expect("remove survey files");
+    ingest_into(&landing, &wh).await.expect("ingest");
+    let results = |wh: PathBuf| async move {
+        compute(&wh, &PROGRAM_IDS).await;
+        let cells: BTreeSet<String> = published(&wh)
+            .await
+            .iter()
+            .filter(|r| PROGRAM_IDS.contains(&r.indicator.as_str()))
+            .map(describe)
+            .collect();
+        let worklist = query(
+            &wh,
+            "SELECT person_key, team, eligibility_date, ed_visits_365d, admissions_365d, \
+             enrolled FROM worklist ORDER BY eligibility_date, person_key",
+        )
+        .await;
+        let worklist = arrow::util::pretty::pretty_format_batches(&worklist)
+            .expect("worklist as text")
+            .to_string();
+        (cells, worklist)
+    };
+    let (cells, worklist) = results(wh.clone()).await;
+    let persons = count(&wh, "SELECT count(*) FROM person").await;
+
+    // A new snapshot of the registry: every person of the last one, and 400 more whose keys
+    // fall among theirs, in every team, some dead.
+    let registry = landing.join("registre/population.csv");
+    let mut snapshot = std::fs::read_to_string(&registry).expect("registry");
+    for i in 0..400u32 {
+        let died = if i % 7 == 0 { "2024-03-15" } else { "" };
+        let _ = writeln!(
+            snapshot,
+            "{},{},{},fr,urban,A0{},T0{},{died}",
+            hcn(900_000 + i),
+            1930 + i % 80,
+            ["F", "M"][i as usize % 2],
+            1 + i % 9,
+            1 + i % 6
+        );
+    }
+    std::fs::write(&registry, snapshot).expect("write registry");
+    ingest_into(&landing, &wh)
+        .await
+        .expect("ingest the larger registry");
+    assert_eq!(
+        count(&wh, "SELECT count(*) FROM person").await,
+        persons + 400,
+        "the snapshot's new persons are loaded"
+    );
+    let (cells_after, worklist_after) = results(wh.clone()).await;
+    assert!(
+        cells.iter().filter(|c| c.contains("value Some(")).count() >= 4,
+        "the region has evaluation results to compare: {cells:#?}"
+    );
+    assert!(worklist.lines().count() > 10, "a worklist to compare");
+    assert_eq!(cells, cells_after);
+    assert_eq!(worklist, worklist_after);
+
+    // Persons named only by an enrolment are evaluated: twenty of the new persons, alive,
+    // without an ED visit or an admission, enrolled in T01 mid-span, are twenty more
+    // naive participants (zero events before and after), and on no worklist.
+    let participants = |cells: &BTreeSet<String>, unit: &str| -> f64 {
+        let prefix = format!("program_ed_change_naive 2023-01-01 {unit} program=PSM: num Some(");
+        let line = cells
+            .iter()
+            .find(|c| c.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no naive cell for {unit}: {cells:#?}"));
+        line[prefix.len()..]
+            .split(')')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("participants of {line}"))
+    };
+    let enrolments_file = landing.join("programme/enrolments.csv");
+    let mut enrolments = std::fs::read_to_string(&enrolments_file).expect("enrolments");
+    for i in (0..400u32).filter(|i| i % 7 != 0).take(20) {
+        let _ = writeln!(
+            enrolments,
+            "{},PSM,T01,2024-05-20,2024-05-27,2024-06-01,2024-06-20,",
+            hcn(900_000 + i)
+        );
+    }
+    std::fs::write(&enrolments_file, enrolments).expect("write enrolments");
+    ingest_into(&landing, &wh)
+        .await
+        .expect("ingest the enrolments");
+    let (cells_enrolled, worklist_enrolled) = results(wh.clone()).await;
+    for unit in ["region", "T01"] {
+        assert_eq!(
+            participants(&cells_enrolled, unit),
+            participants(&cells, unit) + 20.0,
+            "{unit}: the enrolled persons without events are participants"
+        );
+    }
+    assert_eq!(
+        worklist, worklist_enrolled,
+        "never eligible, never on a worklist"
+    );
+}
+
 /// The weekly refresh recomputes only the affected month, over narrowed event tables, with
 /// SPC limits resting on the stored earlier periods: on unchanged data it must give exactly
 /// what the full compute gave, and leave every other row (and the program evaluation) alone.

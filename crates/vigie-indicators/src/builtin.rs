@@ -24,7 +24,9 @@ use crate::aggregate::CellValue;
 use crate::catalogue::{Estimand, EvaluationOutcome, IndicatorMeta, Method};
 use crate::engine::{ComputeOptions, run_sql};
 use crate::error::IndicatorError;
-use crate::persons::{KeyPrefix, PersonIndex, Texts, for_each_batch, key_prefix, keys_of};
+use crate::persons::{
+    KeyPrefix, NumberSet, PersonIndex, Texts, for_each_batch, key_prefix, keys_of,
+};
 use crate::results::WORKLIST_TABLE;
 
 /// Results of the built-in computations, ready to be turned into cells.
@@ -80,26 +82,39 @@ pub async fn run(
     run_id: &str,
 ) -> Result<BuiltinOutput, IndicatorError> {
     let phase = Phase::start();
-    let (population, index) = load_population(ctx).await?;
-    let phase = phase.done("the registry read and ordered by key");
-    let n = population.len();
-    let ed = load_events(
+    // Events and enrolments first: they say which registry persons the evaluation needs.
+    let ed = EventRows::read(
         ctx,
-        &index,
-        n,
         "SELECT person_number, CAST(arrival AS DATE) FROM ed_visit",
     )
     .await?;
-    let adm = load_events(
-        ctx,
-        &index,
-        n,
-        "SELECT person_number, admit_date FROM admission",
-    )
-    .await?;
-    let events = Events::new(ed, adm)?;
-    let enrolments = load_enrolments(ctx, &index).await?;
+    let adm = EventRows::read(ctx, "SELECT person_number, admit_date FROM admission").await?;
+    let enrolment_rows = read_enrolments(ctx).await?;
+    let mut named = NumberSet::default();
+    for n in ed.numbers.iter().chain(&adm.numbers) {
+        named.insert(*n);
+    }
+    for r in &enrolment_rows {
+        named.insert(r.number);
+    }
     let phase = phase.done("the events and enrolments read");
+    let (population, index) = load_population(ctx, &named).await?;
+    drop(named);
+    let phase = phase.done("the registry read and ordered by key");
+    let n = population.len();
+    let events = Events::new(ed.into_series(&index, n)?, adm.into_series(&index, n)?)?;
+    let enrolments = enrolment_rows
+        .into_iter()
+        .filter_map(|r| {
+            index.get(r.number).map(|person| Enrolment {
+                person,
+                program: r.program,
+                team: r.team,
+                enrolment_date: day_to_date(r.day),
+            })
+        })
+        .collect::<Vec<_>>();
+    let phase = phase.done("the events and enrolments numbered");
     let config = evaluation_config(data_from, data_to, options);
     let evaluation = tokio_free_evaluate(&population, &events, &enrolments, &config)?;
     let phase = phase.done("case finding and the evaluation computed");
@@ -155,15 +170,16 @@ fn evaluation_config(
     config
 }
 
-/// The registry as the evaluation's population, with the index from warehouse number to
-/// evaluation number. Persons are numbered in key order, so that dense numbers, and with
-/// them the seeded bootstrap, are reproducible; on a duplicated key the first row in that
-/// order counts.
+/// The registry's persons in `named` as the evaluation's population, with the index from
+/// warehouse number to evaluation number. Persons are numbered in key order, so that dense
+/// numbers, and with them the seeded bootstrap, are reproducible; on a duplicated key the
+/// first row in that order counts.
 async fn load_population(
     ctx: &SessionContext,
+    named: &NumberSet,
 ) -> Result<(Population, PersonIndex), IndicatorError> {
     let mut teams: Vec<String> = Vec::new();
-    let mut rows = read_person_rows(ctx, &mut teams).await?;
+    let mut rows = read_person_rows(ctx, named, &mut teams).await?;
     rows.par_sort_unstable_by(|a, b| {
         // Keys are unique but for registry errors: the rest only breaks those ties.
         a.key.cmp(&b.key).then_with(|| {
@@ -187,24 +203,14 @@ async fn load_population(
     Ok((population, index))
 }
 
-/// The person table's rows, teams interned in `teams`.
+/// The person table's rows of the persons in `named`, teams interned in `teams`.
 async fn read_person_rows(
     ctx: &SessionContext,
+    named: &NumberSet,
     teams: &mut Vec<String>,
 ) -> Result<Vec<PersonRow>, IndicatorError> {
-    // Sized once: growing a vector of forty million rows doubles it, copying, at its peak.
-    let persons = run_sql(
-        ctx,
-        "program_evaluation",
-        "SELECT count(*) FROM person__keyed",
-    )
-    .await?
-    .first()
-    .filter(|b| b.num_rows() > 0)
-    .and_then(|b| cast(b.column(0), &DataType::Int64).ok())
-    .and_then(|c| usize::try_from(c.as_primitive::<arrow::datatypes::Int64Type>().value(0)).ok())
-    .unwrap_or(0);
-    let mut rows: Vec<PersonRow> = Vec::with_capacity(persons.min(MAX_PRESIZED_PERSONS));
+    // Sized once: growing a vector of millions of rows doubles it, copying, at its peak.
+    let mut rows: Vec<PersonRow> = Vec::with_capacity(named.len());
     for_each_batch(
         ctx,
         "program_evaluation",
@@ -234,6 +240,9 @@ async fn read_person_rows(
                                 .into(),
                         )
                     })?;
+                if !named.contains(number) {
+                    continue;
+                }
                 let team = if team.is_null(i) {
                     NO_TEAM
                 } else {
@@ -263,11 +272,16 @@ async fn read_person_rows(
     Ok(rows)
 }
 
-/// Program enrolments of the persons of the registry, in a reproducible order.
-async fn load_enrolments(
-    ctx: &SessionContext,
-    index: &PersonIndex,
-) -> Result<Vec<Enrolment>, IndicatorError> {
+/// One enrolment as read, its person by warehouse number.
+struct EnrolmentRow {
+    number: u32,
+    program: String,
+    team: String,
+    day: i32,
+}
+
+/// Program enrolments, in a reproducible order.
+async fn read_enrolments(ctx: &SessionContext) -> Result<Vec<EnrolmentRow>, IndicatorError> {
     let mut enrolments = Vec::new();
     for b in &run_sql(
         ctx,
@@ -281,16 +295,13 @@ async fn load_enrolments(
         let program = text(b, 1)?;
         let team = text(b, 2)?;
         let date = dates(b, 3)?;
-        for i in 0..b.num_rows() {
-            if let Some(k) = (!number.is_null(i))
-                .then(|| index.get(number.value(i)))
-                .flatten()
-            {
-                enrolments.push(Enrolment {
-                    person: k,
+        for i in (0..b.num_rows()).filter(|i| !number.is_null(*i)) {
+            if let Ok(number) = u32::try_from(number.value(i)) {
+                enrolments.push(EnrolmentRow {
+                    number,
                     program: program.value(i).to_string(),
                     team: team.value(i).to_string(),
-                    enrolment_date: day_to_date(date.value(i)),
+                    day: date.value(i),
                 });
             }
         }
@@ -298,39 +309,61 @@ async fn load_enrolments(
     Ok(enrolments)
 }
 
-/// One event series (persons' event days) from a query returning (person_number, date).
-async fn load_events(
-    ctx: &SessionContext,
-    index: &PersonIndex,
-    n: usize,
-    sql: &str,
-) -> Result<EventSeries, IndicatorError> {
-    let (mut persons, mut days, mut unknown) = (Vec::new(), Vec::new(), 0usize);
-    for_each_batch(ctx, "program_evaluation", sql, |b| {
-        let number = ints(b, 0)?;
-        let day = dates(b, 1)?;
-        for i in 0..b.num_rows() {
-            let person = (!number.is_null(i) && !day.is_null(i))
-                .then(|| index.get(number.value(i)))
-                .flatten();
-            match person {
-                Some(k) => {
-                    persons.push(k);
-                    days.push(day.value(i));
+/// One event series as read: each event's warehouse person number beside its day.
+struct EventRows {
+    numbers: Vec<u32>,
+    days: Vec<i32>,
+    /// Events without a person number or a day.
+    unusable: usize,
+}
+
+impl EventRows {
+    /// The rows of a query returning (person_number, date).
+    async fn read(ctx: &SessionContext, sql: &str) -> Result<Self, IndicatorError> {
+        let mut rows = EventRows {
+            numbers: Vec::new(),
+            days: Vec::new(),
+            unusable: 0,
+        };
+        for_each_batch(ctx, "program_evaluation", sql, |b| {
+            let number = ints(b, 0)?;
+            let day = dates(b, 1)?;
+            for i in 0..b.num_rows() {
+                match u32::try_from(number.value(i)) {
+                    Ok(n) if !number.is_null(i) && !day.is_null(i) => {
+                        rows.numbers.push(n);
+                        rows.days.push(day.value(i));
+                    }
+                    _ => rows.unusable += 1,
                 }
-                None => unknown += 1,
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(rows)
+    }
+
+    /// The series over the evaluation's `n` persons, numbered by `index` in place.
+    fn into_series(mut self, index: &PersonIndex, n: usize) -> Result<EventSeries, IndicatorError> {
+        let mut kept = 0;
+        for i in 0..self.numbers.len() {
+            if let Some(person) = index.get(self.numbers[i]) {
+                self.numbers[kept] = person;
+                self.days[kept] = self.days[i];
+                kept += 1;
             }
         }
-        Ok(())
-    })
-    .await?;
-    if unknown > 0 {
-        warn!(
-            events = unknown,
-            "events of persons absent from the registry are left out of the evaluation"
-        );
+        let unknown = self.unusable + self.numbers.len() - kept;
+        if unknown > 0 {
+            warn!(
+                events = unknown,
+                "events of persons absent from the registry are left out of the evaluation"
+            );
+        }
+        self.numbers.truncate(kept);
+        self.days.truncate(kept);
+        EventSeries::from_columns(n, &self.numbers, &self.days).map_err(IndicatorError::from)
     }
-    EventSeries::from_columns(n, &persons, &days).map_err(IndicatorError::from)
 }
 
 /// One registry row, raw, before numbering: 32 bytes (forty million of them at national
@@ -352,10 +385,6 @@ const NO_DEATH: i32 = i32::MIN;
 
 /// No team.
 const NO_TEAM: u16 = u16::MAX;
-
-/// Rows the person read reserves at most before reading (a damaged count must not make it
-/// allocate beyond a national population).
-const MAX_PRESIZED_PERSONS: usize = 64 << 20;
 
 /// The position of `name` in `names`, added if absent (teams are few: at most 65,535).
 fn intern(names: &mut Vec<String>, name: &str) -> Result<u16, IndicatorError> {

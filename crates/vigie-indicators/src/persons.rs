@@ -1,7 +1,10 @@
 //! The evaluation's own person numbering, lean enough for a nation.
 //!
 //! The evaluation numbers the registry's persons 0, 1, 2… in pseudonymous-key order, so that
-//! its seeded bootstrap is reproducible whatever order loads numbered persons in. Rows reach
+//! its seeded bootstrap is reproducible whatever order loads numbered persons in. Only the
+//! persons some event or enrolment names are numbered ([`NumberSet`]): no one else can be
+//! eligible or a participant, and a nation's registry is mostly persons without either.
+//! Their relative order is the same, so are the results. Rows reach
 //! it by their warehouse person number (`person_number`, given at ingest): a plain array
 //! from warehouse number to evaluation number replaces hashing 64-character keys. Persons
 //! are sorted by their key's first 128 bits (two keys sharing them: about one chance in
@@ -25,6 +28,38 @@ pub(crate) type KeyPrefix = [u64; 2];
 
 /// No evaluation number: the warehouse number names no registry person.
 const ABSENT: u32 = u32::MAX;
+
+/// A set of warehouse person numbers, one bit each (forty million persons: 5 MB).
+#[derive(Default)]
+pub(crate) struct NumberSet {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl NumberSet {
+    pub fn insert(&mut self, number: u32) {
+        let (word, bit) = (number as usize / 64, number % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let mask = 1u64 << bit;
+        if self.bits[word] & mask == 0 {
+            self.bits[word] |= mask;
+            self.len += 1;
+        }
+    }
+
+    pub fn contains(&self, number: u32) -> bool {
+        self.bits
+            .get(number as usize / 64)
+            .is_some_and(|w| w & (1u64 << (number % 64)) != 0)
+    }
+
+    /// How many numbers the set holds.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
 
 /// Warehouse person number <-> evaluation number.
 #[derive(Default)]
@@ -60,9 +95,11 @@ impl PersonIndex {
     }
 
     /// The evaluation number of a person, by warehouse number.
-    pub fn get(&self, number: i32) -> Option<u32> {
-        let at = usize::try_from(number).ok()?;
-        self.by_number.get(at).copied().filter(|n| *n != ABSENT)
+    pub fn get(&self, number: u32) -> Option<u32> {
+        self.by_number
+            .get(number as usize)
+            .copied()
+            .filter(|n| *n != ABSENT)
     }
 
     /// The warehouse number of an evaluation number.
@@ -189,7 +226,17 @@ mod tests {
         assert_eq!(index.warehouse_number(2), None);
         assert_eq!(index.get(3), None, "a number of no registry person");
         assert_eq!(index.get(8), None, "beyond every number");
-        assert_eq!(index.get(-1), None);
+        let mut set = NumberSet::default();
+        for n in [0, 63, 64, 200, 64] {
+            set.insert(n);
+        }
+        assert_eq!(set.len(), 4, "64 inserted twice counts once");
+        assert!([0, 63, 64, 200].iter().all(|n| set.contains(*n)));
+        assert!(
+            ![1, 62, 65, 199, 201, 100_000]
+                .iter()
+                .any(|n| set.contains(*n))
+        );
         assert_eq!(key_prefix("not hex"), None);
         // Every digit is checked, also past the kept 128 bits.
         assert_eq!(key_prefix(&format!("{}zz", "00".repeat(31))), None);
