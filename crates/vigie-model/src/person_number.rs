@@ -10,6 +10,13 @@
 //! In memory the numbering indexes keys by their first 128 bits: HMAC outputs are uniform,
 //! so two of 40 million keys share a 128-bit prefix with probability about 2.4e-24 — far
 //! below the odds of a hardware fault — while an entry takes 20 bytes instead of 68.
+//!
+//! The stored numbering is one sorted array with a directory on the prefix's leading bits
+//! ([`SortedNumbers`]), not a hash map: filling a province's 15M-entry hash map was 12 of a
+//! weekly load's 16 seconds (one random memory access per insert), where reading the pairs
+//! into an array and sorting it is sequential work. Uniform prefixes make the directory's
+//! buckets a few entries each, so a lookup costs about what a hash probe does, and takes no
+//! lock: only keys new to the load go through the mutex.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -21,6 +28,7 @@ use arrow::array::StringArray;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
+use rayon::slice::ParallelSliceMut;
 
 /// Name of the warehouse table mapping each pseudonymous key to its number, and of the
 /// column carrying the number on every row that names a person.
@@ -51,8 +59,8 @@ pub enum PersonNumberError {
     Exhausted,
 }
 
-/// The first 128 bits of a pseudonymous key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The first 128 bits of a pseudonymous key (ordered as the key is: `high` first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(C, packed)]
 struct KeyPrefix {
     high: u64,
@@ -151,7 +159,81 @@ fn prefix_of(bytes: &KeyBytes) -> KeyPrefix {
 
 type PrefixMap = HashMap<KeyPrefix, u32, BuildHasherDefault<PrefixHasher>>;
 
+/// One stored key's prefix and its number: 20 bytes.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, packed)]
+struct StoredEntry {
+    prefix: KeyPrefix,
+    number: u32,
+}
+
+/// The stored numbering: entries sorted by prefix, found through a directory of the
+/// prefixes' leading bits (about four entries per bucket).
+#[derive(Default)]
+struct SortedNumbers {
+    entries: Vec<StoredEntry>,
+    /// Bucket `b` holds `entries[starts[b]..starts[b + 1]]`.
+    starts: Vec<u32>,
+    /// Leading bits of `high` that choose the bucket (0: one bucket).
+    bits: u32,
+}
+
+impl SortedNumbers {
+    /// Sorts `entries`, refuses a key stored twice, and builds the directory.
+    fn build(mut entries: Vec<StoredEntry>) -> Result<Self, PersonNumberError> {
+        entries.par_sort_unstable_by_key(|e| e.prefix);
+        if let Some(pair) = entries.windows(2).find(|w| w[0].prefix == w[1].prefix) {
+            let (a, b) = (pair[0].number, pair[1].number);
+            return Err(PersonNumberError::Inconsistent {
+                message: if a == b {
+                    format!("the key of number {a} is stored twice")
+                } else {
+                    format!("one key holds the numbers {} and {}", a.min(b), a.max(b))
+                },
+            });
+        }
+        let bits = (entries.len() / 4).max(1).ilog2().min(28);
+        let mut starts = vec![0u32; (1usize << bits) + 1];
+        for e in &entries {
+            starts[bucket(e.prefix.high, bits) + 1] += 1;
+        }
+        for b in 1..starts.len() {
+            starts[b] += starts[b - 1];
+        }
+        Ok(SortedNumbers {
+            entries,
+            starts,
+            bits,
+        })
+    }
+
+    fn get(&self, prefix: &KeyPrefix) -> Option<u32> {
+        let b = bucket(prefix.high, self.bits);
+        let (from, to) = (*self.starts.get(b)?, *self.starts.get(b + 1)?);
+        self.entries
+            .get(from as usize..to as usize)?
+            .iter()
+            .find(|e| e.prefix == *prefix)
+            .map(|e| e.number)
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// The directory bucket of a prefix whose first word is `high`.
+fn bucket(high: u64, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        (high >> (64 - bits)) as usize
+    }
+}
+
+/// What a load adds to the stored numbering, behind the mutex.
 struct Inner {
+    /// Keys numbered during this load.
     numbers: PrefixMap,
     /// The next number to give.
     next: u32,
@@ -162,8 +244,10 @@ struct Inner {
 }
 
 /// The numbering of one load: the numbers already stored, plus those given during the load.
-/// Shared by the parsing threads (a mutex: one short lookup per row).
+/// Shared by the parsing threads: stored keys are found without a lock; a key new to the
+/// warehouse takes the mutex (one short lookup).
 pub struct PersonNumbers {
+    stored: SortedNumbers,
     inner: Mutex<Inner>,
 }
 
@@ -268,22 +352,19 @@ fn hex_of<'a>(key: &KeyBytes, buf: &'a mut [u8; 64]) -> &'a str {
 }
 
 /// The stored numbering, read pair by pair (a table of millions of rows is read in batches,
-/// never held whole), checked one-to-one as it is read.
+/// never held whole as text), checked one-to-one when it is finished.
 #[derive(Default)]
 pub struct StoredNumbers {
-    numbers: PrefixMap,
+    entries: Vec<StoredEntry>,
     next: u32,
-    /// One bit per number seen.
-    taken: Vec<u64>,
 }
 
 impl StoredNumbers {
     /// Room for `persons` pairs.
     pub fn with_capacity(persons: usize) -> Self {
         StoredNumbers {
-            numbers: PrefixMap::with_capacity_and_hasher(persons, Default::default()),
+            entries: Vec::with_capacity(persons),
             next: 0,
-            taken: Vec::with_capacity(persons / 64 + 1),
         }
     }
 
@@ -293,39 +374,38 @@ impl StoredNumbers {
             message: format!("negative person number {number}"),
         })?;
         let prefix = prefix_of(&key_bytes(key)?);
-        if let Some(previous) = self.numbers.insert(prefix, number) {
-            return Err(PersonNumberError::Inconsistent {
-                message: if previous == number {
-                    format!("the key of number {number} is stored twice")
-                } else {
-                    format!("one key holds the numbers {previous} and {number}")
-                },
-            });
-        }
-        let (word, bit) = ((number / 64) as usize, number % 64);
-        if self.taken.len() <= word {
-            self.taken.resize(word + 1, 0);
-        }
-        if self.taken[word] & (1 << bit) != 0 {
-            return Err(PersonNumberError::Inconsistent {
-                message: format!("the number {number} is given to two keys"),
-            });
-        }
-        self.taken[word] |= 1 << bit;
+        self.entries.push(StoredEntry { prefix, number });
         self.next = self.next.max(number.saturating_add(1));
         Ok(())
     }
 
     /// The numbering: the stored numbers, new ones following the highest.
-    pub fn finish(self) -> PersonNumbers {
-        PersonNumbers {
+    ///
+    /// # Errors
+    /// A key stored twice, or a number given to two keys.
+    pub fn finish(self) -> Result<PersonNumbers, PersonNumberError> {
+        let stored = SortedNumbers::build(self.entries)?;
+        // One bit per number: a number given to two keys.
+        let mut taken = vec![0u64; (self.next as usize).div_ceil(64)];
+        for e in &stored.entries {
+            let number = e.number;
+            let (word, bit) = ((number / 64) as usize, number % 64);
+            if taken[word] & (1 << bit) != 0 {
+                return Err(PersonNumberError::Inconsistent {
+                    message: format!("the number {number} is given to two keys"),
+                });
+            }
+            taken[word] |= 1 << bit;
+        }
+        Ok(PersonNumbers {
+            stored,
             inner: Mutex::new(Inner {
-                numbers: self.numbers,
+                numbers: PrefixMap::default(),
                 next: self.next,
                 new_keys: Vec::new(),
                 new_from: self.next,
             }),
-        }
+        })
     }
 }
 
@@ -339,6 +419,7 @@ impl PersonNumbers {
     /// An empty numbering (a warehouse that numbered nobody yet).
     pub fn new() -> Self {
         PersonNumbers {
+            stored: SortedNumbers::default(),
             inner: Mutex::new(Inner {
                 numbers: PrefixMap::default(),
                 next: 0,
@@ -357,7 +438,7 @@ impl PersonNumbers {
         for (key, number) in pairs {
             stored.add(key, number)?;
         }
-        Ok(stored.finish())
+        stored.finish()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -372,6 +453,9 @@ impl PersonNumbers {
     pub fn number(&self, key: &str) -> Result<u32, PersonNumberError> {
         let bytes = key_bytes(key)?;
         let prefix = prefix_of(&bytes);
+        if let Some(n) = self.stored.get(&prefix) {
+            return Ok(n);
+        }
         let mut inner = self.lock();
         if let Some(n) = inner.numbers.get(&prefix) {
             return Ok(*n);
@@ -389,7 +473,9 @@ impl PersonNumbers {
     /// The number `key` already has, without giving one.
     pub fn get(&self, key: &str) -> Option<u32> {
         let prefix = prefix_of(&key_bytes(key).ok()?);
-        self.lock().numbers.get(&prefix).copied()
+        self.stored
+            .get(&prefix)
+            .or_else(|| self.lock().numbers.get(&prefix).copied())
     }
 
     /// The numbers given since the previous call (or since the stored ones were read).
@@ -403,7 +489,7 @@ impl PersonNumbers {
 
     /// Persons numbered so far.
     pub fn len(&self) -> usize {
-        self.lock().numbers.len()
+        self.stored.len() + self.lock().numbers.len()
     }
 
     /// Whether nobody is numbered yet.
@@ -526,6 +612,56 @@ mod tests {
         );
         assert_eq!(numbers.take_new().first, 6);
         assert_eq!(numbers.len(), 4);
+    }
+
+    /// A key like an HMAC output: uniform bits.
+    fn uniform_key(i: u32) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(i.to_be_bytes()))
+    }
+
+    #[test]
+    fn a_large_stored_numbering_finds_every_key_through_its_directory() {
+        // Numbers in no particular order of the keys, as loads give them.
+        let stored: Vec<(String, i32)> = (0..20_000u32)
+            .map(|i| (uniform_key(i), ((i * 7_919) % 20_000) as i32))
+            .collect();
+        // Two keys sharing their first 64 bits (one bucket), differing after.
+        let twin_a = format!("{}{}", "ab".repeat(8), "01".repeat(24));
+        let twin_b = format!("{}{}", "ab".repeat(8), "02".repeat(24));
+        let numbers = PersonNumbers::from_stored(
+            stored
+                .iter()
+                .map(|(k, n)| (k.as_str(), *n))
+                .chain([(twin_a.as_str(), 20_000), (twin_b.as_str(), 20_001)]),
+        )
+        .expect("a consistent numbering");
+        assert!(
+            numbers.stored.bits > 8,
+            "buckets: 2^{}",
+            numbers.stored.bits
+        );
+        for (key, number) in &stored {
+            assert_eq!(numbers.get(key), Some(*number as u32), "{key}");
+            assert_eq!(numbers.number(&key.to_uppercase()), Ok(*number as u32));
+        }
+        assert_eq!(numbers.get(&twin_a), Some(20_000));
+        assert_eq!(numbers.get(&twin_b), Some(20_001));
+        // Absent keys, in the buckets of stored ones or not, are new.
+        for i in 20_000..21_000u32 {
+            assert_eq!(numbers.get(&uniform_key(i)), None);
+        }
+        let twin_c = format!("{}{}", "ab".repeat(8), "03".repeat(24));
+        assert_eq!(numbers.number(&twin_c), Ok(20_002));
+        assert_eq!(numbers.number(&uniform_key(20_000)), Ok(20_003));
+        assert_eq!(
+            numbers.number(&twin_c),
+            Ok(20_002),
+            "found again, unlocked path"
+        );
+        assert_eq!(numbers.len(), 20_004);
+        let new = numbers.take_new();
+        assert_eq!((new.first, new.len()), (20_002, 2));
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl Warehouse {
                 stored.add(keys.value(i), numbers.value(i))?;
             }
         }
-        Ok(stored.finish())
+        Ok(stored.finish()?)
     }
 
     /// Appends the numbers a load gave (one commit). Returns the table's new version. The
