@@ -4,7 +4,7 @@
 -- answers are kept in survey_response but are not answers to score.
 with answers as (
     select
-        cast(date_trunc('quarter', s.completed_date) as date) as period_start,
+        s.completed_date,
         s.team,
         s.item_code,
         a.top_box
@@ -14,13 +14,26 @@ with answers as (
         and a.item_code = s.item_code
         and a.answer = s.answer
     where s.answer_status = 'valid'
+),
+
+-- Counted per day first: the quarter is then taken of a few thousand day rows rather than
+-- of every answer (millions at province scale).
+days as (
+    select
+        completed_date,
+        team,
+        item_code,
+        sum(case when top_box then 1 else 0 end) as numerator,
+        count(*) as denominator
+    from answers
+    group by 1, 2, 3
 )
 
 select
-    period_start,
+    cast(date_trunc('quarter', completed_date) as date) as period_start,
     team,
     item_code as item,
-    sum(case when top_box then 1 else 0 end) as numerator,
-    count(*) as denominator
-from answers
+    sum(numerator) as numerator,
+    sum(denominator) as denominator
+from days
 group by 1, 2, 3

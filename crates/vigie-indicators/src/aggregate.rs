@@ -37,10 +37,44 @@ pub struct CellValue {
     pub cell_count: Option<f64>,
 }
 
+/// A sum whose bits do not depend on the order of its terms: the rows of a query arrive in
+/// an order that varies with partitioning (a weekly refresh reads fewer files than a full
+/// compute), and floating-point addition is not associative. Whole terms (counts, days)
+/// add exactly; fractional ones (a survey composite's shares) are kept and added in sorted
+/// order.
+#[derive(Default)]
+struct OrderFreeSum {
+    whole: f64,
+    fractional: Vec<f64>,
+}
+
+impl OrderFreeSum {
+    /// Integers up to 2^52 in magnitude, whose sums stay exact up to 2^53 (a count of
+    /// every visit of a nation for centuries).
+    const EXACT: f64 = 4_503_599_627_370_496.0;
+
+    fn add(&mut self, x: f64) {
+        if x.fract() == 0.0 && x.abs() < Self::EXACT {
+            self.whole += x;
+        } else {
+            self.fractional.push(x);
+        }
+    }
+
+    fn total(&self) -> f64 {
+        if self.fractional.is_empty() {
+            return self.whole;
+        }
+        let mut terms = self.fractional.clone();
+        terms.sort_unstable_by(f64::total_cmp);
+        terms.iter().fold(self.whole, |sum, x| sum + x)
+    }
+}
+
 #[derive(Default)]
 struct Acc {
-    numerator: f64,
-    denominator: f64,
+    numerator: OrderFreeSum,
+    denominator: OrderFreeSum,
     cell_count: Option<f64>,
     bands: Vec<(f64, f64)>,
     observations: Vec<f64>,
@@ -168,8 +202,8 @@ impl QueryColumns {
 
 impl Acc {
     fn add(&mut self, row: &RowInput) {
-        self.numerator += row.numerator;
-        self.denominator += row.denominator;
+        self.numerator.add(row.numerator);
+        self.denominator.add(row.denominator);
         if let Some(c) = row.cell_count {
             *self.cell_count.get_or_insert(0.0) += c;
         }
@@ -262,7 +296,7 @@ fn compute(meta: &IndicatorMeta, a: &Acc) -> Result<Computed, IndicatorError> {
     let m = meta.unit.multiplier();
     let stat =
         |e: vigie_stats::StatsError| IndicatorError::Output(format!("indicator {}: {e}", meta.id));
-    let (n, d) = (a.numerator, a.denominator);
+    let (n, d) = (a.numerator.total(), a.denominator.total());
     Ok(match meta.method {
         Method::Wilson => {
             if d <= 0.0 {
@@ -356,4 +390,47 @@ fn compute(meta: &IndicatorMeta, a: &Acc) -> Result<Computed, IndicatorError> {
             )));
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_have_the_same_bits_whatever_the_order_of_their_terms() {
+        let terms = [
+            0.1,
+            1.0 / 3.0,
+            7.0,
+            2.0 / 7.0,
+            1e-13,
+            5.0,
+            0.7,
+            -0.2,
+            1e17 + 0.5,
+            -1e17,
+        ];
+        let sum_of = |order: &[usize]| {
+            let mut s = OrderFreeSum::default();
+            for i in order {
+                s.add(terms[*i]);
+            }
+            s.total()
+        };
+        let forward: Vec<usize> = (0..terms.len()).collect();
+        let backward: Vec<usize> = forward.iter().rev().copied().collect();
+        let shuffled = [3, 8, 0, 6, 1, 9, 4, 2, 7, 5];
+        // Plain addition differs between these orders: the sum is order-free, not lucky.
+        let plain = |order: &[usize]| order.iter().fold(0.0, |s, i| s + terms[*i]);
+        assert_ne!(plain(&forward).to_bits(), plain(&backward).to_bits());
+        let bits = sum_of(&forward).to_bits();
+        assert_eq!(sum_of(&backward).to_bits(), bits);
+        assert_eq!(sum_of(&shuffled).to_bits(), bits);
+        // Whole terms are added exactly, in any order.
+        let mut counts = OrderFreeSum::default();
+        for x in [3.0, 4_000_000_000.0, 1.0] {
+            counts.add(x);
+        }
+        assert_eq!(counts.total(), 4_000_000_004.0);
+    }
 }

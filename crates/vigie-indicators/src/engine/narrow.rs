@@ -7,10 +7,11 @@ use super::session::run_sql;
 use crate::error::IndicatorError;
 
 /// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
-/// from that month (its partitions only), stays admitted or discharged from that day (a
-/// stay discharged in a recomputed month may have begun long before; a readmission follows
-/// its discharge), and the persons with such events, with a contact or referral step in
-/// those periods, or in a program. Every other table stays whole. Called again, it redefines
+/// and survey responses from that month (its partitions only; a response counts in the
+/// period it was completed), stays admitted or discharged from that day (a stay discharged
+/// in a recomputed month may have begun long before; a readmission follows its discharge),
+/// and the persons with such events or responses, with a contact or referral step in those
+/// periods, or in a program. Every other table stays whole. Called again, it redefines
 /// them for the new day: `previous` is the day they are narrowed to now. A recompute narrows
 /// to its years, then its quarters, then its months (see `select`), so each set of persons
 /// is taken from the one before and only the first reads the whole registry.
@@ -28,6 +29,10 @@ pub(super) async fn restrict_events(
         (
             "admission",
             format!("admit_date >= DATE '{from}' OR discharge_date >= DATE '{from}'"),
+        ),
+        (
+            "survey_response",
+            format!("event_month >= '{month}' AND completed_date >= DATE '{from}'"),
         ),
     ];
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
@@ -47,8 +52,8 @@ pub(super) async fn restrict_events(
         run_sql(ctx, table, &view).await?;
     }
     // Indicators reach persons only through their events (denominators come from
-    // `population_month`, built from the whole table): the persons with events in the
-    // narrowed tables, or with a contact or a referral step from `from` on (the pathway
+    // `population_month`, built from the whole table): the persons with events or survey
+    // responses in the narrowed tables, or with a contact or a referral step from `from` on (the pathway
     // tables stay whole), and every program participant (a few in a hundred, whose program
     // indicators count those without any event too) are all a recompute needs, and a small table to join against
     // spares every query hashing the whole registry again.
@@ -70,6 +75,7 @@ pub(super) async fn restrict_events(
             "CREATE TABLE person AS SELECT p.* FROM \
             (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \
              UNION SELECT person_number FROM enrolment \
+             UNION SELECT person_number FROM survey_response \
              UNION SELECT person_number FROM contact WHERE contact_date >= DATE '{from}' \
              UNION SELECT person_number FROM referral WHERE referral_date >= DATE '{from}' \
                 OR accepted_date >= DATE '{from}' OR first_appointment_date >= DATE '{from}' \
