@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, StringArray};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringArray, StringViewArray};
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use datafusion::error::DataFusionError;
@@ -65,10 +65,104 @@ pub struct Conditions {
 
 /// A code as compared: no dots, spaces or dashes, upper case.
 fn normalise(code: &str) -> String {
-    code.chars()
-        .filter(|c| !matches!(c, '.' | ' ' | '-'))
-        .flat_map(char::to_uppercase)
-        .collect()
+    let mut out = String::new();
+    normalise_into(code, &mut out);
+    out
+}
+
+/// [`normalise`] into a buffer reused from row to row.
+fn normalise_into(code: &str, out: &mut String) {
+    out.clear();
+    for c in code.chars().filter(|c| !matches!(c, '.' | ' ' | '-')) {
+        out.extend(c.to_uppercase());
+    }
+}
+
+/// The groups' normalised code prefixes, by group id.
+type Prefixes = HashMap<String, Vec<String>>;
+
+/// `vigie_condition` over one batch. Per row it costs a code's normalisation into a reused
+/// buffer and a scan of its group's prefixes: the group is looked up once when it is a
+/// constant, and text is read in whatever string layout the scan gives (ED visits' chronic
+/// groups evaluate it on four rows per visit, tens of millions at province scale).
+fn condition_flags(
+    prefixes: &Prefixes,
+    args: &[ColumnarValue],
+) -> Result<ColumnarValue, DataFusionError> {
+    let [group_arg, code_arg] = args else {
+        return Err(DataFusionError::Plan(
+            "vigie_condition(group, code) takes two arguments".into(),
+        ));
+    };
+    let lookup = |group: &str| {
+        prefixes.get(group).ok_or_else(|| {
+            DataFusionError::Plan(format!(
+                "vigie_condition: unknown condition group `{group}` (declared: {})",
+                prefixes.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    };
+    let rows = args
+        .iter()
+        .find_map(|a| match a {
+            ColumnarValue::Array(a) => Some(a.len()),
+            ColumnarValue::Scalar(_) => None,
+        })
+        .unwrap_or(1);
+    let codes = TextColumn::of(&code_arg.to_array(rows)?)?;
+    // A constant group: looked up once (None: the SQL NULL, every flag null).
+    let constant = match group_arg {
+        ColumnarValue::Scalar(s) => Some(match TextColumn::of(&s.to_array()?)?.get(0) {
+            Some(g) => Some(lookup(g)?),
+            None => None,
+        }),
+        ColumnarValue::Array(_) => None,
+    };
+    let groups = match constant {
+        Some(_) => None,
+        None => Some(TextColumn::of(&group_arg.to_array(rows)?)?),
+    };
+    let mut out = BooleanBuilder::with_capacity(rows);
+    let mut code = String::new();
+    for i in 0..rows {
+        let list = match (&constant, &groups) {
+            (Some(list), _) => *list,
+            (None, Some(groups)) => groups.get(i).map(lookup).transpose()?,
+            (None, None) => None,
+        };
+        match (list, codes.get(i)) {
+            (Some(list), Some(raw)) => {
+                normalise_into(raw, &mut code);
+                out.append_value(list.iter().any(|p| code.starts_with(p.as_str())));
+            }
+            _ => out.append_null(),
+        }
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+}
+
+/// A text argument as DataFusion passes it: string views read in place, other layouts cast
+/// to plain strings.
+enum TextColumn {
+    View(StringViewArray),
+    Plain(StringArray),
+}
+
+impl TextColumn {
+    fn of(a: &ArrayRef) -> Result<Self, DataFusionError> {
+        Ok(match a.data_type() {
+            DataType::Utf8View => TextColumn::View(a.as_string_view().clone()),
+            _ => TextColumn::Plain(cast(a, &DataType::Utf8)?.as_string::<i32>().clone()),
+        })
+    }
+
+    /// Row `i`, None when null.
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            TextColumn::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            TextColumn::Plain(a) => (!a.is_null(i)).then(|| a.value(i)),
+        }
+    }
 }
 
 impl Conditions {
@@ -162,7 +256,7 @@ impl Conditions {
     /// `vigie_condition(group, code) -> boolean`: whether the code belongs to the group; a
     /// query naming an unknown group fails, naming it.
     pub fn udf(&self) -> ScalarUDF {
-        let prefixes: Arc<HashMap<String, Vec<String>>> = Arc::new(
+        let prefixes: Arc<Prefixes> = Arc::new(
             self.groups
                 .iter()
                 .map(|(id, g)| (id.clone(), g.codes.iter().map(|c| normalise(c)).collect()))
@@ -173,41 +267,7 @@ impl Conditions {
             vec![DataType::Utf8, DataType::Utf8],
             DataType::Boolean,
             Volatility::Immutable,
-            Arc::new(move |args: &[ColumnarValue]| {
-                let arrays = ColumnarValue::values_to_arrays(args)?;
-                let [groups, codes] = arrays.as_slice() else {
-                    return Err(DataFusionError::Plan(
-                        "vigie_condition(group, code) takes two arguments".into(),
-                    ));
-                };
-                let text = |a: &ArrayRef| -> Result<StringArray, DataFusionError> {
-                    let a = cast(a, &DataType::Utf8)?;
-                    a.as_any()
-                        .downcast_ref::<StringArray>()
-                        .cloned()
-                        .ok_or_else(|| DataFusionError::Internal("not text".into()))
-                };
-                let (groups, codes) = (text(groups)?, text(codes)?);
-                let mut out = Vec::with_capacity(codes.len());
-                for i in 0..codes.len() {
-                    if groups.is_null(i) || codes.is_null(i) {
-                        out.push(None);
-                        continue;
-                    }
-                    let group = groups.value(i);
-                    let Some(list) = prefixes.get(group) else {
-                        return Err(DataFusionError::Plan(format!(
-                            "vigie_condition: unknown condition group `{group}` (declared: {})",
-                            prefixes.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )));
-                    };
-                    let code = normalise(codes.value(i));
-                    out.push(Some(list.iter().any(|p| code.starts_with(p.as_str()))));
-                }
-                Ok(ColumnarValue::Array(
-                    Arc::new(BooleanArray::from(out)) as ArrayRef
-                ))
-            }),
+            Arc::new(move |args: &[ColumnarValue]| condition_flags(&prefixes, args)),
         )
     }
 }
@@ -244,6 +304,87 @@ mod tests {
         assert_eq!(c.contains("mental_health_addictions", "F10.0"), Some(true));
         assert_eq!(c.contains("mental_health_addictions", "F03"), Some(false));
         assert_eq!(c.contains("nothing", "F10"), None);
+    }
+
+    #[tokio::test]
+    async fn the_sql_function_agrees_with_the_definitions_on_every_argument_shape() {
+        use datafusion::prelude::SessionContext;
+        let c = Conditions::load(None).expect("the shipped conditions are valid");
+        let ctx = SessionContext::new();
+        ctx.register_udf(c.udf());
+        ctx.sql(
+            "CREATE TABLE v AS SELECT * FROM (VALUES \
+             (1, 'acsc', 'e10.01'), (2, 'copd', 'J44.1'), (3, 'acsc', 'J18.9'), \
+             (4, NULL, 'J44.1'), (5, 'copd', NULL), (6, 'diabetes', 'E11 9')) AS t(id, g, code)",
+        )
+        .await
+        .expect("table")
+        .collect()
+        .await
+        .expect("created");
+        let flags = |sql: &'static str| {
+            let ctx = ctx.clone();
+            async move {
+                let batches = ctx
+                    .sql(sql)
+                    .await
+                    .expect("plans")
+                    .collect()
+                    .await
+                    .expect("runs");
+                batches
+                    .iter()
+                    .flat_map(|b| {
+                        let a = b.column(0).as_boolean().clone();
+                        (0..a.len())
+                            .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        // The group from a column, the code as plain text and as a string view.
+        let by_row = [Some(true), Some(true), Some(false), None, None, Some(true)];
+        assert_eq!(
+            flags("SELECT vigie_condition(g, code) FROM v ORDER BY id").await,
+            by_row
+        );
+        assert_eq!(
+            flags("SELECT vigie_condition(g, arrow_cast(code, 'Utf8View')) FROM v ORDER BY id")
+                .await,
+            by_row
+        );
+        // A constant group, and a constant NULL group.
+        let acsc: Vec<Option<bool>> = ["e10.01", "J44.1", "J18.9", "J44.1"]
+            .iter()
+            .map(|code| c.contains("acsc", code))
+            .chain([None, c.contains("acsc", "E11 9")])
+            .collect();
+        assert_eq!(
+            flags("SELECT vigie_condition('acsc', code) FROM v ORDER BY id").await,
+            acsc
+        );
+        assert_eq!(
+            flags("SELECT vigie_condition(NULL, code) FROM v ORDER BY id").await,
+            vec![None; 6]
+        );
+        // An unknown group fails, naming it, whether constant or from a row.
+        for sql in [
+            "SELECT vigie_condition('asthma', code) FROM v",
+            "SELECT vigie_condition(concat(g, 'x'), code) FROM v",
+        ] {
+            let err = ctx
+                .sql(sql)
+                .await
+                .expect("plans")
+                .collect()
+                .await
+                .expect_err("an unknown group");
+            assert!(
+                err.to_string().contains("unknown condition group"),
+                "{sql}: {err}"
+            );
+        }
     }
 
     #[test]
