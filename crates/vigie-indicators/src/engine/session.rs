@@ -62,12 +62,27 @@ pub(crate) async fn run_sql(
         indicator: indicator.to_string(),
         source,
     };
-    ctx.sql(sql)
+    let frame = ctx.sql(sql).await.map_err(err)?;
+    if !tracing::enabled!(tracing::Level::TRACE) {
+        return frame.collect().await.map_err(err);
+    }
+    // At trace level, the plan DataFusion ran, with each operator's rows and time: where a
+    // slow indicator spends its time, in the session it really ran in (a weekly refresh's
+    // narrowed tables included), which `vigie query "EXPLAIN ANALYZE …"` cannot show.
+    let task = frame.task_ctx();
+    let plan = frame.create_physical_plan().await.map_err(err)?;
+    let batches = datafusion::physical_plan::collect(plan.clone(), Arc::new(task))
         .await
-        .map_err(err)?
-        .collect()
-        .await
-        .map_err(err)
+        .map_err(err)?;
+    tracing::trace!(
+        indicator,
+        plan = %datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            plan.as_ref()
+        )
+        .indent(true),
+        "executed plan"
+    );
+    Ok(batches)
 }
 
 /// What a run's sessions register besides the warehouse: the survey instruments' tables,
