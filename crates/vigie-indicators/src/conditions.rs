@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringArray, StringViewArray};
-use arrow::compute::cast;
+use arrow::array::{ArrayRef, BooleanBuilder};
 use arrow::datatypes::DataType;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use vigie_model::{ConfigError, ConfigProblem};
 
 use crate::catalogue::Bilingual;
+use crate::persons::Texts;
 
 /// The built-in condition groups.
 const EMBEDDED: &str = include_str!("../../../queries/reference/conditions.yaml");
@@ -109,10 +109,10 @@ fn condition_flags(
             ColumnarValue::Scalar(_) => None,
         })
         .unwrap_or(1);
-    let codes = TextColumn::of(&code_arg.to_array(rows)?)?;
+    let codes = Texts::from_array(&code_arg.to_array(rows)?)?;
     // A constant group: looked up once (None: the SQL NULL, every flag null).
     let constant = match group_arg {
-        ColumnarValue::Scalar(s) => Some(match TextColumn::of(&s.to_array()?)?.get(0) {
+        ColumnarValue::Scalar(s) => Some(match Texts::from_array(&s.to_array()?)?.get(0) {
             Some(g) => Some(lookup(g)?),
             None => None,
         }),
@@ -120,7 +120,7 @@ fn condition_flags(
     };
     let groups = match constant {
         Some(_) => None,
-        None => Some(TextColumn::of(&group_arg.to_array(rows)?)?),
+        None => Some(Texts::from_array(&group_arg.to_array(rows)?)?),
     };
     let mut out = BooleanBuilder::with_capacity(rows);
     let mut code = String::new();
@@ -139,30 +139,6 @@ fn condition_flags(
         }
     }
     Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
-}
-
-/// A text argument as DataFusion passes it: string views read in place, other layouts cast
-/// to plain strings.
-enum TextColumn {
-    View(StringViewArray),
-    Plain(StringArray),
-}
-
-impl TextColumn {
-    fn of(a: &ArrayRef) -> Result<Self, DataFusionError> {
-        Ok(match a.data_type() {
-            DataType::Utf8View => TextColumn::View(a.as_string_view().clone()),
-            _ => TextColumn::Plain(cast(a, &DataType::Utf8)?.as_string::<i32>().clone()),
-        })
-    }
-
-    /// Row `i`, None when null.
-    fn get(&self, i: usize) -> Option<&str> {
-        match self {
-            TextColumn::View(a) => (!a.is_null(i)).then(|| a.value(i)),
-            TextColumn::Plain(a) => (!a.is_null(i)).then(|| a.value(i)),
-        }
-    }
 }
 
 impl Conditions {
@@ -308,6 +284,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_sql_function_agrees_with_the_definitions_on_every_argument_shape() {
+        use arrow::array::{Array, AsArray};
         use datafusion::prelude::SessionContext;
         let c = Conditions::load(None).expect("the shipped conditions are valid");
         let ctx = SessionContext::new();

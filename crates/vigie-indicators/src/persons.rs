@@ -15,8 +15,9 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, AsArray, StringArray, StringViewArray};
+use arrow::array::{Array, ArrayRef, AsArray, StringArray, StringViewArray};
 use arrow::datatypes::{DataType, Int32Type};
+use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
@@ -142,8 +143,9 @@ pub(crate) async fn keys_of(
     Ok(keys)
 }
 
-/// A text column as a scan gives it: string views read in place (casting forty million
-/// keys to plain strings copies them all), anything else cast to plain strings.
+/// A text column as a scan or a function call gives it: string views read in place (casting
+/// forty million keys to plain strings copies them all), anything else cast to plain
+/// strings.
 pub(crate) enum Texts {
     View(StringViewArray),
     Plain(StringArray),
@@ -152,7 +154,11 @@ pub(crate) enum Texts {
 impl Texts {
     /// Column `i` of `batch`.
     pub fn of(batch: &RecordBatch, i: usize) -> Result<Self, IndicatorError> {
-        let column = batch.column(i);
+        Ok(Self::from_array(batch.column(i))?)
+    }
+
+    /// A text array in whatever layout it comes.
+    pub fn from_array(column: &ArrayRef) -> Result<Self, ArrowError> {
         Ok(match column.data_type() {
             DataType::Utf8View => Texts::View(column.as_string_view().clone()),
             _ => Texts::Plain(
@@ -161,6 +167,11 @@ impl Texts {
                     .clone(),
             ),
         })
+    }
+
+    /// Row `i`, None when null.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        (!self.is_null(i)).then(|| self.value(i))
     }
 
     pub fn value(&self, i: usize) -> &str {
