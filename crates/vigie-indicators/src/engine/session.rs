@@ -117,11 +117,16 @@ pub(crate) async fn indicator_session(
     ctx.register_udf(extras.conditions.udf());
     survey::register_instruments(&ctx, extras.instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
+    let t = std::time::Instant::now();
     run_sql(
         &ctx,
         "population_month",
         &population_month_sql(extras.strata),
     )
     .await?;
+    tracing::debug!(
+        seconds = t.elapsed().as_secs_f64(),
+        "population_month built"
+    );
     Ok((ctx, span))
 }
