@@ -345,7 +345,7 @@ async fn compute_rows(
             // Timed apart: counted in the next indicator's seconds, the whole registry's
             // narrowing made a fast query look slow.
             let t = Instant::now();
-            narrow::restrict_events(ctx, strata, from, narrowed).await?;
+            narrow::restrict_events(ctx, from, narrowed).await?;
             narrowed = Some(from);
             info!(
                 %from,

@@ -3,15 +3,8 @@
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 
-use super::person_view::{REGISTRY, StrataRun, person_select, registry_columns};
 use super::session::run_sql;
 use crate::error::IndicatorError;
-
-/// The registry rows of the persons a recompute needs, from which `person` is built.
-const NARROWED_REGISTRY: &str = "person__registry_narrowed";
-
-/// The rows of the previous narrowing while the next one is taken from them.
-const EARLIER_REGISTRY: &str = "person__registry_earlier";
 
 /// Narrows the event tables to the rows periods from `from` on can depend on: ED visits
 /// and survey responses from that month (its partitions only; a response counts in the
@@ -24,7 +17,6 @@ const EARLIER_REGISTRY: &str = "person__registry_earlier";
 /// is taken from the one before and only the first reads the whole registry.
 pub(super) async fn restrict_events(
     ctx: &SessionContext,
-    run: &StrataRun,
     from: NaiveDate,
     previous: Option<NaiveDate>,
 ) -> Result<(), IndicatorError> {
@@ -61,52 +53,39 @@ pub(super) async fn restrict_events(
     }
     // Indicators reach persons only through their events (denominators come from
     // `population_month`, built from the whole table): the persons with events or survey
-    // responses in the narrowed tables, or with a contact or a referral step from `from` on
-    // (the pathway tables stay whole), and every program participant (a few in a hundred,
-    // whose program indicators count those without any event too) are all a recompute
-    // needs, and a small table to join against spares every query hashing the whole
-    // registry again. Their registry rows are selected first and the person view's strata
-    // applied to those only: joining the whole view took a province's recompute 5 s.
-    let Some(registry) = ctx.table_provider(REGISTRY).await.ok() else {
-        return Ok(());
-    };
-    if ctx.deregister_table("person").map_err(internal)?.is_none() {
-        return Ok(());
-    }
-    let columns = registry_columns(registry.schema().as_ref());
-    // The persons of a later day are among those of an earlier one.
-    let source = match ctx.deregister_table(NARROWED_REGISTRY).map_err(internal)? {
-        Some(earlier) if previous.is_some_and(|p| p <= from) => {
-            ctx.register_table(EARLIER_REGISTRY, earlier)
+    // responses in the narrowed tables, or with a contact or a referral step from `from` on (the pathway
+    // tables stay whole), and every program participant (a few in a hundred, whose program
+    // indicators count those without any event too) are all a recompute needs, and a small table to join against
+    // spares every query hashing the whole registry again.
+    let narrowed_before = ctx.table_exist("person__whole").map_err(internal)?;
+    if let Some(provider) = ctx.deregister_table("person").map_err(internal)? {
+        // The persons of a later day are among those of an earlier one.
+        let source = if !narrowed_before {
+            ctx.register_table("person__whole", provider)
                 .map_err(internal)?;
-            EARLIER_REGISTRY
+            "person__whole"
+        } else if previous.is_some_and(|p| p <= from) {
+            ctx.register_table("person__narrowed", provider)
+                .map_err(internal)?;
+            "person__narrowed"
+        } else {
+            "person__whole"
+        };
+        let persons = format!(
+            "CREATE TABLE person AS SELECT p.* FROM \
+            (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \
+             UNION SELECT person_number FROM enrolment \
+             UNION SELECT person_number FROM survey_response \
+             UNION SELECT person_number FROM contact WHERE contact_date >= DATE '{from}' \
+             UNION SELECT person_number FROM referral WHERE referral_date >= DATE '{from}' \
+                OR accepted_date >= DATE '{from}' OR first_appointment_date >= DATE '{from}' \
+                OR report_returned_date >= DATE '{from}') AS k \
+            JOIN {source} AS p ON p.person_number = k.person_number"
+        );
+        run_sql(ctx, "person", &persons).await?;
+        if source == "person__narrowed" {
+            ctx.deregister_table(source).map_err(internal)?;
         }
-        _ => REGISTRY,
-    };
-    let rows = format!(
-        "CREATE TABLE {NARROWED_REGISTRY} AS SELECT {} FROM \
-        (SELECT person_number FROM ed_visit UNION SELECT person_number FROM admission \
-         UNION SELECT person_number FROM enrolment \
-         UNION SELECT person_number FROM survey_response \
-         UNION SELECT person_number FROM contact WHERE contact_date >= DATE '{from}' \
-         UNION SELECT person_number FROM referral WHERE referral_date >= DATE '{from}' \
-            OR accepted_date >= DATE '{from}' OR first_appointment_date >= DATE '{from}' \
-            OR report_returned_date >= DATE '{from}') AS k \
-        JOIN {source} AS r ON r.person_number = k.person_number",
-        columns
-            .iter()
-            .map(|c| format!("r.\"{c}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    run_sql(ctx, "person", &rows).await?;
-    if source == EARLIER_REGISTRY {
-        ctx.deregister_table(EARLIER_REGISTRY).map_err(internal)?;
     }
-    let persons = format!(
-        "CREATE TABLE person AS {}",
-        person_select(run, &columns, NARROWED_REGISTRY)
-    );
-    run_sql(ctx, "person", &persons).await?;
     Ok(())
 }

@@ -87,59 +87,31 @@ pub(super) async fn register_person_view(
     // 64-character keys were most of what it copied. The evaluation, which orders persons
     // by key, reads `person__keyed`: the registry's columns as `person` shows them, and the
     // key.
-    let registry_columns = registry_columns(provider.schema().as_ref());
-    ctx.register_table(REGISTRY, provider).map_err(internal)?;
-    let keyed = format!(
-        "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM {REGISTRY} AS p",
-        registry_select(run, &registry_columns).join(", ")
-    );
-    run_sql(ctx, "person", &keyed).await?;
-    let view = format!(
-        "CREATE VIEW person AS {}",
-        person_select(run, &registry_columns, REGISTRY)
-    );
-    run_sql(ctx, "person", &view).await?;
-    Ok(())
-}
-
-/// The registry table under its own name, once `person` is the view over it.
-pub(super) const REGISTRY: &str = "person__registry";
-
-/// The registry's columns `person` shows: all but the pseudonymous key.
-pub(super) fn registry_columns(schema: &arrow::datatypes::Schema) -> Vec<String> {
-    schema
+    let registry_columns: Vec<String> = provider
+        .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .filter(|c| c != "person_key")
-        .collect()
-}
-
-/// The registry's columns as `person` shows them: governed ones not enabled blanked.
-fn registry_select(run: &StrataRun, registry_columns: &[String]) -> Vec<String> {
-    registry_columns
-        .iter()
-        .map(|c| {
-            let blank = run
-                .blanked()
-                .any(|d| d.source == StratumSource::Person(c.clone()));
-            if blank {
-                format!("CAST(NULL AS VARCHAR) AS \"{c}\"")
-            } else {
-                format!("p.\"{c}\"")
-            }
-        })
-        .collect()
-}
-
-/// The query `person` is: the rows of `registry` (a table with the registry's columns,
-/// the whole registry or a recompute's persons), with one column per declared stratum.
-pub(super) fn person_select(
-    run: &StrataRun,
-    registry_columns: &[String],
-    registry: &str,
-) -> String {
-    let mut select = registry_select(run, registry_columns);
+        .collect();
+    ctx.register_table("person__registry", provider)
+        .map_err(internal)?;
+    let mut select = Vec::new();
+    for c in &registry_columns {
+        let blank = run
+            .blanked()
+            .any(|d| d.source == StratumSource::Person(c.clone()));
+        select.push(if blank {
+            format!("CAST(NULL AS VARCHAR) AS \"{c}\"")
+        } else {
+            format!("p.\"{c}\"")
+        });
+    }
+    let keyed = format!(
+        "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM person__registry AS p",
+        select.join(", ")
+    );
+    run_sql(ctx, "person", &keyed).await?;
     let mut joins = Vec::new();
     for (i, d) in run.strata.decls.iter().enumerate() {
         let (table, key, attribute) = match &d.source {
@@ -177,11 +149,13 @@ pub(super) fn person_select(
             lit(attribute)
         ));
     }
-    format!(
-        "SELECT {} FROM {registry} AS p {}",
+    let view = format!(
+        "CREATE VIEW person AS SELECT {} FROM person__registry AS p {}",
         select.join(", "),
         joins.join(" ")
-    )
+    );
+    run_sql(ctx, "person", &view).await?;
+    Ok(())
 }
 
 /// `population_month`: the attributed population alive at the start of each month, by
