@@ -511,6 +511,30 @@ async fn raw_identifiers_never_reach_the_warehouse_quarantine_logs_or_errors() {
         "logs and output"
     );
 
+    // A compute at trace level logs the plan each query ran (file paths, SQL, row counts):
+    // never a value of the data.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigie"))
+        .args(["compute", "pipelines/demo.yaml", "--warehouse"])
+        .arg(&wh)
+        .args(["--only", "ed_visits_per_1000,readmission_30d_pct"])
+        .current_dir(repo())
+        .env("RUST_LOG", "info,vigie=debug,vigie_indicators=trace")
+        .output()
+        .expect("run vigie compute");
+    let printed = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{printed}");
+    assert!(
+        printed.contains("executed plan")
+            && printed.contains("indicator=\"ed_visits_per_1000\"")
+            && printed.contains("output_rows="),
+        "the plans are logged with their metrics: {printed}"
+    );
+    assert_eq!(
+        leaks(&printed, &ids),
+        Vec::<String>::new(),
+        "plans in the compute's logs"
+    );
+
     // Every cell of every table, quarantine and manifest included.
     for t in [
         "person",
