@@ -944,6 +944,148 @@ const CANADA_2011: [f64; 19] = [
     0.006529,
 ];
 
+/// The entries of `population_month`'s groups in the warehouse's cache.
+fn population_group_entries(warehouse: &Path) -> Vec<PathBuf> {
+    let folder = warehouse
+        .join(vigie_warehouse::CACHE_PREFIX)
+        .join("population_groups");
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
+/// The persons a cached entry of `population_month`'s groups counts.
+fn cached_persons(entry: &Path) -> i64 {
+    let file = std::fs::File::open(entry).expect("entry");
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("parquet")
+        .build()
+        .expect("reader")
+        .map(|b| {
+            let b = b.expect("batch");
+            let persons = b.schema().index_of("persons").expect("persons column");
+            b.column(persons)
+                .as_primitive::<arrow::datatypes::Int64Type>()
+                .iter()
+                .flatten()
+                .sum::<i64>()
+        })
+        .sum()
+}
+
+/// Rewrites a cached entry with every group's `persons` multiplied by `factor`, its metadata
+/// (the identity it was written for) kept.
+fn scale_cached_persons(entry: &Path, factor: i64) {
+    use arrow::array::Int64Array;
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(entry).expect("entry");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
+    let metadata = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned();
+    let batches: Vec<arrow::record_batch::RecordBatch> = builder
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("batches");
+    let schema = batches[0].schema();
+    let persons = schema.index_of("persons").expect("persons column");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_key_value_metadata(metadata)
+        .build();
+    let mut writer = ArrowWriter::try_new(
+        std::fs::File::create(entry).expect("rewrite"),
+        schema.clone(),
+        Some(props),
+    )
+    .expect("writer");
+    for b in batches {
+        let scaled: Int64Array = b
+            .column(persons)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .iter()
+            .map(|v| v.map(|v| v * factor))
+            .collect();
+        let mut columns = b.columns().to_vec();
+        columns[persons] = std::sync::Arc::new(scaled);
+        writer
+            .write(
+                &arrow::record_batch::RecordBatch::try_new(schema.clone(), columns).expect("batch"),
+            )
+            .expect("write");
+    }
+    writer.close().expect("close");
+}
+
+/// `population_month`'s groups (every registry row grouped through the person view) are
+/// kept in the warehouse's cache: a rerun on the same registry reads them instead of
+/// grouping again, and a changed registry is grouped anew — never the old groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn population_groups_are_reused_until_the_registry_changes() {
+    let ind = ["ed_visits_per_1000"];
+    let mut fx = ed_region();
+    let l = load(&fx).await;
+    compute(&l.warehouse, &ind).await;
+    let region_january = |rows: &[IndicatorResult]| {
+        cell(rows, ind[0], "2024-01-01", "region", "all", "all").denominator
+    };
+    assert_eq!(region_january(&published(&l.warehouse).await), Some(40.0));
+    let first = population_group_entries(&l.warehouse);
+    assert_eq!(first.len(), 1, "one cached entry: {first:?}");
+    assert_eq!(cached_persons(&first[0]), 40);
+
+    // A rerun reads the entry: doubled there, every denominator doubles.
+    scale_cached_persons(&first[0], 2);
+    compute(&l.warehouse, &ind).await;
+    assert_eq!(
+        region_january(&published(&l.warehouse).await),
+        Some(80.0),
+        "the rerun read the cached groups"
+    );
+
+    // The registry changes (ten more men in T01): its groups are built anew, and the
+    // results are those of a warehouse that never had a cache.
+    for id in 41..=50 {
+        fx.person(id, 1980, "M", "T01");
+    }
+    fx.write(&l.landing);
+    ingest_into(&l.landing, &l.warehouse)
+        .await
+        .expect("registry reload");
+    compute(&l.warehouse, &ind).await;
+    let after = published(&l.warehouse).await;
+    assert_eq!(region_january(&after), Some(50.0));
+    let rebuilt = population_group_entries(&l.warehouse);
+    assert_eq!(rebuilt.len(), 1, "the stale entry deleted: {rebuilt:?}");
+    assert_ne!(rebuilt, first);
+    let fresh = load(&fx).await;
+    compute(&fresh.warehouse, &ind).await;
+    let describe_all = |rows: &[IndicatorResult]| -> Vec<String> {
+        let mut all: Vec<String> = rows.iter().map(describe).collect();
+        all.sort();
+        all
+    };
+    assert_eq!(
+        describe_all(&after),
+        describe_all(&published(&fresh.warehouse).await)
+    );
+
+    // A damaged entry (a copy cut short) is rebuilt, not trusted nor fatal.
+    let bytes = std::fs::read(&rebuilt[0]).expect("entry");
+    std::fs::write(&rebuilt[0], &bytes[..bytes.len() / 3]).expect("damage");
+    compute(&l.warehouse, &ind).await;
+    assert_eq!(
+        describe_all(&published(&l.warehouse).await),
+        describe_all(&after)
+    );
+    assert_eq!(cached_persons(&rebuilt[0]), 50, "rewritten whole");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ed_visits_per_1000_asr_matches_a_hand_computed_directly_standardised_rate() {
     // Choice: every one of the 19 standard bands is populated in the region (and for each

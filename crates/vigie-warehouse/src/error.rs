@@ -108,6 +108,15 @@ pub enum WarehouseError {
         /// What failed.
         message: String,
     },
+    /// A cache entry could not be written or its stale siblings deleted (only the next
+    /// run's time is lost).
+    #[error("cache entry {location}: {message}")]
+    Cache {
+        /// The entry.
+        location: String,
+        /// What failed.
+        message: String,
+    },
     /// A bug: please report it.
     #[error("internal error (please report): {0}")]
     Internal(String),
@@ -132,7 +141,8 @@ impl WarehouseError {
             | WarehouseError::LockFile { .. }
             | WarehouseError::LockStore { .. }
             | WarehouseError::Listing { .. }
-            | WarehouseError::Staging { .. } => ErrorKind::Environment,
+            | WarehouseError::Staging { .. }
+            | WarehouseError::Cache { .. } => ErrorKind::Environment,
             WarehouseError::PersonNumbers(_) => ErrorKind::Data,
             WarehouseError::Query(e) => datafusion_kind(e, ErrorKind::Bug),
             WarehouseError::Arrow(_) | WarehouseError::Internal(_) => ErrorKind::Bug,

@@ -13,6 +13,7 @@
 //! warehouse's writer lock ([`Warehouse::lock_writer`]; design in `src/lock.rs`) and checks
 //! [`WriterLock::still_held`] before each commit.
 
+mod cache;
 #[cfg(test)]
 mod commit_tests;
 mod error;
@@ -28,6 +29,7 @@ mod session;
 mod table;
 mod versions;
 
+pub use cache::CACHE_PREFIX;
 pub use error::{WarehouseError, datafusion_kind};
 pub use location::resolve_location;
 pub use lock::{DEFAULT_LEASE_TTL, LEASE_OBJECT, LOCK_FILE, LockOptions, WriterHolder, WriterLock};

@@ -52,11 +52,17 @@ fn categorised(value: &str, d: &StratumDecl) -> String {
     )
 }
 
-/// Replaces `person` (and `person_attribute`) by the views the strata imply.
+/// The warehouse tables `person` is built from: what a result derived from `person` alone
+/// (`population_month`'s groups) must be rebuilt after, with the view's statements.
+pub(super) const PERSON_VIEW_TABLES: [&str; 3] = ["person", "area_attribute", "person_attribute"];
+
+/// Replaces `person` (and `person_attribute`) by the views the strata imply. Returns the
+/// statements that define them (with [`PERSON_VIEW_TABLES`]' versions, what `person` holds).
 pub(super) async fn register_person_view(
     ctx: &SessionContext,
     run: &StrataRun,
-) -> Result<(), IndicatorError> {
+) -> Result<String, IndicatorError> {
+    let mut statements = String::new();
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     // A governed attribute the pipeline does not enable is not readable at all, not even by
     // a query reading `person_attribute` directly.
@@ -78,9 +84,11 @@ pub(super) async fn register_person_view(
         let view =
             format!("CREATE VIEW person_attribute AS SELECT * FROM person_attribute__all{filter}");
         run_sql(ctx, "person_attribute", &view).await?;
+        statements.push_str(&view);
+        statements.push('\n');
     }
     let Some(provider) = ctx.deregister_table("person").map_err(internal)? else {
-        return Ok(());
+        return Ok(statements);
     };
     // Indicators reach persons by their number: the view carries strata, not the
     // pseudonymous key. A recompute materialises the persons it needs (`narrow`), and
@@ -155,12 +163,50 @@ pub(super) async fn register_person_view(
         joins.join(" ")
     );
     run_sql(ctx, "person", &view).await?;
-    Ok(())
+    statements.push_str(&view);
+    Ok(statements)
 }
 
-/// `population_month`: the attributed population alive at the start of each month, by
-/// team, sex, language, rurality, birth year and every other stratum of `person`.
+/// The groups `population_month` is made of: persons by team, sex, language, rurality,
+/// birth year, every other stratum of `person` and death month. They depend on `person`
+/// alone, not on the data span, so a run may reuse the groups an earlier run built from the
+/// same registry (see `session`).
+pub(super) fn population_groups_sql(run: &StrataRun) -> String {
+    let columns = population_columns(run);
+    let p: Vec<String> = columns.iter().map(|c| format!("p.\"{c}\"")).collect();
+    format!(
+        "SELECT {}, CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
+       count(*) AS persons
+FROM person AS p
+GROUP BY {}",
+        p.join(", "),
+        (1..=columns.len() + 1)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// `population_month` from the registered `population_groups`: the attributed population
+/// alive at the start of each month of the calendar, by the groups' columns.
 pub(super) fn population_month_sql(run: &StrataRun) -> String {
+    let g: Vec<String> = population_columns(run)
+        .iter()
+        .map(|c| format!("g.\"{c}\""))
+        .collect();
+    format!(
+        "CREATE TABLE population_month AS
+SELECT c.period_start, {}, g.persons
+FROM population_groups AS g
+CROSS JOIN calendar AS c
+WHERE c.period_type = 'month'
+  AND (g.death_month IS NULL OR g.death_month >= c.period_start)",
+        g.join(", ")
+    )
+}
+
+/// The columns `population_month` is broken down by.
+fn population_columns(run: &StrataRun) -> Vec<String> {
     let mut columns: Vec<String> = ["team", "sex", "language", "rurality", "birth_year"]
         .map(String::from)
         .to_vec();
@@ -170,27 +216,5 @@ pub(super) fn population_month_sql(run: &StrataRun) -> String {
             columns.push(d.id.clone());
         }
     }
-    let g: Vec<String> = columns.iter().map(|c| format!("g.\"{c}\"")).collect();
-    let p: Vec<String> = columns.iter().map(|c| format!("p.\"{c}\"")).collect();
-    let n = columns.len();
-    format!(
-        "CREATE TABLE population_month AS
-WITH population_groups AS (
-    SELECT {}, CAST(date_trunc('month', p.death_date) AS DATE) AS death_month,
-           count(*) AS persons
-    FROM person AS p
-    GROUP BY {}
-)
-SELECT c.period_start, {}, g.persons
-FROM population_groups AS g
-CROSS JOIN calendar AS c
-WHERE c.period_type = 'month'
-  AND (g.death_month IS NULL OR g.death_month >= c.period_start)",
-        p.join(", "),
-        (1..=n + 1)
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        g.join(", ")
-    )
+    columns
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use vigie_model::config::Instrument;
 
-use super::person_view::{StrataRun, population_month_sql, register_person_view};
+use super::person_view::{
+    PERSON_VIEW_TABLES, StrataRun, population_groups_sql, population_month_sql,
+    register_person_view,
+};
 use crate::conditions::Conditions;
 use crate::error::IndicatorError;
 use crate::{functions, survey};
@@ -107,7 +110,7 @@ pub(crate) async fn indicator_session(
 ) -> Result<(SessionContext, Option<(NaiveDate, NaiveDate)>), IndicatorError> {
     let snapshot = warehouse.snapshot(None).await?;
     let ctx = warehouse.session(&snapshot, options).await?;
-    register_person_view(&ctx, extras.strata).await?;
+    let person_view = register_person_view(&ctx, extras.strata).await?;
     let span = match span {
         Some(s) => Some(s),
         None => data_span(&ctx).await?,
@@ -118,15 +121,72 @@ pub(crate) async fn indicator_session(
     survey::register_instruments(&ctx, extras.instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     let t = std::time::Instant::now();
+    register_population_groups(warehouse, &snapshot, &ctx, &person_view, extras.strata).await?;
     run_sql(
         &ctx,
         "population_month",
         &population_month_sql(extras.strata),
     )
     .await?;
+    ctx.deregister_table(POPULATION_GROUPS)
+        .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     tracing::debug!(
         seconds = t.elapsed().as_secs_f64(),
         "population_month built"
     );
     Ok((ctx, span))
+}
+
+/// The name of `population_month`'s groups, in the session and in the warehouse's cache.
+const POPULATION_GROUPS: &str = "population_groups";
+
+/// Registers `population_groups`: read from the warehouse's cache when an earlier run built
+/// them from the same registry, attributes and strata, else built (grouping every registry
+/// row through the person view's joins: a province's weekly refresh spent a third of its
+/// compute there, for groups that change only when the registry does) and cached.
+async fn register_population_groups(
+    warehouse: &Warehouse,
+    snapshot: &vigie_warehouse::Snapshot,
+    ctx: &SessionContext,
+    person_view: &str,
+    strata: &StrataRun,
+) -> Result<(), IndicatorError> {
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+    let sql = population_groups_sql(strata);
+    // What the groups are made from: the statements, and the version of every table they
+    // read (a table never loaded has none). A compaction's new version of the same rows
+    // only costs one rebuild.
+    let mut identity = format!("{person_view}\n{sql}\n");
+    for table in PERSON_VIEW_TABLES {
+        let version = snapshot.tables.get(table).map(|v| v.to_string());
+        identity.push_str(&format!("{table}@{}\n", version.as_deref().unwrap_or("-")));
+    }
+    let (schema, batches) = match warehouse.read_cached(POPULATION_GROUPS, &identity).await {
+        Some(batches) if !batches.is_empty() => (batches[0].schema(), batches),
+        _ => {
+            let frame = ctx
+                .sql(&sql)
+                .await
+                .map_err(|source| IndicatorError::Query {
+                    indicator: "population_month".into(),
+                    source,
+                })?;
+            let schema = Arc::new(frame.schema().as_arrow().clone());
+            let batches = run_sql(ctx, "population_month", &sql).await?;
+            if let Err(e) = warehouse
+                .write_cached(POPULATION_GROUPS, &identity, schema.clone(), &batches)
+                .await
+            {
+                tracing::warn!(
+                    "population groups not cached, the next run rebuilds them / groupes de                      population non mis en cache, le prochain calcul les refera : {e}"
+                );
+            }
+            (schema, batches)
+        }
+    };
+    let table =
+        datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(internal)?;
+    ctx.register_table(POPULATION_GROUPS, Arc::new(table))
+        .map_err(internal)?;
+    Ok(())
 }
