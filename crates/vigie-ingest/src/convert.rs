@@ -199,8 +199,12 @@ impl FieldPlan {
             None => NaiveTime::MIN,
             Some(t) => {
                 let fmt = self.time_format.as_deref().unwrap_or("%H:%M");
-                NaiveTime::parse_from_str(t, fmt)
-                    .map_err(|_| self.fail(format!("not a valid time in format {fmt}"), Some(t)))?
+                match fixed_width_time(t, fmt) {
+                    Some(time) => time,
+                    None => NaiveTime::parse_from_str(t, fmt).map_err(|_| {
+                        self.fail(format!("not a valid time in format {fmt}"), Some(t))
+                    })?,
+                }
             }
         };
         Ok(Value::DateTime(d.and_time(t).and_utc().timestamp_micros()))
@@ -213,12 +217,7 @@ impl FieldPlan {
 /// to chrono, so the accepted dates and the messages are unchanged.
 fn fixed_width_date(text: &str, fmt: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let digits = b.get(r)?;
-        digits.iter().try_fold(0u32, |n, d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-        })
-    };
+    let num = |r| digits(b, r);
     let (y, m, d) = match (fmt, b.len()) {
         ("%Y-%m-%d", 10) if b[4] == b'-' && b[7] == b'-' => (num(0..4)?, num(5..7)?, num(8..10)?),
         ("%d/%m/%Y", 10) if b[2] == b'/' && b[5] == b'/' => (num(6..10)?, num(3..5)?, num(0..2)?),
@@ -226,6 +225,27 @@ fn fixed_width_date(text: &str, fmt: &str) -> Option<NaiveDate> {
         _ => return None,
     };
     NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
+/// [`fixed_width_date`] for the common time layouts (every row of an extract with the time
+/// of arrival in its own column reads one).
+fn fixed_width_time(text: &str, fmt: &str) -> Option<NaiveTime> {
+    let b = text.as_bytes();
+    let num = |r| digits(b, r);
+    let (h, m, s) = match (fmt, b.len()) {
+        ("%H%M", 4) => (num(0..2)?, num(2..4)?, 0),
+        ("%H:%M", 5) if b[2] == b':' => (num(0..2)?, num(3..5)?, 0),
+        ("%H:%M:%S", 8) if b[2] == b':' && b[5] == b':' => (num(0..2)?, num(3..5)?, num(6..8)?),
+        _ => return None,
+    };
+    NaiveTime::from_hms_opt(h, m, s)
+}
+
+/// The number the ASCII digits at `range` of `b` write (None: not all digits, or too short).
+fn digits(b: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    b.get(range)?.iter().try_fold(0u32, |n, d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
 }
 
 /// Days since 1970-01-01.
@@ -300,6 +320,43 @@ mod tests {
                 assert_eq!(fixed_width_date(text, fmt), None, "{text} {fmt}");
             }
         }
+    }
+
+    #[test]
+    fn fixed_width_times_agree_with_chrono() {
+        // Every four-character digit string, and each with its separators, so every hour
+        // and minute out of range (24, 60, 99) is met.
+        for n in 0..10_000u32 {
+            let hhmm = format!("{n:04}");
+            let (h, m) = (&hhmm[..2], &hhmm[2..]);
+            for (text, fmt) in [
+                (hhmm.clone(), "%H%M"),
+                (format!("{h}:{m}"), "%H:%M"),
+                (format!("{h}:{m}:{m}"), "%H:%M:%S"),
+                (format!("{h}:{m}:60"), "%H:%M:%S"),
+            ] {
+                let chrono = NaiveTime::parse_from_str(&text, fmt).ok();
+                if let Some(fast) = fixed_width_time(&text, fmt) {
+                    assert_eq!(Some(fast), chrono, "{text} {fmt}");
+                }
+            }
+        }
+        // Shapes the fast path declines, left to chrono.
+        for (text, fmt) in [
+            ("930", "%H%M"),
+            ("9:30", "%H:%M"),
+            ("09h30", "%H:%M"),
+            ("0930 ", "%H%M"),
+            ("+930", "%H%M"),
+            ("09:30", "%H%M"),
+            ("0930", "%I%M"),
+        ] {
+            assert_eq!(fixed_width_time(text, fmt), None, "{text} {fmt}");
+        }
+        assert_eq!(
+            fixed_width_time("2359", "%H%M"),
+            NaiveTime::from_hms_opt(23, 59, 0)
+        );
     }
 
     #[test]
