@@ -80,7 +80,7 @@ pub(crate) fn plan(
     let header_end = next_line_start(body, 0)?;
     let mut header: Option<Vec<String>> = None;
     read_csv_records(&body[..header_end], dialect, &CsvPart::WHOLE, |r| {
-        header.get_or_insert(r.cells);
+        header.get_or_insert_with(|| r.cells.clone());
         Ok(())
     })
     .ok()?;

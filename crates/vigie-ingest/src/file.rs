@@ -211,7 +211,7 @@ struct Accepted {
 }
 
 impl State<'_> {
-    pub(crate) fn record(&mut self, record: Record) -> Result<(), ReadError> {
+    pub(crate) fn record(&mut self, record: &Record) -> Result<(), ReadError> {
         let Some(compiled) = &self.compiled else {
             let header_line = record.line.max(1);
             let compiled = compile(self.spec, &record.cells).map_err(|message| ReadError {

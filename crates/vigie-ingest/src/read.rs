@@ -23,7 +23,9 @@ pub struct ReadError {
     pub message: String,
 }
 
-/// A text record: its line and its cells.
+/// A text record: its line and its cells. The readers hand out one record buffer, refilled
+/// for each record (its cells keep their allocations), so reading allocates nothing per
+/// record once the longest cells have been seen.
 pub struct Record {
     pub line: u64,
     pub cells: Vec<String>,
@@ -38,7 +40,7 @@ pub struct Record {
 pub fn read_csv(
     data: &[u8],
     dialect: &CsvDialect,
-    each: impl FnMut(Record) -> Result<(), ReadError>,
+    each: impl FnMut(&Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     check_csv_bytes(data)?;
     let data = data
@@ -71,10 +73,14 @@ pub fn read_csv_records(
     data: &[u8],
     dialect: &CsvDialect,
     part: &CsvPart,
-    mut each: impl FnMut(Record) -> Result<(), ReadError>,
+    mut each: impl FnMut(&Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     let mut reader = csv_reader(data, dialect);
     let mut record = csv::ByteRecord::new();
+    let mut out = Record {
+        line: 0,
+        cells: Vec::new(),
+    };
     let mut expected_fields: Option<usize> = part.fields;
     let mut first = part.fields.is_none();
     let mut lines = Lines {
@@ -124,8 +130,8 @@ pub fn read_csv_records(
             });
         }
         expected_fields = Some(record.len());
-        let mut cells = Vec::with_capacity(record.len());
-        for (i, raw) in record.iter().enumerate() {
+        out.cells.resize_with(record.len(), String::new);
+        for (i, (raw, cell)) in record.iter().zip(out.cells.iter_mut()).enumerate() {
             let text = decode(raw, dialect.encoding).ok_or_else(|| ReadError {
                 line,
                 message: format!(
@@ -134,18 +140,20 @@ pub fn read_csv_records(
                     encoding_name(dialect.encoding)
                 ),
             })?;
-            cells.push(text.into_owned());
+            cell.clear();
+            cell.push_str(&text);
         }
         if first && !dialect.header {
             // No header row: columns are named by position, 1-based.
-            let names = (1..=cells.len()).map(|i| i.to_string()).collect();
-            each(Record {
+            let names = (1..=out.cells.len()).map(|i| i.to_string()).collect();
+            each(&Record {
                 line: 0,
                 cells: names,
             })?;
         }
         first = false;
-        each(Record { line, cells })?;
+        out.line = line;
+        each(&out)?;
     }
     Ok(())
 }
@@ -234,7 +242,7 @@ fn decode(raw: &[u8], encoding: Encoding) -> Option<Cow<'_, str>> {
 /// every column converted to text.
 pub fn read_parquet(
     data: Bytes,
-    mut each: impl FnMut(Record) -> Result<(), ReadError>,
+    mut each: impl FnMut(&Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     check_parquet_container(&data)?;
     let builder = decoder_step(|| ParquetRecordBatchReaderBuilder::try_new(data))
@@ -249,10 +257,11 @@ pub fn read_parquet(
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    each(Record {
+    let mut out = Record {
         line: 0,
         cells: names,
-    })?;
+    };
+    each(&out)?;
     let mut reader = decoder_step(|| builder.with_batch_size(8192).build())
         .ok_or_else(|| damaged_parquet(0))?
         .map_err(|e| ReadError {
@@ -290,19 +299,17 @@ pub fn read_parquet(
                 })?;
             columns.push(text);
         }
+        out.cells.resize_with(columns.len(), String::new);
         for i in 0..batch.num_rows() {
             row += 1;
-            let cells = columns
-                .iter()
-                .map(|c| {
-                    if c.is_null(i) {
-                        String::new()
-                    } else {
-                        c.value(i).to_string()
-                    }
-                })
-                .collect();
-            each(Record { line: row, cells })?;
+            for (c, cell) in columns.iter().zip(out.cells.iter_mut()) {
+                cell.clear();
+                if !c.is_null(i) {
+                    cell.push_str(c.value(i));
+                }
+            }
+            out.line = row;
+            each(&out)?;
         }
     }
     Ok(())

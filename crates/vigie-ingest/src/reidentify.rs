@@ -22,7 +22,7 @@ pub fn person_identifiers(
 ) -> Result<(), FileRejection> {
     let mut column: Option<usize> = None;
     let mut compiled: Option<CompiledSource> = None;
-    let mut record = |r: crate::read::Record| -> Result<(), ReadError> {
+    let mut record = |r: &crate::read::Record| -> Result<(), ReadError> {
         match &compiled {
             None => {
                 let bound = compile(spec, &r.cells).map_err(|message| ReadError {
