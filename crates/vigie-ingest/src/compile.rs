@@ -1,7 +1,7 @@
 //! A source spec bound to one file's header: column names resolved to positions once, so
 //! each record is mapped without look-ups.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use vigie_model::config::{CheckDigit, Columns, FieldSpec, SourceSpec};
 use vigie_model::{Entity, FieldDef};
@@ -57,7 +57,7 @@ pub struct CompiledSource {
     pub outputs: Vec<CompiledOutput>,
     /// Indices of the unpivoted columns, with their names.
     pub unpivot: Option<(Vec<(usize, String)>, bool)>,
-    pub null_values: HashSet<String>,
+    pub null_values: NullValues,
     /// Width of the header; `$name` is at `width`, `$value` at `width + 1`.
     pub width: usize,
 }
@@ -160,12 +160,7 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
                 .join(", ")
         ));
     }
-    let mut null_values: HashSet<String> = spec
-        .null_values
-        .iter()
-        .map(|s| s.trim().to_string())
-        .collect();
-    null_values.insert(String::new());
+    let null_values = NullValues::new(&spec.null_values);
     Ok(CompiledSource {
         split_col,
         outputs,
@@ -231,5 +226,26 @@ mod tests {
         assert_eq!(shown_header("Q1"), "Q1");
         assert!(!shown_header("1234567897").contains("1234567897"));
         assert!(!shown_header("1234-567-897").contains("567"));
+    }
+}
+
+/// The texts a source writes for "no value" (trimmed), the empty text always among them.
+/// Every cell is looked up here: a source declares a handful, so a scan (string equality
+/// compares lengths first) costs less than hashing the cell.
+#[derive(Debug, Clone)]
+pub struct NullValues(Vec<String>);
+
+impl NullValues {
+    fn new(declared: &[String]) -> Self {
+        let mut texts: Vec<String> = declared.iter().map(|s| s.trim().to_string()).collect();
+        texts.retain(|t| !t.is_empty());
+        texts.sort();
+        texts.dedup();
+        NullValues(texts)
+    }
+
+    /// Whether `text` (trimmed by the caller) means no value.
+    pub fn contains(&self, text: &str) -> bool {
+        text.is_empty() || self.0.iter().any(|n| n == text)
     }
 }

@@ -28,11 +28,7 @@ const ISO_DATETIMES: [&str; 4] = [
     "%Y-%m-%d %H:%M",
 ];
 
-fn cell<'a>(
-    cells: &'a [String],
-    i: usize,
-    nulls: &std::collections::HashSet<String>,
-) -> Option<&'a str> {
+fn cell<'a>(cells: &'a [String], i: usize, nulls: &crate::compile::NullValues) -> Option<&'a str> {
     let t = cells.get(i).map(|s| s.trim())?;
     if nulls.contains(t) { None } else { Some(t) }
 }
@@ -55,7 +51,7 @@ impl FieldPlan {
     pub fn convert(
         &self,
         cells: &[String],
-        nulls: &std::collections::HashSet<String>,
+        nulls: &crate::compile::NullValues,
         key: &PseudonymKey,
     ) -> Result<Value, FieldError> {
         // Borrowed from the record: only text values that are kept get their own copy.
