@@ -121,7 +121,8 @@ pub(crate) async fn indicator_session(
     survey::register_instruments(&ctx, extras.instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     let t = std::time::Instant::now();
-    register_population_groups(warehouse, &snapshot, &ctx, &person_view, extras.strata).await?;
+    let groups_cached =
+        register_population_groups(warehouse, &snapshot, &ctx, &person_view, extras.strata).await?;
     run_sql(
         &ctx,
         "population_month",
@@ -132,6 +133,7 @@ pub(crate) async fn indicator_session(
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     tracing::debug!(
         seconds = t.elapsed().as_secs_f64(),
+        groups_cached,
         "population_month built"
     );
     Ok((ctx, span))
@@ -143,14 +145,15 @@ const POPULATION_GROUPS: &str = "population_groups";
 /// Registers `population_groups`: read from the warehouse's cache when an earlier run built
 /// them from the same registry, attributes and strata, else built (grouping every registry
 /// row through the person view's joins: a province's weekly refresh spent a third of its
-/// compute there, for groups that change only when the registry does) and cached.
+/// compute there, for groups that change only when the registry does) and cached. Returns
+/// whether they came from the cache.
 async fn register_population_groups(
     warehouse: &Warehouse,
     snapshot: &vigie_warehouse::Snapshot,
     ctx: &SessionContext,
     person_view: &str,
     strata: &StrataRun,
-) -> Result<(), IndicatorError> {
+) -> Result<bool, IndicatorError> {
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     let sql = population_groups_sql(strata);
     // What the groups are made from: the statements, and the version of every table they
@@ -161,7 +164,9 @@ async fn register_population_groups(
         let version = snapshot.tables.get(table).map(|v| v.to_string());
         identity.push_str(&format!("{table}@{}\n", version.as_deref().unwrap_or("-")));
     }
-    let (schema, batches) = match warehouse.read_cached(POPULATION_GROUPS, &identity).await {
+    let cached = warehouse.read_cached(POPULATION_GROUPS, &identity).await;
+    let from_cache = cached.as_ref().is_some_and(|b| !b.is_empty());
+    let (schema, batches) = match cached {
         Some(batches) if !batches.is_empty() => (batches[0].schema(), batches),
         _ => {
             let frame = ctx
@@ -178,7 +183,8 @@ async fn register_population_groups(
                 .await
             {
                 tracing::warn!(
-                    "population groups not cached, the next run rebuilds them / groupes de                      population non mis en cache, le prochain calcul les refera : {e}"
+                    "population groups not cached, the next run rebuilds them / groupes de \
+                     population non mis en cache, le prochain calcul les refera : {e}"
                 );
             }
             (schema, batches)
@@ -188,5 +194,5 @@ async fn register_population_groups(
         datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(internal)?;
     ctx.register_table(POPULATION_GROUPS, Arc::new(table))
         .map_err(internal)?;
-    Ok(())
+    Ok(from_cache)
 }
