@@ -48,6 +48,13 @@ pub struct CompiledOutput {
     pub fields: Vec<FieldPlan>,
     /// A survey output reads its answers through the source's instrument.
     pub survey: Option<SurveyPlan>,
+    /// The field holding the event's date (its month partitions the table).
+    pub event_date_at: Option<usize>,
+    /// The entity's date-order rules as (later, earlier) field positions: found here once
+    /// rather than by name for every row.
+    pub date_order: Vec<(usize, usize)>,
+    /// The field holding the person's key.
+    pub person_key_at: Option<usize>,
 }
 
 /// A spec bound to a header.
@@ -135,11 +142,25 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
             };
             fields.push(plan(def, origin, &spec_field));
         }
+        let at = |name: &str| fields.iter().position(|f: &FieldPlan| f.def.name == name);
+        let event_date_at = output.entity.event_date_field().and_then(at);
+        let date_order = output
+            .entity
+            .date_order_rules()
+            .iter()
+            .filter_map(|(later, earlier)| Some((at(later)?, at(earlier)?)))
+            .collect();
+        let person_key_at = fields
+            .iter()
+            .position(|f| f.def.ty == vigie_model::FieldType::PersonKey);
         outputs.push(CompiledOutput {
             entity: output.entity,
             case: case.map(str::to_string),
             fields,
             survey,
+            event_date_at,
+            date_order,
+            person_key_at,
         });
     }
     if outputs.is_empty() && split_col.is_none() {

@@ -28,7 +28,41 @@ const ISO_DATETIMES: [&str; 4] = [
     "%Y-%m-%d %H:%M",
 ];
 
-fn cell<'a>(cells: &'a [String], i: usize, nulls: &crate::compile::NullValues) -> Option<&'a str> {
+/// The cells a record's fields read: the record's own and, for one item of an unpivoted
+/// record, the item's name (`$name`, at the header's width) and its value (`$value`, just
+/// after), lent rather than copied into an extended record.
+#[derive(Debug, Clone, Copy)]
+pub struct Cells<'a> {
+    record: &'a [String],
+    item: Option<(usize, &'a str, &'a str)>,
+}
+
+impl<'a> Cells<'a> {
+    /// A record's own cells.
+    pub fn of(record: &'a [String]) -> Self {
+        Cells { record, item: None }
+    }
+
+    /// A record's cells (`width` of them) and one unpivoted item's name and value.
+    pub fn with_item(record: &'a [String], width: usize, name: &'a str, value: &'a str) -> Self {
+        Cells {
+            record,
+            item: Some((width, name, value)),
+        }
+    }
+
+    /// Cell `i`.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self.item {
+            Some((width, name, _)) if i == width => Some(name),
+            Some((width, _, value)) if i == width + 1 => Some(value),
+            Some((width, _, _)) if i > width => None,
+            _ => self.record.get(i).map(String::as_str),
+        }
+    }
+}
+
+fn cell<'a>(cells: Cells<'a>, i: usize, nulls: &crate::compile::NullValues) -> Option<&'a str> {
     let t = cells.get(i).map(|s| s.trim())?;
     if nulls.contains(t) { None } else { Some(t) }
 }
@@ -50,7 +84,7 @@ impl FieldPlan {
     /// Converts this field of one (extended) record.
     pub fn convert(
         &self,
-        cells: &[String],
+        cells: Cells<'_>,
         nulls: &crate::compile::NullValues,
         key: &PseudonymKey,
     ) -> Result<Value, FieldError> {

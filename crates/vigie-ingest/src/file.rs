@@ -11,7 +11,7 @@ use vigie_model::config::DeclaredPeriod;
 
 use crate::batch::{EntityBatches, uuid_like};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
-use crate::convert::{EventMonth, FieldError, event_month};
+use crate::convert::{Cells, EventMonth, FieldError, event_month};
 use crate::dedup::{LoadedRecords, SeenRecords, combine, row_fingerprint};
 use crate::error::{FileFailure, FileRejection};
 use crate::plausible::DateBounds;
@@ -243,8 +243,9 @@ impl State<'_> {
                 // The item rows of an unpivoted record name one person: numbered once.
                 let mut numbered: Option<(&str, u32)> = None;
                 for row in &rows {
-                    let entity = compiled.outputs[row.output].entity;
-                    let person_number = match person_key_value(entity, &row.values) {
+                    let out = &compiled.outputs[row.output];
+                    let entity = out.entity;
+                    let person_number = match person_key_value(out.person_key_at, &row.values) {
                         None => None,
                         Some(key) => match numbered {
                             Some((k, n)) if k == key => Some(n),
@@ -434,14 +435,10 @@ fn reason_class(reason: &str) -> String {
         .to_string()
 }
 
-/// The pseudonymous key a row of `entity` names (None: the entity names nobody, or the row
-/// leaves its optional key empty).
-fn person_key_value(entity: Entity, values: &[Value]) -> Option<&str> {
-    let at = entity
-        .fields()
-        .iter()
-        .position(|f| f.ty == FieldType::PersonKey)?;
-    match values.get(at) {
+/// The pseudonymous key a row names, its key field at `at` (None: the entity names nobody,
+/// or the row leaves its optional key empty).
+fn person_key_value(at: Option<usize>, values: &[Value]) -> Option<&str> {
+    match values.get(at?) {
         Some(Value::Str(key)) => Some(key),
         _ => None,
     }
@@ -502,26 +499,22 @@ fn map_record(
     };
     let out = &compiled.outputs[output];
     match &compiled.unpivot {
-        None => map_one(compiled, out, output, cells, key, checks, None).map(|a| vec![a]),
+        None => {
+            map_one(compiled, out, output, Cells::of(cells), key, checks, None).map(|a| vec![a])
+        }
         Some((columns, keep_empty)) => {
-            let mut ext: Vec<String> = Vec::with_capacity(cells.len() + 2);
-            ext.extend_from_slice(cells);
-            ext.push(String::new());
-            ext.push(String::new());
-            let (name_at, value_at) = (compiled.width, compiled.width + 1);
             let mut rows = Vec::with_capacity(columns.len());
             let mut errors = Vec::new();
             // Fields read from the record itself (the respondent's key, dates) are the same
             // for every item: converted once, not once per item.
             let mut memo: Memo = vec![None; out.fields.len()];
             for (idx, name) in columns {
-                let value = cells.get(*idx).cloned().unwrap_or_default();
+                let value = cells.get(*idx).map_or("", String::as_str);
                 if !keep_empty && compiled.null_values.contains(value.trim()) {
                     continue;
                 }
-                ext[name_at] = name.clone();
-                ext[value_at] = value;
-                match map_one(compiled, out, output, &ext, key, checks, Some(&mut memo)) {
+                let item = Cells::with_item(cells, compiled.width, name, value);
+                match map_one(compiled, out, output, item, key, checks, Some(&mut memo)) {
                     Ok(row) => rows.push(row),
                     Err(e) => {
                         for mut err in e {
@@ -568,7 +561,7 @@ fn map_one(
     compiled: &CompiledSource,
     out: &CompiledOutput,
     output: usize,
-    cells: &[String],
+    cells: Cells<'_>,
     key: &PseudonymKey,
     checks: &RowChecks<'_>,
     mut memo: Option<&mut Memo>,
@@ -638,15 +631,16 @@ fn map_one(
         }
     }
     if errors.is_empty() {
-        for (later, earlier) in out.entity.date_order_rules() {
-            let pos = |n: &str| out.fields.iter().position(|f| f.def.name == n);
-            if let (Some(l), Some(e)) = (pos(later), pos(earlier))
-                && let (Value::Date(a), Value::Date(b)) = (&values[l], &values[e])
+        for &(l, e) in &out.date_order {
+            if let (Value::Date(a), Value::Date(b)) = (&values[l], &values[e])
                 && a < b
             {
                 errors.push(FieldError {
                     column: out.fields[l].label.clone(),
-                    reason: format!("{later} is before {earlier} ({})", out.fields[e].label),
+                    reason: format!(
+                        "{} is before {} ({})",
+                        out.fields[l].def.name, out.fields[e].def.name, out.fields[e].label
+                    ),
                     value: None,
                 });
             }
@@ -655,10 +649,7 @@ fn map_one(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let date_at = out
-        .entity
-        .event_date_field()
-        .and_then(|f| out.fields.iter().position(|p| p.def.name == f));
+    let date_at = out.event_date_at;
     let month = date_at.and_then(|i| event_month(&values[i]));
     if let (Some(period), Some(m), Some(i)) = (checks.period, &month, date_at)
         && !period.contains(m.as_str())
