@@ -143,8 +143,9 @@ impl EntityBatches {
             let file = File::create(&path).map_err(external)?;
             // Small row groups: a writer holds its open row group in memory, and a file
             // read in parts has a writer per part and entity.
-            // No dictionaries: the file is read back once, by this load, and building
-            // them per page was a tenth of a hospital load's CPU.
+            // No dictionaries: the file is read back once, by this load, and dictionary
+            // building (staging and warehouse files together) was 7% of a hospital load's
+            // CPU samples.
             let props = WriterProperties::builder()
                 .set_compression(Compression::LZ4_RAW)
                 .set_dictionary_enabled(false)

@@ -237,19 +237,6 @@ fn shown_header(cell: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::shown_header;
-
-    #[test]
-    fn header_cells_that_look_like_identifiers_are_withheld() {
-        assert_eq!(shown_header("TRIAGE_LEVEL"), "TRIAGE_LEVEL");
-        assert_eq!(shown_header("Q1"), "Q1");
-        assert!(!shown_header("1234567897").contains("1234567897"));
-        assert!(!shown_header("1234-567-897").contains("567"));
-    }
-}
-
 /// The texts a source writes for "no value" (trimmed), the empty text always among them.
 /// Every cell is looked up here: a source declares a handful, so a scan (string equality
 /// compares lengths first) costs less than hashing the cell.
@@ -268,5 +255,33 @@ impl NullValues {
     /// Whether `text` (trimmed by the caller) means no value.
     pub fn contains(&self, text: &str) -> bool {
         text.is_empty() || self.0.iter().any(|n| n == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NullValues, shown_header};
+
+    #[test]
+    fn header_cells_that_look_like_identifiers_are_withheld() {
+        assert_eq!(shown_header("TRIAGE_LEVEL"), "TRIAGE_LEVEL");
+        assert_eq!(shown_header("Q1"), "Q1");
+        assert!(!shown_header("1234567897").contains("1234567897"));
+        assert!(!shown_header("1234-567-897").contains("567"));
+    }
+
+    #[test]
+    fn null_texts_are_trimmed_and_the_empty_text_is_always_one() {
+        let declared = ["  N/A ", "", "S.O.", " S.O.", "   "].map(String::from);
+        let nulls = NullValues::new(&declared);
+        for text in ["", "N/A", "S.O."] {
+            assert!(nulls.contains(text), "{text:?}");
+        }
+        // Only whole texts, case and all: a value containing one is a value.
+        for text in ["n/a", "N/A.", "NA", "S.O", "0"] {
+            assert!(!nulls.contains(text), "{text:?}");
+        }
+        let none = NullValues::new(&[]);
+        assert!(none.contains("") && !none.contains("N/A"));
     }
 }

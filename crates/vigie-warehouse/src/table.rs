@@ -92,10 +92,10 @@ const ROW_GROUP_ROWS: usize = 131_072;
 
 /// Writer settings: zstd, with column statistics for pruning, bounded row groups.
 ///
-/// Level 1: a province's load spent 15% of its CPU in zstd at level 3, for files a few
-/// percent smaller. The pseudonymous key has no dictionary: nearly every value differs
-/// from the others of its page (HMAC outputs), so the writer built a dictionary per page
-/// only to give it up.
+/// Level 1: a province's hospital load spent 15% of its CPU in zstd at level 3. The
+/// pseudonymous key has no dictionary: nearly every value differs from the others of its
+/// page (HMAC outputs), so the writer built a dictionary per page only to give it up. With
+/// both, that hospital's table came out 4% smaller, not larger (`docs/benchmarks.md`).
 pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))

@@ -164,32 +164,31 @@ async fn register_population_groups(
         let version = snapshot.tables.get(table).map(|v| v.to_string());
         identity.push_str(&format!("{table}@{}\n", version.as_deref().unwrap_or("-")));
     }
-    let cached = warehouse.read_cached(POPULATION_GROUPS, &identity).await;
-    let from_cache = cached.as_ref().is_some_and(|b| !b.is_empty());
-    let (schema, batches) = match cached {
-        Some(batches) if !batches.is_empty() => (batches[0].schema(), batches),
-        _ => {
-            let frame = ctx
-                .sql(&sql)
-                .await
-                .map_err(|source| IndicatorError::Query {
-                    indicator: "population_month".into(),
-                    source,
-                })?;
-            let schema = Arc::new(frame.schema().as_arrow().clone());
-            let batches = run_sql(ctx, "population_month", &sql).await?;
-            if let Err(e) = warehouse
-                .write_cached(POPULATION_GROUPS, &identity, schema.clone(), &batches)
-                .await
-            {
-                tracing::warn!(
-                    "population groups not cached, the next run rebuilds them / groupes de \
+    let (schema, batches, from_cache) =
+        match warehouse.read_cached(POPULATION_GROUPS, &identity).await {
+            Some(batches) if !batches.is_empty() => (batches[0].schema(), batches, true),
+            _ => {
+                let frame = ctx
+                    .sql(&sql)
+                    .await
+                    .map_err(|source| IndicatorError::Query {
+                        indicator: "population_month".into(),
+                        source,
+                    })?;
+                let schema = Arc::new(frame.schema().as_arrow().clone());
+                let batches = run_sql(ctx, "population_month", &sql).await?;
+                if let Err(e) = warehouse
+                    .write_cached(POPULATION_GROUPS, &identity, schema.clone(), &batches)
+                    .await
+                {
+                    tracing::warn!(
+                        "population groups not cached, the next run rebuilds them / groupes de \
                      population non mis en cache, le prochain calcul les refera : {e}"
-                );
+                    );
+                }
+                (schema, batches, false)
             }
-            (schema, batches)
-        }
-    };
+        };
     let table =
         datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(internal)?;
     ctx.register_table(POPULATION_GROUPS, Arc::new(table))
