@@ -41,6 +41,7 @@ impl Column {
     fn push(&mut self, v: &Value) {
         match (self, v) {
             (Column::Str(b), Value::Str(s)) => b.append_value(s),
+            (Column::Str(b), Value::Shared(s)) => b.append_value(s),
             (Column::Int(b), Value::Int(n)) => b.append_value(*n),
             (Column::Float(b), Value::Float(x)) => b.append_value(*x),
             (Column::Date(b), Value::Date(d)) => b.append_value(*d),
@@ -64,6 +65,27 @@ impl Column {
     }
 }
 
+/// Where rows come from: the same for every row of one file's batches, so stored once and
+/// repeated when a batch is cut rather than appended row by row.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// The source (`_source`).
+    pub source: String,
+    /// The landed file (`_file`).
+    pub file: String,
+    /// The load (`_load_id`).
+    pub load_id: String,
+}
+
+/// `value` `rows` times, as a text column.
+fn repeated(value: &str, rows: usize) -> ArrayRef {
+    let mut column = StringBuilder::with_capacity(rows, value.len() * rows);
+    for _ in 0..rows {
+        column.append_value(value);
+    }
+    Arc::new(column.finish())
+}
+
 /// Rows per row group of a staging file.
 const STAGING_ROW_GROUP_ROWS: usize = 65_536;
 
@@ -83,10 +105,8 @@ pub struct EntityBatches {
     columns: Vec<Column>,
     /// The person's number, for entities that name a person.
     person_number: Option<Int32Builder>,
-    source: StringBuilder,
-    file: StringBuilder,
+    provenance: Provenance,
     line: Int64Builder,
-    load_id: StringBuilder,
     month: StringBuilder,
     pending: usize,
     batch_rows: usize,
@@ -143,12 +163,7 @@ impl EntityBatches {
             let file = File::create(&path).map_err(external)?;
             // Small row groups: a writer holds its open row group in memory, and a file
             // read in parts has a writer per part and entity.
-            // No dictionaries: the file is read back once, by this load, and dictionary
-            // building (staging and warehouse files together) was 7% of a hospital load's
-            // CPU samples.
-            let props = WriterProperties::builder()
-                .set_compression(Compression::LZ4_RAW)
-                .set_dictionary_enabled(false)
+            let props = staging_properties()
                 .set_max_row_group_row_count(Some(STAGING_ROW_GROUP_ROWS))
                 .build();
             let writer =
@@ -240,8 +255,9 @@ impl EntityBatches {
         Ok(dropped)
     }
 
-    /// Empty batches for an entity; a batch is cut every `batch_rows` rows.
-    pub fn new(entity: Entity, batch_rows: usize) -> Self {
+    /// Empty batches for an entity's rows from one file; a batch is cut every `batch_rows`
+    /// rows.
+    pub fn new(entity: Entity, batch_rows: usize, provenance: Provenance) -> Self {
         EntityBatches {
             entity,
             batches: Vec::new(),
@@ -251,10 +267,8 @@ impl EntityBatches {
             schema: entity.schema(),
             columns: entity.fields().iter().map(|f| Column::new(f.ty)).collect(),
             person_number: entity.person_key_field().map(|_| Int32Builder::new()),
-            source: StringBuilder::new(),
-            file: StringBuilder::new(),
+            provenance,
             line: Int64Builder::new(),
-            load_id: StringBuilder::new(),
             month: StringBuilder::new(),
             pending: 0,
             batch_rows: batch_rows.max(1),
@@ -263,14 +277,14 @@ impl EntityBatches {
         }
     }
 
-    /// Appends one row (values in canonical field order; `person_number` the number of its
-    /// person key, for entities that name a person).
+    /// Appends the row of the file's `line` (values in canonical field order;
+    /// `person_number` the number of its person key, for entities that name a person).
     pub fn push(
         &mut self,
         values: &[Value],
         person_number: Option<u32>,
         month: Option<&str>,
-        provenance: (&str, &str, u64, &str),
+        line: u64,
     ) -> Result<(), ArrowError> {
         for (col, v) in self.columns.iter_mut().zip(values) {
             col.push(v);
@@ -279,11 +293,7 @@ impl EntityBatches {
             // Numbers never exceed i32::MAX (`PersonNumbers` refuses to give more).
             numbers.append_option(person_number.and_then(|n| i32::try_from(n).ok()));
         }
-        let (source, file, line, load_id) = provenance;
-        self.source.append_value(source);
-        self.file.append_value(file);
         self.line.append_value(line as i64);
-        self.load_id.append_value(load_id);
         if let Some(m) = month {
             self.month.append_value(m);
             match self.month_rows.get_mut(m) {
@@ -311,10 +321,11 @@ impl EntityBatches {
         if let Some(numbers) = self.person_number.as_mut() {
             arrays.push(Arc::new(numbers.finish()));
         }
-        arrays.push(Arc::new(self.source.finish()));
-        arrays.push(Arc::new(self.file.finish()));
+        let rows = self.pending;
+        arrays.push(repeated(&self.provenance.source, rows));
+        arrays.push(repeated(&self.provenance.file, rows));
         arrays.push(Arc::new(self.line.finish()));
-        arrays.push(Arc::new(self.load_id.finish()));
+        arrays.push(repeated(&self.provenance.load_id, rows));
         if self.entity.event_date_field().is_some() {
             arrays.push(Arc::new(self.month.finish()));
         }
@@ -395,10 +406,7 @@ fn rewrite_without(
     let reader = reader.build().map_err(external)?;
     let out_path = path.with_extension(format!("{}.parquet", uuid_like()));
     let out = File::create(&out_path).map_err(external)?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .set_dictionary_enabled(false)
-        .build();
+    let props = staging_properties().build();
     let mut writer = ArrowWriter::try_new(out, schema, Some(props)).map_err(external)?;
     for batch in reader {
         writer
@@ -407,6 +415,17 @@ fn rewrite_without(
     }
     writer.close().map_err(external)?;
     Ok(out_path)
+}
+
+/// Settings of a staging file. No dictionaries and no statistics: the file is read back
+/// once, whole, by the same load — nothing prunes on it — and dictionary building (staging
+/// and warehouse files together) was 7% of a hospital load's CPU samples, string minimums
+/// and maximums half of a survey load's `memcmp`.
+fn staging_properties() -> parquet::file::properties::WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false)
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::None)
 }
 
 /// A name unique within the process and time (staging files live in a per-load directory).

@@ -24,7 +24,9 @@ use vigie_model::config::{CsvDialect, SourceSpec};
 use crate::batch::EntityBatches;
 use crate::compile::{CompiledSource, compile};
 use crate::error::{FileFailure, FileRejection};
-use crate::file::{BatchFailure, FileContext, FileOutcome, State, batch_failure, finish};
+use crate::file::{
+    BatchFailure, FileContext, FileOutcome, State, batch_failure, finish, provenance,
+};
 use crate::hostile::check_csv_bytes;
 use crate::quarantine::QuarantineRow;
 use crate::read::{CsvPart, ReadError, read_csv_records};
@@ -211,7 +213,7 @@ pub(crate) fn ingest(
         return finish(joined, Err(error), spec, ctx, data);
     }
     for part in parts {
-        join(&mut joined, part, ctx, rows_read)?;
+        join(&mut joined, part, spec, ctx, rows_read)?;
     }
     finish(joined, Ok(()), spec, ctx, data)
 }
@@ -221,6 +223,7 @@ pub(crate) fn ingest(
 fn join(
     joined: &mut State<'_>,
     part: State<'_>,
+    spec: &SourceSpec,
     ctx: &FileContext<'_>,
     rows_read: u64,
 ) -> Result<(), FileFailure> {
@@ -230,7 +233,8 @@ fn join(
     let mut keys: HashMap<u64, Option<String>> = HashMap::new();
     for (entity, batches) in part.outcome.entities {
         let target = joined.outcome.entities.entry(entity).or_insert_with(|| {
-            EntityBatches::new(entity, ctx.batch_rows).staged(ctx.staging, ctx.spill_rows)
+            EntityBatches::new(entity, ctx.batch_rows, provenance(spec, ctx))
+                .staged(ctx.staging, ctx.spill_rows)
         });
         let dropped = target
             .absorb(batches, &drop_lines)

@@ -155,7 +155,9 @@ pub fn row_fingerprint(entity: Entity, values: &[Value]) -> Fingerprint {
     for v in values {
         match v {
             Value::Null => h.write_u8(0),
-            Value::Str(s) => {
+            // Owned or shared, the same text is the same value.
+            Value::Str(_) | Value::Shared(_) => {
+                let s = v.as_str().unwrap_or_default();
                 h.write_u8(1);
                 h.write_usize(s.len());
                 h.write(s.as_bytes());
@@ -345,6 +347,20 @@ mod tests {
             assert_eq!(seen.first_line(base ^ (1u128 << bit)), None, "bit {bit}");
         }
         assert_eq!(seen.first_line(base), Some(1));
+    }
+
+    #[test]
+    fn shared_and_owned_text_are_the_same_value() {
+        // A survey record's values are shared between its items at ingest, owned when read
+        // back from the warehouse for the duplicate check: both must give one fingerprint.
+        let e = Entity::SurveyResponse;
+        let owned = [Value::Str("R-1".into()), Value::Str(String::new())];
+        let shared = [Value::Shared("R-1".into()), Value::Shared("".into())];
+        assert_eq!(row_fingerprint(e, &owned), row_fingerprint(e, &shared));
+        assert_ne!(
+            row_fingerprint(e, &[Value::Shared("R-1".into())]),
+            row_fingerprint(e, &[Value::Shared("R-2".into())])
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use vigie_model::{Entity, FieldType, PersonNumbers, PseudonymKey};
 use vigie_model::IdentifierDetector;
 use vigie_model::config::DeclaredPeriod;
 
-use crate::batch::{EntityBatches, uuid_like};
+use crate::batch::{EntityBatches, Provenance, uuid_like};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{Cells, EventMonth, FieldError, event_month};
 use crate::dedup::{LoadedRecords, SeenRecords, combine, row_fingerprint};
@@ -164,6 +164,15 @@ pub(crate) struct State<'a> {
     quarantine_spill: Option<QuarantineSpill>,
 }
 
+/// Where the rows of `ctx`'s file come from.
+pub(crate) fn provenance(spec: &SourceSpec, ctx: &FileContext<'_>) -> Provenance {
+    Provenance {
+        source: spec.source.clone(),
+        file: ctx.file.to_string(),
+        load_id: ctx.load_id.to_string(),
+    }
+}
+
 impl<'a> State<'a> {
     /// Nothing read yet; `compiled` is the spec bound to the header when the records to
     /// read come without it (a later part of a file read in parts).
@@ -259,8 +268,9 @@ impl State<'_> {
                             }
                         },
                     };
+                    let (spec, ctx) = (self.spec, self.ctx);
                     let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
-                        EntityBatches::new(entity, self.ctx.batch_rows)
+                        EntityBatches::new(entity, ctx.batch_rows, provenance(spec, ctx))
                             .staged(self.ctx.staging, self.ctx.spill_rows)
                     });
                     batches
@@ -268,12 +278,7 @@ impl State<'_> {
                             &row.values,
                             person_number,
                             row.month.as_ref().map(EventMonth::as_str),
-                            (
-                                &self.spec.source,
-                                self.ctx.file,
-                                record.line,
-                                self.ctx.load_id,
-                            ),
+                            record.line,
                         )
                         .map_err(|e| match batch_failure(e) {
                             // Staging rows failed (disk full, permissions): not the file's
@@ -438,10 +443,7 @@ fn reason_class(reason: &str) -> String {
 /// The pseudonymous key a row names, its key field at `at` (None: the entity names nobody,
 /// or the row leaves its optional key empty).
 fn person_key_value(at: Option<usize>, values: &[Value]) -> Option<&str> {
-    match values.get(at?) {
-        Some(Value::Str(key)) => Some(key),
-        _ => None,
-    }
+    values.get(at?)?.as_str()
 }
 
 fn person_key_of(
@@ -583,8 +585,12 @@ fn map_one(
                 }
                 done.clone()
             }
+            // Kept shared: the record's text is then not copied again for each item.
             Some(empty) => empty
-                .insert(plan.convert(cells, &compiled.null_values, key))
+                .insert(
+                    plan.convert(cells, &compiled.null_values, key)
+                        .map(Value::into_shared),
+                )
                 .clone(),
             None => plan.convert(cells, &compiled.null_values, key),
         };
@@ -601,7 +607,7 @@ fn map_one(
         if f < 128 && checked_before & (1 << f) != 0 {
             continue;
         }
-        if let Value::Str(text) = value
+        if let Some(text) = value.as_str()
             && plan.def.ty != FieldType::PersonKey
             && checks.identifiers.contains_identifier(text)
         {

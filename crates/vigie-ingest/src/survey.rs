@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use vigie_model::config::{Answer, SurveyBinding};
+use vigie_model::config::{Answer, AnswerStatus, SurveyBinding};
 use vigie_model::{Entity, FieldDef, FieldType, IdentifierDetector};
 
 use crate::convert::FieldError;
@@ -29,6 +29,10 @@ pub struct SurveyPlan {
     answer_at: usize,
     status_at: usize,
     instrument_at: usize,
+    /// The instrument's id and the answer statuses' codes (in [`AnswerStatus::ALL`]'s
+    /// order), shared by every row rather than copied into each.
+    instrument_id: Arc<str>,
+    status_codes: [Arc<str>; 3],
 }
 
 /// At most this many of a scale's partner answers are listed in a rejection.
@@ -47,6 +51,8 @@ impl SurveyPlan {
             answer_at: at("answer")?,
             status_at: at("answer_status")?,
             instrument_at: at("instrument")?,
+            instrument_id: binding.instrument().id().into(),
+            status_codes: AnswerStatus::ALL.map(|s| Arc::from(s.code())),
         })
     }
 
@@ -67,7 +73,7 @@ impl SurveyPlan {
     ) -> Result<(), FieldError> {
         let instrument = self.binding.instrument();
         // A missing item code is reported by the field itself.
-        let Some(Value::Str(code)) = values.get(self.item_at) else {
+        let Some(code) = values.get(self.item_at).and_then(Value::as_str) else {
             return Ok(());
         };
         let Some(item) = instrument.item(code) else {
@@ -84,22 +90,30 @@ impl SurveyPlan {
             });
         };
         let scale = instrument.scale_of(item);
-        let answer = match values.get(self.answer_at) {
-            Some(Value::Str(text)) => self.binding.answer(scale.id(), text).ok_or_else(|| {
+        let answer = match values.get(self.answer_at).and_then(Value::as_str) {
+            Some(text) => self.binding.answer(scale.id(), text).ok_or_else(|| {
                 let shown = identifiers.mask(&text.chars().take(80).collect::<String>());
                 off_scale(&self.binding, item.code(), scale.id(), &shown, column)
             })?,
             // A blank answer (or a null value) is missing on every scale.
             _ => Answer::Missing,
         };
-        let (value, status) = match answer {
-            Answer::Value(v) => (Value::Int(v), answer.status()),
-            other => (Value::Null, other.status()),
+        let value = match answer {
+            Answer::Value(v) => Value::Int(v),
+            _ => Value::Null,
         };
+        let status = AnswerStatus::ALL
+            .iter()
+            .zip(&self.status_codes)
+            .find(|(s, _)| **s == answer.status())
+            .map(|(_, code)| code.clone());
         for (at, v) in [
             (self.answer_at, value),
-            (self.status_at, Value::Str(status.code().to_string())),
-            (self.instrument_at, Value::Str(instrument.id().to_string())),
+            (self.status_at, status.map_or(Value::Null, Value::Shared)),
+            (
+                self.instrument_at,
+                Value::Shared(self.instrument_id.clone()),
+            ),
         ] {
             if let Some(slot) = values.get_mut(at) {
                 *slot = v;

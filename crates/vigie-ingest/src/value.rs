@@ -1,5 +1,7 @@
 //! A converted cell, ready for its Arrow column.
 
+use std::sync::Arc;
+
 /// A canonical value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -7,6 +9,9 @@ pub enum Value {
     Null,
     /// Text (also pseudonymous keys).
     Str(String),
+    /// Text shared between rows rather than copied for each: a survey record's value
+    /// repeated on each of its items, the instrument's id, an answer's status.
+    Shared(Arc<str>),
     /// Whole number.
     Int(i32),
     /// Number with decimals.
@@ -21,5 +26,22 @@ impl Value {
     /// Whether the value is null.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// The text, whether owned or shared; None for any other value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            Value::Shared(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The same value, its text (if any) made shareable: cloning it then copies no text.
+    pub fn into_shared(self) -> Value {
+        match self {
+            Value::Str(s) => Value::Shared(s.into()),
+            other => other,
+        }
     }
 }

@@ -91,12 +91,18 @@ impl Warehouse {
         let mut stored = StoredNumbers::with_capacity(rows);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
-            // Scans return text as views: cast to the plain types once per batch.
-            let keys = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
             let numbers = arrow::compute::cast(batch.column(1), &DataType::Int32)?;
-            let (keys, numbers) = (keys.as_string::<i32>(), numbers.as_primitive::<Int32Type>());
-            for i in (0..keys.len()).filter(|i| keys.is_valid(*i) && numbers.is_valid(*i)) {
-                stored.add(keys.value(i), numbers.value(i))?;
+            let numbers = numbers.as_primitive::<Int32Type>();
+            // Scans return text as views: read in place (a cast to plain text copied every
+            // key of the registry).
+            let keys = batch.column(0);
+            match keys.data_type() {
+                DataType::Utf8View => add_pairs(&mut stored, keys.as_string_view(), numbers)?,
+                DataType::Utf8 => add_pairs(&mut stored, keys.as_string::<i32>(), numbers)?,
+                _ => {
+                    let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
+                    add_pairs(&mut stored, keys.as_string::<i32>(), numbers)?;
+                }
             }
         }
         Ok(stored.finish()?)
@@ -304,6 +310,18 @@ impl Warehouse {
             rows,
         })
     }
+}
+
+/// Adds the pairs of one batch (rows lacking a key or a number hold no pair).
+fn add_pairs<'a>(
+    stored: &mut StoredNumbers,
+    keys: impl arrow::array::ArrayAccessor<Item = &'a str>,
+    numbers: &arrow::array::Int32Array,
+) -> Result<(), WarehouseError> {
+    for i in (0..keys.len()).filter(|i| keys.is_valid(*i) && numbers.is_valid(*i)) {
+        stored.add(keys.value(i), numbers.value(i))?;
+    }
+    Ok(())
 }
 
 fn tempfile_dir() -> Result<tempfile::TempDir, WarehouseError> {
