@@ -69,6 +69,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 pub fn print_report(report: &ComputeReport) {
     let rows: usize = report.indicators.values().map(|(n, _)| n).sum();
     let span = match (report.from, report.to) {
+        // A recompute from a month the data do not complete yet (month-to-date extracts).
+        (Some(f), Some(t)) if f >= t => format!(
+            "nothing from {f} on: the data's last complete month ends on {} / rien à partir du {f} : le dernier mois complet des données finit le {}",
+            t.pred_opt().unwrap_or(t),
+            t.pred_opt().unwrap_or(t)
+        ),
         (Some(f), Some(t)) => format!("{f} to {}", t.pred_opt().unwrap_or(t)),
         _ => "no data".to_string(),
     };

@@ -2320,6 +2320,27 @@ async fn a_weekly_refresh_after_new_data_equals_a_full_compute() {
         .and_then(|t| t.checked_sub_months(chrono::Months::new(1)))
         .expect("a last complete month");
     let before = published(&wh).await;
+    // A recompute from the month the data do not complete yet (the weekly run before the
+    // month's end): no period is computed, and every published period stays as it was.
+    let month_to_date = compute_range(&wh, &[], first.to, None).await;
+    assert!(
+        month_to_date.from >= month_to_date.to,
+        "an empty range: {:?}..{:?}",
+        month_to_date.from,
+        month_to_date.to
+    );
+    let periodic = |rows: &[IndicatorResult]| -> BTreeMap<String, String> {
+        rows.iter()
+            .filter(|r| !r.indicator.starts_with("dq_"))
+            .map(|r| (key(r), describe(r)))
+            .collect()
+    };
+    assert_eq!(
+        periodic(&published(&wh).await),
+        periodic(&before),
+        "a recompute of an incomplete month changed published periods"
+    );
+    assert!(!periodic(&before).is_empty());
     for (path, bytes) in &complete {
         std::fs::write(path, bytes).expect("the complete month lands");
     }

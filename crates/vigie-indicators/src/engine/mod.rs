@@ -140,6 +140,16 @@ pub async fn compute(
     };
     report.from = Some(horizon.from);
     report.to = Some(horizon.to);
+    if horizon.from >= horizon.to {
+        // Periods are computed once the data reach their last day: a month-to-date extract
+        // (a hospital's weekly one) leaves its month, and the quarter and year holding it,
+        // as they were.
+        info!(
+            from = %horizon.from,
+            complete_until = %horizon.to,
+            "no complete month to compute from this day on: a month is computed once the data reach its last day / aucun mois complet à calculer : un mois est calculé quand les données atteignent son dernier jour"
+        );
+    }
     // A recompute from a month on (a weekly refresh) covers the periodic indicators of the
     // affected periods. The program evaluation and case finding span the whole follow-up:
     // they are refreshed by a full compute, or when named with --only. The quarters and
