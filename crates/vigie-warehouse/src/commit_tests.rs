@@ -103,38 +103,43 @@ pub(crate) fn entry(file: &str, status: FileStatus, version: Option<u64>) -> Man
     }
 }
 
-/// `(source, file, month)` of every `ed_visit` row a consistent reader sees now, sorted.
-async fn seen(warehouse: &Warehouse) -> Vec<(String, String, String)> {
+/// A session over what a consistent reader sees now.
+async fn reader(warehouse: &Warehouse) -> datafusion::prelude::SessionContext {
     let snapshot = warehouse.snapshot(None).await.expect("snapshot");
-    let ctx = warehouse
+    warehouse
         .session(&snapshot, &SessionOptions::default())
         .await
-        .expect("session");
-    let batches = ctx
-        .sql("SELECT _source, _file, event_month FROM ed_visit")
+        .expect("session")
+}
+
+/// The rows of `sql`.
+async fn collect(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql)
         .await
         .expect("query")
         .collect()
         .await
-        .expect("collect");
+        .expect("collect")
+}
+
+/// Column `i` of `b` as text.
+fn text_column(b: &RecordBatch, i: usize) -> Vec<String> {
+    let array = arrow::compute::cast(b.column(i), &DataType::Utf8).expect("cast");
+    let array = array.as_any().downcast_ref::<StringArray>().expect("text");
+    array
+        .iter()
+        .map(|v| v.unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `(source, file, month)` of every `ed_visit` row a consistent reader sees now, sorted.
+async fn seen(warehouse: &Warehouse) -> Vec<(String, String, String)> {
+    let ctx = reader(warehouse).await;
+    let batches = collect(&ctx, "SELECT _source, _file, event_month FROM ed_visit").await;
     let mut rows = Vec::new();
     for b in &batches {
-        let text = |i: usize| -> StringArray {
-            let array = arrow::compute::cast(b.column(i), &DataType::Utf8).expect("cast");
-            array
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("text")
-                .clone()
-        };
-        let (s, f, m) = (text(0), text(1), text(2));
-        for i in 0..b.num_rows() {
-            rows.push((
-                s.value(i).to_string(),
-                f.value(i).to_string(),
-                m.value(i).to_string(),
-            ));
-        }
+        let (s, f, m) = (text_column(b, 0), text_column(b, 1), text_column(b, 2));
+        rows.extend(s.into_iter().zip(f).zip(m).map(|((s, f), m)| (s, f, m)));
     }
     rows.sort();
     rows
@@ -409,19 +414,9 @@ async fn a_filter_on_a_stored_column_is_applied_above_the_parquet_reader() {
         .record_manifest(&[entry("f1", FileStatus::Loaded, Some(v))])
         .await
         .expect("manifest");
-    let snapshot = warehouse.snapshot(None).await.expect("snapshot");
-    let ctx = warehouse
-        .session(&snapshot, &SessionOptions::default())
-        .await
-        .expect("session");
+    let ctx = reader(&warehouse).await;
     let sql = "SELECT _file FROM ed_visit WHERE _source = 'a' ORDER BY _file";
-    let plan = ctx
-        .sql(&format!("EXPLAIN ANALYZE {sql}"))
-        .await
-        .expect("explain")
-        .collect()
-        .await
-        .expect("plan");
+    let plan = collect(&ctx, &format!("EXPLAIN ANALYZE {sql}")).await;
     let plan = arrow::util::pretty::pretty_format_batches(&plan)
         .expect("format")
         .to_string();
@@ -439,26 +434,10 @@ async fn a_filter_on_a_stored_column_is_applied_above_the_parquet_reader() {
         plan.contains("FilterExec"),
         "no filter above the scan: {plan}"
     );
-    let batches = ctx
-        .sql(sql)
+    let files: Vec<String> = collect(&ctx, sql)
         .await
-        .expect("query")
-        .collect()
-        .await
-        .expect("rows");
-    let files: Vec<String> = batches
         .iter()
-        .flat_map(|b| {
-            let text = arrow::compute::cast(b.column(0), &DataType::Utf8).expect("cast");
-            let text = text
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .expect("text")
-                .clone();
-            text.iter()
-                .map(|v| v.unwrap_or_default().to_string())
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|b| text_column(b, 0))
         .collect();
     assert_eq!(files, ["f1", "f3"]);
 }
