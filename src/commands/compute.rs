@@ -1,5 +1,6 @@
 //! `vigie compute`: run the indicator catalogue over the warehouse.
 
+use chrono::NaiveDate;
 use std::path::PathBuf;
 
 use vigie_model::config::Month;
@@ -66,18 +67,25 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The computed range as the summary shows it; `to` is the day after the last one.
+fn span_text(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
+    let (Some(from), Some(to)) = (from, to) else {
+        return "no data".to_string();
+    };
+    let last = to.pred_opt().unwrap_or(to);
+    if from >= to {
+        // A recompute from a month the data do not complete yet (month-to-date extracts).
+        format!(
+            "nothing from {from} on: the data's last complete month ends on {last} / rien à partir du {from} : le dernier mois complet des données finit le {last}"
+        )
+    } else {
+        format!("{from} to {last}")
+    }
+}
+
 pub fn print_report(report: &ComputeReport) {
     let rows: usize = report.indicators.values().map(|(n, _)| n).sum();
-    let span = match (report.from, report.to) {
-        // A recompute from a month the data do not complete yet (month-to-date extracts).
-        (Some(f), Some(t)) if f >= t => format!(
-            "nothing from {f} on: the data's last complete month ends on {} / rien à partir du {f} : le dernier mois complet des données finit le {}",
-            t.pred_opt().unwrap_or(t),
-            t.pred_opt().unwrap_or(t)
-        ),
-        (Some(f), Some(t)) => format!("{f} to {}", t.pred_opt().unwrap_or(t)),
-        _ => "no data".to_string(),
-    };
+    let span = span_text(report.from, report.to);
     println!(
         "compute {}: {} indicator(s), {rows} result rows ({} suppressed by the disclosure gate), {span}; worklist {} row(s) (restricted)",
         report.run_id,
@@ -95,4 +103,31 @@ pub fn print_report(report: &ComputeReport) {
         );
     }
     println!("  total {:.2} s", report.total_seconds);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span_text;
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> Option<NaiveDate> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn the_summary_names_the_last_day_and_says_when_no_month_is_complete() {
+        assert_eq!(
+            span_text(day("2025-01-01"), day("2026-01-01")),
+            "2025-01-01 to 2025-12-31"
+        );
+        // A weekly recompute of the month the hospitals' month-to-date extracts cover.
+        let empty = span_text(day("2025-12-01"), day("2025-12-01"));
+        assert!(
+            empty.starts_with("nothing from 2025-12-01 on")
+                && empty.contains("ends on 2025-11-30")
+                && empty.contains("finit le 2025-11-30"),
+            "{empty}"
+        );
+        assert_eq!(span_text(None, None), "no data");
+    }
 }

@@ -271,7 +271,7 @@ impl State<'_> {
                     let (spec, ctx) = (self.spec, self.ctx);
                     let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
                         EntityBatches::new(entity, ctx.batch_rows, provenance(spec, ctx))
-                            .staged(self.ctx.staging, self.ctx.spill_rows)
+                            .staged(ctx.staging, ctx.spill_rows)
                     });
                     batches
                         .push(
