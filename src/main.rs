@@ -11,8 +11,8 @@ use std::process::ExitCode;
 /// `_RJEM_MALLOC_CONF` applied after them): transparent huge pages for its memory, where
 /// the kernel allows them. Hash joins, the person numbering and the duplicate checks probe
 /// tables of hundreds of megabytes at random, and with 4 KiB pages nearly every probe also
-/// missed the TLB: at province scale the ED-visit rate took 6.5–7.5 s without them and
-/// 4.7–5.0 s with them, the first load 119 s against 114 s, for about 4% more peak memory
+/// missed the TLB: at province scale the ED-visit rate took 6.4–8.4 s without them and
+/// 4.7–5.6 s with them, the first load 119 s against 114 s, for about 4% more peak memory
 /// (docs/benchmarks.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]

@@ -397,8 +397,9 @@ impl Default for StoredNumbers {
 impl StoredNumbers {
     /// Room for `persons` pairs.
     pub fn with_capacity(persons: usize) -> Self {
-        // Uniform keys spread evenly: a segment holds its share within a few standard
-        // deviations (about 0.2% of it at a province's 15M); beyond, it grows.
+        // Uniform keys spread evenly: a segment holds its share give or take a standard
+        // deviation of about 0.4% of it at a province's 15M. The room adds 1/64 (about four
+        // deviations there); a segment that needs more grows.
         let share = persons / SEGMENTS;
         let room = if share == 0 {
             0
