@@ -16,7 +16,7 @@ with answers as (
         on a.instrument = s.instrument
         and a.item_code = s.item_code
         and a.answer = s.answer
-    where s.answer_status = 'valid'
+    -- Valid answers only: the others have a null answer, which the join leaves out.
 ),
 
 respondents as (

@@ -13,19 +13,28 @@ stays as (
     from admission as a
     cross join data_end as d
     where a.discharge_date is not null
-      and a.discharge_date + interval '30 days' < d.last_day
+      and a.discharge_date < d.last_day - interval '30 days'
 ),
 
+urgent as (
+    select person_number, admit_date
+    from admission
+    where admit_category = 'urgent'
+),
+
+-- The readmission window is a condition of the join, not of what is counted after it: each
+-- stay meets only the urgent admissions in its 30 days (a third of the rows a join on the
+-- person alone gave at province scale, each stay paired with every stay of the person).
 flagged as (
     select
         s.person_number,
         s.discharge_date,
-        max(case
-            when r.admit_date > s.discharge_date
-             and r.admit_date <= s.discharge_date + interval '30 days'
-             and r.admit_category = 'urgent' then 1 else 0 end) as readmitted
+        max(case when r.person_number is null then 0 else 1 end) as readmitted
     from stays as s
-    left join admission as r on r.person_number = s.person_number
+    left join urgent as r
+        on r.person_number = s.person_number
+        and r.admit_date > s.discharge_date
+        and r.admit_date <= s.discharge_date + interval '30 days'
     group by s.person_number, s.admit_date, s.discharge_date
 )
 
