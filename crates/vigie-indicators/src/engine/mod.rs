@@ -17,7 +17,7 @@ mod write;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 use tracing::info;
 use vigie_disclosure::DisclosureConfig;
@@ -105,6 +105,7 @@ pub async fn compute(
         enabled: options.equity_enabled.clone(),
     };
     let conditions = crate::conditions::Conditions::load(options.queries_dir.directory.as_deref())?;
+    let incremental = options.recompute && options.from.is_some();
     let (ctx, span) = indicator_session(
         &warehouse,
         &options.session,
@@ -113,6 +114,10 @@ pub async fn compute(
             instruments: &options.instruments,
             conditions: &conditions,
             strata: &strata,
+            population_from: population_from(
+                &chosen(catalogue, options, incremental),
+                options.from.filter(|_| incremental),
+            ),
         },
     )
     .await?;
@@ -124,7 +129,6 @@ pub async fn compute(
         info!("the warehouse holds no ED visits or admissions yet: nothing to compute");
         return Ok(report);
     };
-    let incremental = options.recompute && options.from.is_some();
     let horizon = Horizon {
         from: options.from.unwrap_or(data_from).max(data_from),
         to: options.to.unwrap_or(data_to).min(data_to),
@@ -237,6 +241,39 @@ fn recomputed_periods(
     out
 }
 
+/// The first month `population_month` needs in a run computing `chosen`: in a recompute
+/// from `recompute_from` that narrows its tables (no program evaluation), the January of
+/// that month's year — the earliest period it recomputes (see [`Horizon::first_day_for`]) —
+/// unless an indicator over the whole span, which is not narrowed, reads `population_month`.
+/// None: every month.
+fn population_from(
+    chosen: &[&IndicatorDef],
+    recompute_from: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    let from = recompute_from?;
+    let whole_span_reads_it = chosen
+        .iter()
+        .any(|d| d.meta.period == PeriodType::Span && d.sql.contains("population_month"));
+    if whole_span_reads_it || chosen.iter().any(|d| d.meta.method.is_builtin()) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(from.year(), 1, 1)
+}
+
+/// The indicators a run computes, in catalogue order: those named by `--only`, or every
+/// one but the program evaluation's in a recompute (it spans the whole follow-up).
+fn chosen<'a>(
+    catalogue: &'a [IndicatorDef],
+    options: &ComputeOptions,
+    incremental: bool,
+) -> Vec<&'a IndicatorDef> {
+    catalogue
+        .iter()
+        .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
+        .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
+        .collect()
+}
+
 /// The indicators a run computes: those over the whole span first (data quality), then by
 /// the first day they compute — in a recompute the year holding its first month, then the
 /// quarter, then the month (see [`Horizon::first_day_for`]) —, then by period length. A
@@ -248,11 +285,7 @@ fn select<'a>(
     incremental: bool,
     horizon: &Horizon,
 ) -> Vec<&'a IndicatorDef> {
-    let mut selected: Vec<&IndicatorDef> = catalogue
-        .iter()
-        .filter(|d| options.include.is_empty() || options.include.contains(&d.meta.id))
-        .filter(|d| !(incremental && options.include.is_empty() && d.meta.method.is_builtin()))
-        .collect();
+    let mut selected = chosen(catalogue, options, incremental);
     selected.sort_by_key(|d| {
         let kind = d.meta.period;
         let length = match kind {
@@ -380,4 +413,42 @@ async fn compute_rows(
         info!(indicator = %meta.id, rows = n, seconds, "computed");
     }
     Ok((results, small_unit_count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigie_model::config::CatalogueSource;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn a_recompute_builds_the_population_of_its_years_months_only_when_nothing_reads_earlier_ones()
+    {
+        let catalogue = crate::load_catalogue(&CatalogueSource::embedded()).expect("catalogue");
+        let periodic: Vec<&IndicatorDef> = catalogue
+            .iter()
+            .filter(|d| !d.meta.method.is_builtin())
+            .collect();
+        assert!(periodic.iter().any(|d| d.sql.contains("population_month")));
+        // A weekly refresh of December: the year it recomputes starts in January.
+        assert_eq!(
+            population_from(&periodic, Some(day("2025-12-01"))),
+            Some(day("2025-01-01"))
+        );
+        // A full compute, and a run with the program evaluation (never narrowed).
+        assert_eq!(population_from(&periodic, None), None);
+        let all: Vec<&IndicatorDef> = catalogue.iter().collect();
+        assert!(all.len() > periodic.len());
+        assert_eq!(population_from(&all, Some(day("2025-12-01"))), None);
+        // An indicator over the whole span reading the population runs before any narrowing.
+        let mut span = periodic[0].clone();
+        span.meta.period = PeriodType::Span;
+        span.sql = "select count(*) from population_month".into();
+        let mut with_span = periodic.clone();
+        with_span.push(&span);
+        assert_eq!(population_from(&with_span, Some(day("2025-12-01"))), None);
+    }
 }

@@ -10,6 +10,7 @@ use crate::error::IndicatorError;
 /// and survey responses from that month (its partitions only; a response counts in the
 /// period it was completed), stays admitted or discharged from that day (a stay discharged
 /// in a recomputed month may have begun long before; a readmission follows its discharge),
+/// the population of the months from that day,
 /// and the persons with such events or responses, with a contact or referral step in those
 /// periods, or in a program. Every other table stays whole. Called again, it redefines
 /// them for the new day: `previous` is the day they are narrowed to now. A recompute narrows
@@ -34,6 +35,9 @@ pub(super) async fn restrict_events(
             "survey_response",
             format!("event_month >= '{month}' AND completed_date >= DATE '{from}'"),
         ),
+        // The denominators of the months recomputed: a rate's query adds every month of
+        // the population to its events, and would compute cells no row keeps.
+        ("population_month", format!("period_start >= DATE '{from}'")),
     ];
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     for (table, filter) in narrowed {

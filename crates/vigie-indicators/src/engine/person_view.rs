@@ -3,6 +3,7 @@
 //! pipeline did not enable blanked. Built from `strata.yaml`, so a new area-level stratum
 //! needs no query or Rust change beyond listing the column.
 
+use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 
 use super::session::run_sql;
@@ -188,19 +189,23 @@ GROUP BY {}",
 }
 
 /// `population_month` from the registered `population_groups`: the attributed population
-/// alive at the start of each month of the calendar, by the groups' columns.
-pub(super) fn population_month_sql(run: &StrataRun) -> String {
+/// alive at the start of each month of the calendar, by the groups' columns; from `from` on
+/// when given (a recompute, whose queries read no earlier month: see `narrow`).
+pub(super) fn population_month_sql(run: &StrataRun, from: Option<NaiveDate>) -> String {
     let g: Vec<String> = population_columns(run)
         .iter()
         .map(|c| format!("g.\"{c}\""))
         .collect();
+    let months_from = from
+        .map(|d| format!("\n  AND c.period_start >= DATE '{d}'"))
+        .unwrap_or_default();
     format!(
         "CREATE TABLE population_month AS
 SELECT c.period_start, {}, g.persons
 FROM population_groups AS g
 CROSS JOIN calendar AS c
 WHERE c.period_type = 'month'
-  AND (g.death_month IS NULL OR g.death_month >= c.period_start)",
+  AND (g.death_month IS NULL OR g.death_month >= c.period_start){months_from}",
         g.join(", ")
     )
 }

@@ -97,6 +97,9 @@ pub(crate) struct SessionExtras<'a> {
     pub conditions: &'a Conditions,
     /// The strata of the run.
     pub strata: &'a StrataRun,
+    /// The first month `population_month` holds: a recompute's narrowed periods never read
+    /// an earlier one (None: every month of the calendar).
+    pub population_from: Option<NaiveDate>,
 }
 
 /// A session over the latest snapshot with the helper functions (`vigie_condition` among
@@ -126,7 +129,7 @@ pub(crate) async fn indicator_session(
     run_sql(
         &ctx,
         "population_month",
-        &population_month_sql(extras.strata),
+        &population_month_sql(extras.strata, extras.population_from),
     )
     .await?;
     ctx.deregister_table(POPULATION_GROUPS)

@@ -25,6 +25,7 @@ pub async fn validate_catalogue(
         instruments: &[],
         conditions: &conditions,
         strata,
+        population_from: None,
     };
     let (ctx, _) = match indicator_session(warehouse, &options, Some((d, d)), &extras).await {
         Ok(x) => x,
