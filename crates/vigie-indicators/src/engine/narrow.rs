@@ -15,11 +15,14 @@ use crate::error::IndicatorError;
 /// periods, or in a program. Every other table stays whole. Called again, it redefines
 /// them for the new day: `previous` is the day they are narrowed to now. A recompute narrows
 /// to its years, then its quarters, then its months (see `select`), so each set of persons
-/// is taken from the one before and only the first reads the whole registry.
+/// is taken from the one before and only the first reads the whole registry. `persons`:
+/// whether to narrow `person` too (not for a year, whose events name too many persons for
+/// the copy to pay: `person` then stays as it was).
 pub(super) async fn restrict_events(
     ctx: &SessionContext,
     from: NaiveDate,
     previous: Option<NaiveDate>,
+    persons: bool,
 ) -> Result<(), IndicatorError> {
     let month = from.format("%Y-%m");
     let narrowed = [
@@ -54,6 +57,9 @@ pub(super) async fn restrict_events(
         }
         let view = format!("CREATE VIEW {table} AS SELECT * FROM {whole} WHERE {filter}");
         run_sql(ctx, table, &view).await?;
+    }
+    if !persons {
+        return Ok(());
     }
     // Indicators reach persons only through their events (denominators come from
     // `population_month`, built from the whole table): the persons with events or survey
