@@ -31,10 +31,11 @@ pub struct Snapshot {
 /// hash table. Person numbers are dense, so a join on them always qualifies by range; what
 /// DataFusion's default (0.15) refused were build sides naming fewer persons, such as the
 /// 4.3M stays of a province's readmission self-join split over two partitions (0.14 of
-/// 15M numbers each): the self-join's CPU time halved and `admissions_per_1000` took 30%
-/// less (docs/benchmarks.md). At 0.05 the array costs at most 84 bytes per build row (4 per
-/// number of the range, 4 per row) whatever the partitions, about twice a hash table's
-/// share and less than the rows it indexes; sparser build sides hash as before.
+/// 15M numbers each): the self-join's CPU time halved, `alc_days_pct` and
+/// `admissions_per_1000_asr` took a fifth less (docs/benchmarks.md). At 0.05 each
+/// partition's array costs less than 84 bytes per build row of the partition (4 per number
+/// of the range, 4 per row), whatever the number of partitions: about twice a hash table's
+/// share. Sparser build sides hash as before.
 pub const PERFECT_HASH_JOIN_MIN_KEY_DENSITY: f64 = 0.05;
 
 /// Resources for query sessions.
