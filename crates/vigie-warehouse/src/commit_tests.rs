@@ -122,6 +122,23 @@ async fn collect(ctx: &datafusion::prelude::SessionContext, sql: &str) -> Vec<Re
         .expect("collect")
 }
 
+/// The line of `sql`'s executed plan (`EXPLAIN ANALYZE`, with its metrics) showing the
+/// first `operator`.
+async fn analysed_operator(
+    ctx: &datafusion::prelude::SessionContext,
+    sql: &str,
+    operator: &str,
+) -> String {
+    let plan = collect(ctx, &format!("EXPLAIN ANALYZE {sql}")).await;
+    let plan = arrow::util::pretty::pretty_format_batches(&plan)
+        .expect("format")
+        .to_string();
+    plan.lines()
+        .find(|l| l.contains(operator))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no {operator} in {plan}"))
+}
+
 /// Column `i` of `b` as text.
 fn text_column(b: &RecordBatch, i: usize) -> Vec<String> {
     let array = arrow::compute::cast(b.column(i), &DataType::Utf8).expect("cast");
@@ -416,24 +433,15 @@ async fn a_filter_on_a_stored_column_is_applied_above_the_parquet_reader() {
         .expect("manifest");
     let ctx = reader(&warehouse).await;
     let sql = "SELECT _file FROM ed_visit WHERE _source = 'a' ORDER BY _file";
-    let plan = collect(&ctx, &format!("EXPLAIN ANALYZE {sql}")).await;
-    let plan = arrow::util::pretty::pretty_format_batches(&plan)
-        .expect("format")
-        .to_string();
-    let scan = plan
-        .lines()
-        .find(|l| l.contains("DataSourceExec"))
-        .unwrap_or_else(|| panic!("no Parquet scan in {plan}"));
+    let scan = analysed_operator(&ctx, sql, "DataSourceExec").await;
     // The predicate stays in the scan for skipping row groups by their statistics; no row
     // is decoded, tested and dropped inside the reader.
     assert!(
         scan.contains("pushdown_rows_matched=0") && scan.contains("pushdown_rows_pruned=0"),
         "rows filtered inside the reader: {scan}"
     );
-    assert!(
-        plan.contains("FilterExec"),
-        "no filter above the scan: {plan}"
-    );
+    // The filter above the scan (panics with the plan when there is none).
+    analysed_operator(&ctx, sql, "FilterExec").await;
     let files: Vec<String> = collect(&ctx, sql)
         .await
         .iter()
@@ -473,14 +481,7 @@ async fn join_by_number(
         .expect("register");
     let sql = "SELECT count(*) FROM events AS e JOIN persons AS p \
                ON p.person_number = e.person_number";
-    let plan = collect(ctx, &format!("EXPLAIN ANALYZE {sql}")).await;
-    let plan = arrow::util::pretty::pretty_format_batches(&plan)
-        .expect("format")
-        .to_string();
-    let join = plan
-        .lines()
-        .find(|l| l.contains("HashJoinExec"))
-        .unwrap_or_else(|| panic!("no hash join in {plan}"));
+    let join = analysed_operator(ctx, sql, "HashJoinExec").await;
     let created = join
         .split("array_map_created_count=")
         .nth(1)
