@@ -36,7 +36,7 @@ pub struct Snapshot {
 /// partition's array costs less than 84 bytes per build row of the partition (4 per number
 /// of the range, 4 per row), whatever the number of partitions: about twice a hash table's
 /// share. Sparser build sides hash as before.
-pub const PERFECT_HASH_JOIN_MIN_KEY_DENSITY: f64 = 0.05;
+const PERFECT_HASH_JOIN_MIN_KEY_DENSITY: f64 = 0.05;
 
 /// Resources for query sessions.
 #[derive(Debug, Clone)]
