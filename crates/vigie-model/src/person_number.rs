@@ -30,6 +30,8 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
+mod encoded;
+
 /// Name of the warehouse table mapping each pseudonymous key to its number, and of the
 /// column carrying the number on every row that names a person.
 pub const PERSON_NUMBER: &str = "person_number";
@@ -52,6 +54,13 @@ pub enum PersonNumberError {
     )]
     Inconsistent {
         /// What is wrong.
+        message: String,
+    },
+    /// A copy of the numbering kept beside the table is damaged (the table itself is
+    /// intact: the copy is read again from it).
+    #[error("the stored copy of the person numbering is damaged: {message}")]
+    Damaged {
+        /// What is wrong with it.
         message: String,
     },
     /// More persons than an Int32 column can number.
@@ -167,15 +176,45 @@ fn segment_of(high: u64) -> usize {
 
 /// The stored entries whose keys share their first byte, sorted by prefix, found through a
 /// directory of the prefixes' next bits.
-#[derive(Default)]
 struct Segment {
-    entries: Vec<StoredEntry>,
-    /// Bucket `b` holds `entries[starts[b]..starts[b + 1]]`.
+    entries: Entries,
+    /// Bucket `b` holds entries `starts[b]..starts[b + 1]`.
     starts: Vec<u32>,
 }
 
-/// The stored numbering: segments by the keys' first byte, each sorted, with a directory of
-/// the bits that follow (about four entries per bucket).
+/// A segment's sorted entries: sorted here from the table's pairs, or read as they were
+/// written by [`PersonNumbers::encode`] (records decoded on lookup: a province's numbering
+/// is then one read of its bytes, without a copy, a decode of its keys or a sort).
+enum Entries {
+    Sorted(Vec<StoredEntry>),
+    Encoded(bytes::Bytes),
+}
+
+impl Entries {
+    fn len(&self) -> usize {
+        match self {
+            Entries::Sorted(entries) => entries.len(),
+            Entries::Encoded(records) => records.len() / encoded::RECORD_BYTES,
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<StoredEntry> {
+        match self {
+            Entries::Sorted(entries) => entries.get(i).copied(),
+            Entries::Encoded(records) => {
+                let from = i.checked_mul(encoded::RECORD_BYTES)?;
+                encoded::decode_record(records.get(from..from + encoded::RECORD_BYTES)?)
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = StoredEntry> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// One layer of the stored numbering: segments by the keys' first byte, each sorted, with a
+/// directory of the bits that follow (about four entries per bucket).
 #[derive(Default)]
 struct SortedNumbers {
     /// Empty, or one per first byte.
@@ -185,12 +224,17 @@ struct SortedNumbers {
     len: usize,
 }
 
+/// Directory bits for a layer of `len` entries: about four entries per bucket.
+fn directory_bits(len: usize) -> u32 {
+    (len / 4 / SEGMENTS).max(1).ilog2().min(24)
+}
+
 impl SortedNumbers {
     /// Sorts each segment, refuses a key stored twice, and builds the directories.
     fn build(segments: Vec<Vec<StoredEntry>>) -> Result<Self, PersonNumberError> {
         use rayon::iter::{IntoParallelIterator, ParallelIterator};
         let len: usize = segments.iter().map(Vec::len).sum();
-        let bits = (len / 4 / SEGMENTS).max(1).ilog2().min(24);
+        let bits = directory_bits(len);
         let built: Vec<Result<Segment, PersonNumberError>> = segments
             .into_par_iter()
             .map(|entries| Segment::build(entries, bits))
@@ -209,10 +253,8 @@ impl SortedNumbers {
         let segment = self.segments.get(segment_of(high))?;
         let b = bucket(high << SEGMENT_BITS, self.bits);
         let (from, to) = (*segment.starts.get(b)?, *segment.starts.get(b + 1)?);
-        segment
-            .entries
-            .get(from as usize..to as usize)?
-            .iter()
+        (from as usize..to as usize)
+            .filter_map(|i| segment.entries.get(i))
             .find(|e| e.prefix == *prefix)
             .map(|e| e.number)
     }
@@ -221,8 +263,17 @@ impl SortedNumbers {
         self.len
     }
 
-    fn entries(&self) -> impl Iterator<Item = &StoredEntry> {
+    /// Every entry, in key order.
+    fn entries(&self) -> impl Iterator<Item = StoredEntry> + '_ {
         self.segments.iter().flat_map(|s| s.entries.iter())
+    }
+
+    /// The entries of one segment, in key order (none if the layer is empty).
+    fn segment_entries(&self, segment: usize) -> impl Iterator<Item = StoredEntry> + '_ {
+        self.segments
+            .get(segment)
+            .into_iter()
+            .flat_map(|s| s.entries.iter())
     }
 }
 
@@ -230,24 +281,37 @@ impl Segment {
     fn build(mut entries: Vec<StoredEntry>, bits: u32) -> Result<Self, PersonNumberError> {
         entries.sort_unstable_by_key(|e| e.prefix);
         if let Some(pair) = entries.windows(2).find(|w| w[0].prefix == w[1].prefix) {
-            let (a, b) = (pair[0].number, pair[1].number);
-            return Err(PersonNumberError::Inconsistent {
-                message: if a == b {
-                    format!("the key of number {a} is stored twice")
-                } else {
-                    format!("one key holds the numbers {} and {}", a.min(b), a.max(b))
-                },
-            });
+            return Err(key_twice(pair[0].number, pair[1].number));
         }
-        let mut starts = vec![0u32; (1usize << bits) + 1];
-        for e in &entries {
-            starts[bucket(e.prefix.high << SEGMENT_BITS, bits) + 1] += 1;
-        }
-        for b in 1..starts.len() {
-            starts[b] += starts[b - 1];
-        }
-        Ok(Segment { entries, starts })
+        let starts = directory(entries.iter().map(|e| e.prefix.high), bits);
+        Ok(Segment {
+            entries: Entries::Sorted(entries),
+            starts,
+        })
     }
+}
+
+/// The error for one key found with numbers `a` and `b`.
+fn key_twice(a: u32, b: u32) -> PersonNumberError {
+    PersonNumberError::Inconsistent {
+        message: if a == b {
+            format!("the key of number {a} is stored twice")
+        } else {
+            format!("one key holds the numbers {} and {}", a.min(b), a.max(b))
+        },
+    }
+}
+
+/// The bucket starts of a segment whose sorted prefixes begin with the words `highs`.
+fn directory(highs: impl Iterator<Item = u64>, bits: u32) -> Vec<u32> {
+    let mut starts = vec![0u32; (1usize << bits) + 1];
+    for high in highs {
+        starts[bucket(high << SEGMENT_BITS, bits) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    starts
 }
 
 /// The directory bucket of a prefix whose first word, less the bits already used, is
@@ -276,7 +340,11 @@ struct Inner {
 /// Shared by the parsing threads: stored keys are found without a lock; a key new to the
 /// warehouse takes the mutex (one short lookup).
 pub struct PersonNumbers {
-    stored: SortedNumbers,
+    /// The stored numbering: one layer, or two when an encoded copy was read and the pairs
+    /// stored since were read from the table (see [`StoredNumbers::from_encoded`]).
+    stored: Vec<SortedNumbers>,
+    /// Entries that came from an encoded copy.
+    encoded: usize,
     inner: Mutex<Inner>,
 }
 
@@ -381,10 +449,14 @@ fn hex_of<'a>(key: &KeyBytes, buf: &'a mut [u8; 64]) -> &'a str {
 }
 
 /// The stored numbering, read pair by pair (a table of millions of rows is read in batches,
-/// never held whole as text), checked one-to-one when it is finished.
+/// never held whole as text), checked one-to-one when it is finished. It may start from an
+/// encoded copy ([`StoredNumbers::from_encoded`]), the pairs added then being those stored
+/// since the copy was written.
 pub struct StoredNumbers {
     /// One per first byte of the key.
     segments: Vec<Vec<StoredEntry>>,
+    /// The encoded copy the pairs add to.
+    encoded: Option<SortedNumbers>,
     next: u32,
 }
 
@@ -408,8 +480,37 @@ impl StoredNumbers {
         };
         StoredNumbers {
             segments: (0..SEGMENTS).map(|_| Vec::with_capacity(room)).collect(),
+            encoded: None,
             next: 0,
         }
+    }
+
+    /// The numbering [`PersonNumbers::encode`] wrote, with the label it was given; pairs
+    /// added next are the ones stored since. Refused whole if a byte of it is damaged (its
+    /// checksum), if its keys are out of order or repeated, or if a number is out of range.
+    pub fn from_encoded(bytes: bytes::Bytes) -> Result<(Self, String), PersonNumberError> {
+        let decoded = encoded::decode(bytes)?;
+        let mut stored = StoredNumbers::with_capacity(0);
+        stored.next = decoded.next;
+        stored.encoded = Some(decoded.numbers);
+        Ok((stored, decoded.label))
+    }
+
+    /// The number that follows the highest one read so far: pairs stored after an encoded
+    /// copy carry this number or higher.
+    pub fn next(&self) -> u32 {
+        self.next
+    }
+
+    /// Pairs read so far.
+    pub fn len(&self) -> usize {
+        self.encoded.as_ref().map_or(0, SortedNumbers::len)
+            + self.segments.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Whether no pair was read.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// One stored pair.
@@ -428,21 +529,41 @@ impl StoredNumbers {
     /// # Errors
     /// A key stored twice, or a number given to two keys.
     pub fn finish(self) -> Result<PersonNumbers, PersonNumberError> {
-        let stored = SortedNumbers::build(self.segments)?;
+        let added = SortedNumbers::build(self.segments)?;
+        let mut stored = Vec::with_capacity(2);
+        if let Some(encoded) = self.encoded {
+            // A key of the copy stored again since.
+            for e in added.entries() {
+                if let Some(number) = encoded.get(&e.prefix) {
+                    return Err(key_twice(number, e.number));
+                }
+            }
+            stored.push(encoded);
+        }
+        let encoded = stored.first().map_or(0, SortedNumbers::len);
+        if added.len() > 0 || stored.is_empty() {
+            stored.push(added);
+        }
         // One bit per number: a number given to two keys.
         let mut taken = vec![0u64; (self.next as usize).div_ceil(64)];
-        for e in stored.entries() {
+        for e in stored.iter().flat_map(SortedNumbers::entries) {
             let number = e.number;
             let (word, bit) = ((number / 64) as usize, number % 64);
-            if taken[word] & (1 << bit) != 0 {
+            let Some(slot) = taken.get_mut(word) else {
+                return Err(PersonNumberError::Inconsistent {
+                    message: format!("the number {number} is beyond the highest read"),
+                });
+            };
+            if *slot & (1 << bit) != 0 {
                 return Err(PersonNumberError::Inconsistent {
                     message: format!("the number {number} is given to two keys"),
                 });
             }
-            taken[word] |= 1 << bit;
+            *slot |= 1 << bit;
         }
         Ok(PersonNumbers {
             stored,
+            encoded,
             inner: Mutex::new(Inner {
                 numbers: PrefixMap::default(),
                 next: self.next,
@@ -463,7 +584,8 @@ impl PersonNumbers {
     /// An empty numbering (a warehouse that numbered nobody yet).
     pub fn new() -> Self {
         PersonNumbers {
-            stored: SortedNumbers::default(),
+            stored: Vec::new(),
+            encoded: 0,
             inner: Mutex::new(Inner {
                 numbers: PrefixMap::default(),
                 next: 0,
@@ -485,6 +607,17 @@ impl PersonNumbers {
         stored.finish()
     }
 
+    /// The stored number of a prefix, without the lock.
+    fn stored_number(&self, prefix: &KeyPrefix) -> Option<u32> {
+        self.stored.iter().find_map(|layer| layer.get(prefix))
+    }
+
+    /// Entries read from an encoded copy (see [`StoredNumbers::from_encoded`]): the rest
+    /// were read from the table or given by this load.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the map half-updated (every update is
         // one insert and one push), so a poisoned lock is still consistent.
@@ -497,7 +630,7 @@ impl PersonNumbers {
     pub fn number(&self, key: &str) -> Result<u32, PersonNumberError> {
         let bytes = key_bytes(key)?;
         let prefix = prefix_of(&bytes);
-        if let Some(n) = self.stored.get(&prefix) {
+        if let Some(n) = self.stored_number(&prefix) {
             return Ok(n);
         }
         let mut inner = self.lock();
@@ -517,8 +650,7 @@ impl PersonNumbers {
     /// The number `key` already has, without giving one.
     pub fn get(&self, key: &str) -> Option<u32> {
         let prefix = prefix_of(&key_bytes(key).ok()?);
-        self.stored
-            .get(&prefix)
+        self.stored_number(&prefix)
             .or_else(|| self.lock().numbers.get(&prefix).copied())
     }
 
@@ -533,7 +665,7 @@ impl PersonNumbers {
 
     /// Persons numbered so far.
     pub fn len(&self) -> usize {
-        self.stored.len() + self.lock().numbers.len()
+        self.stored.iter().map(SortedNumbers::len).sum::<usize>() + self.lock().numbers.len()
     }
 
     /// Whether nobody is numbered yet.
@@ -707,7 +839,7 @@ mod tests {
     }
 
     /// A key like an HMAC output: uniform bits.
-    fn uniform_key(i: u32) -> String {
+    pub(super) fn uniform_key(i: u32) -> String {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(i.to_be_bytes()))
     }
@@ -764,9 +896,9 @@ mod tests {
         assert_eq!(numbers.get(&lowest), Some(30_000));
         assert_eq!(numbers.get(&highest.to_lowercase()), Some(30_001));
         assert!(
-            SEGMENT_BITS + numbers.stored.bits > 8,
+            SEGMENT_BITS + numbers.stored[0].bits > 8,
             "buckets: 2^({SEGMENT_BITS} + {})",
-            numbers.stored.bits
+            numbers.stored[0].bits
         );
         for (key, number) in &stored {
             assert_eq!(numbers.get(key), Some(*number as u32), "{key}");
