@@ -70,6 +70,10 @@ pub async fn ingest_with(
     // Parts of 16 KiB: every guarantee tested here also holds for extracts read in parts
     // on several threads (the default reads only files of 16 MiB and more in parts).
     options.part_bytes = 16 << 10;
+    // A copy of the numbering after every load that numbers anyone: every guarantee tested
+    // here also holds for loads that read the numbering from its copy (the default copies
+    // only numberings of 65,536 persons and more).
+    options.numbering_copy_min = 0;
     ingest(&pipeline, &options).await
 }
 

@@ -55,6 +55,8 @@ impl Region {
         let mut options = IngestOptions::for_pipeline(&pipeline, &NoProgress);
         options.landing = self.landing.display().to_string();
         options.warehouse = self.wh.display().to_string();
+        // Loads read the numbering from its copy, as at scale (see common::ingest_with).
+        options.numbering_copy_min = 0;
         tweak(&mut options);
         ingest(&pipeline, &options).await.expect("ingest")
     }

@@ -423,3 +423,111 @@ async fn joins_with_persons_build_the_input_smaller_in_memory() {
     .await;
     assert!(side.contains("/enrolment/"), "built: {side}");
 }
+
+/// The numbering's copy in the cache folder, if one was written.
+fn numbering_copy(wh: &Path) -> Option<std::path::PathBuf> {
+    let mut copies: Vec<_> = std::fs::read_dir(wh.join("cache").join(PERSON_NUMBER))
+        .ok()?
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(copies.len() <= 1, "one copy at most: {copies:?}");
+    copies.pop()
+}
+
+/// Reads the numbering as a load does, and checks it against the table: every key's number,
+/// and how much of it came from the copy.
+async fn assert_read_numbering_is_the_table(wh: &Path, from_copy: usize) {
+    let warehouse = Warehouse::open(&wh.display().to_string()).expect("open");
+    let numbers = warehouse.person_numbers().await.expect("numbering");
+    let table = numbering(wh).await;
+    assert_eq!(numbers.len(), table.len(), "every stored key, once");
+    assert_eq!(
+        numbers.encoded_len(),
+        from_copy,
+        "entries read from the copy"
+    );
+    for (key, n) in &table {
+        assert_eq!(numbers.get(key), Some(*n as u32), "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loads_read_the_numbering_from_its_copy_only_while_it_fits_the_table() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (landing, wh) = (dir.path().join("landing"), dir.path().join("warehouse"));
+    synth(&landing, 300, 23);
+    let aside = dir.path().join("aside");
+    std::fs::create_dir_all(&aside).expect("mkdir");
+    let held = [
+        "hospital_a/ed_visits_202406.csv",
+        "hospital_a/ed_visits_202407.csv",
+    ];
+    for (i, file) in held.iter().enumerate() {
+        std::fs::rename(landing.join(file), aside.join(format!("{i}.csv"))).expect("aside");
+    }
+    std::fs::rename(landing.join("registre"), aside.join("registre")).expect("aside");
+
+    // A first load numbers the persons with events and copies the numbering.
+    ingest_into(&landing, &wh).await.expect("first load");
+    let copy = numbering_copy(&wh).expect("a copy after a load that numbered persons");
+    let first = numbering(&wh).await;
+    assert_read_numbering_is_the_table(&wh, first.len()).await;
+
+    // A load without copying: the table now holds numbers beyond the copy, which the next
+    // read takes from the table.
+    std::fs::rename(aside.join("0.csv"), landing.join(held[0])).expect("back");
+    std::fs::rename(aside.join("registre"), landing.join("registre")).expect("back");
+    let pipeline = demo_pipeline();
+    let mut options =
+        vigie_pipeline::IngestOptions::for_pipeline(&pipeline, &vigie_pipeline::NoProgress);
+    options.landing = landing.display().to_string();
+    options.warehouse = wh.display().to_string();
+    options.numbering_copy_min = usize::MAX;
+    let copied = std::fs::read(&copy).expect("copy");
+    vigie_pipeline::ingest(&pipeline, &options)
+        .await
+        .expect("second load");
+    assert_eq!(
+        std::fs::read(&copy).expect("copy"),
+        copied,
+        "not copied again"
+    );
+    assert_numbering_is_consistent(&wh).await;
+    let second = numbering(&wh).await;
+    assert!(
+        second.len() > first.len(),
+        "the registry numbered newcomers"
+    );
+    assert_read_numbering_is_the_table(&wh, first.len()).await;
+
+    // One changed bit: the copy is refused whole and the table read instead.
+    let mut damaged = copied.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x10;
+    std::fs::write(&copy, &damaged).expect("damage");
+    assert_read_numbering_is_the_table(&wh, 0).await;
+
+    // The next load, through the damaged copy, keeps every number and copies again.
+    std::fs::rename(aside.join("1.csv"), landing.join(held[1])).expect("back");
+    ingest_into(&landing, &wh).await.expect("third load");
+    assert_numbering_is_consistent(&wh).await;
+    let third = numbering(&wh).await;
+    for (key, n) in &second {
+        assert_eq!(third.get(key), Some(n), "a number never changes");
+    }
+    let recopied = numbering_copy(&wh).expect("copied again");
+    assert_ne!(std::fs::read(&recopied).expect("copy"), damaged);
+    assert_read_numbering_is_the_table(&wh, third.len()).await;
+
+    // A copy of another warehouse's numbering (a restored or copied cache folder) holds
+    // files this table does not have: not used.
+    let other = dir.path().join("other");
+    let other_landing = dir.path().join("other-landing");
+    synth(&other_landing, 120, 99);
+    ingest_into(&other_landing, &other)
+        .await
+        .expect("other warehouse");
+    let foreign = numbering_copy(&other).expect("the other's copy");
+    std::fs::copy(&foreign, &recopied).expect("replace the copy");
+    assert_read_numbering_is_the_table(&wh, 0).await;
+}

@@ -42,11 +42,16 @@ struct Entry {
 }
 
 impl Warehouse {
-    fn cache_entry(&self, name: &str, identity: &str) -> Result<Entry, WarehouseError> {
+    fn cache_entry(
+        &self,
+        name: &str,
+        identity: &str,
+        extension: &str,
+    ) -> Result<Entry, WarehouseError> {
         let (store, root) = crate::lock::lease_store(self.root())?;
         let digest = hex::encode(Sha256::digest(identity.as_bytes()));
         let folder = root.clone().join(CACHE_PREFIX).join(name);
-        let object = folder.clone().join(format!("{digest}.parquet"));
+        let object = folder.clone().join(format!("{digest}.{extension}"));
         Ok(Entry {
             store: Arc::from(store),
             folder,
@@ -57,26 +62,64 @@ impl Warehouse {
     /// The batches cached under `name` for `identity`, if an entry was written for exactly
     /// that identity and reads back whole (a damaged entry is a miss, with a warning).
     pub async fn read_cached(&self, name: &str, identity: &str) -> Option<Vec<RecordBatch>> {
-        let entry = match self.cache_entry(name, identity) {
+        let (bytes, object) = self.read_cached_bytes(name, identity, "parquet").await?;
+        match decode(bytes, identity) {
+            Ok(Some(batches)) => Some(batches),
+            Ok(None) => miss(name, &object, "it was written for other inputs"),
+            Err(e) => miss(name, &object, &e),
+        }
+    }
+
+    /// The bytes of the object cached under `name` for `identity` (with that extension),
+    /// and where it lives: for entries in a format of their own, which the caller checks
+    /// (and reports with [`cache_miss`] when it cannot use them).
+    pub async fn read_cached_bytes(
+        &self,
+        name: &str,
+        identity: &str,
+        extension: &str,
+    ) -> Option<(bytes::Bytes, StorePath)> {
+        let entry = match self.cache_entry(name, identity, extension) {
             Ok(entry) => entry,
             Err(e) => {
                 tracing::warn!(cache = name, "cache not usable / cache inutilisable : {e}");
                 return None;
             }
         };
-        let bytes = match entry.store.get(&entry.object).await {
+        match entry.store.get(&entry.object).await {
             Ok(got) => match got.bytes().await {
-                Ok(bytes) => bytes,
-                Err(e) => return miss(name, &entry.object, &e.to_string()),
+                Ok(bytes) => Some((bytes, entry.object)),
+                Err(e) => miss(name, &entry.object, &e.to_string()),
             },
-            Err(object_store::Error::NotFound { .. }) => return None,
-            Err(e) => return miss(name, &entry.object, &e.to_string()),
-        };
-        match decode(bytes, identity) {
-            Ok(Some(batches)) => Some(batches),
-            Ok(None) => miss(name, &entry.object, "it was written for other inputs"),
-            Err(e) => miss(name, &entry.object, &e),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => miss(name, &entry.object, &e.to_string()),
         }
+    }
+
+    /// Caches the bytes `chunks` yield under `name` for `identity` (with that extension),
+    /// written as they come (a multipart upload on an object store, a file renamed into
+    /// place on a local disk: readers never see part of it), then deletes the entries of
+    /// `name` for other identities.
+    pub async fn write_cached_chunks(
+        &self,
+        name: &str,
+        identity: &str,
+        extension: &str,
+        chunks: impl Iterator<Item = Vec<u8>>,
+    ) -> Result<(), WarehouseError> {
+        use tokio::io::AsyncWriteExt;
+        let entry = self.cache_entry(name, identity, extension)?;
+        let err = cache_error(&entry);
+        let mut writer =
+            object_store::buffered::BufWriter::new(entry.store.clone(), entry.object.clone());
+        for chunk in chunks {
+            if let Err(e) = writer.write_all(&chunk).await {
+                let _ = writer.abort().await;
+                return Err(err(e.to_string()));
+            }
+        }
+        writer.shutdown().await.map_err(|e| err(e.to_string()))?;
+        delete_stale(&entry).await
     }
 
     /// Caches `batches` under `name` for `identity`, and deletes the entries of `name` for
@@ -89,12 +132,8 @@ impl Warehouse {
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<(), WarehouseError> {
-        let entry = self.cache_entry(name, identity)?;
-        let location = entry.object.to_string();
-        let err = |message: String| WarehouseError::Cache {
-            location: location.clone(),
-            message,
-        };
+        let entry = self.cache_entry(name, identity, "parquet")?;
+        let err = cache_error(&entry);
         let mut props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::ZSTD(Default::default()));
         props = props.set_key_value_metadata(Some(vec![parquet::file::metadata::KeyValue::new(
@@ -113,23 +152,43 @@ impl Warehouse {
             .put(&entry.object, PutPayload::from(buffer))
             .await
             .map_err(|e| err(e.to_string()))?;
-        let stale: Vec<StorePath> = entry
-            .store
-            .list(Some(&entry.folder))
-            .map_ok(|meta| meta.location)
-            .try_filter(|path| std::future::ready(*path != entry.object))
-            .try_collect()
-            .await
-            .map_err(|e| err(e.to_string()))?;
-        for path in stale {
-            // Another process may have deleted it first.
-            match entry.store.delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(err(format!("deleting the stale entry {path}: {e}"))),
-            }
-        }
-        Ok(())
+        delete_stale(&entry).await
     }
+}
+
+/// The error of a failed write of `entry`.
+fn cache_error(entry: &Entry) -> impl Fn(String) -> WarehouseError + use<> {
+    let location = entry.object.to_string();
+    move |message: String| WarehouseError::Cache {
+        location: location.clone(),
+        message,
+    }
+}
+
+/// Deletes the entries of `entry`'s name other than `entry` (stale once it is written).
+async fn delete_stale(entry: &Entry) -> Result<(), WarehouseError> {
+    let err = cache_error(entry);
+    let stale: Vec<StorePath> = entry
+        .store
+        .list(Some(&entry.folder))
+        .map_ok(|meta| meta.location)
+        .try_filter(|path| std::future::ready(*path != entry.object))
+        .try_collect()
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    for path in stale {
+        // Another process may have deleted it first.
+        match entry.store.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(err(format!("deleting the stale entry {path}: {e}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Reports a cached entry that cannot be used (it is rebuilt instead).
+pub(crate) fn cache_miss(name: &str, object: &StorePath, why: &str) {
+    miss::<()>(name, object, why);
 }
 
 fn miss<T>(name: &str, object: &StorePath, why: &str) -> Option<T> {

@@ -22,6 +22,7 @@ mod location;
 mod lock;
 mod maintenance;
 mod manifest;
+mod numbering_copy;
 mod person_numbers;
 #[cfg(test)]
 mod restricted_tests;

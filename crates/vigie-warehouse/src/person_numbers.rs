@@ -29,6 +29,7 @@ use vigie_model::{Entity, PERSON_NUMBER, PersonNumbers, StoredNumbers, person_nu
 
 use crate::error::WarehouseError;
 use crate::maintenance::CompactionRecord;
+use crate::numbering_copy::TableFiles;
 use crate::table::{delta_err, open_at, writer_properties};
 use crate::{Replace, Warehouse, WriteInput, WriterLock};
 
@@ -59,52 +60,24 @@ pub struct NumberingMigration {
 
 impl Warehouse {
     /// The numbering stored so far (empty for a warehouse that numbered nobody yet). Read at
-    /// the table's latest version: call it while holding the writer lock.
+    /// the table's latest version: call it while holding the writer lock. From the
+    /// numbering's copy when it fits the table (see `numbering_copy`), else from the table.
     pub async fn person_numbers(&self) -> Result<PersonNumbers, WarehouseError> {
         let url = self.table_url(PERSON_NUMBER)?;
         let Some(table) = open_at(&url, None).await? else {
             return Ok(PersonNumbers::new());
         };
-        let ctx = SessionContext::new();
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(delta_err(&url))?;
+        let files = TableFiles::of(&table, &url)?;
+        if let Some(numbers) = self.numbers_from_copy(&table, &url, &files).await? {
+            return Ok(numbers);
+        }
         // Sized once from the row counts the log records for its files: growing a map of
         // millions of keys rehashes it again and again. Capped, so that a damaged log cannot
         // make it allocate beyond a national population.
-        let rows: usize = table
-            .snapshot()
-            .map_err(delta_err(&url))?
-            .log_data()
-            .iter()
-            .filter_map(|file| file.num_records())
-            .sum();
-        let rows = rows.min(MAX_PRESIZED_PERSONS);
+        let rows = files.known_rows().min(MAX_PRESIZED_PERSONS);
         tracing::debug!(persons = rows, "reading the person numbering");
-        let provider = table.table_provider().await?;
-        let mut stream = ctx
-            .read_table(provider)?
-            .select_columns(&["person_key", PERSON_NUMBER])?
-            .execute_stream()
-            .await?;
-        // Read batch by batch: a national table holds tens of millions of keys.
         let mut stored = StoredNumbers::with_capacity(rows);
-        while let Some(batch) = stream.next().await {
-            let batch = batch?;
-            let numbers = arrow::compute::cast(batch.column(1), &DataType::Int32)?;
-            let numbers = numbers.as_primitive::<Int32Type>();
-            // Scans return text as views: read in place (a cast to plain text copied every
-            // key of the registry).
-            let keys = batch.column(0);
-            match keys.data_type() {
-                DataType::Utf8View => add_pairs(&mut stored, keys.as_string_view(), numbers)?,
-                DataType::Utf8 => add_pairs(&mut stored, keys.as_string::<i32>(), numbers)?,
-                _ => {
-                    let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
-                    add_pairs(&mut stored, keys.as_string::<i32>(), numbers)?;
-                }
-            }
-        }
+        read_pairs(&table, &url, None, &mut stored).await?;
         Ok(stored.finish()?)
     }
 
@@ -313,6 +286,50 @@ impl Warehouse {
 }
 
 /// Adds the pairs of one batch (rows lacking a key or a number hold no pair).
+/// Adds the table's (key, number) pairs to `stored` — those numbered `from` or higher,
+/// when given — and returns how many were read. Read batch by batch: a national table
+/// holds tens of millions of keys.
+pub(crate) async fn read_pairs(
+    table: &deltalake::DeltaTable,
+    url: &url::Url,
+    from: Option<u32>,
+    stored: &mut StoredNumbers,
+) -> Result<usize, WarehouseError> {
+    use datafusion::prelude::{col, lit};
+    let ctx = SessionContext::new();
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(delta_err(url))?;
+    let provider = table.table_provider().await?;
+    let mut frame = ctx
+        .read_table(provider)?
+        .select_columns(&["person_key", PERSON_NUMBER])?;
+    if let Some(from) = from {
+        let from = i32::try_from(from).map_err(|_| vigie_model::PersonNumberError::Exhausted)?;
+        frame = frame.filter(col(PERSON_NUMBER).gt_eq(lit(from)))?;
+    }
+    let mut stream = frame.execute_stream().await?;
+    let mut read = 0usize;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        read += batch.num_rows();
+        let numbers = arrow::compute::cast(batch.column(1), &DataType::Int32)?;
+        let numbers = numbers.as_primitive::<Int32Type>();
+        // Scans return text as views: read in place (a cast to plain text copied every
+        // key of the registry).
+        let keys = batch.column(0);
+        match keys.data_type() {
+            DataType::Utf8View => add_pairs(stored, keys.as_string_view(), numbers)?,
+            DataType::Utf8 => add_pairs(stored, keys.as_string::<i32>(), numbers)?,
+            _ => {
+                let keys = arrow::compute::cast(keys, &DataType::Utf8)?;
+                add_pairs(stored, keys.as_string::<i32>(), numbers)?;
+            }
+        }
+    }
+    Ok(read)
+}
+
 fn add_pairs<'a>(
     stored: &mut StoredNumbers,
     keys: impl arrow::array::ArrayAccessor<Item = &'a str>,

@@ -44,7 +44,9 @@ fn damaged(message: impl Into<String>) -> PersonNumberError {
 /// The entry of a 20-byte record.
 pub(super) fn decode_record(record: &[u8]) -> Option<StoredEntry> {
     let word = |from: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(record.get(from..from + 8)?.try_into().ok()?))
+        Some(u64::from_le_bytes(
+            record.get(from..from + 8)?.try_into().ok()?,
+        ))
     };
     let number = u32::from_le_bytes(record.get(16..20)?.try_into().ok()?);
     Some(StoredEntry {
@@ -78,7 +80,9 @@ pub(super) fn decode(bytes: bytes::Bytes) -> Result<Decoded, PersonNumberError> 
         .checked_sub(4)
         .ok_or_else(|| damaged(format!("{total} bytes, too short")))?;
     if bytes.get(..8) != Some(MAGIC.as_slice()) {
-        return Err(damaged("not an encoded person numbering (no VIGIEPN1 mark)"));
+        return Err(damaged(
+            "not an encoded person numbering (no VIGIEPN1 mark)",
+        ));
     }
     let read_u32 = |at: usize| -> Result<u32, PersonNumberError> {
         bytes
@@ -128,7 +132,9 @@ pub(super) fn decode(bytes: bytes::Bytes) -> Result<Decoded, PersonNumberError> 
     for (i, record) in records.chunks_exact(RECORD_BYTES).enumerate() {
         let entry = decode_record(record).ok_or_else(|| damaged("a cut entry"))?;
         if previous.is_some_and(|p| p >= entry.prefix) {
-            return Err(damaged(format!("entry {i} is out of key order or repeated")));
+            return Err(damaged(format!(
+                "entry {i} is out of key order or repeated"
+            )));
         }
         previous = Some(entry.prefix);
         let number = entry.number;
@@ -349,13 +355,19 @@ mod tests {
             Err(PersonNumberError::Inconsistent { message }) => {
                 assert!(message.contains("numbers 5 and 300"), "{message}")
             }
-            other => panic!("a key of the copy stored again: {:?}", other.map(|n| n.len())),
+            other => panic!(
+                "a key of the copy stored again: {:?}",
+                other.map(|n| n.len())
+            ),
         }
         match with(&[(uniform_key(400), 5)]) {
             Err(PersonNumberError::Inconsistent { message }) => {
                 assert!(message.contains("given to two keys"), "{message}")
             }
-            other => panic!("a number of the copy given again: {:?}", other.map(|n| n.len())),
+            other => panic!(
+                "a number of the copy given again: {:?}",
+                other.map(|n| n.len())
+            ),
         }
     }
 

@@ -51,6 +51,7 @@ fn options(progress: &NoProgress) -> IngestOptions<'_> {
         release_held: false,
         panic_in_parser_of: None,
         unwritable_staging_for: None,
+        numbering_copy_min: super::DEFAULT_NUMBERING_COPY_MIN,
     }
 }
 
