@@ -424,12 +424,13 @@ async fn joins_with_persons_build_the_input_smaller_in_memory() {
     assert!(side.contains("/enrolment/"), "built: {side}");
 }
 
-/// The numbering's copy in the cache folder, if one was written.
+/// The numbering's copy in the restricted part's cache folder, if one was written.
 fn numbering_copy(wh: &Path) -> Option<std::path::PathBuf> {
-    let mut copies: Vec<_> = std::fs::read_dir(wh.join("cache").join(PERSON_NUMBER))
-        .ok()?
-        .map(|e| e.expect("entry").path())
-        .collect();
+    let mut copies: Vec<_> =
+        std::fs::read_dir(wh.join("restricted").join("cache").join(PERSON_NUMBER))
+            .ok()?
+            .map(|e| e.expect("entry").path())
+            .collect();
     assert!(copies.len() <= 1, "one copy at most: {copies:?}");
     copies.pop()
 }

@@ -30,6 +30,17 @@ use crate::error::WarehouseError;
 /// The folder of the cache inside the warehouse.
 pub const CACHE_PREFIX: &str = "cache";
 
+/// Where a cached entry lives: with the published and internal data, or under
+/// [`crate::RESTRICTED_PREFIX`] for an entry derived from a restricted table (the person
+/// numbering's copy holds the pseudonymous keys' first 128 bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheArea {
+    /// `<warehouse>/cache/`.
+    Open,
+    /// `<warehouse>/restricted/cache/`.
+    Restricted,
+}
+
 /// The key-value metadata entry holding an entry's identity, checked on reading (a digest
 /// collision, or an object copied under another name, is then a miss, not wrong data).
 const IDENTITY_KEY: &str = "vigie.cache.identity";
@@ -44,13 +55,18 @@ struct Entry {
 impl Warehouse {
     fn cache_entry(
         &self,
+        area: CacheArea,
         name: &str,
         identity: &str,
         extension: &str,
     ) -> Result<Entry, WarehouseError> {
         let (store, root) = crate::lock::lease_store(self.root())?;
         let digest = hex::encode(Sha256::digest(identity.as_bytes()));
-        let folder = root.clone().join(CACHE_PREFIX).join(name);
+        let base = match area {
+            CacheArea::Open => root.clone(),
+            CacheArea::Restricted => root.clone().join(crate::RESTRICTED_PREFIX),
+        };
+        let folder = base.join(CACHE_PREFIX).join(name);
         let object = folder.clone().join(format!("{digest}.{extension}"));
         Ok(Entry {
             store: Arc::from(store),
@@ -62,7 +78,9 @@ impl Warehouse {
     /// The batches cached under `name` for `identity`, if an entry was written for exactly
     /// that identity and reads back whole (a damaged entry is a miss, with a warning).
     pub async fn read_cached(&self, name: &str, identity: &str) -> Option<Vec<RecordBatch>> {
-        let (bytes, object) = self.read_cached_bytes(name, identity, "parquet").await?;
+        let (bytes, object) = self
+            .read_cached_bytes(CacheArea::Open, name, identity, "parquet")
+            .await?;
         match decode(bytes, identity) {
             Ok(Some(batches)) => Some(batches),
             Ok(None) => miss(name, &object, "it was written for other inputs"),
@@ -75,11 +93,12 @@ impl Warehouse {
     /// (and reports with [`cache_miss`] when it cannot use them).
     pub async fn read_cached_bytes(
         &self,
+        area: CacheArea,
         name: &str,
         identity: &str,
         extension: &str,
     ) -> Option<(bytes::Bytes, StorePath)> {
-        let entry = match self.cache_entry(name, identity, extension) {
+        let entry = match self.cache_entry(area, name, identity, extension) {
             Ok(entry) => entry,
             Err(e) => {
                 tracing::warn!(cache = name, "cache not usable / cache inutilisable : {e}");
@@ -102,13 +121,14 @@ impl Warehouse {
     /// `name` for other identities.
     pub async fn write_cached_chunks(
         &self,
+        area: CacheArea,
         name: &str,
         identity: &str,
         extension: &str,
         chunks: impl Iterator<Item = Vec<u8>>,
     ) -> Result<(), WarehouseError> {
         use tokio::io::AsyncWriteExt;
-        let entry = self.cache_entry(name, identity, extension)?;
+        let entry = self.cache_entry(area, name, identity, extension)?;
         let err = cache_error(&entry);
         let mut writer =
             object_store::buffered::BufWriter::new(entry.store.clone(), entry.object.clone());
@@ -132,7 +152,7 @@ impl Warehouse {
         schema: SchemaRef,
         batches: &[RecordBatch],
     ) -> Result<(), WarehouseError> {
-        let entry = self.cache_entry(name, identity, "parquet")?;
+        let entry = self.cache_entry(CacheArea::Open, name, identity, "parquet")?;
         let err = cache_error(&entry);
         let mut props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::ZSTD(Default::default()));

@@ -30,7 +30,7 @@ mod session;
 mod table;
 mod versions;
 
-pub use cache::CACHE_PREFIX;
+pub use cache::{CACHE_PREFIX, CacheArea};
 pub use error::{WarehouseError, datafusion_kind};
 pub use location::resolve_location;
 pub use lock::{DEFAULT_LEASE_TTL, LEASE_OBJECT, LOCK_FILE, LockOptions, WriterHolder, WriterLock};

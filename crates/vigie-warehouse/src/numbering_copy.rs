@@ -1,4 +1,6 @@
-//! A copy of the person numbering, encoded, in the warehouse's cache folder.
+//! A copy of the person numbering, encoded, in the restricted part's cache folder
+//! (`restricted/cache/person_number/`: it holds the keys' first 128 bits, as restricted as
+//! the table it copies).
 //!
 //! Every load that may parse a file needs the whole stored numbering; read from the
 //! `person_number` table it costs a decompression of every key's hexadecimal text, a decode
@@ -20,7 +22,7 @@ use deltalake::DeltaTable;
 use url::Url;
 use vigie_model::{PERSON_NUMBER, PersonNumbers};
 
-use crate::cache::cache_miss;
+use crate::cache::{CacheArea, cache_miss};
 use crate::error::WarehouseError;
 use crate::table::{delta_err, open_at};
 use crate::{Warehouse, WriterLock};
@@ -98,7 +100,10 @@ impl Warehouse {
         url: &Url,
         files: &TableFiles,
     ) -> Result<Option<PersonNumbers>, WarehouseError> {
-        let Some((bytes, object)) = self.read_cached_bytes(COPY, IDENTITY, EXTENSION).await else {
+        let Some((bytes, object)) = self
+            .read_cached_bytes(CacheArea::Restricted, COPY, IDENTITY, EXTENSION)
+            .await
+        else {
             return Ok(None);
         };
         let (mut stored, label) = match vigie_model::StoredNumbers::from_encoded(bytes) {
@@ -178,7 +183,7 @@ impl Warehouse {
             );
             return Ok(false);
         }
-        self.write_cached_chunks(COPY, IDENTITY, EXTENSION, encoding)
+        self.write_cached_chunks(CacheArea::Restricted, COPY, IDENTITY, EXTENSION, encoding)
             .await?;
         tracing::debug!(entries = rows, "person numbering copied");
         Ok(true)
