@@ -288,6 +288,12 @@ mod tests {
         numbers.encode(label).flatten().collect()
     }
 
+    /// `count` uniform keys numbered 0, 1, 2…
+    fn numbered(count: u32) -> PersonNumbers {
+        let pairs: Vec<(String, i32)> = (0..count).map(|i| (uniform_key(i), i as i32)).collect();
+        PersonNumbers::from_stored(pairs.iter().map(|(k, n)| (k.as_str(), *n))).expect("consistent")
+    }
+
     fn read(bytes: Vec<u8>) -> Result<(PersonNumbers, String), PersonNumberError> {
         let (stored, label) = StoredNumbers::from_encoded(bytes::Bytes::from(bytes))?;
         Ok((stored.finish()?, label))
@@ -328,14 +334,7 @@ mod tests {
 
     #[test]
     fn pairs_stored_after_the_copy_add_to_it_and_may_not_contradict_it() {
-        let numbers = PersonNumbers::from_stored(
-            (0..300u32)
-                .map(|i| (uniform_key(i), i as i32))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(|(k, n)| (k.as_str(), *n)),
-        )
-        .expect("consistent");
+        let numbers = numbered(300);
         let bytes = encoded(&numbers, "");
         let with = |pairs: &[(String, i32)]| {
             let (mut stored, _) =
@@ -373,14 +372,7 @@ mod tests {
 
     #[test]
     fn a_damaged_copy_is_refused_whole() {
-        let numbers = PersonNumbers::from_stored(
-            (0..100u32)
-                .map(|i| (uniform_key(i), i as i32))
-                .collect::<Vec<_>>()
-                .iter()
-                .map(|(k, n)| (k.as_str(), *n)),
-        )
-        .expect("consistent");
+        let numbers = numbered(100);
         let good = encoded(&numbers, "v1");
         let refused = |bytes: Vec<u8>, what: &str| match read(bytes) {
             Err(PersonNumberError::Damaged { message }) => {
