@@ -62,8 +62,8 @@ pub struct IngestOptions<'a> {
 }
 
 /// A numbering smaller than this is read from its table without a copy: the copy pays from
-/// a few hundred thousand persons (a province's 15M keys: 2.6 s from the table, 0.3 s from
-/// the copy).
+/// a few hundred thousand persons (a province's 15M keys: 2.6 s from the table, about 1 s
+/// from the copy).
 pub const DEFAULT_NUMBERING_COPY_MIN: usize = 65_536;
 
 impl<'a> IngestOptions<'a> {

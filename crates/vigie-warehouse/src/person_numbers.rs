@@ -285,7 +285,6 @@ impl Warehouse {
     }
 }
 
-/// Adds the pairs of one batch (rows lacking a key or a number hold no pair).
 /// Adds the table's (key, number) pairs to `stored` — those numbered `from` or higher,
 /// when given — and returns how many were read. Read batch by batch: a national table
 /// holds tens of millions of keys.
@@ -330,6 +329,7 @@ pub(crate) async fn read_pairs(
     Ok(read)
 }
 
+/// Adds the pairs of one batch (rows lacking a key or a number hold no pair).
 fn add_pairs<'a>(
     stored: &mut StoredNumbers,
     keys: impl arrow::array::ArrayAccessor<Item = &'a str>,
