@@ -306,12 +306,25 @@ fn key_twice(a: u32, b: u32) -> PersonNumberError {
 fn directory(highs: impl Iterator<Item = u64>, bits: u32) -> Vec<u32> {
     let mut starts = vec![0u32; (1usize << bits) + 1];
     for high in highs {
-        starts[bucket(high << SEGMENT_BITS, bits) + 1] += 1;
+        count_in_directory(&mut starts, high, bits);
     }
-    for b in 1..starts.len() {
-        starts[b] += starts[b - 1];
-    }
+    accumulate(&mut starts);
     starts
+}
+
+/// Counts a prefix whose first word is `high` in a directory being built (its bucket's
+/// count is kept one slot further, so that [`accumulate`] turns counts into starts).
+fn count_in_directory(counts: &mut [u32], high: u64, bits: u32) {
+    if let Some(count) = counts.get_mut(bucket(high << SEGMENT_BITS, bits) + 1) {
+        *count += 1;
+    }
+}
+
+/// Turns a directory's counts into bucket starts (running sums).
+fn accumulate(counts: &mut [u32]) {
+    for b in 1..counts.len() {
+        counts[b] += counts[b - 1];
+    }
 }
 
 /// The directory bucket of a prefix whose first word, less the bits already used, is

@@ -23,7 +23,7 @@
 
 use super::{
     Entries, KeyPrefix, PersonNumberError, PersonNumbers, SEGMENTS, Segment, SortedNumbers,
-    StoredEntry, bucket, directory_bits, segment_of,
+    StoredEntry, accumulate, count_in_directory, directory_bits, segment_of,
 };
 
 const MAGIC: &[u8; 8] = b"VIGIEPN1";
@@ -148,7 +148,7 @@ pub(super) fn decode(bytes: bytes::Bytes) -> Result<Decoded, PersonNumberError> 
             segments.push(close_segment(&records, segment_from, i, &mut starts));
             segment_from = i;
         }
-        starts[bucket(high << super::SEGMENT_BITS, bits) + 1] += 1;
+        count_in_directory(&mut starts, high, bits);
     }
     while segments.len() < SEGMENTS {
         segments.push(close_segment(&records, segment_from, count, &mut starts));
@@ -166,13 +166,9 @@ pub(super) fn decode(bytes: bytes::Bytes) -> Result<Decoded, PersonNumberError> 
 }
 
 /// The segment of entries `from..to`, whose bucket counts are `counts` (reset for the next).
-fn close_segment(records: &bytes::Bytes, from: usize, to: usize, counts: &mut [u32]) -> Segment {
-    let mut starts = vec![0u32; counts.len()];
-    let mut total = 0u32;
-    for (start, count) in starts.iter_mut().zip(counts.iter_mut()) {
-        total += std::mem::take(count);
-        *start = total;
-    }
+fn close_segment(records: &bytes::Bytes, from: usize, to: usize, counts: &mut Vec<u32>) -> Segment {
+    let mut starts = std::mem::replace(counts, vec![0u32; counts.len()]);
+    accumulate(&mut starts);
     Segment {
         entries: Entries::Encoded(records.slice(from * RECORD_BYTES..to * RECORD_BYTES)),
         starts,
@@ -350,24 +346,16 @@ mod tests {
         assert_eq!(later.get(&uniform_key(301)), Some(301));
         assert_eq!((later.len(), later.encoded_len()), (302, 300));
         assert_eq!(later.number(&uniform_key(999)), Ok(302));
-        match with(&[(uniform_key(5), 300)]) {
-            Err(PersonNumberError::Inconsistent { message }) => {
-                assert!(message.contains("numbers 5 and 300"), "{message}")
-            }
-            other => panic!(
-                "a key of the copy stored again: {:?}",
-                other.map(|n| n.len())
-            ),
-        }
-        match with(&[(uniform_key(400), 5)]) {
-            Err(PersonNumberError::Inconsistent { message }) => {
-                assert!(message.contains("given to two keys"), "{message}")
-            }
-            other => panic!(
-                "a number of the copy given again: {:?}",
-                other.map(|n| n.len())
-            ),
-        }
+        let inconsistent =
+            |result: Result<PersonNumbers, PersonNumberError>, what: &str| match result {
+                Err(PersonNumberError::Inconsistent { message }) => {
+                    assert!(message.contains(what), "{message}")
+                }
+                other => panic!("{what}: {:?}", other.map(|n| n.len())),
+            };
+        // A key of the copy stored again since; a number of the copy given again.
+        inconsistent(with(&[(uniform_key(5), 300)]), "numbers 5 and 300");
+        inconsistent(with(&[(uniform_key(400), 5)]), "given to two keys");
     }
 
     #[test]
