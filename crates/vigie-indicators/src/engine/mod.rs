@@ -393,7 +393,7 @@ async fn compute_rows(
             // it. They join the whole registry; quarters and months, whose events name
             // few persons, join the persons narrowed to them.
             let persons = meta.period != PeriodType::Year;
-            narrow::restrict_events(ctx, from, narrowed, persons).await?;
+            narrow::restrict_events(ctx, from, narrowed, persons, strata).await?;
             narrowed = Some(from);
             info!(
                 %from,

@@ -96,31 +96,79 @@ pub(super) async fn register_person_view(
     // 64-character keys were most of what it copied. The evaluation, which orders persons
     // by key, reads `person__keyed`: the registry's columns as `person` shows them, and the
     // key.
-    let registry_columns: Vec<String> = provider
-        .schema()
+    let registry_columns = columns_but_key(provider.schema().as_ref());
+    ctx.register_table(REGISTRY, provider).map_err(internal)?;
+    let keyed = format!(
+        "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM {REGISTRY} AS p",
+        registry_select(run, &registry_columns).join(", ")
+    );
+    run_sql(ctx, "person", &keyed).await?;
+    let view = format!(
+        "CREATE VIEW person AS {}",
+        person_sql(run, &registry_columns, REGISTRY)
+    );
+    run_sql(ctx, "person", &view).await?;
+    statements.push_str(&view);
+    Ok(statements)
+}
+
+/// The registry as the warehouse stores it, under the `person` view.
+const REGISTRY: &str = "person__registry";
+
+/// The registry's columns but the pseudonymous key.
+fn columns_but_key(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String> {
+    schema
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .filter(|c| c != "person_key")
-        .collect();
-    ctx.register_table("person__registry", provider)
-        .map_err(internal)?;
-    let mut select = Vec::new();
-    for c in &registry_columns {
-        let blank = run
-            .blanked()
-            .any(|d| d.source == StratumSource::Person(c.clone()));
-        select.push(if blank {
-            format!("CAST(NULL AS VARCHAR) AS \"{c}\"")
-        } else {
-            format!("p.\"{c}\"")
-        });
+        .collect()
+}
+
+/// `person`'s query over some of the registry's rows: `registry` is a table or a
+/// parenthesised query with the registry's columns (a recompute narrows the registry to the
+/// persons it needs before looking their strata up: see `narrow`). None when the session's
+/// `person` is the stored table itself (no registry registered under the view).
+pub(super) async fn person_sql_over(
+    ctx: &SessionContext,
+    run: &StrataRun,
+    registry: impl FnOnce(&str) -> String,
+) -> Result<Option<String>, IndicatorError> {
+    let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
+    if !ctx.table_exist(REGISTRY).map_err(internal)? {
+        return Ok(None);
     }
-    let keyed = format!(
-        "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM person__registry AS p",
-        select.join(", ")
-    );
-    run_sql(ctx, "person", &keyed).await?;
+    let provider = ctx.table_provider(REGISTRY).await.map_err(internal)?;
+    let registry_columns = columns_but_key(provider.schema().as_ref());
+    Ok(Some(person_sql(
+        run,
+        &registry_columns,
+        &registry(REGISTRY),
+    )))
+}
+
+/// The registry's columns as `person` shows them: governed ones the run does not enable
+/// blanked.
+fn registry_select(run: &StrataRun, registry_columns: &[String]) -> Vec<String> {
+    registry_columns
+        .iter()
+        .map(|c| {
+            let blank = run
+                .blanked()
+                .any(|d| d.source == StratumSource::Person(c.clone()));
+            if blank {
+                format!("CAST(NULL AS VARCHAR) AS \"{c}\"")
+            } else {
+                format!("p.\"{c}\"")
+            }
+        })
+        .collect()
+}
+
+/// `person`'s query: the registry rows of `registry` (aliased `p`) with one column per
+/// declared stratum looked up elsewhere.
+fn person_sql(run: &StrataRun, registry_columns: &[String], registry: &str) -> String {
+    let mut select = registry_select(run, registry_columns);
     let mut joins = Vec::new();
     for (i, d) in run.strata.decls.iter().enumerate() {
         let (table, key, attribute) = match &d.source {
@@ -158,14 +206,11 @@ pub(super) async fn register_person_view(
             lit(attribute)
         ));
     }
-    let view = format!(
-        "CREATE VIEW person AS SELECT {} FROM person__registry AS p {}",
+    format!(
+        "SELECT {} FROM {registry} AS p {}",
         select.join(", "),
         joins.join(" ")
-    );
-    run_sql(ctx, "person", &view).await?;
-    statements.push_str(&view);
-    Ok(statements)
+    )
 }
 
 /// The groups `population_month` is made of: persons by team, sex, language, rurality,
