@@ -7,7 +7,7 @@
 //! is above the threshold is held too: much of it would be lost. Changes of fewer than
 //! `guards.min_rows` records never hold a file.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use datafusion::prelude::SessionContext;
 use vigie_ingest::FileOutcome;
@@ -22,10 +22,16 @@ use crate::error::PipelineError;
 pub(crate) struct ReplacedRows(HashMap<(&'static str, String, Option<String>), u64>);
 
 impl ReplacedRows {
-    /// Counts the rows of every `replace` source in the warehouse snapshot of `ctx`.
+    /// Counts the rows of every `replace` source in the warehouse snapshot of `ctx` that the
+    /// files to load may replace: for a source replaced by month, the months in
+    /// `declared_months` (what its files' names declare: the only months [`Self::changes`]
+    /// compares), and rows without a month. A weekly load replacing one month of a
+    /// hospital's three years read the other 35 months' partitions too (0.5-0.9 s at
+    /// province scale).
     pub async fn read(
         ctx: &SessionContext,
         sources: &[&SourceSpec],
+        declared_months: &HashMap<String, BTreeSet<String>>,
     ) -> Result<Self, PipelineError> {
         let mut rows = ReplacedRows::default();
         for source in sources {
@@ -37,8 +43,23 @@ impl ReplacedRows {
                 let by_month =
                     period == ReplacePeriod::Month && entity.event_date_field().is_some();
                 let sql = if by_month {
+                    let months: Vec<String> = declared_months
+                        .get(&source.source)
+                        .into_iter()
+                        .flatten()
+                        .map(|m| quote(m))
+                        .collect();
+                    let months = if months.is_empty() {
+                        "event_month IS NULL".to_string()
+                    } else {
+                        format!(
+                            "(event_month IN ({}) OR event_month IS NULL)",
+                            months.join(", ")
+                        )
+                    };
                     format!(
-                        "SELECT event_month, count(*) FROM {table} WHERE _source = {} GROUP BY event_month",
+                        "SELECT event_month, count(*) FROM {table} WHERE _source = {} AND {months} \
+                         GROUP BY event_month",
                         quote(&source.source)
                     )
                 } else {

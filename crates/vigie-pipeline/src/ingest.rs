@@ -480,7 +480,16 @@ async fn read_what_jobs_compare_with(
             .map(|j| j.source.as_ref())
             .collect()
     };
-    let replaced = ReplacedRows::read(&ctx, &sources_with_jobs).await?;
+    let mut declared_months: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for job in jobs.iter().filter(|j| j.fresh || j.release) {
+        if let Some(period) = &job.period {
+            declared_months
+                .entry(job.source.source.clone())
+                .or_default()
+                .extend(period.month_keys());
+        }
+    }
+    let replaced = ReplacedRows::read(&ctx, &sources_with_jobs, &declared_months).await?;
     let mut loaded: HashMap<String, SharedRecords> = HashMap::new();
     for source in &sources_with_jobs {
         if let Some(records) = loaded_records(&ctx, source).await? {
