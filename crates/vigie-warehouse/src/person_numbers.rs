@@ -111,28 +111,27 @@ impl Warehouse {
     /// Each with the columns it lacks.
     pub async fn outdated_tables(&self) -> Result<Vec<(Entity, u64, Vec<String>)>, WarehouseError> {
         let snapshot = self.snapshot(None).await?;
-        let mut out = Vec::new();
-        for entity in Entity::ALL {
-            let Some(&version) = snapshot.tables.get(entity.table_name()) else {
-                continue;
-            };
-            let url = self.table_url(entity.table_name())?;
-            let Some(table) = open_at(&url, Some(version)).await? else {
-                continue;
-            };
-            let stored = table.snapshot().map_err(delta_err(&url))?.schema();
-            let missing: Vec<String> = entity
-                .schema()
-                .fields()
-                .iter()
-                .filter(|f| stored.field(f.name()).is_none())
-                .map(|f| f.name().clone())
-                .collect();
-            if !missing.is_empty() {
-                out.push((entity, version, missing));
-            }
-        }
-        Ok(out)
+        // Opened together (see `session`): every load and compute asks.
+        let checked = futures::future::try_join_all(Entity::ALL.into_iter().filter_map(|entity| {
+            let version = *snapshot.tables.get(entity.table_name())?;
+            Some(async move {
+                let url = self.table_url(entity.table_name())?;
+                let Some(table) = open_at(&url, Some(version)).await? else {
+                    return Ok(None);
+                };
+                let stored = table.snapshot().map_err(delta_err(&url))?.schema();
+                let missing: Vec<String> = entity
+                    .schema()
+                    .fields()
+                    .iter()
+                    .filter(|f| stored.field(f.name()).is_none())
+                    .map(|f| f.name().clone())
+                    .collect();
+                Ok::<_, WarehouseError>((!missing.is_empty()).then_some((entity, version, missing)))
+            })
+        }))
+        .await?;
+        Ok(checked.into_iter().flatten().collect())
     }
 
     /// Brings every table written in an earlier layout to the current one (see the module

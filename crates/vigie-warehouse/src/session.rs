@@ -110,17 +110,26 @@ impl Warehouse {
             MANIFEST_TABLE.to_string(),
             Some(crate::manifest::manifest_schema()),
         ));
-        for (name, schema) in names {
+        // Opened together: each opening replays its table's log, and one after the other
+        // they were a fifth of a second of every command (thirteen tables at province
+        // scale).
+        let opened = futures::future::try_join_all(names.into_iter().map(|(name, schema)| {
             let version = if name == MANIFEST_TABLE {
                 snapshot.manifest_version
             } else {
                 snapshot.tables.get(&name).copied()
             };
-            let url = self.table_url(&name)?;
-            let table = match version {
-                Some(v) => open_at(&url, Some(v)).await?,
-                None => None,
-            };
+            async move {
+                let url = self.table_url(&name)?;
+                let table = match version {
+                    Some(v) => open_at(&url, Some(v)).await?,
+                    None => None,
+                };
+                Ok::<_, WarehouseError>((name, schema, url, table))
+            }
+        }))
+        .await?;
+        for (name, schema, url, table) in opened {
             match table {
                 Some(table) => {
                     let err = |source| WarehouseError::Delta {
@@ -145,12 +154,19 @@ impl Warehouse {
         }
         // Derived tables are not loads, and the key-to-number table only grows (see
         // `person_numbers`): they are read at their latest version, when present.
-        for name in DERIVED_TABLES
-            .into_iter()
-            .chain([vigie_model::PERSON_NUMBER, "worklist_export_audit"])
-        {
-            let url = self.table_url(name)?;
-            if let Some(table) = open_at(&url, None).await? {
+        let derived = futures::future::try_join_all(
+            DERIVED_TABLES
+                .into_iter()
+                .chain([vigie_model::PERSON_NUMBER, "worklist_export_audit"])
+                .map(|name| async move {
+                    let url = self.table_url(name)?;
+                    let table = open_at(&url, None).await?;
+                    Ok::<_, WarehouseError>((name, url, table))
+                }),
+        )
+        .await?;
+        for (name, url, table) in derived {
+            if let Some(table) = table {
                 let err = |source| WarehouseError::Delta {
                     table: url.to_string(),
                     source,
