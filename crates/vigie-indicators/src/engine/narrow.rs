@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use datafusion::prelude::SessionContext;
 
-use super::person_view::{StrataRun, person_sql_over};
+use super::person_view::{REGISTRY, StrataRun, person_sql_over};
 use super::session::run_sql;
 use crate::error::IndicatorError;
 
@@ -103,7 +103,7 @@ pub(super) async fn restrict_events(
         // with the bare registry).
         let from_registry = source == "person__whole";
         let over_registry = if from_registry {
-            person_sql_over(ctx, strata, kept).await?
+            person_sql_over(ctx, strata, &kept(REGISTRY)).await?
         } else {
             None
         };

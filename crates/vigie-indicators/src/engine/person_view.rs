@@ -113,7 +113,7 @@ pub(super) async fn register_person_view(
 }
 
 /// The registry as the warehouse stores it, under the `person` view.
-const REGISTRY: &str = "person__registry";
+pub(super) const REGISTRY: &str = "person__registry";
 
 /// The registry's columns but the pseudonymous key.
 fn columns_but_key(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String> {
@@ -125,14 +125,14 @@ fn columns_but_key(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String>
         .collect()
 }
 
-/// `person`'s query over some of the registry's rows: `registry` is a table or a
-/// parenthesised query with the registry's columns (a recompute narrows the registry to the
-/// persons it needs before looking their strata up: see `narrow`). None when the session's
-/// `person` is the stored table itself (no registry registered under the view).
+/// `person`'s query over some of the registry's rows: `registry` is a parenthesised query
+/// over [`REGISTRY`] with its columns (a recompute narrows the registry to the persons it
+/// needs before looking their strata up: see `narrow`). None when the session's `person`
+/// is the stored table itself (no registry registered under the view).
 pub(super) async fn person_sql_over(
     ctx: &SessionContext,
     run: &StrataRun,
-    registry: impl FnOnce(&str) -> String,
+    registry: &str,
 ) -> Result<Option<String>, IndicatorError> {
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     if !ctx.table_exist(REGISTRY).map_err(internal)? {
@@ -140,11 +140,7 @@ pub(super) async fn person_sql_over(
     }
     let provider = ctx.table_provider(REGISTRY).await.map_err(internal)?;
     let registry_columns = columns_but_key(provider.schema().as_ref());
-    Ok(Some(person_sql(
-        run,
-        &registry_columns,
-        &registry(REGISTRY),
-    )))
+    Ok(Some(person_sql(run, &registry_columns, registry)))
 }
 
 /// The registry's columns as `person` shows them: governed ones the run does not enable
