@@ -19,8 +19,6 @@
 //! entries each, so a lookup costs about what a hash probe does, and takes no lock: only
 //! keys new to the load go through the mutex.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::Int32Array;
@@ -31,6 +29,9 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
 mod encoded;
+mod given;
+
+use given::{GivenKeys, SharedKeys};
 
 /// Name of the warehouse table mapping each pseudonymous key to its number, and of the
 /// column carrying the number on every row that names a person.
@@ -74,33 +75,6 @@ pub enum PersonNumberError {
 struct KeyPrefix {
     high: u64,
     low: u64,
-}
-
-impl Hash for KeyPrefix {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // Uniform already: the low half is the hash (see `PrefixHasher`).
-        let low = self.low;
-        state.write_u64(low);
-    }
-}
-
-/// Passes a uniform 64-bit value through as its own hash.
-#[derive(Default)]
-struct PrefixHasher(u64);
-
-impl Hasher for PrefixHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only reached if a key type other than `KeyPrefix` were hashed: fold the bytes.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// The 32 bytes of a pseudonymous key, checked to be 64 hexadecimal digits (either case).
@@ -151,8 +125,6 @@ fn prefix_of(bytes: &KeyBytes) -> KeyPrefix {
         low: word(8),
     }
 }
-
-type PrefixMap = HashMap<KeyPrefix, u32, BuildHasherDefault<PrefixHasher>>;
 
 /// One stored key's prefix and its number: 20 bytes.
 #[derive(Debug, Clone, Copy)]
@@ -339,14 +311,36 @@ fn bucket(high: u64, bits: u32) -> usize {
 
 /// What a load adds to the stored numbering, behind the mutex.
 struct Inner {
-    /// Keys numbered during this load.
-    numbers: PrefixMap,
-    /// The next number to give.
-    next: u32,
-    /// Keys numbered since the last [`PersonNumbers::take_new`], in number order from
-    /// `new_from`.
-    new_keys: Vec<KeyBytes>,
+    /// Keys numbered during this load, in number order from `first`.
+    given: GivenKeys,
+    /// The number of the load's first new key.
+    first: u32,
+    /// The first number not yet handed out by [`PersonNumbers::take_new`].
     new_from: u32,
+}
+
+impl Inner {
+    fn starting_at(first: u32) -> Self {
+        Inner {
+            given: GivenKeys::default(),
+            first,
+            new_from: first,
+        }
+    }
+
+    /// The next number to give (numbers stay below 2³¹: see [`PersonNumbers::number`]).
+    fn next(&self) -> u32 {
+        self.first + self.given.len() as u32
+    }
+
+    /// Keys numbered during this load before `number`, in number order, with their numbers.
+    fn given_before(&self, number: u32) -> impl Iterator<Item = (KeyPrefix, u32)> + '_ {
+        let to = number.saturating_sub(self.first) as usize;
+        self.given
+            .range(0, to)
+            .zip(self.first..)
+            .map(|(key, n)| (prefix_of(key), n))
+    }
 }
 
 /// The numbering of one load: the numbers already stored, plus those given during the load.
@@ -371,7 +365,7 @@ pub struct NewNumbers {
     /// The number of the first key; the others follow.
     pub first: u32,
     /// The keys, in number order.
-    keys: Vec<KeyBytes>,
+    keys: SharedKeys,
 }
 
 /// Rows per batch when the new numbers are written.
@@ -399,7 +393,7 @@ impl NewNumbers {
 
     /// The rows of keys `from..to`.
     fn batch(&self, from: usize, to: usize) -> Result<RecordBatch, ArrowError> {
-        let keys = &self.keys[from..to];
+        let keys = self.keys.range(from, to);
         let numbers = (from..to)
             .map(|i| {
                 u32::try_from(i)
@@ -411,7 +405,8 @@ impl NewNumbers {
                     })
             })
             .collect::<Result<Int32Array, _>>()?;
-        let mut text = arrow::array::StringBuilder::with_capacity(keys.len(), keys.len() * 64);
+        let rows = to.saturating_sub(from);
+        let mut text = arrow::array::StringBuilder::with_capacity(rows, rows * 64);
         let mut hex = [0u8; 64];
         for key in keys {
             text.append_value(hex_of(key, &mut hex));
@@ -431,7 +426,7 @@ impl NewNumbers {
 
     /// Whether no number was given.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.len() == 0
     }
 
     /// How many numbers were given.
@@ -444,7 +439,7 @@ impl NewNumbers {
     fn pairs(&self) -> impl Iterator<Item = (String, u32)> + '_ {
         let mut hex = [0u8; 64];
         self.keys
-            .iter()
+            .range(0, self.keys.len())
             .zip(self.first..)
             .map(move |(k, n)| (hex_of(k, &mut hex).to_string(), n))
     }
@@ -577,12 +572,7 @@ impl StoredNumbers {
         Ok(PersonNumbers {
             stored,
             encoded,
-            inner: Mutex::new(Inner {
-                numbers: PrefixMap::default(),
-                next: self.next,
-                new_keys: Vec::new(),
-                new_from: self.next,
-            }),
+            inner: Mutex::new(Inner::starting_at(self.next)),
         })
     }
 }
@@ -599,12 +589,7 @@ impl PersonNumbers {
         PersonNumbers {
             stored: Vec::new(),
             encoded: 0,
-            inner: Mutex::new(Inner {
-                numbers: PrefixMap::default(),
-                next: 0,
-                new_keys: Vec::new(),
-                new_from: 0,
-            }),
+            inner: Mutex::new(Inner::starting_at(0)),
         }
     }
 
@@ -647,38 +632,41 @@ impl PersonNumbers {
             return Ok(n);
         }
         let mut inner = self.lock();
-        if let Some(n) = inner.numbers.get(&prefix) {
-            return Ok(*n);
+        if let Some(position) = inner.given.find(&prefix) {
+            return Ok(inner.first + position as u32);
         }
-        let n = inner.next;
+        let n = inner.next();
         if n > i32::MAX as u32 {
             return Err(PersonNumberError::Exhausted);
         }
-        inner.next = n + 1;
-        inner.numbers.insert(prefix, n);
-        inner.new_keys.push(bytes);
+        inner.given.push(bytes);
         Ok(n)
     }
 
     /// The number `key` already has, without giving one.
     pub fn get(&self, key: &str) -> Option<u32> {
         let prefix = prefix_of(&key_bytes(key).ok()?);
-        self.stored_number(&prefix)
-            .or_else(|| self.lock().numbers.get(&prefix).copied())
+        self.stored_number(&prefix).or_else(|| {
+            let inner = self.lock();
+            inner
+                .given
+                .find(&prefix)
+                .map(|position| inner.first + position as u32)
+        })
     }
 
     /// The numbers given since the previous call (or since the stored ones were read).
     pub fn take_new(&self) -> NewNumbers {
         let mut inner = self.lock();
-        let keys = std::mem::take(&mut inner.new_keys);
         let first = inner.new_from;
-        inner.new_from = inner.next;
+        let keys = inner.given.share((first - inner.first) as usize);
+        inner.new_from = inner.next();
         NewNumbers { first, keys }
     }
 
     /// Persons numbered so far.
     pub fn len(&self) -> usize {
-        self.stored.iter().map(SortedNumbers::len).sum::<usize>() + self.lock().numbers.len()
+        self.stored.iter().map(SortedNumbers::len).sum::<usize>() + self.lock().given.len()
     }
 
     /// Whether nobody is numbered yet.

@@ -248,13 +248,8 @@ impl PersonNumbers {
         let mut given: Vec<Vec<StoredEntry>> = (0..SEGMENTS).map(|_| Vec::new()).collect();
         {
             let inner = self.lock();
-            for (prefix, &number) in &inner.numbers {
-                if number < inner.new_from {
-                    given[segment_of(prefix.high)].push(StoredEntry {
-                        prefix: *prefix,
-                        number,
-                    });
-                }
+            for (prefix, number) in inner.given_before(inner.new_from) {
+                given[segment_of(prefix.high)].push(StoredEntry { prefix, number });
             }
         }
         let stored: usize = self.stored.iter().map(SortedNumbers::len).sum();
