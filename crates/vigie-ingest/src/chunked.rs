@@ -17,12 +17,14 @@
 //! than two parts are read whole, as before.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use vigie_model::config::{CsvDialect, SourceSpec};
 
 use crate::batch::EntityBatches;
 use crate::compile::{CompiledSource, compile};
+use crate::dedup::{SeenRun, repeats_across};
 use crate::error::{FileFailure, FileRejection};
 use crate::file::{
     BatchFailure, FileContext, FileOutcome, State, batch_failure, finish, provenance,
@@ -119,8 +121,14 @@ pub(crate) fn plan(
     })
 }
 
-/// What reading one part gave: its state, how reading ended, how its quarantine spill closed.
-type PartRead<'a> = (State<'a>, Result<(), ReadError>, Result<(), FileFailure>);
+/// What reading one part gave: its state, how reading ended, how its quarantine spill closed,
+/// and the records it accepted, sorted by fingerprint.
+type PartRead<'a> = (
+    State<'a>,
+    Result<(), ReadError>,
+    Result<(), FileFailure>,
+    SeenRun,
+);
 
 /// Reads the parts of `data` on as many threads and joins them (see the module docs).
 pub(crate) fn ingest(
@@ -138,42 +146,64 @@ pub(crate) fn ingest(
         ..*ctx
     };
     let part_ctx = &part_ctx;
-    let read: Vec<PartRead<'_>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plan
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, &(start, end, first_line))| {
-                let (compiled, part) = if i == 0 {
-                    (None, CsvPart::WHOLE)
-                } else {
-                    (
-                        Some(plan.compiled.clone()),
-                        CsvPart {
-                            first_line,
-                            fields: Some(plan.fields),
-                        },
-                    )
-                };
-                let bytes = &body[start..end];
-                scope.spawn(move || {
-                    let mut state = State::new(spec, part_ctx, compiled);
-                    let result = read_csv_records(bytes, dialect, &part, |r| state.record(r));
-                    let closed = state.close_spill();
-                    (state, result, closed)
+    // As many parts are read at once as there are cores, not every part at once: a part
+    // being read holds its records' fingerprints in a hash map and its rows up to its spill
+    // share, a part read holds only its sorted fingerprints (a national registry's eight
+    // parts read at once held 1.1 GB of maps).
+    let workers = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .clamp(1, plan.parts.len().max(1));
+    let next_part = AtomicUsize::new(0);
+    let read_part = |i: usize, (start, end, first_line): (usize, usize, u64)| {
+        let (compiled, part) = if i == 0 {
+            (None, CsvPart::WHOLE)
+        } else {
+            (
+                Some(plan.compiled.clone()),
+                CsvPart {
+                    first_line,
+                    fields: Some(plan.fields),
+                },
+            )
+        };
+        let bytes = &body[start..end];
+        let mut state = State::new(spec, part_ctx, compiled);
+        let result = read_csv_records(bytes, dialect, &part, |r| state.record(r));
+        let closed = state.close_spill();
+        let seen = std::mem::take(&mut state.seen).into_run();
+        (state, result, closed, seen)
+    };
+    let mut read: Vec<(usize, PartRead<'_>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next_part.fetch_add(1, Ordering::Relaxed);
+                        let Some(&range) = plan.parts.get(i) else {
+                            break done;
+                        };
+                        done.push((i, read_part(i, range)));
+                    }
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(done) => done,
+        let mut all = Vec::with_capacity(plan.parts.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(done) => all.extend(done),
                 // A parser crash is a bug of ours: handed on to the caller, which keeps
                 // the file pending, as for a file read whole.
                 Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+            }
+        }
+        all
     });
+    read.sort_unstable_by_key(|(i, _)| *i);
+    let (read, runs): (Vec<_>, Vec<SeenRun>) = read
+        .into_iter()
+        .map(|(_, (state, result, closed, seen))| ((state, result, closed), seen))
+        .unzip();
     let mut parts = Vec::with_capacity(read.len());
     for (state, result, closed) in read {
         closed?;
@@ -212,23 +242,36 @@ pub(crate) fn ingest(
         joined.outcome.rows_read = rows_read;
         return finish(joined, Err(error), spec, ctx, data);
     }
-    for part in parts {
-        join(&mut joined, part, spec, ctx, rows_read)?;
+    // Records of a part repeating one of an earlier part, by the part they are in.
+    let first_lines: Vec<u64> = plan.parts.iter().map(|&(_, _, line)| line).collect();
+    let mut repeats_of: Vec<HashMap<u64, u64>> = vec![HashMap::new(); first_lines.len()];
+    for (line, earlier) in repeats_across(&runs) {
+        let part = first_lines
+            .partition_point(|&first| first <= line)
+            .saturating_sub(1);
+        if let Some(repeats) = repeats_of.get_mut(part) {
+            repeats.insert(line, earlier);
+        }
+    }
+    drop(runs);
+    for (part, repeats) in parts.zip(repeats_of.into_iter().skip(1)) {
+        join(&mut joined, part, repeats, spec, ctx, rows_read)?;
     }
     finish(joined, Ok(()), spec, ctx, data)
 }
 
-/// Adds a later part to what the earlier parts gave, its repeats of their records rejected.
-/// `rows_read` is the file's, for the accounting of a file rejected while joining.
+/// Adds a later part to what the earlier parts gave, its repeats of their records rejected:
+/// `repeats` maps each of its lines repeating an earlier part's record to the earliest line
+/// of that record. `rows_read` is the file's, for the accounting of a file rejected while
+/// joining.
 fn join(
     joined: &mut State<'_>,
     part: State<'_>,
+    repeats: HashMap<u64, u64>,
     spec: &SourceSpec,
     ctx: &FileContext<'_>,
     rows_read: u64,
 ) -> Result<(), FileFailure> {
-    // line -> the earlier line it repeats.
-    let repeats: HashMap<u64, u64> = joined.seen.absorb_later(part.seen).into_iter().collect();
     let drop_lines: HashSet<u64> = repeats.keys().copied().collect();
     let mut keys: HashMap<u64, Option<String>> = HashMap::new();
     for (entity, batches) in part.outcome.entities {
