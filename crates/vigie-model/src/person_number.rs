@@ -333,13 +333,10 @@ impl Inner {
         self.first + self.given.len() as u32
     }
 
-    /// Keys numbered during this load before `number`, in number order, with their numbers.
-    fn given_before(&self, number: u32) -> impl Iterator<Item = (KeyPrefix, u32)> + '_ {
-        let to = number.saturating_sub(self.first) as usize;
-        self.given
-            .range(0, to)
-            .zip(self.first..)
-            .map(|(key, n)| (prefix_of(key), n))
+    /// The keys numbered during this load and handed out by [`PersonNumbers::take_new`]
+    /// (so written to the table), from the number `first`.
+    fn taken(&self) -> SharedKeys {
+        self.given.share(0, (self.new_from - self.first) as usize)
     }
 }
 
@@ -659,7 +656,9 @@ impl PersonNumbers {
     pub fn take_new(&self) -> NewNumbers {
         let mut inner = self.lock();
         let first = inner.new_from;
-        let keys = inner.given.share((first - inner.first) as usize);
+        let keys = inner
+            .given
+            .share((first - inner.first) as usize, usize::MAX);
         inner.new_from = inner.next();
         NewNumbers { first, keys }
     }

@@ -22,8 +22,9 @@
 //! reading, and numbers against the range of the `person_number` column.
 
 use super::{
-    Entries, KeyPrefix, PersonNumberError, PersonNumbers, SEGMENTS, Segment, SortedNumbers,
-    StoredEntry, accumulate, count_in_directory, directory_bits, segment_of,
+    Entries, KeyPrefix, PersonNumberError, PersonNumbers, SEGMENTS, Segment, SharedKeys,
+    SortedNumbers, StoredEntry, accumulate, count_in_directory, directory_bits, prefix_of,
+    segment_of,
 };
 
 const MAGIC: &[u8; 8] = b"VIGIEPN1";
@@ -179,8 +180,12 @@ fn close_segment(records: &bytes::Bytes, from: usize, to: usize, counts: &mut Ve
 /// the checksum (see [`PersonNumbers::encode`]).
 pub struct Encoding<'a> {
     layers: &'a [SortedNumbers],
-    /// Numbers this load gave and wrote to the table, by segment.
-    given: Vec<Vec<StoredEntry>>,
+    /// Keys this load gave numbers to and wrote to the table, from the number `first`.
+    given: SharedKeys,
+    first: u32,
+    /// The positions in `given` of each segment's keys (4 bytes a key, where entries would
+    /// take 20: a registry's first load gives forty million).
+    given_by_segment: Vec<Vec<u32>>,
     entries: u64,
     header: Option<Vec<u8>>,
     next_segment: usize,
@@ -209,7 +214,8 @@ impl Iterator for Encoding<'_> {
             let from = self.next_segment;
             let to = (from + SEGMENTS_PER_CHUNK).min(SEGMENTS);
             self.next_segment = to;
-            let (layers, given) = (self.layers, &self.given);
+            let (layers, given, first) = (self.layers, &self.given, self.first);
+            let given_by_segment = &self.given_by_segment;
             // Sorted in parallel, a segment each: a registry's first load gives millions.
             let parts: Vec<Vec<u8>> = (from..to)
                 .into_par_iter()
@@ -217,7 +223,19 @@ impl Iterator for Encoding<'_> {
                     let mut entries: Vec<StoredEntry> = layers
                         .iter()
                         .flat_map(|layer| layer.segment_entries(segment))
-                        .chain(given.get(segment).into_iter().flatten().copied())
+                        .chain(
+                            given_by_segment
+                                .get(segment)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|&p| {
+                                    let key = given.get(p as usize)?;
+                                    Some(StoredEntry {
+                                        prefix: prefix_of(key),
+                                        number: first + p,
+                                    })
+                                }),
+                        )
                         .collect();
                     entries.sort_unstable_by_key(|e| e.prefix);
                     let mut out = Vec::with_capacity(entries.len() * RECORD_BYTES);
@@ -245,15 +263,16 @@ impl PersonNumbers {
     /// out (those not taken yet are not in the table, so not in the copy either). `label`
     /// is given back on reading. Each chunk is a few segments: the whole is never held twice.
     pub fn encode<'a>(&'a self, label: &str) -> Encoding<'a> {
-        let mut given: Vec<Vec<StoredEntry>> = (0..SEGMENTS).map(|_| Vec::new()).collect();
-        {
+        let (given, first) = {
             let inner = self.lock();
-            for (prefix, number) in inner.given_before(inner.new_from) {
-                given[segment_of(prefix.high)].push(StoredEntry { prefix, number });
-            }
+            (inner.taken(), inner.first)
+        };
+        let mut given_by_segment: Vec<Vec<u32>> = (0..SEGMENTS).map(|_| Vec::new()).collect();
+        for (p, key) in given.range(0, given.len()).enumerate() {
+            given_by_segment[segment_of(prefix_of(key).high)].push(p as u32);
         }
         let stored: usize = self.stored.iter().map(SortedNumbers::len).sum();
-        let entries = (stored + given.iter().map(Vec::len).sum::<usize>()) as u64;
+        let entries = (stored + given.len()) as u64;
         let mut header = Vec::with_capacity(24 + label.len());
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&(label.len() as u32).to_le_bytes());
@@ -262,6 +281,8 @@ impl PersonNumbers {
         Encoding {
             layers: &self.stored,
             given,
+            first,
+            given_by_segment,
             entries,
             header: Some(header),
             next_segment: 0,

@@ -91,14 +91,18 @@ impl GivenKeys {
         (from..to.min(self.len)).filter_map(|p| key_at(&self.blocks, p))
     }
 
-    /// The keys from position `from` on, shared: only the blocks are counted again.
-    pub(super) fn share(&self, from: usize) -> SharedKeys {
-        let from = from.min(self.len);
-        let first_block = from / BLOCK_KEYS;
+    /// The keys at positions `from..to`, shared: only the blocks are counted again.
+    pub(super) fn share(&self, from: usize, to: usize) -> SharedKeys {
+        let to = to.min(self.len);
+        let from = from.min(to);
+        let blocks = self
+            .blocks
+            .get(from / BLOCK_KEYS..to.div_ceil(BLOCK_KEYS))
+            .unwrap_or_default();
         SharedKeys {
-            blocks: self.blocks.get(first_block..).unwrap_or_default().to_vec(),
+            blocks: blocks.to_vec(),
             skip: from % BLOCK_KEYS,
-            len: self.len - from,
+            len: to - from,
         }
     }
 }
@@ -130,6 +134,15 @@ impl SharedKeys {
 
     pub(super) fn len(&self) -> usize {
         self.len
+    }
+
+    /// The key at `i` in the run.
+    pub(super) fn get(&self, i: usize) -> Option<&KeyBytes> {
+        if i < self.len {
+            key_at(&self.blocks, self.skip + i)
+        } else {
+            None
+        }
     }
 
     /// The keys `from..to` of the run, in order.
@@ -211,7 +224,7 @@ mod tests {
         for i in 0..start {
             given.push(key(i));
         }
-        let shared = given.share(5);
+        let shared = given.share(5, usize::MAX);
         assert_eq!(shared.len(), start as usize - 5);
         // The block being filled is shared: the next keys go to a copy of it.
         for i in start..start + 10 {
@@ -221,7 +234,7 @@ mod tests {
         let handed: Vec<_> = shared.range(0, usize::MAX).copied().collect();
         let expected: Vec<_> = (5..start).map(key).collect();
         assert_eq!(handed, expected);
-        let later = given.share(start as usize);
+        let later = given.share(start as usize, usize::MAX);
         let later: Vec<_> = later.range(0, usize::MAX).copied().collect();
         assert_eq!(later, (start..start + 10).map(key).collect::<Vec<_>>());
         // And every key is still found where it was put.
@@ -229,5 +242,14 @@ mod tests {
             assert_eq!(given.find(&prefix_of(&key(i))), Some(i as usize));
         }
         assert_eq!(SharedKeys::from_keys((5..start).map(key).collect()), shared);
+        // A run ending inside a block, and one across a block's end.
+        let inner = given.share(3, 6);
+        assert_eq!(inner.len(), 3);
+        assert_eq!(inner.get(0), Some(&key(3)));
+        assert_eq!(inner.get(2), Some(&key(5)));
+        assert_eq!(inner.get(3), None);
+        let across = given.share(start as usize - 2, start as usize + 5);
+        let across: Vec<_> = across.range(0, usize::MAX).copied().collect();
+        assert_eq!(across, (start - 2..start + 5).map(key).collect::<Vec<_>>());
     }
 }
