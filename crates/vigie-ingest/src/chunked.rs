@@ -3,8 +3,8 @@
 //! A source that does not allow line breaks inside quoted fields (`format.multiline`, off by
 //! default) has exactly one record per line: a quoted line break rejects the file. Such a
 //! file splits at line breaks into parts that are read, validated, pseudonymised and staged
-//! to Parquet at the same time, each on its own thread, each knowing the line it starts at,
-//! so that line numbers in the quarantine and the manifest stay exact. The parts are then
+//! to Parquet by as many threads as there are cores, each part knowing the line it starts
+//! at, so that line numbers in the quarantine and the manifest stay exact. The parts are then
 //! joined in file order, which keeps every guarantee of a file read whole:
 //! - a fault that rejects the file whole is the one at the earliest line, as a reader going
 //!   through the file from its start would have met first (a stray quote in one part cannot
@@ -130,7 +130,8 @@ type PartRead<'a> = (
     SeenRun,
 );
 
-/// Reads the parts of `data` on as many threads and joins them (see the module docs).
+/// Reads the parts of `data`, as many at once as there are cores, and joins them (see the
+/// module docs).
 pub(crate) fn ingest(
     spec: &SourceSpec,
     ctx: &FileContext<'_>,
