@@ -13,6 +13,9 @@
 //!   its rows are taken out of its part's staged rows;
 //! - rows read = rows accepted + rows rejected, summed over the parts.
 //!
+//! The parts are read by byte ranges from where the file is (see `scan`): a file read in
+//! parts is never held whole, only the parts being read.
+//!
 //! Files with quoted line breaks allowed (`multiline: true`), without a header, or smaller
 //! than two parts are read whole, as before.
 
@@ -20,7 +23,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use vigie_model::config::{CsvDialect, SourceSpec};
+use vigie_model::config::{CsvDialect, FileFormat, SourceSpec};
 
 use crate::batch::EntityBatches;
 use crate::compile::{CompiledSource, compile};
@@ -29,17 +32,12 @@ use crate::error::{FileFailure, FileRejection};
 use crate::file::{
     BatchFailure, FileContext, FileOutcome, State, batch_failure, finish, provenance,
 };
-use crate::hostile::check_csv_bytes;
 use crate::quarantine::QuarantineRow;
-use crate::read::{CsvPart, ReadError, read_csv_records};
+use crate::read::{CsvPart, ReadError, count_records, read_csv_records};
+use crate::scan::{RangeSource, Scan, ScannedPart};
 
 /// Bytes per part by default: below this, a thread costs more than it saves.
 pub const DEFAULT_PART_BYTES: usize = 8 << 20;
-
-/// At most this many parts (and threads) per file.
-const MAX_PARTS: usize = 8;
-
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How a file is split.
 pub(crate) struct Plan {
@@ -47,77 +45,54 @@ pub(crate) struct Plan {
     compiled: CompiledSource,
     /// Fields of the header (every record has as many).
     fields: usize,
-    /// Length of the byte-order mark skipped.
+    /// Length of the byte-order mark, skipped at the start of the first part.
     bom: usize,
-    /// Each part: its byte range in the data after the mark, and the line it starts at.
-    pub(crate) parts: Vec<(usize, usize, u64)>,
+    /// Bytes in the file.
+    len: u64,
+    /// The parts, in file order.
+    pub(crate) parts: Vec<ScannedPart>,
 }
 
-fn next_line_start(body: &[u8], from: usize) -> Option<usize> {
-    body.get(from..)?
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| from + i + 1)
+/// Whether a file of `len` bytes in `format` is worth scanning to be read in parts (see the
+/// module docs): a file read in parts need not be held whole, so one this large is scanned
+/// as it streams in rather than read whole (see `scan`).
+pub fn reads_in_parts(format: &FileFormat, len: u64, ctx_part_bytes: usize) -> bool {
+    matches!(format, FileFormat::Csv(d) if !d.multiline && d.header)
+        && ctx_part_bytes > 0
+        && len >= 2 * ctx_part_bytes as u64
 }
 
-/// How to split `data`, or None when it is read whole (see the module docs). A file whose
-/// header does not bind to the spec, or whose bytes are not CSV text, is read whole too, so
-/// that its rejection is reported exactly as always.
+/// How to split a scanned file, or None when it is read whole (see the module docs). A
+/// file whose header does not bind to the spec, or whose bytes are not CSV text, is read
+/// whole too, so that its rejection is reported exactly as always.
 pub(crate) fn plan(
     spec: &SourceSpec,
     dialect: &CsvDialect,
     ctx: &FileContext<'_>,
-    data: &Bytes,
+    scan: &Scan,
 ) -> Option<Plan> {
-    let part_bytes = ctx.part_bytes;
-    if part_bytes == 0
-        || dialect.multiline
-        || !dialect.header
+    if !reads_in_parts(&spec.format, scan.len, ctx.part_bytes)
         || ctx.staging.is_none()
-        || data.len() < 2 * part_bytes
-        || check_csv_bytes(data).is_err()
+        || scan.read_whole
+        || scan.parts.len() < 2
     {
         return None;
     }
-    let bom = if data.starts_with(BOM) { BOM.len() } else { 0 };
-    let body = &data[bom..];
-    let header_end = next_line_start(body, 0)?;
+    let header_line = scan.header.as_deref()?;
     let mut header: Option<Vec<String>> = None;
-    read_csv_records(&body[..header_end], dialect, &CsvPart::WHOLE, |r| {
+    read_csv_records(header_line, dialect, &CsvPart::WHOLE, |r| {
         header.get_or_insert_with(|| r.cells.clone());
         Ok(())
     })
     .ok()?;
     let header = header?;
     let compiled = compile(spec, &header).ok()?;
-    let wanted = (body.len() / part_bytes).clamp(1, MAX_PARTS);
-    let mut starts = vec![0usize];
-    for i in 1..wanted {
-        let target = (body.len() * i / wanted).max(header_end);
-        match next_line_start(body, target.saturating_sub(1)) {
-            Some(next) if next > starts[starts.len() - 1] && next < body.len() => {
-                starts.push(next);
-            }
-            _ => {}
-        }
-    }
-    if starts.len() < 2 {
-        return None;
-    }
-    let mut parts = Vec::with_capacity(starts.len());
-    let mut line = 1u64;
-    let mut counted = 0usize;
-    for (i, &start) in starts.iter().enumerate() {
-        line += body[counted..start].iter().filter(|&&b| b == b'\n').count() as u64;
-        counted = start;
-        let end = starts.get(i + 1).copied().unwrap_or(body.len());
-        parts.push((start, end, line));
-    }
     Some(Plan {
         compiled,
         fields: header.len(),
-        bom,
-        parts,
+        bom: scan.bom,
+        len: scan.len,
+        parts: scan.parts.clone(),
     })
 }
 
@@ -130,16 +105,41 @@ type PartRead<'a> = (
     SeenRun,
 );
 
-/// Reads the parts of `data`, as many at once as there are cores, and joins them (see the
-/// module docs).
+/// The bytes of a part, read from `source` and checked against the scan (see `scan`): the
+/// byte-order mark taken off the first part.
+fn part_bytes(
+    source: &dyn RangeSource,
+    plan: &Plan,
+    i: usize,
+    part: &ScannedPart,
+) -> Result<Bytes, FileFailure> {
+    let bytes = source
+        .read_range(part.range.clone())
+        .map_err(FileFailure::Environment)?;
+    if bytes.len() as u64 != part.range.end - part.range.start
+        || crc32fast::hash(&bytes) != part.crc
+    {
+        return Err(FileFailure::Environment(format!(
+            "the file changed while it was read (bytes {}..{} of {} differ from those first read): it is probably still being written, and is read again at the next run",
+            part.range.start, part.range.end, plan.len
+        )));
+    }
+    Ok(if i == 0 {
+        bytes.slice(plan.bom.min(bytes.len())..)
+    } else {
+        bytes
+    })
+}
+
+/// Reads the parts of a file from `source`, as many at once as there are cores, and joins
+/// them (see the module docs).
 pub(crate) fn ingest(
     spec: &SourceSpec,
     ctx: &FileContext<'_>,
     dialect: &CsvDialect,
-    data: &Bytes,
+    source: &dyn RangeSource,
     plan: Plan,
 ) -> Result<FileOutcome, FileFailure> {
-    let body = &data[plan.bom..];
     // The file's rows held in memory stay bounded as if it were read whole: each part
     // spills after its share of them.
     let part_ctx = FileContext {
@@ -148,43 +148,52 @@ pub(crate) fn ingest(
     };
     let part_ctx = &part_ctx;
     // As many parts are read at once as there are cores, not every part at once: a part
-    // being read holds its records' fingerprints in a hash map and its rows up to its spill
-    // share, a part read holds only its sorted fingerprints (a national registry's eight
-    // parts read at once held 1.1 GB of maps).
+    // being read holds its bytes, its records' fingerprints in a hash map and its rows up to
+    // its spill share; a part read holds only its sorted fingerprints (a national registry's
+    // eight parts read at once held 1.1 GB of maps).
     let workers = std::thread::available_parallelism()
         .map_or(2, usize::from)
         .clamp(1, plan.parts.len().max(1));
     let next_part = AtomicUsize::new(0);
-    let read_part = |i: usize, (start, end, first_line): (usize, usize, u64)| {
+    let plan = &plan;
+    let read_part = |i: usize, scanned: &ScannedPart| -> Result<PartRead<'_>, FileFailure> {
         let (compiled, part) = if i == 0 {
             (None, CsvPart::WHOLE)
         } else {
             (
                 Some(plan.compiled.clone()),
                 CsvPart {
-                    first_line,
+                    first_line: scanned.first_line,
                     fields: Some(plan.fields),
                 },
             )
         };
-        let bytes = &body[start..end];
+        let bytes = part_bytes(source, plan, i, scanned)?;
         let mut state = State::new(spec, part_ctx, compiled);
-        let result = read_csv_records(bytes, dialect, &part, |r| state.record(r));
+        let result = read_csv_records(&bytes, dialect, &part, |r| state.record(r));
         let closed = state.close_spill();
         let seen = std::mem::take(&mut state.seen).into_run();
-        (state, result, closed, seen)
+        Ok((state, result, closed, seen))
     };
-    let mut read: Vec<(usize, PartRead<'_>)> = std::thread::scope(|scope| {
+    type Done<'a> = Vec<(usize, Result<PartRead<'a>, FileFailure>)>;
+    let mut read: Done<'_> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
                     loop {
                         let i = next_part.fetch_add(1, Ordering::Relaxed);
-                        let Some(&range) = plan.parts.get(i) else {
+                        let Some(scanned) = plan.parts.get(i) else {
                             break done;
                         };
-                        done.push((i, read_part(i, range)));
+                        let part = read_part(i, scanned);
+                        let failed = part.is_err();
+                        done.push((i, part));
+                        if failed {
+                            // The file stays pending: the other workers stop at their next
+                            // part.
+                            next_part.store(plan.parts.len(), Ordering::Relaxed);
+                        }
                     }
                 })
             })
@@ -201,15 +210,15 @@ pub(crate) fn ingest(
         all
     });
     read.sort_unstable_by_key(|(i, _)| *i);
-    let (read, runs): (Vec<_>, Vec<SeenRun>) = read
-        .into_iter()
-        .map(|(_, (state, result, closed, seen))| ((state, result, closed), seen))
-        .unzip();
-    let mut parts = Vec::with_capacity(read.len());
-    for (state, result, closed) in read {
+    let mut states = Vec::with_capacity(read.len());
+    let mut runs = Vec::with_capacity(read.len());
+    for (_, part) in read {
+        let (state, result, closed, seen) = part?;
         closed?;
-        parts.push((state, result));
+        states.push((state, result));
+        runs.push(seen);
     }
+    let mut parts = states;
     if let Some(message) = parts.iter_mut().find_map(|(s, _)| s.environment.take()) {
         return Err(FileFailure::Environment(message));
     }
@@ -241,10 +250,12 @@ pub(crate) fn ingest(
     };
     if let Some((_, error)) = earliest {
         joined.outcome.rows_read = rows_read;
-        return finish(joined, Err(error), spec, ctx, data);
+        return finish(joined, Err(error), ctx, || {
+            count_rows(source, plan, &spec.format)
+        });
     }
     // Records of a part repeating one of an earlier part, by the part they are in.
-    let first_lines: Vec<u64> = plan.parts.iter().map(|&(_, _, line)| line).collect();
+    let first_lines: Vec<u64> = plan.parts.iter().map(|p| p.first_line).collect();
     let mut repeats_of: Vec<HashMap<u64, u64>> = vec![HashMap::new(); first_lines.len()];
     for (line, earlier) in repeats_across(&runs) {
         let part = first_lines
@@ -258,7 +269,18 @@ pub(crate) fn ingest(
     for (part, repeats) in parts.zip(repeats_of.into_iter().skip(1)) {
         join(&mut joined, part, repeats, spec, ctx, rows_read)?;
     }
-    finish(joined, Ok(()), spec, ctx, data)
+    finish(joined, Ok(()), ctx, || 0)
+}
+
+/// The data rows of a file rejected whole, counted as a file read whole counts them (a
+/// stray quote there runs on past the part it is in). The file is read whole for this, once
+/// and only when it is rejected; a file that cannot be read again counts none (the rows the
+/// parse counted stand then).
+fn count_rows(source: &dyn RangeSource, plan: &Plan, format: &FileFormat) -> u64 {
+    source
+        .read_range(0..plan.len)
+        .map(|data| count_records(&data, format))
+        .unwrap_or(0)
 }
 
 /// Adds a later part to what the earlier parts gave, its repeats of their records rejected:

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use vigie_model::config::{FileFormat, SourceSpec};
 use vigie_model::{Entity, KeySource, PersonNumbers, PseudonymKey};
 
-use crate::{EntityData, FileContext, FileFailure, FileOutcome, ingest_file};
+use crate::scan::{RangeSource, Scanner};
+use crate::{EntityData, FileContext, FileFailure, FileOutcome, ingest_file, ingest_scanned};
 
 const SPEC: &str = r#"
 source: hospital_a_ed
@@ -92,12 +93,13 @@ fn extract(tweak: impl Fn(u64, String) -> String) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn run(
+/// `read` with a context for `spec`'s file, read in parts of `part_bytes` (0: whole).
+fn with_context<T>(
     spec: &SourceSpec,
-    data: &[u8],
     part_bytes: usize,
     staging: &std::path::Path,
-) -> Result<FileOutcome, FileFailure> {
+    read: impl FnOnce(&FileContext<'_>) -> T,
+) -> T {
     let key = PseudonymKey::load(&KeySource::Demo).expect("demo key");
     let numbers = PersonNumbers::new();
     let detector = vigie_model::IdentifierDetector::new(&spec.identifier_schemes());
@@ -116,7 +118,38 @@ fn run(
         loaded: None,
         identifiers: &detector,
     };
-    ingest_file(spec, &ctx, Bytes::copy_from_slice(data))
+    read(&ctx)
+}
+
+fn run(
+    spec: &SourceSpec,
+    data: &[u8],
+    part_bytes: usize,
+    staging: &std::path::Path,
+) -> Result<FileOutcome, FileFailure> {
+    with_context(spec, part_bytes, staging, |ctx| {
+        ingest_file(spec, ctx, Bytes::copy_from_slice(data))
+    })
+}
+
+/// `scanned` streamed in blocks of `block` bytes, then read by ranges from `source` (the
+/// same bytes, or the file as it became after the scan).
+fn run_scanned(
+    spec: &SourceSpec,
+    scanned: &[u8],
+    source: &dyn RangeSource,
+    part_bytes: usize,
+    block: usize,
+    staging: &std::path::Path,
+) -> Result<FileOutcome, FileFailure> {
+    let mut scanner = Scanner::new(scanned.len() as u64, part_bytes).with_hash();
+    for chunk in scanned.chunks(block) {
+        scanner.feed(chunk);
+    }
+    let scan = scanner.finish().expect("the whole file fed");
+    with_context(spec, part_bytes, staging, |ctx| {
+        ingest_scanned(spec, ctx, &scan, source)
+    })
 }
 
 /// Every accepted row, as text per column, in line order; and key -> number.
@@ -232,14 +265,15 @@ fn a_file_read_in_parts_gives_what_it_gives_read_whole() {
         loaded: None,
         identifiers: &detector,
     };
-    let plan = crate::chunked::plan(&spec, dialect, &probe, &Bytes::copy_from_slice(&data))
+    let scan = crate::scan::scan_bytes(&data, part_bytes);
+    let plan = crate::chunked::plan(&spec, dialect, &probe, &scan)
         .expect("a file this size is split");
     assert!(plan.parts.len() >= 5, "{} parts", plan.parts.len());
     // The faults fall in several parts.
     let part_of = |line: u64| {
         plan.parts
             .iter()
-            .rposition(|p| p.2 <= line)
+            .rposition(|p| p.first_line <= line)
             .expect("a part")
     };
     let faulty: std::collections::BTreeSet<usize> = expected_rejections()
@@ -325,6 +359,112 @@ fn a_broken_record_rejects_the_file_at_the_earliest_line_whichever_part_holds_it
         match run(&spec, &data, part_bytes, staging.path()) {
             Err(FileFailure::Rejected(rejection, _)) => assert_eq!(rejection.line, 1600),
             _ => panic!("part size {part_bytes}: the stray quote was not refused"),
+        }
+    }
+}
+
+/// The counts, the quarantine and the rows of a file read whole, to compare readings with.
+type Reading = ((u64, u64, u64), Vec<(u64, String)>, Vec<Vec<String>>);
+
+fn reading(outcome: FileOutcome) -> Reading {
+    let counts = (
+        outcome.rows_read,
+        outcome.rows_accepted,
+        outcome.rows_rejected,
+    );
+    let q = quarantine(&outcome);
+    (counts, q, rows(outcome).0)
+}
+
+#[test]
+fn a_file_streamed_then_read_by_ranges_in_many_parts_gives_what_it_gives_read_whole() {
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    let data = extract(|_, r| r);
+    let staging = tempfile::tempdir().expect("staging");
+    let whole = reading(run(&spec, &data, 0, staging.path()).expect("read whole"));
+    assert_eq!(whole.0, (ROWS, ROWS - 7, 7));
+    let source = Bytes::copy_from_slice(&data);
+    // A hundredth of the file a part: more parts than a file of ordinary size has, each at
+    // most four part sizes (see `scan`).
+    let part_bytes = data.len() / 100;
+    let mut scanner = Scanner::new(data.len() as u64, part_bytes);
+    scanner.feed(&data);
+    let parts = scanner.finish().expect("scan").parts.len();
+    assert!(parts >= 25, "{parts} parts");
+    for block in [1, 4_097, data.len()] {
+        let parts = run_scanned(&spec, &data, &source, part_bytes, block, staging.path())
+            .expect("read in parts");
+        assert_eq!(reading(parts), whole, "blocks of {block} bytes");
+    }
+}
+
+/// A landing zone whose reads fail.
+struct Unreachable;
+
+impl RangeSource for Unreachable {
+    fn read_range(&self, _: std::ops::Range<u64>) -> Result<Bytes, String> {
+        Err("hospital_a/ed_visits_202401.csv: connection reset".into())
+    }
+}
+
+#[test]
+fn a_file_that_changes_or_cannot_be_read_after_its_scan_stays_pending() {
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    let data = extract(|_, r| r);
+    let staging = tempfile::tempdir().expect("staging");
+    let part_bytes = data.len() / 7;
+    // Rewritten after the scan: one byte of a middle part, the same length.
+    let mut rewritten = data.clone();
+    let at = data.len() / 2;
+    rewritten[at] = if data[at] == b'1' { b'2' } else { b'1' };
+    // Cut short after the scan (a partner's transfer restarted over it).
+    let half = Bytes::copy_from_slice(&data[..data.len() / 2]);
+    let cases: [(&str, &[u8], &dyn RangeSource, &str); 3] = [
+        (
+            "rewritten",
+            &data,
+            &Bytes::from(rewritten),
+            "changed while it was read",
+        ),
+        ("cut short", &data, &half, "changed while it was read"),
+        ("unreachable", &data, &Unreachable, "connection reset"),
+    ];
+    for (name, scanned, source, says) in cases {
+        match run_scanned(&spec, scanned, source, part_bytes, 65_536, staging.path()) {
+            Err(FileFailure::Environment(message)) => {
+                assert!(message.contains(says), "{name}: {message}");
+            }
+            Err(FileFailure::Rejected(r, _)) => panic!("{name}: rejected: {}", r.message),
+            Ok(_) => panic!("{name}: loaded bytes other than those scanned"),
+        }
+    }
+}
+
+#[test]
+fn a_streamed_file_rejected_whole_is_rejected_and_counted_as_read_whole() {
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    let staging = tempfile::tempdir().expect("staging");
+    // A field too many at line 900, a stray quote at line 1600 (see the test above); and a
+    // NUL byte at line 1000, which the scan sees (the file is then read whole).
+    let broken = extract(|line, r| match line {
+        900 => r.replacen(',', ",,", 1),
+        1600 => r.replacen(",J", ",\"J", 1),
+        _ => r,
+    });
+    let nul = extract(|line, r| if line == 1000 { r.replacen('F', "\0", 1) } else { r });
+    for data in [broken, nul] {
+        let expected = match run(&spec, &data, 0, staging.path()) {
+            Err(FileFailure::Rejected(r, n)) => (r.line, r.message, n),
+            _ => panic!("the broken file read whole was not rejected"),
+        };
+        let source = Bytes::copy_from_slice(&data);
+        for part_bytes in [data.len() / 7, data.len() / 60] {
+            match run_scanned(&spec, &data, &source, part_bytes, 10_000, staging.path()) {
+                Err(FileFailure::Rejected(r, n)) => {
+                    assert_eq!((r.line, r.message, n), expected, "parts of {part_bytes}");
+                }
+                _ => panic!("parts of {part_bytes}: the broken file was not rejected"),
+            }
         }
     }
 }

@@ -9,7 +9,10 @@ use vigie_model::{Entity, FieldType, PersonNumbers, PseudonymKey};
 use vigie_model::IdentifierDetector;
 use vigie_model::config::DeclaredPeriod;
 
+use sha2::{Digest, Sha256};
+
 use crate::batch::{EntityBatches, Provenance, uuid_like};
+use crate::chunked::{plan, reads_in_parts};
 use crate::compile::{CompiledOutput, CompiledSource, Origin, compile};
 use crate::convert::{Cells, EventMonth, FieldError, event_month};
 use crate::dedup::{LoadedRecords, SeenRecords, combine, row_fingerprint};
@@ -17,6 +20,7 @@ use crate::error::{FileFailure, FileRejection};
 use crate::plausible::DateBounds;
 use crate::quarantine::{QuarantineRow, QuarantineSpill, quarantine_batch};
 use crate::read::{ReadError, Record, count_records, read_csv, read_parquet};
+use crate::scan::{RangeSource, Scan, scan_bytes};
 use crate::value::Value;
 
 /// What the ingest needs to know about the file besides its bytes.
@@ -78,26 +82,63 @@ pub fn ingest_file(
     data: Bytes,
 ) -> Result<FileOutcome, FileFailure> {
     if let FileFormat::Csv(dialect) = &spec.format
-        && let Some(plan) = crate::chunked::plan(spec, dialect, ctx, &data)
+        && reads_in_parts(&spec.format, data.len() as u64, ctx.part_bytes)
+        && let Some(plan) = plan(spec, dialect, ctx, &scan_bytes(&data, ctx.part_bytes))
     {
         return crate::chunked::ingest(spec, ctx, dialect, &data, plan);
     }
+    ingest_whole(spec, ctx, data)
+}
+
+/// Ingests a file scanned as it streamed in (see [`crate::scan`]), reading it from `source`:
+/// in parts by ranges when it splits (it is then never held whole), otherwise whole — read
+/// whole, its bytes must still be those scanned.
+pub fn ingest_scanned(
+    spec: &SourceSpec,
+    ctx: &FileContext<'_>,
+    scan: &Scan,
+    source: &dyn RangeSource,
+) -> Result<FileOutcome, FileFailure> {
+    if let FileFormat::Csv(dialect) = &spec.format
+        && let Some(plan) = plan(spec, dialect, ctx, scan)
+    {
+        return crate::chunked::ingest(spec, ctx, dialect, source, plan);
+    }
+    let data = source
+        .read_range(0..scan.len)
+        .map_err(FileFailure::Environment)?;
+    if let Some(scanned) = &scan.sha256
+        && hex::encode(Sha256::digest(&data)) != *scanned
+    {
+        return Err(FileFailure::Environment(
+            "the file changed while it was read (its content differs from the one first read): it is probably still being written, and is read again at the next run".into(),
+        ));
+    }
+    ingest_whole(spec, ctx, data)
+}
+
+/// Ingests a file read whole, on this thread.
+fn ingest_whole(
+    spec: &SourceSpec,
+    ctx: &FileContext<'_>,
+    data: Bytes,
+) -> Result<FileOutcome, FileFailure> {
     let mut state = State::new(spec, ctx, None);
     let result = match &spec.format {
         FileFormat::Csv(dialect) => read_csv(&data, dialect, |r| state.record(r)),
         FileFormat::Parquet {} => read_parquet(data.clone(), |r| state.record(r)),
     };
     state.close_spill()?;
-    finish(state, result, spec, ctx, &data)
+    finish(state, result, ctx, || count_records(&data, &spec.format))
 }
 
 /// The file's outcome once every record was read (or reading stopped at `result`'s error).
+/// `count_rows` counts the data rows of the whole file (called for a file rejected whole).
 pub(crate) fn finish(
     mut state: State<'_>,
     result: Result<(), ReadError>,
-    spec: &SourceSpec,
     ctx: &FileContext<'_>,
-    data: &Bytes,
+    count_rows: impl FnOnce() -> u64,
 ) -> Result<FileOutcome, FileFailure> {
     // A file rejected whole counts every record it holds as read and rejected, not only
     // those before the fault (a wrong header would otherwise count none).
@@ -105,7 +146,7 @@ pub(crate) fn finish(
         state
             .outcome
             .rows_read
-            .max(count_records(data, &spec.format))
+            .max(count_rows())
     } else {
         state.outcome.rows_read
     };

@@ -23,13 +23,14 @@ pub mod plausible;
 mod quarantine;
 mod read;
 mod reidentify;
+pub mod scan;
 mod survey;
 mod value;
 
 pub use batch::{EntityBatches, EntityData};
-pub use chunked::DEFAULT_PART_BYTES;
+pub use chunked::{DEFAULT_PART_BYTES, reads_in_parts};
 pub use error::{FileFailure, FileRejection};
-pub use file::{FileContext, FileOutcome, ingest_file};
+pub use file::{FileContext, FileOutcome, ingest_file, ingest_scanned};
 pub use quarantine::{QuarantineRow, quarantine_batch};
 pub use reidentify::person_identifiers;
 pub use value::Value;
