@@ -13,7 +13,9 @@ use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 use vigie_ingest::plausible::DateBounds;
-use vigie_ingest::{FileContext, FileFailure, FileOutcome, FileRejection, ingest_file};
+use vigie_ingest::{
+    FileContext, FileFailure, FileOutcome, FileRejection, ingest_file, ingest_scanned,
+};
 use vigie_model::config::{DeclaredPeriod, FilePattern, LoadedPipeline, SourceSpec};
 use vigie_model::{PersonNumbers, PseudonymKey};
 use vigie_warehouse::{FileStatus, ManifestEntry, SessionOptions, Warehouse, WriterLock};
@@ -556,21 +558,19 @@ fn spawn_parsing(
                 return;
             }
         }
+        let part_bytes = settings.part_bytes;
         let parsed = futures::stream::iter(to_read.into_iter().map(|job| async move {
             let started = Utc::now();
-            let bytes = landing.read(&job.file).await;
-            let hash = bytes
-                .as_ref()
-                .map(|b| hex::encode(Sha256::digest(b)))
-                .unwrap_or_default();
-            (job, started, bytes, hash)
+            let input = FileInput::read(landing, &job, part_bytes).await;
+            let hash = input.as_ref().map(FileInput::hash).unwrap_or_default();
+            (job, started, input, hash)
         }))
         .buffered(2)
-        .map(|(job, started, bytes, hash)| {
+        .map(|(job, started, input, hash)| {
             let settings = settings.clone();
             async move {
-                let step = match bytes {
-                    Ok(bytes) => parse(&job, &hash, bytes, settings).await,
+                let step = match input {
+                    Ok(input) => parse(&job, &hash, input, landing, settings).await,
                     Err(e) => Step::Postponed(e.to_string()),
                 };
                 ParsedJob {
@@ -592,8 +592,44 @@ fn spawn_parsing(
     (rx, producer)
 }
 
+/// What a file to parse was read into before its parse.
+enum FileInput {
+    /// Its bytes, read whole.
+    Whole(bytes::Bytes),
+    /// A large file: scanned as it streamed in, to be read by ranges in parts (never held
+    /// whole: a national registry is 1.45 GB).
+    Scanned(vigie_ingest::scan::Scan),
+}
+
+impl FileInput {
+    async fn read(landing: &Landing, job: &Job, part_bytes: usize) -> Result<Self, PipelineError> {
+        if vigie_ingest::reads_in_parts(&job.source.format, job.file.size, part_bytes) {
+            landing
+                .scan(&job.file, part_bytes)
+                .await
+                .map(FileInput::Scanned)
+        } else {
+            landing.read(&job.file).await.map(FileInput::Whole)
+        }
+    }
+
+    /// The content hash the manifest keeps.
+    fn hash(&self) -> String {
+        match self {
+            FileInput::Whole(bytes) => hex::encode(Sha256::digest(bytes)),
+            FileInput::Scanned(scan) => scan.sha256.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// Parses one file on a blocking thread, unless its content is already decided.
-async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSettings>) -> Step {
+async fn parse(
+    job: &Job,
+    hash: &str,
+    input: FileInput,
+    landing: &Landing,
+    settings: Arc<ParseSettings>,
+) -> Step {
     if settings
         .done
         .contains(&(job.source.source.clone(), hash.to_string()))
@@ -621,6 +657,7 @@ async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSe
     } else {
         settings.staging.clone()
     };
+    let ranges = landing.ranges(&job.file);
     let parsed = tokio::task::spawn_blocking(move || {
         if must_panic {
             panic!("injected parser fault");
@@ -640,7 +677,10 @@ async fn parse(job: &Job, hash: &str, bytes: bytes::Bytes, settings: Arc<ParseSe
             identifiers: &settings.identifiers,
         };
         let t = Instant::now();
-        let outcome = ingest_file(&source, &ctx, bytes);
+        let outcome = match input {
+            FileInput::Whole(bytes) => ingest_file(&source, &ctx, bytes),
+            FileInput::Scanned(scan) => ingest_scanned(&source, &ctx, &scan, &ranges),
+        };
         (outcome, t.elapsed().as_secs_f64())
     })
     .await;

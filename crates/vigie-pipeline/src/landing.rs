@@ -1,12 +1,14 @@
 //! The landing zone on object_store: a local directory by default, or a cloud bucket.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt};
+use vigie_ingest::scan::{RangeSource, Scan, Scanner};
 
 use crate::error::PipelineError;
 
@@ -112,14 +114,93 @@ impl Landing {
             .store
             .get(&file.location)
             .await
-            .map_err(|e| PipelineError::Landing {
-                location: format!("{}/{}", self.location, file.key),
-                message: e.to_string(),
-            })?;
-        get.bytes().await.map_err(|e| PipelineError::Landing {
+            .map_err(|e| self.error(file, e.to_string()))?;
+        get.bytes()
+            .await
+            .map_err(|e| self.error(file, e.to_string()))
+    }
+
+    /// Scans a file as it streams in, without holding it (see [`vigie_ingest::scan`]): its
+    /// content hash, where its parts start, whether it must be read whole. A file whose
+    /// length is not the one listed is still being written: an error, the file stays pending.
+    pub async fn scan(&self, file: &LandingFile, part_bytes: usize) -> Result<Scan, PipelineError> {
+        let get = self
+            .store
+            .get(&file.location)
+            .await
+            .map_err(|e| self.error(file, e.to_string()))?;
+        let mut scanner = Scanner::new(file.size, part_bytes).with_hash();
+        let scanner = match get.payload {
+            // A local file is read on a blocking thread, in large blocks (the store's stream
+            // of a local file goes 8 KiB at a time).
+            GetResultPayload::File(mut local, _) => {
+                let scanned = tokio::task::spawn_blocking(move || {
+                    let mut block = vec![0u8; SCAN_BLOCK];
+                    loop {
+                        match local.read(&mut block) {
+                            Ok(0) => break Ok(scanner),
+                            Ok(n) => scanner.feed(&block[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => break Err(e.to_string()),
+                        }
+                    }
+                })
+                .await
+                .map_err(|e| {
+                    self.error(file, format!("the scan crashed (please report this bug): {e}"))
+                })?;
+                scanned.map_err(|e| self.error(file, e))?
+            }
+            GetResultPayload::Stream(mut stream) => {
+                while let Some(chunk) = stream
+                    .try_next()
+                    .await
+                    .map_err(|e| self.error(file, e.to_string()))?
+                {
+                    scanner.feed(&chunk);
+                }
+                scanner
+            }
+        };
+        scanner.finish().map_err(|e| self.error(file, e))
+    }
+
+    /// A file's bytes by ranges, for a parser on a blocking thread (see
+    /// [`vigie_ingest::scan::RangeSource`]). Call from within the runtime.
+    pub fn ranges(&self, file: &LandingFile) -> LandingRanges {
+        LandingRanges {
+            store: self.store.clone(),
+            location: file.location.clone(),
+            label: format!("{}/{}", self.location, file.key),
+            runtime: tokio::runtime::Handle::current(),
+        }
+    }
+
+    fn error(&self, file: &LandingFile, message: String) -> PipelineError {
+        PipelineError::Landing {
             location: format!("{}/{}", self.location, file.key),
-            message: e.to_string(),
-        })
+            message,
+        }
+    }
+}
+
+/// Bytes per block of a local file scanned.
+const SCAN_BLOCK: usize = 8 << 20;
+
+/// A landing file's bytes by ranges (see [`Landing::ranges`]).
+pub struct LandingRanges {
+    store: Arc<dyn ObjectStore>,
+    location: StorePath,
+    label: String,
+    runtime: tokio::runtime::Handle,
+}
+
+impl RangeSource for LandingRanges {
+    fn read_range(&self, range: std::ops::Range<u64>) -> Result<Bytes, String> {
+        // Called from blocking threads (the parser's), never from the runtime's own.
+        self.runtime
+            .block_on(self.store.get_range(&self.location, range))
+            .map_err(|e| format!("landing zone {}: {e}", self.label))
     }
 }
 
