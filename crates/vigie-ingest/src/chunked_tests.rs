@@ -266,8 +266,8 @@ fn a_file_read_in_parts_gives_what_it_gives_read_whole() {
         identifiers: &detector,
     };
     let scan = crate::scan::scan_bytes(&data, part_bytes);
-    let plan = crate::chunked::plan(&spec, dialect, &probe, &scan)
-        .expect("a file this size is split");
+    let plan =
+        crate::chunked::plan(&spec, dialect, &probe, &scan).expect("a file this size is split");
     assert!(plan.parts.len() >= 5, "{} parts", plan.parts.len());
     // The faults fall in several parts.
     let part_of = |line: u64| {
@@ -451,7 +451,13 @@ fn a_streamed_file_rejected_whole_is_rejected_and_counted_as_read_whole() {
         1600 => r.replacen(",J", ",\"J", 1),
         _ => r,
     });
-    let nul = extract(|line, r| if line == 1000 { r.replacen('F', "\0", 1) } else { r });
+    let nul = extract(|line, r| {
+        if line == 1000 {
+            r.replacen('F', "\0", 1)
+        } else {
+            r
+        }
+    });
     for data in [broken, nul] {
         let expected = match run(&spec, &data, 0, staging.path()) {
             Err(FileFailure::Rejected(r, n)) => (r.line, r.message, n),

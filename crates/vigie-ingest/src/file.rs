@@ -143,10 +143,7 @@ pub(crate) fn finish(
     // A file rejected whole counts every record it holds as read and rejected, not only
     // those before the fault (a wrong header would otherwise count none).
     let rows_read = if result.is_err() {
-        state
-            .outcome
-            .rows_read
-            .max(count_rows())
+        state.outcome.rows_read.max(count_rows())
     } else {
         state.outcome.rows_read
     };

@@ -338,16 +338,27 @@ mod tests {
         let data = lines(5_000);
         for block in [1, 2, 3, 7, 64, 4096, data.len()] {
             let scan = scan_in_blocks(&data, 1_000, block);
-            assert!(scan.parts.len() > MAX_PARTS, "block {block}: {}", scan.parts.len());
+            assert!(
+                scan.parts.len() > MAX_PARTS,
+                "block {block}: {}",
+                scan.parts.len()
+            );
             assert_eq!(scan.parts[0].range.start, 0);
-            assert_eq!(scan.parts.last().map(|p| p.range.end), Some(data.len() as u64));
+            assert_eq!(
+                scan.parts.last().map(|p| p.range.end),
+                Some(data.len() as u64)
+            );
             for pair in scan.parts.windows(2) {
                 assert_eq!(pair[0].range.end, pair[1].range.start);
                 assert_eq!(data[pair[1].range.start as usize - 1], b'\n');
             }
             for part in &scan.parts {
                 let bytes = &data[part.range.start as usize..part.range.end as usize];
-                assert_eq!(part.first_line, line_at(&data, part.range.start), "block {block}");
+                assert_eq!(
+                    part.first_line,
+                    line_at(&data, part.range.start),
+                    "block {block}"
+                );
                 assert_eq!(part.crc, crc32fast::hash(bytes), "block {block}");
                 assert!(bytes.len() <= MAX_PART_FACTOR * 1_000 + 32);
             }
@@ -394,7 +405,10 @@ mod tests {
         for (name, data) in [("nul", &nul), ("bom", &second_bom), ("zip", &zipped)] {
             assert!(check_csv_bytes(data).is_err(), "{name}");
             for block in [1 << 16, far - 1, far, far + 1, far + 2, data.len()] {
-                assert!(scan_in_blocks(data, 1 << 20, block).read_whole, "{name}, block {block}");
+                assert!(
+                    scan_in_blocks(data, 1 << 20, block).read_whole,
+                    "{name}, block {block}"
+                );
             }
         }
         for block in [1 << 16, far + 1, clean.len()] {

@@ -147,7 +147,10 @@ impl Landing {
                 })
                 .await
                 .map_err(|e| {
-                    self.error(file, format!("the scan crashed (please report this bug): {e}"))
+                    self.error(
+                        file,
+                        format!("the scan crashed (please report this bug): {e}"),
+                    )
                 })?;
                 scanned.map_err(|e| self.error(file, e))?
             }
