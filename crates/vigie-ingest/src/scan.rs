@@ -421,7 +421,12 @@ mod tests {
         let data = lines(10);
         let mut short = Scanner::new(data.len() as u64 + 1, 10);
         short.feed(&data);
-        assert!(short.finish().unwrap_err().contains("still being written"));
+        assert!(
+            short
+                .finish()
+                .expect_err("a file shorter than listed")
+                .contains("still being written")
+        );
         let mut long = Scanner::new(data.len() as u64 - 1, 10);
         long.feed(&data);
         assert!(long.finish().is_err());
