@@ -232,10 +232,24 @@ GROUP BY {}",
 /// `population_month` from the registered `population_groups`: the attributed population
 /// alive at the start of each month of the calendar, by the groups' columns; from `from` on
 /// when given (a recompute, whose queries read no earlier month: see `narrow`).
-pub(super) fn population_month_sql(run: &StrataRun, from: Option<NaiveDate>) -> String {
+///
+/// The columns in `views` (text read as string views) are stored as plain strings: the
+/// table stays in memory for the whole run, and a view takes 16 bytes a value where these
+/// short codes take 4 and their few bytes (a national table has 8M rows: about 0.35 GB less).
+pub(super) fn population_month_sql(
+    run: &StrataRun,
+    from: Option<NaiveDate>,
+    views: &[String],
+) -> String {
     let g: Vec<String> = population_columns(run)
         .iter()
-        .map(|c| format!("g.\"{c}\""))
+        .map(|c| {
+            if views.contains(c) {
+                format!("arrow_cast(g.\"{c}\", 'Utf8') AS \"{c}\"")
+            } else {
+                format!("g.\"{c}\"")
+            }
+        })
         .collect();
     let months_from = from
         .map(|d| format!("\n  AND c.period_start >= DATE '{d}'"))

@@ -124,12 +124,12 @@ pub(crate) async fn indicator_session(
     survey::register_instruments(&ctx, extras.instruments)
         .map_err(|e| IndicatorError::Internal(e.to_string()))?;
     let t = std::time::Instant::now();
-    let groups_cached =
+    let (groups_cached, views) =
         register_population_groups(warehouse, &snapshot, &ctx, &person_view, extras.strata).await?;
     run_sql(
         &ctx,
         "population_month",
-        &population_month_sql(extras.strata, extras.population_from),
+        &population_month_sql(extras.strata, extras.population_from, &views),
     )
     .await?;
     ctx.deregister_table(POPULATION_GROUPS)
@@ -149,14 +149,14 @@ const POPULATION_GROUPS: &str = "population_groups";
 /// them from the same registry, attributes and strata, else built (grouping every registry
 /// row through the person view's joins: a province's weekly refresh spent a third of its
 /// compute there, for groups that change only when the registry does) and cached. Returns
-/// whether they came from the cache.
+/// whether they came from the cache, and their columns of string views.
 async fn register_population_groups(
     warehouse: &Warehouse,
     snapshot: &vigie_warehouse::Snapshot,
     ctx: &SessionContext,
     person_view: &str,
     strata: &StrataRun,
-) -> Result<bool, IndicatorError> {
+) -> Result<(bool, Vec<String>), IndicatorError> {
     let internal = |e: datafusion::error::DataFusionError| IndicatorError::Internal(e.to_string());
     let sql = population_groups_sql(strata);
     // What the groups are made from: the statements, and the version of every table they
@@ -192,9 +192,15 @@ async fn register_population_groups(
                 (schema, batches, false)
             }
         };
+    let views = schema
+        .fields()
+        .iter()
+        .filter(|f| f.data_type() == &arrow::datatypes::DataType::Utf8View)
+        .map(|f| f.name().clone())
+        .collect();
     let table =
         datafusion::datasource::MemTable::try_new(schema, vec![batches]).map_err(internal)?;
     ctx.register_table(POPULATION_GROUPS, Arc::new(table))
         .map_err(internal)?;
-    Ok(from_cache)
+    Ok((from_cache, views))
 }
