@@ -56,10 +56,10 @@ pub(crate) struct Plan {
 /// Whether a file of `len` bytes in `format` is worth scanning to be read in parts (see the
 /// module docs): a file read in parts need not be held whole, so one this large is scanned
 /// as it streams in rather than read whole (see `scan`).
-pub fn reads_in_parts(format: &FileFormat, len: u64, ctx_part_bytes: usize) -> bool {
+pub fn reads_in_parts(format: &FileFormat, len: u64, part_bytes: usize) -> bool {
     matches!(format, FileFormat::Csv(d) if !d.multiline && d.header)
-        && ctx_part_bytes > 0
-        && len >= 2 * ctx_part_bytes as u64
+        && part_bytes > 0
+        && len >= (part_bytes as u64).saturating_mul(2)
 }
 
 /// How to split a scanned file, or None when it is read whole (see the module docs). A
