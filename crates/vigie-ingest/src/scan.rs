@@ -3,9 +3,9 @@
 //!
 //! A file read whole is held in memory at once: a national registry (40M records) is
 //! 1.45 GB of bytes held while it is parsed. Read by ranges, only the parts being parsed are
-//! held (a part is about [`MAX_PART_FACTOR`] times the part size at most). What a parser needs of
-//! the whole file before it can start on parts is gathered in one pass over its bytes as they
-//! stream in, in blocks ([`Scanner`]):
+//! held (a part is at most about [`MAX_PART_FACTOR`] times the part size). What a parser
+//! needs of the whole file before it can start on parts is gathered in one pass over its
+//! bytes as they stream in, in blocks ([`Scanner`]):
 //! - its content hash (the manifest's: a file whose content was already decided is skipped);
 //! - where its parts start (line starts) and at which line, so that line numbers in the
 //!   quarantine stay exact;
@@ -44,8 +44,9 @@ impl RangeSource for Bytes {
     }
 }
 
-/// A part of a file read by ranges is at most about this many times the part size (it ends at a line break): a national
-/// registry splits into about forty parts rather than eight of 180 MB each.
+/// A part of a file read by ranges is at most about this many times the part size (it ends
+/// at a line break): a national registry splits into about forty parts rather than eight of
+/// 180 MB each.
 pub const MAX_PART_FACTOR: usize = 4;
 
 /// At most this many parts for a file of ordinary size (more only to keep parts small).
