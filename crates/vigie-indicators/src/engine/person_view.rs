@@ -278,3 +278,123 @@ fn population_columns(run: &StrataRun) -> Vec<String> {
     }
     columns
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray, Date32Array, Int64Array, RecordBatch, StringViewArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::datasource::MemTable;
+    use vigie_model::config::CatalogueSource;
+
+    use super::*;
+
+    /// `population_month` built by its statement over groups whose text is string views, as
+    /// read from Parquet: the text is stored as plain strings, numbers stay numbers, and
+    /// every group is there for each month it is alive at the start of.
+    #[tokio::test]
+    async fn population_month_stores_text_as_plain_strings_with_the_same_values() {
+        let strata = crate::strata::load_strata(&CatalogueSource {
+            embedded: true,
+            directory: None,
+        })
+        .expect("built-in strata");
+        let run = StrataRun {
+            strata,
+            enabled: vec![],
+        };
+        let columns = population_columns(&run);
+        let mut fields = Vec::new();
+        let mut arrays: Vec<Arc<dyn Array>> = Vec::new();
+        for c in &columns {
+            if c == "birth_year" {
+                fields.push(Field::new(c, DataType::Int64, true));
+                arrays.push(Arc::new(Int64Array::from(vec![1950, 1990])));
+            } else {
+                fields.push(Field::new(c, DataType::Utf8View, true));
+                let values = [format!("{c}-a"), format!("{c}-b")];
+                arrays.push(Arc::new(StringViewArray::from_iter_values(values)));
+            }
+        }
+        // The first group died in February 2024: it counts in January and February only.
+        let february = chrono::NaiveDate::from_ymd_opt(2024, 2, 1).expect("date");
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("date");
+        let day = |d: chrono::NaiveDate| (d - epoch).num_days() as i32;
+        fields.push(Field::new("death_month", DataType::Date32, true));
+        arrays.push(Arc::new(Date32Array::from(vec![Some(day(february)), None])));
+        fields.push(Field::new("persons", DataType::Int64, false));
+        arrays.push(Arc::new(Int64Array::from(vec![7, 11])));
+        let schema = Arc::new(Schema::new(fields));
+        let groups = RecordBatch::try_new(schema.clone(), arrays).expect("groups");
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "population_groups",
+            Arc::new(MemTable::try_new(schema, vec![vec![groups]]).expect("table")),
+        )
+        .expect("register");
+        ctx.sql(
+            "CREATE TABLE calendar AS SELECT * FROM (VALUES \
+             ('month', DATE '2024-01-01'), ('month', DATE '2024-02-01'), \
+             ('month', DATE '2024-03-01'), ('quarter', DATE '2024-01-01')) \
+             AS t(period_type, period_start)",
+        )
+        .await
+        .expect("calendar")
+        .collect()
+        .await
+        .expect("calendar");
+        let views: Vec<String> = columns
+            .iter()
+            .filter(|c| *c != "birth_year")
+            .cloned()
+            .collect();
+        run_sql(
+            &ctx,
+            "population_month",
+            &population_month_sql(&run, None, &views),
+        )
+        .await
+        .expect("population_month");
+        let table = ctx.table("population_month").await.expect("table");
+        for c in &columns {
+            let field = table
+                .schema()
+                .field_with_unqualified_name(c)
+                .expect("column");
+            let expected = if c == "birth_year" {
+                DataType::Int64
+            } else {
+                DataType::Utf8
+            };
+            assert_eq!(field.data_type(), &expected, "{c}");
+        }
+        let rows = ctx
+            .sql("SELECT period_start, team, language, birth_year, persons FROM population_month ORDER BY persons, period_start")
+            .await
+            .expect("sql")
+            .collect()
+            .await
+            .expect("rows");
+        let mut seen = Vec::new();
+        for b in &rows {
+            let team = b.column(1).as_string::<i32>();
+            let language = b.column(2).as_string::<i32>();
+            let birth = b.column(3).as_primitive::<arrow::datatypes::Int64Type>();
+            let persons = b.column(4).as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..b.num_rows() {
+                seen.push((
+                    team.value(i).to_string(),
+                    language.value(i).to_string(),
+                    birth.value(i),
+                    persons.value(i),
+                ));
+            }
+        }
+        let group =
+            |s: &str, by: i64, n: i64| (format!("team-{s}"), format!("language-{s}"), by, n);
+        let mut expected = vec![group("a", 1950, 7); 2];
+        expected.extend(vec![group("b", 1990, 11); 3]);
+        assert_eq!(seen, expected);
+    }
+}
