@@ -107,7 +107,7 @@ type PartRead<'a> = (
 
 /// The bytes of a part, read from `source` and checked against the scan (see `scan`): the
 /// byte-order mark taken off the first part.
-fn part_bytes(
+fn read_part_bytes(
     source: &dyn RangeSource,
     plan: &Plan,
     i: usize,
@@ -168,7 +168,7 @@ pub(crate) fn ingest(
                 },
             )
         };
-        let bytes = part_bytes(source, plan, i, scanned)?;
+        let bytes = read_part_bytes(source, plan, i, scanned)?;
         let mut state = State::new(spec, part_ctx, compiled);
         let result = read_csv_records(&bytes, dialect, &part, |r| state.record(r));
         let closed = state.close_spill();
@@ -210,15 +210,14 @@ pub(crate) fn ingest(
         all
     });
     read.sort_unstable_by_key(|(i, _)| *i);
-    let mut states = Vec::with_capacity(read.len());
+    let mut parts = Vec::with_capacity(read.len());
     let mut runs = Vec::with_capacity(read.len());
     for (_, part) in read {
         let (state, result, closed, seen) = part?;
         closed?;
-        states.push((state, result));
+        parts.push((state, result));
         runs.push(seen);
     }
-    let mut parts = states;
     if let Some(message) = parts.iter_mut().find_map(|(s, _)| s.environment.take()) {
         return Err(FileFailure::Environment(message));
     }

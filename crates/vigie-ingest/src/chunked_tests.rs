@@ -396,6 +396,21 @@ fn a_file_streamed_then_read_by_ranges_in_many_parts_gives_what_it_gives_read_wh
             .expect("read in parts");
         assert_eq!(reading(parts), whole, "blocks of {block} bytes");
     }
+    // A Windows export, with a byte-order mark and CRLF line ends: parts start after the
+    // `\n` of a `\r\n`, the mark is taken off the first part only.
+    let mut windows = b"\xEF\xBB\xBF".to_vec();
+    for byte in &data {
+        if *byte == b'\n' {
+            windows.push(b'\r');
+        }
+        windows.push(*byte);
+    }
+    let whole = reading(run(&spec, &windows, 0, staging.path()).expect("read whole"));
+    assert_eq!(whole.0, (ROWS, ROWS - 7, 7));
+    let source = Bytes::copy_from_slice(&windows);
+    let parts = run_scanned(&spec, &windows, &source, part_bytes, 4_097, staging.path())
+        .expect("read in parts");
+    assert_eq!(reading(parts), whole, "BOM and CRLF");
 }
 
 /// A landing zone whose reads fail.

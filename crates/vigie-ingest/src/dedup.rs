@@ -68,8 +68,9 @@ impl SeenKey {
 /// records are then handed on sorted: [`SeenRecords::into_run`]): the first line of each,
 /// by fingerprint.
 ///
-/// A file holds one entry per record (millions for a registry), so an entry is kept small: 96 bits of the fingerprint and a 32-bit line (lines beyond 2³² go
-/// to a second map, never used in practice). Two distinct records of one file share 96
+/// A file holds one entry per record (millions for a registry), so an entry is kept small:
+/// 96 bits of the fingerprint and a 32-bit line (lines beyond 2³² go to a second map, never
+/// used in practice). Two distinct records of one file share 96
 /// bits with probability below n²/2⁹⁷ — about 1e-14 for forty million records —, far below
 /// the odds of a hardware fault; the check against records already loaded keeps all 128.
 #[derive(Default)]

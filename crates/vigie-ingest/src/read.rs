@@ -348,7 +348,17 @@ pub fn count_records(data: &Bytes, format: &vigie_model::config::FileFormat) -> 
             let body = data
                 .strip_prefix(b"\xEF\xBB\xBF".as_slice())
                 .unwrap_or(data);
-            let n = count_csv_records(body, dialect);
+            let mut reader = csv_reader(body, dialect);
+            let mut record = csv::ByteRecord::new();
+            let mut n: u64 = 0;
+            loop {
+                let start = reader.position().byte();
+                reader.get_mut().record_starts(start);
+                match reader.read_byte_record(&mut record) {
+                    Ok(true) => n += 1,
+                    _ => break,
+                }
+            }
             // The header is a record, not a row.
             if dialect.header {
                 n.saturating_sub(1)
@@ -366,23 +376,6 @@ pub fn count_records(data: &Bytes, format: &vigie_model::config::FileFormat) -> 
                 .unwrap_or(0)
         }
     }
-}
-
-/// The CSV records in `body` (the byte-order mark stripped), a header line counted as one,
-/// up to the first that cannot be read.
-fn count_csv_records(body: &[u8], dialect: &CsvDialect) -> u64 {
-    let mut reader = csv_reader(body, dialect);
-    let mut record = csv::ByteRecord::new();
-    let mut n: u64 = 0;
-    loop {
-        let start = reader.position().byte();
-        reader.get_mut().record_starts(start);
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => n += 1,
-            _ => break,
-        }
-    }
-    n
 }
 
 /// The dialect's delimiter and quote bytes (`\t` may be written escaped in YAML).

@@ -56,7 +56,7 @@ const MAX_PARTS: usize = 8;
 const HEAD_BYTES: usize = 1 << 20;
 
 /// The UTF-8 byte-order mark.
-pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// A part of a scanned file.
 #[derive(Debug, Clone, PartialEq, Eq)]

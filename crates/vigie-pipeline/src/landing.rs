@@ -174,14 +174,19 @@ impl Landing {
         LandingRanges {
             store: self.store.clone(),
             location: file.location.clone(),
-            label: format!("{}/{}", self.location, file.key),
+            label: self.label(file),
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
+    /// Where `file` is, as errors name it.
+    fn label(&self, file: &LandingFile) -> String {
+        format!("{}/{}", self.location, file.key)
+    }
+
     fn error(&self, file: &LandingFile, message: String) -> PipelineError {
         PipelineError::Landing {
-            location: format!("{}/{}", self.location, file.key),
+            location: self.label(file),
             message,
         }
     }
