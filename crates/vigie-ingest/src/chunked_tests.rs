@@ -396,8 +396,8 @@ fn a_file_streamed_then_read_by_ranges_in_many_parts_gives_what_it_gives_read_wh
             .expect("read in parts");
         assert_eq!(reading(parts), whole, "blocks of {block} bytes");
     }
-    // A Windows export, with a byte-order mark and CRLF line ends: parts start after the
-    // `\n` of a `\r\n`, the mark is taken off the first part only.
+    // A Windows export, with a byte-order mark and CRLF line ends (parts then start after
+    // the `\n` of a `\r\n`): the same reading in parts as whole.
     let mut windows = b"\xEF\xBB\xBF".to_vec();
     for byte in &data {
         if *byte == b'\n' {
