@@ -170,7 +170,8 @@ pub(crate) fn ingest(
         };
         let bytes = read_part_bytes(source, plan, i, scanned)?;
         let mut state = State::new(spec, part_ctx, compiled);
-        let result = read_csv_records(&bytes, dialect, &part, |r| state.record(r));
+        let result = read_csv_records(&bytes, dialect, &part, |r| state.record(r))
+            .and_then(|()| state.number_pending());
         let closed = state.close_spill();
         let seen = std::mem::take(&mut state.seen).into_run();
         Ok((state, result, closed, seen))
@@ -294,6 +295,16 @@ fn join(
     ctx: &FileContext<'_>,
     rows_read: u64,
 ) -> Result<(), FileFailure> {
+    if part.has_pending() {
+        return Err(FileFailure::Rejected(
+            FileRejection {
+                file: ctx.file.to_string(),
+                line: 0,
+                message: "internal error: a part's accepted rows were not numbered before it was joined (please report)".into(),
+            },
+            rows_read,
+        ));
+    }
     let drop_lines: HashSet<u64> = repeats.keys().copied().collect();
     let mut keys: HashMap<u64, Option<String>> = HashMap::new();
     for (entity, batches) in part.outcome.entities {

@@ -140,6 +140,8 @@ pub(crate) fn finish(
     ctx: &FileContext<'_>,
     count_rows: impl FnOnce() -> u64,
 ) -> Result<FileOutcome, FileFailure> {
+    // The last run of accepted rows (a no-op when the caller numbered it already).
+    let result = result.and_then(|()| state.number_pending());
     // A file rejected whole counts every record it holds as read and rejected, not only
     // those before the fault (a wrong header would otherwise count none).
     let rows_read = if result.is_err() {
@@ -200,7 +202,14 @@ pub(crate) struct State<'a> {
     pub(crate) environment: Option<String>,
     /// Where quarantine rows beyond `spill_rows` go.
     quarantine_spill: Option<QuarantineSpill>,
+    /// Accepted rows (with their line) waiting to be numbered as a run: see
+    /// [`State::number_pending`].
+    pending: Vec<(u64, Accepted)>,
 }
+
+/// Accepted rows numbered at once: enough to take the numbering's lock rarely, few enough
+/// that the rows held meanwhile weigh nothing.
+const NUMBERING_RUN: usize = 1024;
 
 /// Where the rows of `ctx`'s file come from.
 pub(crate) fn provenance(spec: &SourceSpec, ctx: &FileContext<'_>) -> Provenance {
@@ -226,6 +235,7 @@ impl<'a> State<'a> {
             seen: SeenRecords::default(),
             environment: None,
             quarantine_spill: None,
+            pending: Vec::new(),
             outcome: FileOutcome {
                 rows_read: 0,
                 rows_accepted: 0,
@@ -287,52 +297,10 @@ impl State<'_> {
         match mapped {
             Ok(rows) => {
                 self.outcome.rows_accepted += 1;
-                // The item rows of an unpivoted record name one person: numbered once.
-                let mut numbered: Option<(&str, u32)> = None;
-                for row in &rows {
-                    let out = &compiled.outputs[row.output];
-                    let entity = out.entity;
-                    let person_number = match person_key_value(out.person_key_at, &row.values) {
-                        None => None,
-                        Some(key) => match numbered {
-                            Some((k, n)) if k == key => Some(n),
-                            _ => {
-                                let n = self.ctx.numbers.number(key).map_err(|e| ReadError {
-                                    line: record.line,
-                                    message: format!("internal error numbering persons: {e}"),
-                                })?;
-                                numbered = Some((key, n));
-                                Some(n)
-                            }
-                        },
-                    };
-                    let (spec, ctx) = (self.spec, self.ctx);
-                    let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
-                        EntityBatches::new(entity, ctx.batch_rows, provenance(spec, ctx))
-                            .staged(ctx.staging, ctx.spill_rows)
-                    });
-                    batches
-                        .push(
-                            &row.values,
-                            person_number,
-                            row.month.as_ref().map(EventMonth::as_str),
-                            record.line,
-                        )
-                        .map_err(|e| match batch_failure(e) {
-                            // Staging rows failed (disk full, permissions): not the file's
-                            // fault, so it must not be rejected; stop and leave it pending.
-                            BatchFailure::Environment(message) => {
-                                self.environment = Some(message.clone());
-                                ReadError {
-                                    line: record.line,
-                                    message,
-                                }
-                            }
-                            BatchFailure::Internal(message) => ReadError {
-                                line: record.line,
-                                message,
-                            },
-                        })?;
+                self.pending
+                    .extend(rows.into_iter().map(|row| (record.line, row)));
+                if self.pending.len() >= NUMBERING_RUN {
+                    self.number_pending()?;
                 }
             }
             Err(errors) => {
@@ -370,6 +338,76 @@ impl State<'_> {
 }
 
 impl State<'_> {
+    /// Numbers the persons of the accepted rows waiting (see [`NUMBERING_RUN`]) and adds
+    /// the rows to their entities' batches. Called when a run is full and once reading
+    /// ends ([`finish`] does, and each part of a file read in parts before it is joined:
+    /// the joining refuses a part with rows waiting rather than lose them).
+    pub(crate) fn number_pending(&mut self) -> Result<(), ReadError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let Some(compiled) = &self.compiled else {
+            return Err(ReadError {
+                line: self.pending[0].0,
+                message: "internal error: rows accepted before the header was read (please report)"
+                    .into(),
+            });
+        };
+        let pending = std::mem::take(&mut self.pending);
+        // The rows naming a person, and their keys (an unpivoted record's item rows repeat
+        // theirs: found again in cache).
+        let (named, keys): (Vec<usize>, Vec<&str>) = pending
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, row))| {
+                person_key_value(compiled.outputs[row.output].person_key_at, &row.values)
+                    .map(|key| (i, key))
+            })
+            .unzip();
+        let numbers = self
+            .ctx
+            .numbers
+            .number_all(&keys)
+            .map_err(|(at, e)| ReadError {
+                line: pending[named[at]].0,
+                message: format!("internal error numbering persons: {e}"),
+            })?;
+        let mut person_numbers: Vec<Option<u32>> = vec![None; pending.len()];
+        for (i, n) in named.into_iter().zip(numbers) {
+            person_numbers[i] = Some(n);
+        }
+        for ((line, row), person_number) in pending.into_iter().zip(person_numbers) {
+            let entity = compiled.outputs[row.output].entity;
+            let (spec, ctx) = (self.spec, self.ctx);
+            let batches = self.outcome.entities.entry(entity).or_insert_with(|| {
+                EntityBatches::new(entity, ctx.batch_rows, provenance(spec, ctx))
+                    .staged(ctx.staging, ctx.spill_rows)
+            });
+            batches
+                .push(
+                    &row.values,
+                    person_number,
+                    row.month.as_ref().map(EventMonth::as_str),
+                    line,
+                )
+                .map_err(|e| match batch_failure(e) {
+                    // Staging rows failed (disk full, permissions): not the file's fault,
+                    // so it must not be rejected; stop and leave it pending.
+                    BatchFailure::Environment(message) => {
+                        self.environment = Some(message.clone());
+                        ReadError { line, message }
+                    }
+                    BatchFailure::Internal(message) => ReadError { line, message },
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Whether accepted rows still wait to be numbered (a bug if reading has ended).
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Moves the quarantine rows held in memory to the staging file once there are
     /// `spill_rows` of them.
     fn spill_quarantine(&mut self) -> Result<(), String> {

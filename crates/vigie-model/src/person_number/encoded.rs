@@ -264,7 +264,7 @@ impl PersonNumbers {
     /// is given back on reading. Each chunk is a few segments: the whole is never held twice.
     pub fn encode<'a>(&'a self, label: &str) -> Encoding<'a> {
         let (given, first) = {
-            let inner = self.lock();
+            let inner = self.read();
             (inner.taken(), inner.first)
         };
         let mut given_by_segment: Vec<Vec<u32>> = (0..SEGMENTS).map(|_| Vec::new()).collect();
