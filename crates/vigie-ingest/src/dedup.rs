@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int32Type, Int64Type};
-use siphasher::sip128::SipHasher13;
 #[cfg(test)]
 use siphasher::sip128::Hasher128;
+use siphasher::sip128::SipHasher13;
 use vigie_model::{Entity, FieldType};
 
 use crate::value::Value;
@@ -538,7 +538,11 @@ mod tests {
                 Value::Null,
                 Value::Shared("a longer text that spans several eight-byte words".into()),
             ],
-            vec![Value::Str("é".into()), Value::Int(i32::MAX), Value::Str(String::new())],
+            vec![
+                Value::Str("é".into()),
+                Value::Int(i32::MAX),
+                Value::Str(String::new()),
+            ],
         ];
         for entity in [Entity::EdVisit, Entity::SurveyResponse] {
             for row in &rows {

@@ -19,9 +19,9 @@
 //! entries each, so a lookup costs about what a hash probe does, and takes no lock: only
 //! keys new to the load go through the lock (shared to find them, alone to add one).
 
-use std::sync::{Arc, RwLock};
 #[cfg(test)]
 use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 use arrow::array::Int32Array;
 #[cfg(test)]
@@ -921,9 +921,17 @@ mod tests {
         pairs.extend(numbers.take_new().pairs());
         pairs.sort_by_key(|(_, n)| *n);
         let new: Vec<u32> = pairs.iter().map(|(_, n)| *n).collect();
-        assert_eq!(new, (10..10 + 2_000).collect::<Vec<_>>(), "dense, once each");
+        assert_eq!(
+            new,
+            (10..10 + 2_000).collect::<Vec<_>>(),
+            "dense, once each"
+        );
         for (k, n) in lock_taken(&given).iter() {
-            assert_eq!(numbers.get(k), Some(*n), "the number a run was given is the key's");
+            assert_eq!(
+                numbers.get(k),
+                Some(*n),
+                "the number a run was given is the key's"
+            );
             assert_eq!(numbers.number(k), Ok(*n));
         }
         assert_eq!(numbers.get(&key(0)), Some(9), "the stored number stays");
