@@ -96,8 +96,9 @@ const ROW_GROUP_ROWS: usize = 131_072;
 /// pseudonymous key has no dictionary: nearly every value differs from the others of its
 /// page (HMAC outputs), so the writer built a dictionary per page only to give it up. With
 /// both, that hospital's table came out 4% smaller, not larger (`docs/benchmarks.md`).
+/// Nor have the columns of [`plain_columns`] a dictionary, for the same reason.
 pub(crate) fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -105,8 +106,28 @@ pub(crate) fn writer_properties() -> WriterProperties {
         // No query prunes on the pseudonymous key (uniform HMAC outputs: every page and
         // file spans the whole range), and its minimum and maximum cost a comparison of
         // 64 characters per row.
-        .set_column_statistics_enabled(ColumnPath::from("person_key"), EnabledStatistics::None)
-        .build()
+        .set_column_statistics_enabled(ColumnPath::from("person_key"), EnabledStatistics::None);
+    for column in plain_columns() {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    builder.build()
+}
+
+/// Columns whose values are (nearly) all distinct within a row group: the source line, the
+/// person number (a row group of hospital visits names about as many persons as it has
+/// rows) and every timestamp. A dictionary for them grew to the writer's limit and was then
+/// given up for plain values: the interning of every value was 3% of a province load's CPU,
+/// for nothing.
+fn plain_columns() -> std::collections::BTreeSet<&'static str> {
+    let timestamps = vigie_model::Entity::ALL
+        .iter()
+        .flat_map(|e| e.fields())
+        .filter(|f| f.ty == vigie_model::FieldType::DateTime)
+        .map(|f| f.name);
+    ["_line", vigie_model::PERSON_NUMBER]
+        .into_iter()
+        .chain(timestamps)
+        .collect()
 }
 
 /// What a write adds: batches in memory, a staging Parquet file streamed from disk, or
@@ -304,6 +325,30 @@ pub(crate) async fn open_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_valued_columns_are_written_without_a_dictionary() {
+        let props = writer_properties();
+        for column in [
+            "_line",
+            "person_number",
+            "person_key",
+            "arrival",
+            "contact_start",
+        ] {
+            assert!(
+                !props.dictionary_enabled(&ColumnPath::from(column)),
+                "{column}"
+            );
+        }
+        // Columns of few distinct values keep theirs.
+        for column in ["facility", "diagnosis", "_file", "_source", "admit_date"] {
+            assert!(
+                props.dictionary_enabled(&ColumnPath::from(column)),
+                "{column}"
+            );
+        }
+    }
 
     #[test]
     fn scopes_of_a_group_merge_per_source() {
