@@ -354,28 +354,34 @@ impl State<'_> {
             });
         };
         let pending = std::mem::take(&mut self.pending);
-        // The rows naming a person, and their keys (an unpivoted record's item rows repeat
-        // theirs: found again in cache).
-        let (named, keys): (Vec<usize>, Vec<&str>) = pending
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (_, row))| {
-                person_key_value(compiled.outputs[row.output].person_key_at, &row.values)
-                    .map(|key| (i, key))
-            })
-            .unzip();
+        // The keys to number, and which of them each row names: the item rows of an
+        // unpivoted record follow each other and name one person, numbered once.
+        let mut keys: Vec<&str> = Vec::new();
+        let mut key_of_row: Vec<Option<usize>> = Vec::with_capacity(pending.len());
+        for (_, row) in &pending {
+            let key = person_key_value(compiled.outputs[row.output].person_key_at, &row.values);
+            key_of_row.push(key.map(|key| {
+                if keys.last() != Some(&key) {
+                    keys.push(key);
+                }
+                keys.len() - 1
+            }));
+        }
         let numbers = self
             .ctx
             .numbers
             .number_all(&keys)
             .map_err(|(at, e)| ReadError {
-                line: pending[named[at]].0,
+                line: key_of_row
+                    .iter()
+                    .position(|k| *k == Some(at))
+                    .map_or(0, |row| pending[row].0),
                 message: format!("internal error numbering persons: {e}"),
             })?;
-        let mut person_numbers: Vec<Option<u32>> = vec![None; pending.len()];
-        for (i, n) in named.into_iter().zip(numbers) {
-            person_numbers[i] = Some(n);
-        }
+        let person_numbers: Vec<Option<u32>> = key_of_row
+            .into_iter()
+            .map(|k| k.and_then(|k| numbers.get(k).copied()))
+            .collect();
         for ((line, row), person_number) in pending.into_iter().zip(person_numbers) {
             let entity = compiled.outputs[row.output].entity;
             let (spec, ctx) = (self.spec, self.ctx);

@@ -629,35 +629,16 @@ impl PersonNumbers {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The number of `key`, given now if the key is new.
-    ///
-    /// A key this load numbered already is found under the shared lock, so the parsing
-    /// threads look keys up side by side (a province's hospital rows name persons its
-    /// registry numbered in the same load: under one mutex, their lookups waited on each
-    /// other); only a new key takes the lock alone.
+    /// The number of `key`, given now if the key is new (see [`PersonNumbers::number_all`],
+    /// which the parsing threads use).
     pub fn number(&self, key: &str) -> Result<u32, PersonNumberError> {
-        let bytes = key_bytes(key)?;
-        let prefix = prefix_of(&bytes);
-        if let Some(n) = self.stored_number(&prefix) {
-            return Ok(n);
-        }
-        {
-            let inner = self.read();
-            if let Some(position) = inner.given.find(&prefix) {
-                return Ok(inner.first + position as u32);
-            }
-        }
-        let mut inner = self.lock();
-        // Another thread may have numbered it between the two locks.
-        if let Some(position) = inner.given.find(&prefix) {
-            return Ok(inner.first + position as u32);
-        }
-        let n = inner.next();
-        if n > i32::MAX as u32 {
-            return Err(PersonNumberError::Exhausted);
-        }
-        inner.given.push(bytes);
-        Ok(n)
+        self.number_all(&[key])
+            .map_err(|(_, e)| e)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| PersonNumberError::Inconsistent {
+                message: "no number for the one key asked (please report)".into(),
+            })
     }
 
     /// The numbers of `keys`, in their order, each given now if its key is new; on error,
