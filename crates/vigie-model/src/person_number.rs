@@ -849,15 +849,7 @@ mod tests {
                 });
             }
         });
-        let mut pairs = lock_taken(&taken).clone();
-        pairs.extend(numbers.take_new().pairs());
-        pairs.sort_by_key(|(_, n)| *n);
-        let given: Vec<u32> = pairs.iter().map(|(_, n)| *n).collect();
-        assert_eq!(
-            given,
-            (10..10 + 6_000).collect::<Vec<_>>(),
-            "dense, once each"
-        );
+        let pairs = taken_densely(&numbers, &taken, 10..10 + 6_000);
         let keys: std::collections::HashSet<&String> = pairs.iter().map(|(k, _)| k).collect();
         assert_eq!(keys.len(), 6_000, "each key numbered once");
         for (k, n) in &pairs {
@@ -898,15 +890,7 @@ mod tests {
                 });
             }
         });
-        let mut pairs = lock_taken(&taken).clone();
-        pairs.extend(numbers.take_new().pairs());
-        pairs.sort_by_key(|(_, n)| *n);
-        let new: Vec<u32> = pairs.iter().map(|(_, n)| *n).collect();
-        assert_eq!(
-            new,
-            (10..10 + 2_000).collect::<Vec<_>>(),
-            "dense, once each"
-        );
+        taken_densely(&numbers, &taken, 10..10 + 2_000);
         for (k, n) in lock_taken(&given).iter() {
             assert_eq!(
                 numbers.get(k),
@@ -923,6 +907,21 @@ mod tests {
             Err(1),
             "the position of the key at fault"
         );
+    }
+
+    /// Every (key, number) taken during a test and the numbers still to take, in number
+    /// order, checked to be exactly `expected`: dense, each number once.
+    fn taken_densely(
+        numbers: &PersonNumbers,
+        taken: &Mutex<Vec<(String, u32)>>,
+        expected: std::ops::Range<u32>,
+    ) -> Vec<(String, u32)> {
+        let mut pairs = lock_taken(taken).clone();
+        pairs.extend(numbers.take_new().pairs());
+        pairs.sort_by_key(|(_, n)| *n);
+        let given: Vec<u32> = pairs.iter().map(|(_, n)| *n).collect();
+        assert_eq!(given, expected.collect::<Vec<_>>(), "dense, once each");
+        pairs
     }
 
     fn lock_taken(
