@@ -314,6 +314,16 @@ fn a_file_read_in_parts_gives_what_it_gives_read_whole() {
     let (whole_rows, whole_numbers) = rows(whole);
     let (part_rows, part_numbers) = rows(parts);
     assert_eq!(whole_rows.len() as u64, ROWS - 7);
+    // Each accepted row carries its own record's line, across the runs its persons were
+    // numbered in (every accepted record's diagnosis names its line: only the duplicates,
+    // rejected, repeat another's).
+    let schema = Entity::EdVisit.schema();
+    let at = |name: &str| schema.index_of(name).expect("column");
+    // person_number is left out of a row, which shifts the columns after it by one.
+    let (diagnosis_at, line_at) = (at("diagnosis"), at("_line") - 1);
+    for row in &whole_rows {
+        assert_eq!(row[diagnosis_at], format!("J{}", row[line_at]), "{row:?}");
+    }
     assert_eq!(whole_rows, part_rows, "the same rows, value for value");
     assert_eq!(whole_numbers.len(), 300, "one number per person");
     assert_eq!(part_numbers.len(), 300);
