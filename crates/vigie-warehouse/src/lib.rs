@@ -17,6 +17,7 @@ mod cache;
 #[cfg(test)]
 mod commit_tests;
 mod error;
+mod join_modes;
 mod join_sizes;
 mod location;
 mod lock;
