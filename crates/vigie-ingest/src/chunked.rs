@@ -131,6 +131,11 @@ fn read_part_bytes(
     })
 }
 
+/// Records a part accepted from which their sorted fingerprints go to the staging directory
+/// rather than stay in memory until the last part is read (see `dedup::SeenRun`): a part of
+/// a large file holds a million or more; smaller runs are not worth a file.
+const RUN_SPILL_RECORDS: usize = 65_536;
+
 /// Reads the parts of a file from `source`, as many at once as there are cores, and joins
 /// them (see the module docs).
 pub(crate) fn ingest(
@@ -173,7 +178,15 @@ pub(crate) fn ingest(
         let result = read_csv_records(&bytes, dialect, &part, |r| state.record(r))
             .and_then(|()| state.number_pending());
         let closed = state.close_spill();
-        let seen = std::mem::take(&mut state.seen).into_run();
+        let seen = std::mem::take(&mut state.seen)
+            .into_run(part_ctx.staging, RUN_SPILL_RECORDS)
+            .map_err(|e| {
+                FileFailure::Environment(format!(
+                    "cannot write the records of a part of the file to the staging directory / \
+                     impossible d'écrire les enregistrements d'une partie du fichier dans le \
+                     répertoire de transit : {e}"
+                ))
+            })?;
         Ok((state, result, closed, seen))
     };
     type Done<'a> = Vec<(usize, Result<PartRead<'a>, FileFailure>)>;
@@ -257,7 +270,14 @@ pub(crate) fn ingest(
     // Records of a part repeating one of an earlier part, by the part they are in.
     let first_lines: Vec<u64> = plan.parts.iter().map(|p| p.first_line).collect();
     let mut repeats_of: Vec<HashMap<u64, u64>> = vec![HashMap::new(); first_lines.len()];
-    for (line, earlier) in repeats_across(&runs) {
+    let repeats = repeats_across(&runs).map_err(|e| {
+        FileFailure::Environment(format!(
+            "cannot read back the records of the file's parts from the staging directory / \
+             impossible de relire les enregistrements des parties du fichier dans le \
+             répertoire de transit : {e}"
+        ))
+    })?;
+    for (line, earlier) in repeats {
         let part = first_lines
             .partition_point(|&first| first <= line)
             .saturating_sub(1);

@@ -6,8 +6,11 @@
 //! the fingerprint it had when it was parsed.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Date32Type, Float64Type, Int32Type, Int64Type};
@@ -75,7 +78,7 @@ impl SeenKey {
 /// used in practice). Two distinct records of one file share 96
 /// bits with probability below n²/2⁹⁷ — about 1e-14 for forty million records —, far below
 /// the odds of a hardware fault; the check against records already loaded keeps all 128.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct SeenRecords {
     lines: HashMap<SeenKey, u32, BuildHasherDefault<PassThrough>>,
     far_lines: HashMap<SeenKey, u64, BuildHasherDefault<PassThrough>>,
@@ -122,8 +125,12 @@ impl SeenRecords {
 
     /// The records seen, sorted by fingerprint: how a part of a file read in parts hands
     /// them on (see [`repeats_across`]). 16 bytes a record instead of the map's 17 a slot
-    /// at up to twice the records.
-    pub fn into_run(self) -> SeenRun {
+    /// at up to twice the records; written to a file in `spill_dir` (given) when there are
+    /// at least `spill_from`, so that the parts read so far hold no memory for them.
+    ///
+    /// # Errors
+    /// The spill file cannot be written.
+    pub fn into_run(self, spill_dir: Option<&Path>, spill_from: usize) -> io::Result<SeenRun> {
         let mut near: Vec<SeenLine> = Vec::with_capacity(self.lines.len());
         near.extend(
             self.lines
@@ -133,7 +140,11 @@ impl SeenRecords {
         near.sort_unstable_by_key(|e| e.key);
         let mut far: Vec<(SeenKey, u64)> = self.far_lines.into_iter().collect();
         far.sort_unstable_by_key(|e| e.0);
-        SeenRun { near, far }
+        let near = match spill_dir {
+            Some(dir) if near.len() >= spill_from => NearLines::spill(&near, dir)?,
+            _ => NearLines::Held(near),
+        };
+        Ok(SeenRun { near, far })
     }
 }
 
@@ -147,26 +158,106 @@ struct SeenLine {
 
 /// The records one part of a file accepted, sorted by fingerprint.
 pub struct SeenRun {
-    near: Vec<SeenLine>,
+    near: NearLines,
     far: Vec<(SeenKey, u64)>,
 }
 
-impl SeenRun {
-    /// The records of this run whose fingerprint's first byte is `bucket`, with their lines.
-    fn bucket(&self, bucket: u8) -> impl Iterator<Item = (SeenKey, u64)> + '_ {
-        let near = slice_of(&self.near, bucket, |e| e.key);
-        let far = slice_of(&self.far, bucket, |e| e.0);
-        near.iter()
-            .map(|e| (e.key, u64::from(e.line)))
-            .chain(far.iter().copied())
+/// A run's records at lines below 2³², in memory or in a file.
+///
+/// A national registry's parts accepted forty million records: 0.64 GB of sorted runs,
+/// held until the last part was read, at the moment the load's memory peaked (the
+/// numbering of the registry's new persons growing beside them). Spilled, a run costs
+/// nothing until its records are compared, a bucket at a time.
+enum NearLines {
+    Held(Vec<SeenLine>),
+    /// [`SEEN_LINE_BYTES`] a record, sorted; `starts[b]` is the first record of bucket `b`
+    /// (the records whose fingerprint's first byte is `b`), `starts[256]` the count.
+    Spilled {
+        file: Mutex<File>,
+        starts: Vec<usize>,
+    },
+}
+
+/// Bytes of a spilled [`SeenLine`]: the key's two words and the line, little-endian.
+const SEEN_LINE_BYTES: usize = 16;
+
+impl NearLines {
+    fn spill(sorted: &[SeenLine], dir: &Path) -> io::Result<Self> {
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile_in(dir)?);
+        for e in sorted {
+            let (high, low, line) = (e.key.high, e.key.low, e.line);
+            file.write_all(&high.to_le_bytes())?;
+            file.write_all(&low.to_le_bytes())?;
+            file.write_all(&line.to_le_bytes())?;
+        }
+        let file = file.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let starts = (0..=256u16)
+            .map(|b| sorted.partition_point(|e| u16::from(first_byte(&e.key)) < b))
+            .collect();
+        Ok(NearLines::Spilled {
+            file: Mutex::new(file),
+            starts,
+        })
     }
+
+    /// Appends the records of `bucket`, with their lines.
+    fn extend_bucket(&self, bucket: u8, out: &mut Vec<(SeenKey, u64)>) -> io::Result<()> {
+        match self {
+            NearLines::Held(sorted) => {
+                let records = slice_of(sorted, bucket, |e| e.key);
+                out.extend(records.iter().map(|e| (e.key, u64::from(e.line))));
+                Ok(())
+            }
+            NearLines::Spilled { file, starts } => {
+                let b = usize::from(bucket);
+                let (from, to) = match (starts.get(b), starts.get(b + 1)) {
+                    (Some(&from), Some(&to)) if from <= to => (from, to),
+                    _ => return Ok(()),
+                };
+                let mut bytes = vec![0u8; (to - from) * SEEN_LINE_BYTES];
+                {
+                    // Another bucket's reader may hold it: the reads are short.
+                    let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
+                    file.seek(SeekFrom::Start((from * SEEN_LINE_BYTES) as u64))?;
+                    file.read_exact(&mut bytes)?;
+                }
+                out.extend(bytes.chunks_exact(SEEN_LINE_BYTES).map(|r| {
+                    let word = |at: usize, width: usize| {
+                        let mut w = [0u8; 8];
+                        w[..width].copy_from_slice(&r[at..at + width]);
+                        u64::from_le_bytes(w)
+                    };
+                    let key = SeenKey {
+                        high: word(0, 8),
+                        low: word(8, 4) as u32,
+                    };
+                    (key, word(12, 4))
+                }));
+                Ok(())
+            }
+        }
+    }
+}
+
+impl SeenRun {
+    /// Appends the records of this run whose fingerprint's first byte is `bucket`, with
+    /// their lines.
+    fn extend_bucket(&self, bucket: u8, out: &mut Vec<(SeenKey, u64)>) -> io::Result<()> {
+        self.near.extend_bucket(bucket, out)?;
+        out.extend(slice_of(&self.far, bucket, |e| e.0).iter().copied());
+        Ok(())
+    }
+}
+
+/// The first byte of a key: its bucket.
+fn first_byte(key: &SeenKey) -> u8 {
+    (key.high >> 56) as u8
 }
 
 /// The part of `sorted` whose keys' first byte is `bucket`.
 fn slice_of<T>(sorted: &[T], bucket: u8, key: impl Fn(&T) -> SeenKey) -> &[T] {
-    let first = |e: &T| (key(e).high >> 56) as u8;
-    let from = sorted.partition_point(|e| first(e) < bucket);
-    let to = sorted.partition_point(|e| first(e) <= bucket);
+    let from = sorted.partition_point(|e| first_byte(&key(e)) < bucket);
+    let to = sorted.partition_point(|e| first_byte(&key(e)) <= bucket);
     sorted.get(from..to).unwrap_or_default()
 }
 
@@ -176,13 +267,18 @@ fn slice_of<T>(sorted: &[T], bucket: u8, key: impl Fn(&T) -> SeenKey) -> &[T] {
 ///
 /// The runs are compared a fingerprint byte at a time (uniform fingerprints make each
 /// bucket a 256th of the file), in parallel: nothing the size of the file is built.
-pub fn repeats_across(runs: &[SeenRun]) -> Vec<(u64, u64)> {
+///
+/// # Errors
+/// A spilled run cannot be read back.
+pub fn repeats_across(runs: &[SeenRun]) -> io::Result<Vec<(u64, u64)>> {
     use rayon::iter::{IntoParallelIterator, ParallelIterator};
-    let mut repeats: Vec<(u64, u64)> = (0..=u8::MAX)
+    let found: Vec<io::Result<Vec<(u64, u64)>>> = (0..=u8::MAX)
         .into_par_iter()
-        .flat_map_iter(|bucket| {
-            let mut records: Vec<(SeenKey, u64)> =
-                runs.iter().flat_map(|run| run.bucket(bucket)).collect();
+        .map(|bucket| {
+            let mut records: Vec<(SeenKey, u64)> = Vec::new();
+            for run in runs {
+                run.extend_bucket(bucket, &mut records)?;
+            }
             records.sort_unstable_by_key(|&(key, line)| (key, line));
             let mut found = Vec::new();
             let mut first: Option<(SeenKey, u64)> = None;
@@ -192,11 +288,15 @@ pub fn repeats_across(runs: &[SeenRun]) -> Vec<(u64, u64)> {
                     _ => first = Some((key, line)),
                 }
             }
-            found
+            Ok(found)
         })
         .collect();
+    let mut repeats = Vec::new();
+    for bucket in found {
+        repeats.extend(bucket?);
+    }
     repeats.sort_unstable();
-    repeats
+    Ok(repeats)
 }
 
 /// Where the first copy of a record already in the warehouse came from.
@@ -433,13 +533,74 @@ mod tests {
         third.insert(fp(5), far(21));
         third.insert(fp(6), far(22));
         third.insert(fp(3) ^ (1 << 32), far(23));
-        let runs = [first.into_run(), second.into_run(), third.into_run()];
-        assert_eq!(
-            repeats_across(&runs),
-            vec![(10, 3), (far(1), 4), (far(20), 3), (far(21), far(9))]
-        );
-        assert_eq!(repeats_across(&runs[..1]), vec![]);
-        assert_eq!(repeats_across(&[]), vec![]);
+        let expected = vec![(10, 3), (far(1), 4), (far(20), 3), (far(21), far(9))];
+        let parts = [first, second, third];
+        // Held in memory, or spilled to files (every run, or those of two records or more:
+        // the first two; the third's records are all beyond 32 bits, always held).
+        let dir = tempfile::tempdir().expect("test value");
+        for spill_from in [usize::MAX, 0, 2] {
+            let runs: Vec<SeenRun> = parts
+                .iter()
+                .map(|p| p.clone().into_run(Some(dir.path()), spill_from))
+                .collect::<Result<_, _>>()
+                .expect("test value");
+            let spilled = runs
+                .iter()
+                .filter(|r| matches!(r.near, NearLines::Spilled { .. }))
+                .count();
+            assert_eq!(
+                spilled,
+                match spill_from {
+                    usize::MAX => 0,
+                    0 => 3,
+                    _ => 2,
+                }
+            );
+            assert_eq!(repeats_across(&runs).expect("test value"), expected);
+            assert_eq!(repeats_across(&runs[..1]).expect("test value"), vec![]);
+        }
+        assert_eq!(repeats_across(&[]).expect("test value"), vec![]);
+    }
+
+    #[test]
+    fn spilled_runs_find_the_repeats_held_runs_find() {
+        // Many records over every bucket, runs of different sizes, repeats within reach of
+        // every earlier run: the spilled comparison gives exactly the held one.
+        let fp = |i: u64| {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (u128::from(h) << 64) | u128::from(h.rotate_left(17))
+        };
+        let sizes = [5_000u64, 1, 0, 12_345, 777];
+        let mut parts = Vec::new();
+        let mut line = 0u64;
+        for (p, &size) in sizes.iter().enumerate() {
+            let mut seen = SeenRecords::default();
+            for r in 0..size {
+                line += 1;
+                // One record in seven repeats one of the first 3,000 records.
+                let id = if r % 7 == 3 {
+                    r % 3_000
+                } else {
+                    10_000 * (p as u64 + 1) + r
+                };
+                if seen.first_line(fp(id)).is_none() {
+                    seen.insert(fp(id), line);
+                }
+            }
+            parts.push(seen);
+        }
+        let dir = tempfile::tempdir().expect("test value");
+        let runs = |spill_from: usize| -> Vec<SeenRun> {
+            parts
+                .iter()
+                .map(|p| p.clone().into_run(Some(dir.path()), spill_from))
+                .collect::<Result<_, _>>()
+                .expect("test value")
+        };
+        let held = repeats_across(&runs(usize::MAX)).expect("test value");
+        assert!(held.len() > 1_000, "repeats found: {}", held.len());
+        assert_eq!(repeats_across(&runs(0)).expect("test value"), held);
+        assert_eq!(repeats_across(&runs(1_000)).expect("test value"), held);
     }
 
     #[test]
