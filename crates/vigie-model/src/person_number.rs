@@ -408,6 +408,13 @@ impl NewNumbers {
         let mut text = arrow::array::StringBuilder::with_capacity(rows, rows * 64);
         let mut hex = [0u8; 64];
         for key in keys {
+            // Keys are kept whole until the table holds them (see `written_before`).
+            let key = key.ok_or_else(|| {
+                ArrowError::InvalidArgumentError(
+                    "internal error: a new person number's key was forgotten before it was written (please report)"
+                        .into(),
+                )
+            })?;
             text.append_value(hex_of(key, &mut hex));
         }
         RecordBatch::try_new(
@@ -428,6 +435,11 @@ impl NewNumbers {
         self.keys.len() == 0
     }
 
+    /// The number after the last one given (`first` when none was).
+    pub fn end(&self) -> u32 {
+        self.first.saturating_add(self.keys.len() as u32)
+    }
+
     /// How many numbers were given.
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -440,7 +452,13 @@ impl NewNumbers {
         self.keys
             .range(0, self.keys.len())
             .zip(self.first..)
-            .map(move |(k, n)| (hex_of(k, &mut hex).to_string(), n))
+            .map(move |(k, n)| {
+                (
+                    k.map(|k| hex_of(k, &mut hex).to_string())
+                        .unwrap_or_default(),
+                    n,
+                )
+            })
     }
 }
 
@@ -713,6 +731,18 @@ impl PersonNumbers {
             .share((first - inner.first) as usize, usize::MAX);
         inner.new_from = inner.next();
         NewNumbers { first, keys }
+    }
+
+    /// Tells the numbering that the table holds the numbers before `end` (those of the
+    /// [`NewNumbers`] [`PersonNumbers::take_new`] handed out, once written: `end` is their
+    /// [`NewNumbers::end`]). Their keys are then kept as their first 128 bits alone, all a
+    /// lookup needs: the keys a registry's first load numbers (forty million for a nation)
+    /// took 32 bytes each for the rest of the load. Numbers not yet handed out stay whole.
+    pub fn written_before(&self, end: u32) {
+        let mut inner = self.lock();
+        let end = end.min(inner.new_from);
+        let written = end.saturating_sub(inner.first) as usize;
+        inner.given.written_before(written);
     }
 
     /// Persons numbered so far.
@@ -1078,5 +1108,72 @@ mod tests {
             Err(PersonNumberError::NotAPseudonym { length: 63 })
         );
         assert!(numbers.is_empty());
+    }
+
+    #[test]
+    fn numbers_written_keep_their_numbers_with_their_keys_prefixes_alone() {
+        let stored: Vec<(String, i32)> = (0..100).map(|i| (uniform_key(i), i as i32)).collect();
+        let numbers = PersonNumbers::from_stored(stored.iter().map(|(k, n)| (k.as_str(), *n)))
+            .expect("test value");
+        // More than a block of keys (65,536): the first block is forgotten once written.
+        let first_load: Vec<String> = (100..70_100).map(uniform_key).collect();
+        let keys: Vec<&str> = first_load.iter().map(String::as_str).collect();
+        let given = numbers.number_all(&keys).expect("test value");
+        assert_eq!(given, (100..70_100).collect::<Vec<u32>>());
+        let new = Arc::new(numbers.take_new());
+        let end = new.end();
+        assert_eq!(end, 70_100);
+        // Given while the table is written: handed out at the next commit, kept whole.
+        let meanwhile: Vec<String> = (70_100..70_110).map(uniform_key).collect();
+        for key in &meanwhile {
+            numbers.number(key).expect("test value");
+        }
+        let rows: usize = new
+            .clone()
+            .batches()
+            .map(|b| b.expect("test value").num_rows())
+            .sum();
+        assert_eq!(rows, 70_000);
+        drop(new);
+        numbers.written_before(end);
+        assert_eq!(
+            numbers.read().given.whole(),
+            70_010 - 65_536,
+            "the first block keeps prefixes alone"
+        );
+        // Every key keeps its number; a key seen again gets no new one.
+        for (i, key) in first_load.iter().enumerate().step_by(331) {
+            assert_eq!(numbers.get(key), Some(100 + i as u32));
+            assert_eq!(numbers.number(&key.to_uppercase()), Ok(100 + i as u32));
+        }
+        assert_eq!(numbers.number(&uniform_key(5)), Ok(5));
+        assert_eq!(numbers.number(&uniform_key(70_200)), Ok(70_110));
+        // The next numbers handed out are whole: the table receives their keys.
+        let next = numbers.take_new();
+        assert_eq!(next.first, 70_100);
+        let pairs: Vec<(String, u32)> = next.pairs().collect();
+        let expected: Vec<(String, u32)> = (70_100..70_110)
+            .chain([70_200])
+            .map(uniform_key)
+            .zip(70_100..)
+            .collect();
+        assert_eq!(pairs, expected);
+        // An end beyond the numbers handed out forgets none of those not handed out.
+        numbers.number(&uniform_key(80_000)).expect("test value");
+        numbers.written_before(u32::MAX);
+        let last = numbers.take_new();
+        assert_eq!(
+            last.pairs().collect::<Vec<_>>(),
+            vec![(uniform_key(80_000), 70_111)]
+        );
+        // The numbering's copy holds every number, forgotten keys included.
+        let bytes: Vec<u8> = numbers.encode("copy").flatten().collect();
+        let (read, _) = StoredNumbers::from_encoded(bytes::Bytes::from(bytes)).expect("test value");
+        let read = read.finish().expect("test value");
+        assert_eq!(read.len(), 70_112);
+        for (i, key) in first_load.iter().enumerate().step_by(97) {
+            assert_eq!(read.get(key), Some(100 + i as u32));
+        }
+        assert_eq!(read.get(&uniform_key(80_000)), Some(70_111));
     }
 }

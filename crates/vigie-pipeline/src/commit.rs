@@ -166,10 +166,12 @@ impl Group {
     ) -> Result<Vec<FileReport>, PipelineError> {
         // The numbers given so far, stored before any row using them can become visible
         // (see vigie-warehouse's `person_numbers`: the table only grows).
+        // Once stored, their keys need be kept as prefixes alone (`written_before`).
         if let Some(numbers) = numbers {
-            warehouse
-                .append_person_numbers(numbers.take_new(), lock)
-                .await?;
+            let new = numbers.take_new();
+            let end = new.end();
+            warehouse.append_person_numbers(new, lock).await?;
+            numbers.written_before(end);
         }
         let mut writes = GroupWrites::with_capacity(self.files.len());
         for (index, parsed) in self.files.into_iter().enumerate() {

@@ -23,8 +23,7 @@
 
 use super::{
     Entries, KeyPrefix, PersonNumberError, PersonNumbers, SEGMENTS, Segment, SharedKeys,
-    SortedNumbers, StoredEntry, accumulate, count_in_directory, directory_bits, prefix_of,
-    segment_of,
+    SortedNumbers, StoredEntry, accumulate, count_in_directory, directory_bits, segment_of,
 };
 
 const MAGIC: &[u8; 8] = b"VIGIEPN1";
@@ -229,9 +228,8 @@ impl Iterator for Encoding<'_> {
                                 .into_iter()
                                 .flatten()
                                 .filter_map(|&p| {
-                                    let key = given.get(p as usize)?;
                                     Some(StoredEntry {
-                                        prefix: prefix_of(key),
+                                        prefix: given.prefix(p as usize)?,
                                         number: first + p,
                                     })
                                 }),
@@ -268,8 +266,10 @@ impl PersonNumbers {
             (inner.taken(), inner.first)
         };
         let mut given_by_segment: Vec<Vec<u32>> = (0..SEGMENTS).map(|_| Vec::new()).collect();
-        for (p, key) in given.range(0, given.len()).enumerate() {
-            given_by_segment[segment_of(prefix_of(key).high)].push(p as u32);
+        for p in 0..given.len() {
+            if let Some(prefix) = given.prefix(p) {
+                given_by_segment[segment_of(prefix.high)].push(p as u32);
+            }
         }
         let stored: usize = self.stored.iter().map(SortedNumbers::len).sum();
         let entries = (stored + given.len()) as u64;

@@ -21,7 +21,44 @@ use super::{KeyBytes, KeyPrefix, prefix_of};
 /// Keys per block: 2 MiB, one huge page.
 const BLOCK_KEYS: usize = 1 << 16;
 
-type Block = Arc<Vec<KeyBytes>>;
+/// A block of keys: whole while the table may still have to receive them, their first 128
+/// bits alone once it holds them (see [`GivenKeys::written_before`]).
+#[derive(Clone)]
+enum BlockKeys {
+    Whole(Vec<KeyBytes>),
+    Prefixes(Vec<KeyPrefix>),
+}
+
+impl BlockKeys {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            BlockKeys::Whole(keys) => keys.len(),
+            BlockKeys::Prefixes(prefixes) => prefixes.len(),
+        }
+    }
+
+    fn prefix(&self, i: usize) -> Option<KeyPrefix> {
+        match self {
+            BlockKeys::Whole(keys) => keys.get(i).map(prefix_of),
+            BlockKeys::Prefixes(prefixes) => prefixes.get(i).copied(),
+        }
+    }
+
+    fn key(&self, i: usize) -> Option<&KeyBytes> {
+        match self {
+            BlockKeys::Whole(keys) => keys.get(i),
+            BlockKeys::Prefixes(_) => None,
+        }
+    }
+
+    /// Whether keys can still be added to it.
+    fn is_open(&self) -> bool {
+        matches!(self, BlockKeys::Whole(keys) if keys.len() < BLOCK_KEYS)
+    }
+}
+
+type Block = Arc<BlockKeys>;
 
 /// The hash of a key in the position table: the low word of its prefix, uniform already
 /// (the keys are HMAC outputs).
@@ -29,10 +66,16 @@ fn hash_of(prefix: &KeyPrefix) -> u64 {
     prefix.low
 }
 
+fn prefix_at(blocks: &[Block], position: usize) -> Option<KeyPrefix> {
+    blocks
+        .get(position / BLOCK_KEYS)
+        .and_then(|b| b.prefix(position % BLOCK_KEYS))
+}
+
 fn key_at(blocks: &[Block], position: usize) -> Option<&KeyBytes> {
     blocks
         .get(position / BLOCK_KEYS)
-        .and_then(|b| b.get(position % BLOCK_KEYS))
+        .and_then(|b| b.key(position % BLOCK_KEYS))
 }
 
 /// The keys numbered during a load, by position (0 for the load's first number).
@@ -42,6 +85,8 @@ pub(super) struct GivenKeys {
     len: usize,
     /// Each key's position, found by the key's prefix.
     index: HashTable<u32>,
+    /// Blocks before this one hold prefixes alone.
+    whole_from: usize,
 }
 
 impl GivenKeys {
@@ -55,7 +100,7 @@ impl GivenKeys {
         let blocks = &self.blocks;
         self.index
             .find(hash_of(prefix), |&p| {
-                key_at(blocks, p as usize).is_some_and(|k| prefix_of(k) == *prefix)
+                prefix_at(blocks, p as usize).is_some_and(|k| k == *prefix)
             })
             .map(|&p| p as usize)
     }
@@ -64,26 +109,61 @@ impl GivenKeys {
     /// 2³¹ (the caller refuses numbers beyond an Int32 column's range first).
     pub(super) fn push(&mut self, key: KeyBytes) -> usize {
         let position = self.len;
-        let full = self.blocks.last().is_none_or(|b| b.len() == BLOCK_KEYS);
-        if full {
-            self.blocks.push(Arc::new(Vec::with_capacity(BLOCK_KEYS)));
+        if !self.blocks.last().is_some_and(|b| b.is_open()) {
+            self.blocks
+                .push(Arc::new(BlockKeys::Whole(Vec::with_capacity(BLOCK_KEYS))));
         }
         if let Some(last) = self.blocks.last_mut() {
             if Arc::get_mut(last).is_none() {
                 // Handed to a writer: it keeps the keys it was given, this load fills a copy.
                 let mut copy = Vec::with_capacity(BLOCK_KEYS);
-                copy.extend_from_slice(last);
-                *last = Arc::new(copy);
+                if let BlockKeys::Whole(keys) = last.as_ref() {
+                    copy.extend_from_slice(keys);
+                }
+                *last = Arc::new(BlockKeys::Whole(copy));
             }
-            Arc::make_mut(last).push(key);
+            if let Some(BlockKeys::Whole(keys)) = Arc::get_mut(last) {
+                keys.push(key);
+            }
         }
         self.len += 1;
         let blocks = &self.blocks;
         self.index
             .insert_unique(hash_of(&prefix_of(&key)), position as u32, |&p| {
-                key_at(blocks, p as usize).map_or(0, |k| hash_of(&prefix_of(k)))
+                prefix_at(blocks, p as usize).map_or(0, |k| hash_of(&k))
             });
         position
+    }
+
+    /// Keeps only the first 128 bits of the keys at positions before `end`, a block at a
+    /// time (the block being filled stays whole): the table holds them, and finding a key
+    /// needs no more. A national registry's load numbers forty million keys: 640 MB less
+    /// for the rest of the load.
+    pub(super) fn written_before(&mut self, end: usize) {
+        let full_blocks = end.min(self.len) / BLOCK_KEYS;
+        for block in self
+            .blocks
+            .iter_mut()
+            .take(full_blocks)
+            .skip(self.whole_from)
+        {
+            if let BlockKeys::Whole(keys) = block.as_ref() {
+                let prefixes = keys.iter().map(prefix_of).collect();
+                // A writer still holding the block keeps its keys until it drops them.
+                *block = Arc::new(BlockKeys::Prefixes(prefixes));
+            }
+        }
+        self.whole_from = self.whole_from.max(full_blocks);
+    }
+
+    /// Keys held whole (the others as prefixes).
+    #[cfg(test)]
+    pub(super) fn whole(&self) -> usize {
+        self.blocks
+            .iter()
+            .filter(|b| matches!(b.as_ref(), BlockKeys::Whole(_)))
+            .map(|b| b.len())
+            .sum()
     }
 
     /// The keys at positions `from..to`, shared: only the blocks are counted again.
@@ -102,7 +182,8 @@ impl GivenKeys {
     }
 }
 
-/// Keys handed out of a [`GivenKeys`]: a run of positions in its blocks.
+/// Keys handed out of a [`GivenKeys`]: a run of positions in its blocks. Those written to
+/// the table before may be held as prefixes alone.
 #[derive(Clone, Default)]
 pub(super) struct SharedKeys {
     blocks: Vec<Block>,
@@ -118,7 +199,7 @@ impl SharedKeys {
         let len = keys.len();
         let blocks = keys
             .chunks(BLOCK_KEYS)
-            .map(|c| Arc::new(c.to_vec()))
+            .map(|c| Arc::new(BlockKeys::Whole(c.to_vec())))
             .collect();
         SharedKeys {
             blocks,
@@ -131,7 +212,7 @@ impl SharedKeys {
         self.len
     }
 
-    /// The key at `i` in the run.
+    /// The key at `i` in the run (None beyond the run, or held as a prefix alone).
     pub(super) fn get(&self, i: usize) -> Option<&KeyBytes> {
         if i < self.len {
             key_at(&self.blocks, self.skip + i)
@@ -140,15 +221,30 @@ impl SharedKeys {
         }
     }
 
-    /// The keys `from..to` of the run, in order.
-    pub(super) fn range(&self, from: usize, to: usize) -> impl Iterator<Item = &KeyBytes> + '_ {
-        (from..to.min(self.len)).filter_map(|i| key_at(&self.blocks, self.skip + i))
+    /// The prefix of the key at `i` in the run.
+    pub(super) fn prefix(&self, i: usize) -> Option<KeyPrefix> {
+        if i < self.len {
+            prefix_at(&self.blocks, self.skip + i)
+        } else {
+            None
+        }
+    }
+
+    /// The keys `from..to` of the run, in order (None for a key held as a prefix alone).
+    pub(super) fn range(
+        &self,
+        from: usize,
+        to: usize,
+    ) -> impl Iterator<Item = Option<&KeyBytes>> + '_ {
+        (from..to.min(self.len)).map(|i| key_at(&self.blocks, self.skip + i))
     }
 }
 
 impl PartialEq for SharedKeys {
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && self.range(0, self.len).eq(other.range(0, other.len))
+        self.len == other.len
+            && (0..self.len)
+                .all(|i| self.prefix(i) == other.prefix(i) && self.get(i) == other.get(i))
     }
 }
 
@@ -206,7 +302,11 @@ mod tests {
         }
         assert_eq!(given.find(&prefix_of(&key(count))), None);
         let last = given.share(count as usize - 2, usize::MAX);
-        let last: Vec<_> = last.range(0, usize::MAX).copied().collect();
+        let last: Vec<_> = last
+            .range(0, usize::MAX)
+            .map(|k| k.copied())
+            .collect::<Option<_>>()
+            .expect("whole keys");
         assert_eq!(last, vec![key(count - 2), key(count - 1)]);
     }
 
@@ -224,11 +324,19 @@ mod tests {
             given.push(key(i));
         }
         assert_eq!(shared.len(), start as usize - 5);
-        let handed: Vec<_> = shared.range(0, usize::MAX).copied().collect();
+        let handed: Vec<_> = shared
+            .range(0, usize::MAX)
+            .map(|k| k.copied())
+            .collect::<Option<_>>()
+            .expect("whole keys");
         let expected: Vec<_> = (5..start).map(key).collect();
         assert_eq!(handed, expected);
         let later = given.share(start as usize, usize::MAX);
-        let later: Vec<_> = later.range(0, usize::MAX).copied().collect();
+        let later: Vec<_> = later
+            .range(0, usize::MAX)
+            .map(|k| k.copied())
+            .collect::<Option<_>>()
+            .expect("whole keys");
         assert_eq!(later, (start..start + 10).map(key).collect::<Vec<_>>());
         // And every key is still found where it was put.
         for i in 0..start + 10 {
@@ -242,7 +350,52 @@ mod tests {
         assert_eq!(inner.get(2), Some(&key(5)));
         assert_eq!(inner.get(3), None);
         let across = given.share(start as usize - 2, start as usize + 5);
-        let across: Vec<_> = across.range(0, usize::MAX).copied().collect();
+        let across: Vec<_> = across
+            .range(0, usize::MAX)
+            .map(|k| k.copied())
+            .collect::<Option<_>>()
+            .expect("whole keys");
         assert_eq!(across, (start - 2..start + 5).map(key).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn written_keys_are_found_by_their_prefix_and_writers_keep_theirs_whole() {
+        let mut given = GivenKeys::default();
+        let count = 2 * BLOCK_KEYS as u64 + 17;
+        for i in 0..count {
+            given.push(key(i));
+        }
+        // A writer holding the first keys while they are forgotten keeps them whole.
+        let writing = given.share(0, BLOCK_KEYS + 5);
+        given.written_before(BLOCK_KEYS + 5);
+        assert_eq!(given.whole(), count as usize - BLOCK_KEYS);
+        assert_eq!(writing.get(0), Some(&key(0)));
+        assert_eq!(
+            writing.get(BLOCK_KEYS + 4),
+            Some(&key(BLOCK_KEYS as u64 + 4))
+        );
+        // Shared afterwards: prefixes alone where forgotten.
+        let after = given.share(BLOCK_KEYS - 1, BLOCK_KEYS + 1);
+        assert_eq!(after.get(0), None);
+        assert_eq!(
+            after.prefix(0),
+            Some(prefix_of(&key(BLOCK_KEYS as u64 - 1)))
+        );
+        assert_eq!(after.get(1), Some(&key(BLOCK_KEYS as u64)));
+        assert_eq!(after.range(0, 2).filter(Option::is_none).count(), 1);
+        // Every key is found where it was put; new keys go on from there.
+        for i in (0..count).step_by(499).chain([count - 1]) {
+            assert_eq!(given.find(&prefix_of(&key(i))), Some(i as usize));
+        }
+        assert_eq!(given.push(key(count)), count as usize);
+        // An end within the block being filled, or before what was forgotten: whole blocks
+        // only, nothing given back.
+        given.written_before(given.len());
+        assert_eq!(given.whole(), 18);
+        given.written_before(3);
+        assert_eq!(given.whole(), 18);
+        for i in (0..=count).step_by(211).chain([count]) {
+            assert_eq!(given.find(&prefix_of(&key(i))), Some(i as usize));
+        }
     }
 }
