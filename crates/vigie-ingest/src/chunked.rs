@@ -131,11 +131,6 @@ fn read_part_bytes(
     })
 }
 
-/// Records a part accepted from which their sorted fingerprints go to the staging directory
-/// rather than stay in memory until the last part is read (see `dedup::SeenRun`): a part of
-/// a large file holds a million or more; smaller runs are not worth a file.
-const RUN_SPILL_RECORDS: usize = 65_536;
-
 /// Reads the parts of a file from `source`, as many at once as there are cores, and joins
 /// them (see the module docs).
 pub(crate) fn ingest(
@@ -179,7 +174,9 @@ pub(crate) fn ingest(
             .and_then(|()| state.number_pending());
         let closed = state.close_spill();
         let seen = std::mem::take(&mut state.seen)
-            .into_run(part_ctx.staging, RUN_SPILL_RECORDS)
+            // Beyond its share of the rows held in memory, a part's sorted fingerprints wait
+            // in the staging directory until the last part is read (see `dedup::SeenRun`).
+            .into_run(part_ctx.staging, part_ctx.spill_rows)
             .map_err(|e| {
                 FileFailure::Environment(format!(
                     "cannot write the records of a part of the file to the staging directory / \
