@@ -166,7 +166,7 @@ impl Group {
     ) -> Result<Vec<FileReport>, PipelineError> {
         // The numbers given so far, stored before any row using them can become visible
         // (see vigie-warehouse's `person_numbers`: the table only grows).
-        // Once stored, their keys need be kept as prefixes alone (`written_before`).
+        // Once stored, their keys need only be kept as prefixes (`written_before`).
         if let Some(numbers) = numbers {
             let new = numbers.take_new();
             let end = new.end();
