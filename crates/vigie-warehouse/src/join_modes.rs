@@ -21,7 +21,6 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -42,7 +41,7 @@ pub(crate) fn physical_optimizer_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + 
 }
 
 /// The rule's name, as DataFusion's optimizer lists it.
-pub(crate) const NAME: &str = "vigie_collect_integer_key_joins";
+const NAME: &str = "vigie_collect_integer_key_joins";
 
 /// Builds once the partitioned hash joins on one integer key.
 #[derive(Debug, Default)]
@@ -92,30 +91,16 @@ fn builds_once(join: &HashJoinExec) -> bool {
     let integer = |key: &Arc<dyn datafusion::physical_plan::PhysicalExpr>,
                    input: &Arc<dyn ExecutionPlan>| {
         key.data_type(input.schema().as_ref())
-            .is_ok_and(|t| is_integer(&t))
+            .is_ok_and(|t| t.is_integer())
     };
     integer(left_key, join.left()) && integer(right_key, join.right())
-}
-
-fn is_integer(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
-    use arrow::datatypes::{Field, Schema};
+    use arrow::datatypes::{DataType, Field, Schema};
     use datafusion::datasource::MemTable;
     use datafusion::execution::SessionStateBuilder;
     use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
