@@ -24,6 +24,7 @@ mod lock;
 mod maintenance;
 mod manifest;
 mod numbering_copy;
+mod period_start;
 mod person_numbers;
 #[cfg(test)]
 mod restricted_tests;
