@@ -16,6 +16,7 @@
 mod cache;
 #[cfg(test)]
 mod commit_tests;
+mod day_shift;
 mod error;
 mod join_modes;
 mod join_sizes;
@@ -26,6 +27,7 @@ mod manifest;
 mod numbering_copy;
 mod period_start;
 mod person_numbers;
+mod plan_rewrite;
 #[cfg(test)]
 mod restricted_tests;
 mod session;

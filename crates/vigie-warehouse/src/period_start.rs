@@ -26,11 +26,10 @@ use arrow::datatypes::{
     ArrowTimestampType, DataType, Date32Type, Field, FieldRef, TimeUnit, TimestampMicrosecondType,
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_err, plan_err};
 use datafusion::functions::datetime::date_trunc::DateTruncFunc;
 use datafusion::logical_expr::expr::ScalarFunction;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
     Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs,
     ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -308,22 +307,7 @@ impl OptimizerRule for PeriodStartDates {
         plan: LogicalPlan,
         _config: &dyn OptimizerConfig,
     ) -> Result<Transformed<LogicalPlan>> {
-        // Expressions of a node with one input are typed by that input's schema; joins and
-        // unions are left alone (their expressions are keys and columns, not periods).
-        let schema = match plan.inputs().as_slice() {
-            [input] => Arc::clone(input.schema()),
-            _ => return Ok(Transformed::no(plan)),
-        };
-        let names = NamePreserver::new(&plan);
-        plan.map_expressions(|expr| {
-            let saved = names.save(&expr);
-            let rewritten = expr.transform_up(|e| period_start_of(e, &schema))?;
-            Ok(if rewritten.transformed {
-                rewritten.update_data(|e| saved.restore(e))
-            } else {
-                rewritten
-            })
-        })
+        crate::plan_rewrite::rewrite_expressions(plan, period_start_of)
     }
 }
 
@@ -361,15 +345,16 @@ fn period_start_of(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     let value = match value {
         Expr::Cast(Cast { expr: inner, field })
             if matches!(field.data_type(), DataType::Timestamp(_, None))
-                && inner.get_type(schema)? == DataType::Date32 =>
+                && inner.get_type(schema).ok() == Some(DataType::Date32) =>
         {
             inner.as_ref().clone()
         }
         other => other.clone(),
     };
+    // A type that cannot be told (a column of an outer query) is not rewritten.
     if !matches!(
-        value.get_type(schema)?,
-        DataType::Date32 | DataType::Timestamp(_, None)
+        value.get_type(schema),
+        Ok(DataType::Date32 | DataType::Timestamp(_, None))
     ) {
         return Ok(Transformed::no(expr));
     }

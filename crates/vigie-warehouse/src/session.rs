@@ -98,6 +98,7 @@ impl Warehouse {
             .with_statistics_registry(crate::join_sizes::registry())
             .with_physical_optimizer_rules(crate::join_modes::physical_optimizer_rules())
             .with_optimizer_rule(Arc::new(crate::period_start::PeriodStartDates))
+            .with_optimizer_rule(Arc::new(crate::day_shift::DayShifts))
             .build();
         let ctx = SessionContext::new_with_state(state);
         let mut names: Vec<(String, Option<arrow::datatypes::SchemaRef>)> = Entity::ALL
