@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use crate::plan_rewrite::{ExpressionRule, shaped_like_input};
 use arrow::array::{ArrayRef, AsArray};
 use arrow::datatypes::{DataType, Date32Type, Field, FieldRef};
 use arrow::error::ArrowError;
@@ -22,11 +23,9 @@ use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue, exec_err};
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{
-    BinaryExpr, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ReturnFieldArgs,
-    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
+    BinaryExpr, ColumnarValue, Expr, ExprSchemable, Operator, ReturnFieldArgs, ScalarFunctionArgs,
+    ScalarUDF, ScalarUDFImpl, Signature, Volatility, lit,
 };
-use datafusion::optimizer::optimizer::ApplyOrder;
-use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
 /// The function's name in plans.
 const FUNCTION: &str = "vigie_add_days";
@@ -90,36 +89,16 @@ impl ScalarUDFImpl for AddDaysFunc {
                     })
                 })?,
         );
-        Ok(if is_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&shifted, 0)?)
-        } else {
-            ColumnarValue::Array(shifted)
-        })
+        shaped_like_input(is_scalar, shifted)
     }
 }
 
 /// Replaces `date ± interval 'N days'` by `vigie_add_days(date, ±N)` (see the module's
 /// documentation).
-#[derive(Debug, Default)]
-pub(crate) struct DayShifts;
-
-impl OptimizerRule for DayShifts {
-    fn name(&self) -> &str {
-        "vigie_day_shifts"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn rewrite(
-        &self,
-        plan: LogicalPlan,
-        _config: &dyn OptimizerConfig,
-    ) -> Result<Transformed<LogicalPlan>> {
-        crate::plan_rewrite::rewrite_expressions(plan, day_shift_of)
-    }
-}
+pub(crate) const RULE: ExpressionRule = ExpressionRule {
+    name: "vigie_day_shifts",
+    rewrite: day_shift_of,
+};
 
 /// The days of an interval literal holding whole days only.
 fn whole_days(expr: &Expr) -> Option<i32> {
@@ -160,6 +139,7 @@ fn day_shift_of(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan_rewrite::optimized_plan_and_rows as run;
     use arrow::array::{Date32Array, Int64Array, RecordBatch};
     use arrow::datatypes::Schema;
     use datafusion::datasource::MemTable;
@@ -171,7 +151,7 @@ mod tests {
     fn session(with_rule: bool) -> SessionContext {
         let mut builder = SessionStateBuilder::new().with_default_features();
         if with_rule {
-            builder = builder.with_optimizer_rule(Arc::new(DayShifts));
+            builder = builder.with_optimizer_rule(Arc::new(RULE));
         }
         let ctx = SessionContext::new_with_state(builder.build());
         let table = |columns: Vec<(&str, ArrayRef)>| {
@@ -222,22 +202,6 @@ mod tests {
         ctx.register_table("stays", stays).expect("register");
         ctx.register_table("urgent", urgent).expect("register");
         ctx
-    }
-
-    /// The optimized plan and the rows, printed.
-    async fn run(ctx: &SessionContext, sql: &str) -> (String, String) {
-        let frame = ctx.sql(sql).await.expect("plan");
-        let plan = ctx
-            .state()
-            .optimize(frame.logical_plan())
-            .expect("optimize")
-            .display_indent()
-            .to_string();
-        let batches = frame.collect().await.expect("run");
-        let rows = arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("print")
-            .to_string();
-        (plan, rows)
     }
 
     #[tokio::test]

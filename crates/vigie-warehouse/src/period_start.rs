@@ -20,6 +20,7 @@
 
 use std::sync::Arc;
 
+use crate::plan_rewrite::{ExpressionRule, shaped_like_input};
 use arrow::array::{Array, ArrayRef, AsArray, Date32Array, PrimitiveArray};
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{
@@ -31,11 +32,9 @@ use datafusion::common::{DFSchema, Result, ScalarValue, exec_err, plan_err};
 use datafusion::functions::datetime::date_trunc::DateTruncFunc;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::{
-    Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, ReturnFieldArgs, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    Cast, ColumnarValue, Expr, ExprSchemable, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF,
+    ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::optimizer::optimizer::ApplyOrder;
-use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 
 /// The periods whose first day is a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +47,15 @@ enum Period {
 }
 
 impl Period {
+    #[cfg(test)]
+    const ALL: [Period; 5] = [
+        Period::Day,
+        Period::Week,
+        Period::Month,
+        Period::Quarter,
+        Period::Year,
+    ];
+
     /// The period `date_trunc` names `granularity` (any case); None for finer ones.
     fn parse(granularity: &str) -> Option<Self> {
         match granularity.to_ascii_lowercase().as_str() {
@@ -280,36 +288,16 @@ impl ScalarUDFImpl for PeriodStartFunc {
             }
             other => return exec_err!("{FUNCTION} takes a date or a timestamp, not {other}"),
         };
-        Ok(if is_scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&starts, 0)?)
-        } else {
-            ColumnarValue::Array(starts)
-        })
+        shaped_like_input(is_scalar, starts)
     }
 }
 
 /// Replaces `CAST(date_trunc(g, value) AS DATE)` by `vigie_period_start(g, value)` where
 /// they give the same dates (see the module's documentation).
-#[derive(Debug, Default)]
-pub(crate) struct PeriodStartDates;
-
-impl OptimizerRule for PeriodStartDates {
-    fn name(&self) -> &str {
-        "vigie_period_start_dates"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn rewrite(
-        &self,
-        plan: LogicalPlan,
-        _config: &dyn OptimizerConfig,
-    ) -> Result<Transformed<LogicalPlan>> {
-        crate::plan_rewrite::rewrite_expressions(plan, period_start_of)
-    }
-}
+pub(crate) const RULE: ExpressionRule = ExpressionRule {
+    name: "vigie_period_start_dates",
+    rewrite: period_start_of,
+};
 
 /// `vigie_period_start(g, value)` for `CAST(date_trunc(g, value) AS DATE)` where it applies.
 fn period_start_of(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
@@ -367,6 +355,7 @@ fn period_start_of(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan_rewrite::optimized_plan_and_rows as run;
     use arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
     use arrow::datatypes::{Field, Schema};
     use chrono::{Datelike, Duration, NaiveDate};
@@ -395,13 +384,7 @@ mod tests {
 
     #[test]
     fn first_days_agree_with_chrono_across_centuries() {
-        let periods = [
-            Period::Day,
-            Period::Week,
-            Period::Month,
-            Period::Quarter,
-            Period::Year,
-        ];
+        let periods = Period::ALL;
         // Every day of 1895-2105 (leap years, 1900 and 2100 not leap, 2000 leap), then a
         // stride across twenty thousand years on both sides of the epoch.
         let dense = (-27_000_i64..49_000).collect::<Vec<_>>();
@@ -417,13 +400,7 @@ mod tests {
 
     #[test]
     fn starts_looked_up_in_a_table_are_those_worked_out_for_each_value() {
-        let periods = [
-            Period::Day,
-            Period::Week,
-            Period::Month,
-            Period::Quarter,
-            Period::Year,
-        ];
+        let periods = Period::ALL;
         const MICROS_PER_DAY: i64 = 86_400_000_000;
         // Close together (the table), in reverse, around midnight before the epoch, spread
         // over centuries (one by one), at i64's ends; with and without nulls.
@@ -470,7 +447,7 @@ mod tests {
     fn session_on(with_rule: bool, days: &[i64]) -> SessionContext {
         let mut builder = SessionStateBuilder::new().with_default_features();
         if with_rule {
-            builder = builder.with_optimizer_rule(Arc::new(PeriodStartDates));
+            builder = builder.with_optimizer_rule(Arc::new(RULE));
         }
         let ctx = SessionContext::new_with_state(builder.build());
         let micros_per_day = 86_400_000_000_i64;
@@ -525,22 +502,6 @@ mod tests {
                 -100_000, -25_567, -366, -1, 0, 1, 59, 10_956, 20_454, 47_541,
             ],
         )
-    }
-
-    /// The query's plan and its rows, printed.
-    async fn run(ctx: &SessionContext, sql: &str) -> (String, String) {
-        let frame = ctx.sql(sql).await.expect("plan");
-        let optimized = ctx
-            .state()
-            .optimize(frame.logical_plan())
-            .expect("optimize")
-            .display_indent()
-            .to_string();
-        let batches = frame.collect().await.expect("run");
-        let rows = arrow::util::pretty::pretty_format_batches(&batches)
-            .expect("print")
-            .to_string();
-        (optimized, rows)
     }
 
     #[tokio::test]

@@ -97,8 +97,8 @@ impl Warehouse {
             .with_default_features()
             .with_statistics_registry(crate::join_sizes::registry())
             .with_physical_optimizer_rules(crate::join_modes::physical_optimizer_rules())
-            .with_optimizer_rule(Arc::new(crate::period_start::PeriodStartDates))
-            .with_optimizer_rule(Arc::new(crate::day_shift::DayShifts))
+            .with_optimizer_rule(Arc::new(crate::period_start::RULE))
+            .with_optimizer_rule(Arc::new(crate::day_shift::RULE))
             .build();
         let ctx = SessionContext::new_with_state(state);
         let mut names: Vec<(String, Option<arrow::datatypes::SchemaRef>)> = Entity::ALL
