@@ -96,7 +96,7 @@ pub(super) async fn register_person_view(
     // 64-character keys were most of what it copied. The evaluation, which orders persons
     // by key, reads `person__keyed`: the registry's columns as `person` shows them, and the
     // key.
-    let registry_columns = columns_but_key(provider.schema().as_ref());
+    let registry_columns = columns_shown(provider.schema().as_ref());
     ctx.register_table(REGISTRY, provider).map_err(internal)?;
     let keyed = format!(
         "CREATE VIEW person__keyed AS SELECT p.person_key, {} FROM {REGISTRY} AS p",
@@ -115,13 +115,18 @@ pub(super) async fn register_person_view(
 /// The registry as the warehouse stores it, under the `person` view.
 pub(super) const REGISTRY: &str = "person__registry";
 
-/// The registry's columns but the pseudonymous key.
-fn columns_but_key(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String> {
+/// The registry's columns `person` shows: all but the pseudonymous key and the rows'
+/// provenance (`_source`, `_file`, `_line`, `_load_id`: which load and line gave a person
+/// is the load manifest's and `vigie query`'s business, not an indicator's). A recompute
+/// copies the persons it needs (`narrow`), and the provenance was a third of that copy: a
+/// load's identifier and a file name per person, the quarter's narrowing of a province
+/// 0.68–0.88 s with them, 0.34–0.59 s without (docs/benchmarks.md).
+fn columns_shown(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String> {
     schema
         .fields()
         .iter()
         .map(|f| f.name().clone())
-        .filter(|c| c != "person_key")
+        .filter(|c| c != "person_key" && !vigie_model::PROVENANCE_FIELDS.contains(&c.as_str()))
         .collect()
 }
 
@@ -139,7 +144,7 @@ pub(super) async fn person_sql_over(
         return Ok(None);
     }
     let provider = ctx.table_provider(REGISTRY).await.map_err(internal)?;
-    let registry_columns = columns_but_key(provider.schema().as_ref());
+    let registry_columns = columns_shown(provider.schema().as_ref());
     Ok(Some(person_sql(run, &registry_columns, registry)))
 }
 
@@ -397,5 +402,79 @@ mod tests {
         let mut expected = vec![group("a", 1950, 7); 2];
         expected.extend(vec![group("b", 1990, 11); 3]);
         assert_eq!(seen, expected);
+    }
+
+    /// `person` shows the registry's columns and strata, without the pseudonymous key and
+    /// without the rows' provenance; `person__keyed` (the evaluation's) adds the key alone.
+    #[tokio::test]
+    async fn person_shows_neither_the_key_nor_the_rows_provenance() {
+        let strata = crate::strata::load_strata(&CatalogueSource {
+            embedded: true,
+            directory: None,
+        })
+        .expect("built-in strata");
+        let run = StrataRun {
+            strata,
+            enabled: vec![],
+        };
+        let schema = vigie_model::Entity::Person.schema();
+        let ctx = SessionContext::new();
+        ctx.register_table(
+            "person",
+            Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).expect("table")),
+        )
+        .expect("register");
+        for empty in ["area_attribute", "person_attribute"] {
+            let table = match empty {
+                "area_attribute" => vigie_model::Entity::AreaAttribute.schema(),
+                _ => vigie_model::Entity::PersonAttribute.schema(),
+            };
+            ctx.register_table(
+                empty,
+                Arc::new(MemTable::try_new(table, vec![vec![]]).expect("table")),
+            )
+            .expect("register");
+        }
+        register_person_view(&ctx, &run).await.expect("view");
+        let shown = |table: &str| {
+            let ctx = ctx.clone();
+            let table = table.to_string();
+            async move {
+                let frame = ctx.table(table.as_str()).await.expect("table");
+                frame
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let person = shown("person").await;
+        let keyed = shown("person__keyed").await;
+        for hidden in vigie_model::PROVENANCE_FIELDS.iter().chain(&["person_key"]) {
+            assert!(
+                !person.iter().any(|c| c == hidden),
+                "{hidden} in {person:?}"
+            );
+        }
+        for hidden in vigie_model::PROVENANCE_FIELDS {
+            assert!(!keyed.iter().any(|c| c == hidden), "{hidden} in {keyed:?}");
+        }
+        for column in [
+            "person_number",
+            "team",
+            "sex",
+            "birth_year",
+            "death_date",
+            "deprivation_quintile",
+        ] {
+            assert!(
+                person.iter().any(|c| c == column),
+                "{column} missing: {person:?}"
+            );
+        }
+        assert!(keyed.iter().any(|c| c == "person_key"), "{keyed:?}");
+        // The registry itself still has them, for `vigie query`.
+        assert!(schema.field_with_name("_load_id").is_ok());
     }
 }
