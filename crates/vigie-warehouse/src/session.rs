@@ -97,6 +97,8 @@ impl Warehouse {
             .with_default_features()
             .with_statistics_registry(crate::join_sizes::registry())
             .with_physical_optimizer_rules(crate::join_modes::physical_optimizer_rules())
+            // `CAST(date_trunc(..) AS DATE)` and `date ± interval 'N days'` computed on day
+            // numbers (see the modules): the same dates, without the calendar per value.
             .with_optimizer_rule(Arc::new(crate::period_start::RULE))
             .with_optimizer_rule(Arc::new(crate::day_shift::RULE))
             .build();

@@ -118,9 +118,10 @@ pub(super) const REGISTRY: &str = "person__registry";
 /// The registry's columns `person` shows: all but the pseudonymous key and the rows'
 /// provenance (`_source`, `_file`, `_line`, `_load_id`: which load and line gave a person
 /// is the load manifest's and `vigie query`'s business, not an indicator's). A recompute
-/// copies the persons it needs (`narrow`), and the provenance was a third of that copy: a
-/// load's identifier and a file name per person, the quarter's narrowing of a province
-/// 0.68–0.88 s with them, 0.34–0.59 s without (docs/benchmarks.md).
+/// copies the persons it needs (`narrow`), and the provenance was four of the copy's twelve
+/// columns, among them a load identifier and a file name per person: the quarter's
+/// narrowing of a province took 0.68–0.88 s with them, 0.34–0.59 s without
+/// (docs/benchmarks.md).
 fn columns_shown(schema: &datafusion::arrow::datatypes::Schema) -> Vec<String> {
     schema
         .fields()
@@ -424,16 +425,13 @@ mod tests {
             Arc::new(MemTable::try_new(schema.clone(), vec![vec![]]).expect("table")),
         )
         .expect("register");
-        for empty in ["area_attribute", "person_attribute"] {
-            let table = match empty {
-                "area_attribute" => vigie_model::Entity::AreaAttribute.schema(),
-                _ => vigie_model::Entity::PersonAttribute.schema(),
-            };
-            ctx.register_table(
-                empty,
-                Arc::new(MemTable::try_new(table, vec![vec![]]).expect("table")),
-            )
-            .expect("register");
+        for entity in [
+            vigie_model::Entity::AreaAttribute,
+            vigie_model::Entity::PersonAttribute,
+        ] {
+            let empty = MemTable::try_new(entity.schema(), vec![vec![]]).expect("table");
+            ctx.register_table(entity.table_name(), Arc::new(empty))
+                .expect("register");
         }
         register_person_view(&ctx, &run).await.expect("view");
         let shown = |table: &str| {
