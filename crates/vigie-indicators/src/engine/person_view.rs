@@ -297,20 +297,25 @@ mod tests {
 
     use super::*;
 
-    /// `population_month` built by its statement over groups whose text is string views, as
-    /// read from Parquet: the text is stored as plain strings, numbers stay numbers, and
-    /// every group is there for each month it is alive at the start of.
-    #[tokio::test]
-    async fn population_month_stores_text_as_plain_strings_with_the_same_values() {
+    /// The built-in strata, no governed one enabled.
+    fn built_in_run() -> StrataRun {
         let strata = crate::strata::load_strata(&CatalogueSource {
             embedded: true,
             directory: None,
         })
         .expect("built-in strata");
-        let run = StrataRun {
+        StrataRun {
             strata,
             enabled: vec![],
-        };
+        }
+    }
+
+    /// `population_month` built by its statement over groups whose text is string views, as
+    /// read from Parquet: the text is stored as plain strings, numbers stay numbers, and
+    /// every group is there for each month it is alive at the start of.
+    #[tokio::test]
+    async fn population_month_stores_text_as_plain_strings_with_the_same_values() {
+        let run = built_in_run();
         let columns = population_columns(&run);
         let mut fields = Vec::new();
         let mut arrays: Vec<Arc<dyn Array>> = Vec::new();
@@ -409,15 +414,7 @@ mod tests {
     /// without the rows' provenance; `person__keyed` (the evaluation's) adds the key alone.
     #[tokio::test]
     async fn person_shows_neither_the_key_nor_the_rows_provenance() {
-        let strata = crate::strata::load_strata(&CatalogueSource {
-            embedded: true,
-            directory: None,
-        })
-        .expect("built-in strata");
-        let run = StrataRun {
-            strata,
-            enabled: vec![],
-        };
+        let run = built_in_run();
         let schema = vigie_model::Entity::Person.schema();
         let ctx = SessionContext::new();
         ctx.register_table(
