@@ -166,19 +166,24 @@ pub fn naive_before_after(
     Ok(out)
 }
 
-/// The change in one outcome's rate across `units`, with replicate weights `w`.
-fn weighted_change(units: &[Unit], oi: usize, w: &[u32]) -> f64 {
-    let (mut pe, mut pp, mut qe, mut qp) = (0.0, 0.0, 0.0, 0.0);
+/// The change in both outcomes' rates across `units`, with replicate weights `w`: one pass
+/// over the units for both (the person-years they share summed once), each sum taken in the
+/// units' order as when each outcome had its own pass, so the replicates are the same to
+/// the bit. Two passes were a quarter of a province's program evaluation.
+fn weighted_changes(units: &[Unit], w: &[u32]) -> [f64; 2] {
+    let (mut pe, mut pp, mut qe, mut qp) = ([0.0; 2], 0.0, [0.0; 2], 0.0);
     for (u, &k) in units.iter().zip(w) {
         if k > 0 {
             let k = f64::from(k);
-            pe += k * f64::from(u.pre[oi]);
+            for oi in 0..2 {
+                pe[oi] += k * f64::from(u.pre[oi]);
+                qe[oi] += k * f64::from(u.post[oi]);
+            }
             pp += k * u.pre_py;
-            qe += k * f64::from(u.post[oi]);
             qp += k * u.post_py;
         }
     }
-    (qe / qp) / (pe / pp) - 1.0
+    [0, 1].map(|oi| (qe[oi] / qp) / (pe[oi] / pp) - 1.0)
 }
 
 /// Both outcomes' estimates over `units`. Their bootstrap intervals share the replicates'
@@ -208,7 +213,7 @@ fn estimates(
     let intervals = if tallies.iter().any(|t| t.4.is_some()) {
         bootstrap_weights_each(
             units.len(),
-            |w| [0, 1].map(|oi| weighted_change(units, oi, w)),
+            |w| weighted_changes(units, w),
             &config.bootstrap,
         )
         .ok()
