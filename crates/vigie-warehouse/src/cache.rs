@@ -19,7 +19,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use futures::TryStreamExt;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{GetResultPayload, ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sha2::{Digest, Sha256};
@@ -105,13 +105,20 @@ impl Warehouse {
                 return None;
             }
         };
-        match entry.store.get(&entry.object).await {
-            Ok(got) => match got.bytes().await {
-                Ok(bytes) => Some((bytes, entry.object)),
-                Err(e) => miss(name, &entry.object, &e.to_string()),
+        let read = match entry.store.get(&entry.object).await {
+            // A local warehouse's file: mapped, not copied (see `mapped`).
+            Ok(got) => match &got.payload {
+                GetResultPayload::File(file, _) => {
+                    crate::mapped::map_whole(file, got.meta.size).map_err(|e| e.to_string())
+                }
+                GetResultPayload::Stream(_) => got.bytes().await.map_err(|e| e.to_string()),
             },
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => miss(name, &entry.object, &e.to_string()),
+            Err(object_store::Error::NotFound { .. }) => return None,
+            Err(e) => Err(e.to_string()),
+        };
+        match read {
+            Ok(bytes) => Some((bytes, entry.object)),
+            Err(e) => miss(name, &entry.object, &e),
         }
     }
 

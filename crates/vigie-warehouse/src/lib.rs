@@ -24,6 +24,7 @@ mod location;
 mod lock;
 mod maintenance;
 mod manifest;
+mod mapped;
 mod numbering_copy;
 mod period_start;
 mod person_numbers;
