@@ -16,9 +16,9 @@
 #   2. vigie ingest of the landing zone (full load), then vigie compute of the catalogue.
 #   3. DuckDB (Python package): the equivalent CSV -> zstd Parquet load (parse, validate
 #      types, hash identifiers), then the headline indicators' SQL over the same Parquet
-#      files vigie wrote, checked against vigie's results (benches/duckdb_bench.py). The
-#      headline indicators are then timed twice more in each engine, alternating (vigie
-#      compute --only them; DuckDB's indicator step again): the summary compares medians.
+#      files vigie wrote, checked against vigie's results (benches/duckdb_bench.py). Both
+#      are then run twice more, alternating, on a copy of the warehouse (vigie's whole
+#      catalogue, DuckDB's headline queries): the summary compares medians.
 #   4. Weekly refresh: the complete last-month files land (one more week of data completing
 #      the month); vigie ingest, then vigie compute of the affected month only.
 # benches/summarise.py prints the figures, the vigie/DuckDB ratios and the targets as
@@ -91,15 +91,23 @@ measure duckdb-indicators python3 benches/duckdb_bench.py --only indicators --pi
   --warehouse "$work/warehouse" --out "$results/duckdb-indicators.json"
 
 # Single timings of a query move by 10-30% from run to run on the standard machine, more
-# than the 0.8 target's margin: the headline indicators are timed twice more, the engines
-# alternating, and the summary compares each engine's median of the three.
-headline=$(python3 -c 'import sys; sys.path.insert(0, "benches"); import duckdb_bench; print(",".join(duckdb_bench.INDICATORS))')
+# than the 0.8 target's margin: the catalogue and DuckDB's headline queries run twice more,
+# alternating, and the summary compares each engine's median of the three. The repeats run
+# the whole catalogue, as the first pass: a process computing only the six headline
+# indicators meets fresh memory the catalogue's process has already touched, and took up
+# to 1.7 times as long for the same query. They use a copy of the warehouse so that the
+# weekly refresh below meets the warehouse as the first pass left it: hard links, as its
+# files are only ever added, renamed and deleted — but for the writer lock's file, written
+# in place, which the copy gets its own of.
+cp -al "$work/warehouse" "$work/warehouse-repeats"
+rm -f "$work/warehouse-repeats/_vigie_writer.lock"
 for pass in 2 3; do
-  measure "headline-$pass" "$vigie" compute "$pipeline" --warehouse "$work/warehouse" --only "$headline" \
-    --report-json "$results/headline-$pass.json"
+  measure "catalogue-$pass" "$vigie" compute "$pipeline" --warehouse "$work/warehouse-repeats" \
+    --report-json "$results/catalogue-$pass.json"
   measure "duckdb-headline-$pass" python3 benches/duckdb_bench.py --only indicators --pipeline "$pipeline" \
-    --landing "$work/landing" --warehouse "$work/warehouse" --out "$results/duckdb-headline-$pass.json"
+    --landing "$work/landing" --warehouse "$work/warehouse-repeats" --out "$results/duckdb-headline-$pass.json"
 done
+rm -rf "$work/warehouse-repeats"
 
 cp -r "$work/weekly/." "$work/landing/"
 measure weekly-ingest "$vigie" ingest "$pipeline" --landing "$work/landing" --warehouse "$work/warehouse" \

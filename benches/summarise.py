@@ -99,7 +99,7 @@ def main() -> None:
     p("")
     # The headline passes (benches/province.sh): the catalogue's and DuckDB's first, then
     # the alternating repeats, when the run made them (results of older runs have none).
-    vigie_passes = [compute] + [load_json(f) for f in sorted(results.glob("headline-*.json"))]
+    vigie_passes = [compute] + [load_json(f) for f in sorted(results.glob("catalogue-*.json"))]
     duckdb_passes = [dind] + [load_json(f) for f in sorted(results.glob("duckdb-headline-*.json"))]
     p(f"Median of {len(vigie_passes)} pass(es) per engine, alternating (each pass's seconds in brackets):")
     p("")
@@ -137,7 +137,7 @@ def main() -> None:
     p("")
 
     # Targets.
-    repeat_mib = [timed(results, f.stem)[1] for f in results.glob("headline-*.time")]
+    repeat_mib = [timed(results, f.stem)[1] for f in results.glob("catalogue-*.time")]
     peak = max([ingest_mib, compute_mib, wi_mib, wc_mib] + repeat_mib)
     slowest = max(ratios.items(), key=lambda kv: kv[1]) if ratios else ("-", float("nan"))
     p("| target | measured | |")
