@@ -12,6 +12,10 @@
 //!
 //! No table of the warehouse lives here: maintenance, which finds tables by their
 //! `_delta_log`, leaves the folder alone, and deleting it loses nothing.
+//!
+//! On a local disk the entries are read mapped into memory, not copied (`mapped`): sound
+//! because nothing changes an entry in place — vigie replaces it by a rename, and no other
+//! program is to write in the folder (deleting it, or an entry, is safe at any time).
 
 use std::sync::Arc;
 

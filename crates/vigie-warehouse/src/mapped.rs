@@ -25,12 +25,12 @@ pub(crate) fn map_whole(file: &File, listed_len: u64) -> io::Result<Bytes> {
     }
     // SAFETY: a mapping is sound while no one changes the file under it. The files mapped
     // here are the warehouse cache's objects, which vigie never changes in place: an entry is
-    // written under a temporary name and renamed over the old one (object_store's local
-    // `put` and multipart upload), and stale entries are unlinked; either way a mapping
-    // keeps the file it was made from, whole. A process writing into the cache folder
-    // behind vigie's back could still change the bytes (the callers check their checksums
-    // or Parquet footers) or truncate the file (the process would then stop on SIGBUS,
-    // never read another file's bytes).
+    // written to a staging file and renamed over the old one (object_store's local `put`
+    // and multipart upload both do so), and stale entries are unlinked; either way a
+    // mapping keeps the file it was made from, whole. Only another program writing into
+    // the cache folder in place would break this (the folder is vigie's own, documented as
+    // such in `cache`); the callers' checksums and Parquet footers are a second line then,
+    // not a guarantee, and a truncation would stop the process (SIGBUS).
     let map = unsafe { memmap2::MmapOptions::new().populate().map(file)? };
     if map.len() as u64 != listed_len {
         return Err(io::Error::new(
