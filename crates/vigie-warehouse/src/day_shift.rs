@@ -83,8 +83,12 @@ impl ScalarUDFImpl for AddDaysFunc {
                 .as_primitive::<Date32Type>()
                 .try_unary::<_, Date32Type, _>(|d| {
                     d.checked_add(days).ok_or_else(|| {
+                        let date = arrow::temporal_conversions::date32_to_datetime(d)
+                            .map_or_else(|| format!("day {d}"), |t| t.date().to_string());
                         ArrowError::ComputeError(format!(
-                            "date out of range: day {d} shifted by {days} days"
+                            "date out of range: {date} shifted by {days} days is beyond the \
+                             dates a column can hold / date hors limites : {date} décalée de \
+                             {days} jours dépasse les dates qu'une colonne peut contenir"
                         ))
                     })
                 })?,
@@ -283,7 +287,12 @@ mod tests {
             Ok(frame) => frame.collect().await.map(|_| ()),
             Err(e) => Err(e),
         };
-        let error = result.expect_err("out of range");
-        assert!(error.to_string().contains("out of range"), "{error}");
+        let error = result.expect_err("out of range").to_string();
+        // The date named as a date, in both languages.
+        assert!(
+            error.contains("date out of range: 2024-02-17 shifted by 2147483000 days"),
+            "{error}"
+        );
+        assert!(error.contains("date hors limites : 2024-02-17"), "{error}");
     }
 }
