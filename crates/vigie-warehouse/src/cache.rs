@@ -344,5 +344,60 @@ mod tests {
         std::fs::write(folder.join(&v2), &bytes).expect("misplace");
         assert!(wh.read_cached("groups", "v2").await.is_none(), "misplaced");
         assert!(wh.read_cached("groups", "v1").await.is_none());
+        // Emptied (a zero-length file maps to no bytes), then a file of text: misses too.
+        std::fs::write(folder.join(&v2), b"").expect("empty");
+        assert!(wh.read_cached("groups", "v2").await.is_none(), "empty");
+        std::fs::write(folder.join(&v2), b"PAR1 not a parquet file PAR1").expect("text");
+        assert!(
+            wh.read_cached("groups", "v2").await.is_none(),
+            "not Parquet"
+        );
+    }
+
+    /// A local warehouse's entry is read in place: while its bytes are held, the process maps
+    /// the entry's file (seen in the kernel's list of the process's mappings), and the bytes
+    /// stay those read when the entry is replaced meanwhile.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_local_entry_is_mapped_not_copied() {
+        use super::CacheArea;
+        let dir = tempfile::tempdir().expect("tmp");
+        let wh = Warehouse::open(&dir.path().display().to_string()).expect("warehouse");
+        let content: Vec<u8> = (0..50_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        wh.write_cached_chunks(
+            CacheArea::Restricted,
+            "copy",
+            "v1",
+            "bin",
+            std::iter::once(content.clone()),
+        )
+        .await
+        .expect("write");
+        let (bytes, object) = wh
+            .read_cached_bytes(CacheArea::Restricted, "copy", "v1", "bin")
+            .await
+            .expect("hit");
+        assert_eq!(bytes.as_ref(), content.as_slice());
+        let file_name = object.filename().expect("a file name").to_string();
+        let maps = std::fs::read_to_string("/proc/self/maps").expect("maps");
+        assert!(
+            maps.lines().any(|l| l.ends_with(&file_name)),
+            "{file_name} not mapped"
+        );
+        wh.write_cached_chunks(
+            CacheArea::Restricted,
+            "copy",
+            "v1",
+            "bin",
+            std::iter::once(vec![7u8; 16]),
+        )
+        .await
+        .expect("rewrite");
+        assert_eq!(bytes.as_ref(), content.as_slice(), "the bytes first read");
+        let (again, _) = wh
+            .read_cached_bytes(CacheArea::Restricted, "copy", "v1", "bin")
+            .await
+            .expect("hit");
+        assert_eq!(again.as_ref(), [7u8; 16].as_slice());
     }
 }
