@@ -10,7 +10,8 @@
 //!   through the file from its start would have met first (a stray quote in one part cannot
 //!   reach into the next: the record it opens is rejected for spanning lines either way);
 //! - a record repeating one of an earlier part is rejected as a duplicate of that line, and
-//!   its rows are taken out of its part's staged rows;
+//!   its rows are taken out of its part's staged rows; a further copy in its own part, which
+//!   that part rejected as repeating it, names the earlier part's line too (the copy kept);
 //! - rows read = rows accepted + rows rejected, summed over the parts.
 //!
 //! The parts are read by byte ranges from where the file is (see `scan`): a file read in
@@ -31,6 +32,7 @@ use crate::dedup::{SeenRun, repeats_across};
 use crate::error::{FileFailure, FileRejection};
 use crate::file::{
     BatchFailure, FileContext, FileOutcome, State, batch_failure, finish, provenance,
+    same_record_as_line,
 };
 use crate::quarantine::QuarantineRow;
 use crate::read::{CsvPart, ReadError, count_records, read_csv_records};
@@ -306,7 +308,7 @@ fn count_rows(source: &dyn RangeSource, plan: &Plan, format: &FileFormat) -> u64
 /// joining.
 fn join(
     joined: &mut State<'_>,
-    part: State<'_>,
+    mut part: State<'_>,
     repeats: HashMap<u64, u64>,
     spec: &SourceSpec,
     ctx: &FileContext<'_>,
@@ -321,6 +323,18 @@ fn join(
             },
             rows_read,
         ));
+    }
+    // A record the part rejected as repeating one of its own lines, itself the repeat of an
+    // earlier part's record, is rejected as repeating that earlier line, as read whole.
+    let renamed: HashMap<u64, u64> = part
+        .local_repeats
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(line, first)| repeats.get(&first).map(|&earliest| (line, earliest)))
+        .collect();
+    if !renamed.is_empty() {
+        name_earliest_lines(&mut part.outcome, &renamed).map_err(FileFailure::Environment)?;
     }
     let drop_lines: HashSet<u64> = repeats.keys().copied().collect();
     let mut keys: HashMap<u64, Option<String>> = HashMap::new();
@@ -368,10 +382,40 @@ fn join(
         outcome.quarantine.push(QuarantineRow {
             line,
             column: String::new(),
-            reason: format!("duplicate: the same record as line {earlier} of this file"),
+            reason: same_record_as_line(earlier),
             value: None,
             person_key: keys.remove(&line).flatten(),
         });
+    }
+    Ok(())
+}
+
+/// Rewrites the duplicate rejections of `outcome`'s lines in `renamed` (line -> the earliest
+/// line of its record) to name that line, in memory and in the part's staged quarantine
+/// files. Each such line has one quarantine row: the duplicate's.
+fn name_earliest_lines(
+    outcome: &mut FileOutcome,
+    renamed: &HashMap<u64, u64>,
+) -> Result<(), String> {
+    for row in &mut outcome.quarantine {
+        if let Some(&earliest) = renamed.get(&row.line) {
+            row.reason = same_record_as_line(earliest);
+        }
+    }
+    for path in &outcome.quarantine_staged {
+        crate::quarantine::rename_reasons(path, |line| {
+            renamed
+                .get(&line)
+                .map(|&earliest| same_record_as_line(earliest))
+        })
+        .map_err(|e| {
+            format!(
+                "cannot rewrite the staged quarantine rows {} / impossible de réécrire les \
+                 lignes en quarantaine du fichier de transit {} : {e}",
+                path.display(),
+                path.display()
+            )
+        })?;
     }
     Ok(())
 }

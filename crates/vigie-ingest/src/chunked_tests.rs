@@ -220,6 +220,14 @@ fn quarantine(outcome: &FileOutcome) -> Vec<(u64, String)> {
         .iter()
         .map(|r| (r.line, r.reason.clone()))
         .collect();
+    q.extend(staged_quarantine(outcome));
+    q.sort();
+    q
+}
+
+/// The quarantine rows of `outcome`'s staged files, in file order.
+fn staged_quarantine(outcome: &FileOutcome) -> Vec<(u64, String)> {
+    let mut q = Vec::new();
     for path in &outcome.quarantine_staged {
         let file = std::fs::File::open(path).expect("staged quarantine");
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
@@ -235,7 +243,6 @@ fn quarantine(outcome: &FileOutcome) -> Vec<(u64, String)> {
             }
         }
     }
-    q.sort();
     q
 }
 
@@ -327,6 +334,61 @@ fn a_file_read_in_parts_gives_what_it_gives_read_whole() {
     assert_eq!(whole_rows, part_rows, "the same rows, value for value");
     assert_eq!(whole_numbers.len(), 300, "one number per person");
     assert_eq!(part_numbers.len(), 300);
+}
+
+#[test]
+fn a_record_three_times_in_two_parts_is_rejected_twice_as_repeating_its_first_line() {
+    // Line 30's record comes back at 1200 (as in every extract here) and again at 1210, in
+    // the same later part: that part rejects 1210 as repeating 1200 before the joining finds
+    // 1200 repeating 30. Read whole, both name line 30, the copy kept. The 161 bad dates
+    // after it push 1210's rejection to the part's staged quarantine file, which must be
+    // rewritten too.
+    let spec: SourceSpec = serde_yaml::from_str(SPEC).expect("spec");
+    let data = extract(|line, r| match line {
+        1210 => record(30),
+        1220..=1380 => r.replace("2024-01-", "2024-13-"),
+        _ => r,
+    });
+    let staging = tempfile::tempdir().expect("staging");
+    let part_bytes = data.len() / 4;
+    let scan = crate::scan::scan_bytes(&data, part_bytes);
+    let firsts: Vec<u64> = scan.parts.iter().map(|p| p.first_line).collect();
+    let part_of = |line: u64| firsts.partition_point(|&f| f <= line) - 1;
+    assert_ne!(part_of(30), part_of(1200), "parts starting at {firsts:?}");
+    assert_eq!(part_of(1200), part_of(1380), "parts starting at {firsts:?}");
+
+    let whole = run(&spec, &data, 0, staging.path()).expect("read whole");
+    let parts = run(&spec, &data, part_bytes, staging.path()).expect("read in parts");
+    assert!(
+        staged_quarantine(&parts).iter().any(|(l, _)| *l == 1210),
+        "1210's rejection is in a staged file"
+    );
+    let ours = |o: &FileOutcome| -> Vec<(u64, String)> {
+        quarantine(o)
+            .into_iter()
+            .filter(|(l, _)| [1200, 1210].contains(l))
+            .collect()
+    };
+    let expected = vec![
+        (
+            1200,
+            "duplicate: the same record as line 30 of this file".to_string(),
+        ),
+        (
+            1210,
+            "duplicate: the same record as line 30 of this file".to_string(),
+        ),
+    ];
+    assert_eq!(ours(&whole), expected);
+    assert_eq!(ours(&parts), expected);
+    assert_eq!(quarantine(&whole), quarantine(&parts));
+    for o in [&whole, &parts] {
+        assert_eq!(
+            (o.rows_read, o.rows_accepted, o.rows_rejected),
+            (ROWS, ROWS - 8 - 161, 8 + 161)
+        );
+    }
+    assert_eq!(whole.rejections_by_reason, parts.rejections_by_reason);
 }
 
 #[test]

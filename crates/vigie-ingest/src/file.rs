@@ -198,6 +198,12 @@ pub(crate) struct State<'a> {
     pub(crate) outcome: FileOutcome,
     /// Fingerprint -> line of every record accepted so far in this file (or part).
     pub(crate) seen: SeenRecords,
+    /// In a later part of a file read in parts, each record rejected as repeating one of
+    /// the part's own: (its line, the line it repeats). That line may itself repeat a
+    /// record of an earlier part, which only the joining of the parts finds out; the
+    /// rejection then names the earlier part's line (see `chunked::join`). At most one
+    /// entry per line of a part, whose size is bounded (`part_bytes`).
+    pub(crate) local_repeats: Option<Vec<(u64, u64)>>,
     /// An environmental failure (staging disk full...) that stopped the reading.
     pub(crate) environment: Option<String>,
     /// Where quarantine rows beyond `spill_rows` go.
@@ -231,6 +237,7 @@ impl<'a> State<'a> {
         State {
             spec,
             ctx,
+            local_repeats: compiled.as_ref().map(|_| Vec::new()),
             compiled,
             seen: SeenRecords::default(),
             environment: None,
@@ -288,6 +295,7 @@ impl State<'_> {
             unique(
                 compiled,
                 &mut self.seen,
+                self.local_repeats.as_mut(),
                 self.ctx.loaded,
                 self.ctx.file,
                 record.line,
@@ -463,11 +471,18 @@ pub(crate) fn batch_failure(e: arrow::error::ArrowError) -> BatchFailure {
     }
 }
 
+/// The reason a record repeating the one at `line` of the same file is rejected.
+pub(crate) fn same_record_as_line(line: u64) -> String {
+    format!("duplicate: the same record as line {line} of this file")
+}
+
 /// Accepts the rows of a record unless the same record came earlier, in this file (`seen`)
-/// or in a file of the source already loaded.
+/// or in a file of the source already loaded. `local_repeats`, when kept, gets the line of
+/// a record rejected as repeating one of `seen` and the line it repeats.
 fn unique(
     compiled: &CompiledSource,
     seen: &mut SeenRecords,
+    local_repeats: Option<&mut Vec<(u64, u64)>>,
     loaded: Option<&LoadedRecords>,
     file: &str,
     line: u64,
@@ -487,9 +502,10 @@ fn unique(
         }])
     };
     if let Some(first) = seen.first_line(fingerprint) {
-        return duplicate(format!(
-            "duplicate: the same record as line {first} of this file"
-        ));
+        if let Some(repeats) = local_repeats {
+            repeats.push((line, first));
+        }
+        return duplicate(same_record_as_line(first));
     }
     // Rows an earlier load of this very file put there are replaced by this load.
     if let Some(first) = loaded

@@ -75,3 +75,51 @@ impl QuarantineSpill {
         Ok(QuarantineSpill { path, writer })
     }
 }
+
+/// Replaces, in the staged quarantine file at `path`, the reason of each row whose line
+/// `reason_of` gives a new one for: the rows are streamed to a new file beside it, renamed
+/// over it.
+pub(crate) fn rename_reasons(
+    path: &std::path::Path,
+    reason_of: impl Fn(u64) -> Option<String>,
+) -> Result<(), String> {
+    use arrow::array::{Array, AsArray, StringArray};
+    use arrow::datatypes::Int64Type;
+    use std::sync::Arc;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| e.to_string())?;
+    let schema = vigie_model::quarantine_schema();
+    let line_at = schema.index_of("_line").map_err(|e| e.to_string())?;
+    let reason_at = schema.index_of("reason").map_err(|e| e.to_string())?;
+    let dir = path.parent().ok_or("a staged file is in a directory")?;
+    let name = format!("quarantine-{}.parquet", crate::batch::uuid_like());
+    let mut renamed = QuarantineSpill::create(dir, &name)?;
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let lines = batch
+            .column(line_at)
+            .as_primitive_opt::<Int64Type>()
+            .ok_or("the line column is not an integer")?;
+        let reasons = batch
+            .column(reason_at)
+            .as_string_opt::<i32>()
+            .ok_or("the reason column is not text")?;
+        let reasons: StringArray = (0..batch.num_rows())
+            .map(|i| {
+                u64::try_from(lines.value(i))
+                    .ok()
+                    .and_then(&reason_of)
+                    .or_else(|| reasons.is_valid(i).then(|| reasons.value(i).to_string()))
+            })
+            .collect();
+        let mut columns = batch.columns().to_vec();
+        columns[reason_at] = Arc::new(reasons);
+        let batch = arrow::record_batch::RecordBatch::try_new(batch.schema(), columns)
+            .map_err(|e| e.to_string())?;
+        renamed.writer.write(&batch).map_err(|e| e.to_string())?;
+    }
+    renamed.writer.close().map_err(|e| e.to_string())?;
+    std::fs::rename(&renamed.path, path).map_err(|e| e.to_string())
+}
