@@ -11,14 +11,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use datafusion::sql::parser::{DFParser, Statement};
-use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use vigie_indicators::RESULTS_TABLE;
 use vigie_warehouse::{RESTRICTED_TABLES, SessionOptions, Warehouse};
 
@@ -64,58 +62,19 @@ pub enum QueryFormat {
     Json,
 }
 
-/// Only a query: one statement, a `SELECT` (or `WITH`, `VALUES`); everything that defines,
-/// changes or configures something is refused with a bilingual message.
+/// Only a query: one statement, a `SELECT` (or `WITH`, `VALUES`, or `EXPLAIN` of one);
+/// everything that defines, changes or configures something is refused with a bilingual
+/// message (see `vigie_indicators::sql_guard`).
 pub fn check_read_only(sql: &str) -> anyhow::Result<()> {
-    let statements =
-        DFParser::parse_sql(sql).context("the SQL does not parse / le SQL n'est pas valide")?;
-    let refused = |what: &str| {
-        anyhow::anyhow!(
+    use vigie_indicators::sql_guard::{Explain, Refusal, check_query_only};
+    match check_query_only(sql, Explain::Allowed) {
+        Ok(()) => Ok(()),
+        Err(Refusal::DoesNotParse(e)) => {
+            Err(anyhow::anyhow!(e).context("the SQL does not parse / le SQL n'est pas valide"))
+        }
+        Err(Refusal::NotAQuery(what)) => Err(anyhow::anyhow!(
             "vigie query runs one read-only query (SELECT); {what} is refused / vigie query n'exécute qu'une requête en lecture (SELECT) ; {what} est refusé"
-        )
-    };
-    if statements.len() != 1 {
-        return Err(refused(&format!("{} statements", statements.len())));
-    }
-    check_statement(&statements[0], &refused)
-}
-
-/// One parsed statement: a query, or `EXPLAIN [ANALYZE]` of one (the plan an analyst
-/// compares with another engine's; `ANALYZE` runs the query, still read-only).
-fn check_statement(
-    statement: &Statement,
-    refused: &dyn Fn(&str) -> anyhow::Error,
-) -> anyhow::Result<()> {
-    match statement {
-        Statement::Statement(s) => check_query(s, refused),
-        Statement::Explain(explain) => check_statement(&explain.statement, refused),
-        Statement::CreateExternalTable(_) => Err(refused("CREATE EXTERNAL TABLE")),
-        Statement::CopyTo(_) => Err(refused("COPY")),
-        Statement::Reset(_) => Err(refused("RESET")),
-    }
-}
-
-/// A query (`SELECT`, `WITH`, `VALUES`), never `SELECT ... INTO`.
-fn check_query(
-    statement: &SqlStatement,
-    refused: &dyn Fn(&str) -> anyhow::Error,
-) -> anyhow::Result<()> {
-    match statement {
-        SqlStatement::Query(q) => {
-            // `SELECT ... INTO t` creates a table.
-            if let datafusion::sql::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref()
-                && select.into.is_some()
-            {
-                return Err(refused("SELECT INTO"));
-            }
-            Ok(())
-        }
-        SqlStatement::Explain { statement, .. } => check_query(statement, refused),
-        other => {
-            let text = other.to_string();
-            let verb = text.split_whitespace().next().unwrap_or("this statement");
-            Err(refused(&verb.to_uppercase()))
-        }
+        )),
     }
 }
 

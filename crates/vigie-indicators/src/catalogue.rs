@@ -360,6 +360,15 @@ pub struct IndicatorDef {
 /// What is wrong in one indicator's metadata on its own: (key, message).
 fn field_problems(meta: &IndicatorMeta, stem: &str) -> Vec<(&'static str, String)> {
     let mut problems = Vec::new();
+    if meta.id.contains(crate::disparity::SEPARATOR) {
+        problems.push((
+            "id",
+            format!(
+                "an id must not contain `{sep}`: it joins an indicator's id to the equity measures derived from it (`<id>{sep}sii`...) / un identifiant ne doit pas contenir `{sep}`, qui joint l'identifiant d'un indicateur aux mesures d'équité qui en dérivent",
+                sep = crate::disparity::SEPARATOR
+            ),
+        ));
+    }
     if meta.id != stem {
         problems.push((
             "id",
@@ -650,6 +659,36 @@ fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
     Ok(files)
 }
 
+/// The `*.sql` files of a catalogue directory with no `*.yaml` beside them: an analyst's
+/// new or edited indicator that would otherwise be left out without a word (and, for the id
+/// of a built-in one, the built-in computed instead).
+fn sql_without_metadata(dir: &Path) -> Result<Vec<ConfigProblem>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut orphans: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .filter(|p| !p.with_extension("yaml").exists() && !p.with_extension("yml").exists())
+        .collect();
+    orphans.sort();
+    Ok(orphans
+        .into_iter()
+        .map(|path| ConfigProblem {
+            message: format!(
+                "an indicator is its SQL and its metadata: {} is missing (see queries/README.md), or remove this file / un indicateur, c'est son SQL et ses métadonnées : {} manque (voir queries/README.md), ou retirez ce fichier",
+                path.with_extension("yaml").display(),
+                path.with_extension("yaml").display()
+            ),
+            file: path,
+            line: None,
+            key: String::new(),
+        })
+        .collect())
+}
+
 /// The files a source names: the built-in ones, except those a directory file of the same
 /// name replaces, then the directory's.
 fn source_files(source: &CatalogueSource) -> Result<Vec<IndicatorFiles>, ConfigError> {
@@ -677,7 +716,10 @@ pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
 ) -> Result<(Vec<IndicatorDef>, Vec<ConfigProblem>), ConfigError> {
     let source = source.catalogue_source();
     let strata = load_strata(&source)?;
-    let mut problems = Vec::new();
+    let mut problems = match &source.directory {
+        Some(dir) => sql_without_metadata(dir)?,
+        None => Vec::new(),
+    };
     let mut defs = Vec::new();
     let mut taken = Taken::default();
     for files in source_files(&source)? {
@@ -695,6 +737,10 @@ pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
                 message,
             })
         };
+        if let Some(problem) = vigie_model::config::duplicate_key(&path, &text) {
+            problems.push(problem);
+            continue;
+        }
         let de = serde_yaml::Deserializer::from_str(&text);
         let meta: IndicatorMeta = match serde_path_to_error::deserialize(de) {
             Ok(m) => m,
@@ -728,7 +774,27 @@ pub fn read_catalogue<S: CatalogueOrigin + ?Sized>(
             (String::new(), None)
         } else {
             match sql {
-                Some((sql_path, sql)) => (sql, Some(sql_path)),
+                Some((sql_path, sql)) => {
+                    if let Err(refusal) =
+                        crate::sql_guard::check_query_only(&sql, crate::sql_guard::Explain::Refused)
+                    {
+                        problems.push(ConfigProblem {
+                            file: sql_path,
+                            line: None,
+                            key: String::new(),
+                            message: match refusal {
+                                crate::sql_guard::Refusal::DoesNotParse(e) => format!(
+                                    "does not parse / ne s'analyse pas : {e}"
+                                ),
+                                crate::sql_guard::Refusal::NotAQuery(what) => format!(
+                                    "an indicator's SQL is one query (SELECT or WITH) that only reads; {what} is refused / le SQL d'un indicateur est une seule requête (SELECT ou WITH) qui ne fait que lire ; {what} est refusé"
+                                ),
+                            },
+                        });
+                        continue;
+                    }
+                    (sql, Some(sql_path))
+                }
                 None => {
                     add(
                         "method",
@@ -811,6 +877,72 @@ mod tests {
         // The directory alone.
         let alone = load_catalogue(dir.path()).expect("directory");
         assert_eq!(alone.len(), 2);
+    }
+
+    /// What an analyst's directory may get wrong without a word before: SQL that writes,
+    /// SQL without metadata, a key written twice, an id spelled like a derived measure's.
+    #[test]
+    fn a_directory_s_writing_sql_orphans_duplicates_and_reserved_ids_are_refused() {
+        let repo = repository_queries();
+        let meta = std::fs::read_to_string(repo.join("alc_days_pct.yaml")).expect("read");
+        let sql = std::fs::read_to_string(repo.join("alc_days_pct.sql")).expect("read");
+        let problems_of = |files: &[(&str, String)]| -> Vec<String> {
+            let dir = tempfile::tempdir().expect("tmp");
+            for (name, text) in files {
+                std::fs::write(dir.path().join(name), text).expect("write");
+            }
+            match load_catalogue(dir.path()) {
+                Ok(_) => vec![],
+                Err(e) => e.problems().iter().map(|p| p.to_string()).collect(),
+            }
+        };
+        assert!(
+            problems_of(&[
+                ("alc_days_pct.yaml", meta.clone()),
+                ("alc_days_pct.sql", sql.clone())
+            ])
+            .is_empty()
+        );
+        let copy = "copy (select * from ed_visit) to '/tmp/leak.csv' stored as csv".to_string();
+        let found = problems_of(&[
+            ("alc_days_pct.yaml", meta.clone()),
+            ("alc_days_pct.sql", copy),
+        ]);
+        assert!(
+            found.len() == 1
+                && found[0].contains("alc_days_pct.sql")
+                && found[0].contains("COPY is refused"),
+            "{found:?}"
+        );
+        let found = problems_of(&[
+            ("alc_days_pct.yaml", meta.clone()),
+            ("alc_days_pct.sql", sql.clone()),
+            ("my_new_ind.sql", sql.clone()),
+        ]);
+        assert!(
+            found.len() == 1
+                && found[0].contains("my_new_ind.sql")
+                && found[0].contains("my_new_ind.yaml is missing"),
+            "{found:?}"
+        );
+        let twice = format!("{meta}\nid: alc_days_pct\n");
+        let found = problems_of(&[
+            ("alc_days_pct.yaml", twice),
+            ("alc_days_pct.sql", sql.clone()),
+        ]);
+        assert!(
+            found.len() == 1 && found[0].contains("`id` is written twice"),
+            "{found:?}"
+        );
+        let reserved = meta.replace("id: alc_days_pct", "id: alc_days_pct__sii");
+        let found = problems_of(&[
+            ("alc_days_pct__sii.yaml", reserved),
+            ("alc_days_pct__sii.sql", sql),
+        ]);
+        assert!(
+            found.len() == 1 && found[0].contains("must not contain `__`"),
+            "{found:?}"
+        );
     }
 
     #[test]

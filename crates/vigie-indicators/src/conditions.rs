@@ -199,6 +199,9 @@ impl Conditions {
             key,
             message,
         };
+        if let Some(problem) = vigie_model::config::duplicate_key(path, text) {
+            return Err(ConfigError::Invalid(vec![problem]));
+        }
         let conditions: Conditions = serde_yaml::from_str(text).map_err(|e| {
             ConfigError::Invalid(vec![ConfigProblem {
                 file: PathBuf::from(path),

@@ -22,6 +22,7 @@ mod peer;
 mod persons;
 mod results;
 mod roles;
+pub mod sql_guard;
 pub mod strata;
 mod survey;
 

@@ -149,6 +149,9 @@ fn is_identifier(s: &str) -> bool {
 impl Strata {
     /// Parses and checks declarations; every problem at once.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        if let Some(problem) = vigie_model::config::duplicate_key(path, text) {
+            return Err(ConfigError::Invalid(vec![problem]));
+        }
         let de = serde_yaml::Deserializer::from_str(text);
         let file: StrataFile = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();

@@ -32,7 +32,8 @@ pub enum KeySource {
 pub enum KeyError {
     /// The environment variable is not set.
     #[error(
-        "the pseudonymisation key variable {0} is not set: export it (at least {MIN_KEY_BYTES} bytes, e.g. `openssl rand -hex 32`) or set `key: {{ file: ... }}` in the pipeline"
+        "the pseudonymisation key variable {} is not set: export it (at least {MIN_KEY_BYTES} bytes, e.g. `openssl rand -hex 32`) or set `key: {{ file: ... }}` in the pipeline / la variable de la clé de pseudonymisation {} n'est pas définie : exportez-la (au moins {MIN_KEY_BYTES} octets, p. ex. `openssl rand -hex 32`) ou indiquez `key: {{ file: ... }}` dans le pipeline",
+        shown_variable(.0), shown_variable(.0)
     )]
     MissingEnv(String),
     /// The key file could not be read.
@@ -46,9 +47,44 @@ pub enum KeyError {
     },
     /// The key is too short.
     #[error(
-        "the pseudonymisation key from {0} is shorter than {MIN_KEY_BYTES} bytes: generate one with `openssl rand -hex 32`"
+        "the pseudonymisation key from {0} is shorter than {MIN_KEY_BYTES} bytes: generate one with `openssl rand -hex 32` / la clé de pseudonymisation de {0} fait moins de {MIN_KEY_BYTES} octets : générez-en une avec `openssl rand -hex 32`"
     )]
     TooShort(String),
+    /// The key repeats too few characters to be a secret (a placeholder, spaces).
+    #[error(
+        "the pseudonymisation key from {0} has fewer than {MIN_DISTINCT_KEY_BYTES} different characters: it is a placeholder, not a secret; generate one with `openssl rand -hex 32` / la clé de pseudonymisation de {0} a moins de {MIN_DISTINCT_KEY_BYTES} caractères différents : c'est un gabarit, pas un secret ; générez-en une avec `openssl rand -hex 32`"
+    )]
+    TooWeak(String),
+    /// The key file is not text: vigie reads it as text, and a binary key would lose bytes.
+    #[error(
+        "the pseudonymisation key file {0} is not UTF-8 text: vigie reads a key file as text (its final line break ignored); write one with `openssl rand -hex 32 > FILE` / le fichier de clé de pseudonymisation {0} n'est pas du texte UTF-8 : vigie lit une clé comme du texte (le saut de ligne final ignoré) ; écrivez-en une avec `openssl rand -hex 32 > FICHIER`"
+    )]
+    NotText(PathBuf),
+    /// The key file's text starts or ends with spaces: an environment variable's would be
+    /// trimmed, so the same key would give other pseudonyms from a file.
+    #[error(
+        "the pseudonymisation key in {0} starts or ends with spaces or tabs: remove them (a key given in an environment variable is trimmed, so the same key would give other pseudonyms from this file) / la clé de pseudonymisation de {0} commence ou finit par des espaces ou des tabulations : retirez-les (une clé donnée par variable d'environnement est rognée ; la même clé donnerait d'autres pseudonymes depuis ce fichier)"
+    )]
+    Padded(PathBuf),
+}
+
+/// Different characters a key must hold (a hex key of 64 digits holds about 16).
+pub const MIN_DISTINCT_KEY_BYTES: usize = 8;
+
+/// The name of a key variable as shown in a message: only a conventional name (capitals,
+/// digits, underscores). Anything else may be the key itself, pasted where its variable's
+/// name belongs, and is not repeated.
+fn shown_variable(name: &str) -> String {
+    let conventional = !name.is_empty()
+        && name.len() < MIN_KEY_BYTES
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if conventional {
+        name.to_string()
+    } else {
+        "(named in `key.env`; not shown: it does not look like a variable name and may be the key itself / nommée dans `key.env` ; non affichée : ce n'est pas un nom de variable usuel, ce pourrait être la clé elle-même)".to_string()
+    }
 }
 
 impl KeyError {
@@ -56,7 +92,11 @@ impl KeyError {
     /// key file that cannot be read is the environment's (a secret not mounted yet).
     pub fn kind(&self) -> crate::ErrorKind {
         match self {
-            KeyError::MissingEnv(_) | KeyError::TooShort(_) => crate::ErrorKind::User,
+            KeyError::MissingEnv(_)
+            | KeyError::TooShort(_)
+            | KeyError::TooWeak(_)
+            | KeyError::NotText(_)
+            | KeyError::Padded(_) => crate::ErrorKind::User,
             KeyError::File { .. } => crate::ErrorKind::Environment,
         }
     }
@@ -84,25 +124,42 @@ impl PseudonymKey {
             KeySource::Demo => Ok(Self::from_bytes(DEMO_KEY, true)),
             KeySource::Env(var) => {
                 let value = std::env::var(var).map_err(|_| KeyError::MissingEnv(var.clone()))?;
-                Self::checked(value.trim().as_bytes(), &format!("${var}"))
+                Self::from_variable(&value, &format!("${}", shown_variable(var)))
             }
             KeySource::File(path) => {
                 let bytes = std::fs::read(path).map_err(|source| KeyError::File {
                     path: path.clone(),
                     source,
                 })?;
-                let text = String::from_utf8_lossy(&bytes);
-                Self::checked(
-                    text.trim_end_matches(['\n', '\r']).as_bytes(),
-                    &path.display().to_string(),
-                )
+                // Read as text, as always (the pseudonyms of existing warehouses depend on
+                // it): bytes that are not UTF-8 were replaced, which made distinct binary
+                // keys one, so they are refused.
+                let text =
+                    std::str::from_utf8(&bytes).map_err(|_| KeyError::NotText(path.clone()))?;
+                let key = text.trim_end_matches(['\n', '\r']);
+                if key.trim() != key {
+                    return Err(KeyError::Padded(path.clone()));
+                }
+                Self::checked(key.as_bytes(), &path.display().to_string())
             }
         }
+    }
+
+    /// The key an environment variable's `value` holds: trimmed.
+    fn from_variable(value: &str, origin: &str) -> Result<Self, KeyError> {
+        Self::checked(value.trim().as_bytes(), origin)
     }
 
     fn checked(bytes: &[u8], origin: &str) -> Result<Self, KeyError> {
         if bytes.len() < MIN_KEY_BYTES {
             return Err(KeyError::TooShort(origin.to_string()));
+        }
+        let distinct = bytes
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        if distinct < MIN_DISTINCT_KEY_BYTES {
+            return Err(KeyError::TooWeak(origin.to_string()));
         }
         Ok(Self::from_bytes(bytes, false))
     }
@@ -186,5 +243,59 @@ mod tests {
             Err(KeyError::TooShort(_))
         ));
         assert!(PseudonymKey::load(&KeySource::Demo).is_ok_and(|k| k.is_demo()));
+        assert!(matches!(
+            PseudonymKey::checked(&[b' '; 40], "x"),
+            Err(KeyError::TooWeak(_))
+        ));
+        assert!(matches!(
+            PseudonymKey::checked(b"abababababababababababababababababab", "x"),
+            Err(KeyError::TooWeak(_))
+        ));
+    }
+
+    /// A key file is text: binary keys, which the lossy reading once made one key, and
+    /// keys with spaces around them (trimmed from a variable) are refused; the final line
+    /// break is not part of the key, and the same key gives the same pseudonyms from a
+    /// file as from a variable.
+    #[test]
+    fn key_files_are_text_and_agree_with_variables() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).expect("write");
+            KeySource::File(path)
+        };
+        for (i, byte) in [0x80u8, 0xFF, 0xC3].into_iter().enumerate() {
+            assert!(matches!(
+                PseudonymKey::load(&file(&format!("bin{i}"), &[byte; 40])),
+                Err(KeyError::NotText(_))
+            ));
+        }
+        let hex = "3f9a0c1be27d54a8966e0fd1c2b3a4958677e8f9a0b1c2d3e4f5061728394a5b";
+        for padded in [format!(" {hex}\n"), format!("{hex}\t\n"), format!("{hex} ")] {
+            assert!(matches!(
+                PseudonymKey::load(&file("padded", padded.as_bytes())),
+                Err(KeyError::Padded(_))
+            ));
+        }
+        let from_file =
+            PseudonymKey::load(&file("key", format!("{hex}\r\n").as_bytes())).expect("a text key");
+        let from_env =
+            PseudonymKey::from_variable(&format!("  {hex}\n"), "$K").expect("a variable key");
+        assert_eq!(
+            from_file.pseudonymise("1234567890"),
+            from_env.pseudonymise("1234567890")
+        );
+    }
+
+    /// A key pasted where its variable's name belongs is not repeated by the message.
+    #[test]
+    fn a_key_pasted_as_a_variable_name_is_not_shown() {
+        let secret = "3f9a0c1be27d54a8966e0fd1c2b3a4958677e8f9a0b1c2d3e4f5061728394a5b";
+        let message = KeyError::MissingEnv(secret.into()).to_string();
+        assert!(!message.contains(secret), "{message}");
+        assert!(!message.contains(&secret[..16]), "{message}");
+        let message = KeyError::MissingEnv("VIGIE_KEY".into()).to_string();
+        assert!(message.contains("VIGIE_KEY"), "{message}");
     }
 }

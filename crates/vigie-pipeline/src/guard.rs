@@ -128,7 +128,11 @@ impl ReplacedRows {
         }
         if outcome.rows_read > 0 && outcome.rows_rejected >= guards.min_rows {
             let share = 100.0 * outcome.rows_rejected as f64 / outcome.rows_read as f64;
-            if share > guards.max_rejected_pct && outcome.rows_accepted > 0 {
+            // A file whose records were all rejected is held too (it replaces nothing, or
+            // the reason above says what it would remove): loaded, it left its months empty
+            // with the run's exit saying all went well.
+            let said_above = outcome.rows_accepted == 0 && replaced > 0;
+            if share > guards.max_rejected_pct && !said_above {
                 reasons.push(format!(
                     "{} of {} records rejected ({share:.1}%, above the source's guards.max_rejected_pct of {}%)",
                     outcome.rows_rejected, outcome.rows_read, guards.max_rejected_pct

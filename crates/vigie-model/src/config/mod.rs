@@ -22,6 +22,7 @@ pub use instrument::{
 };
 pub use load::{LoadedPipeline, load_pipeline, load_source, queries_dir_of};
 pub use month::{Month, MonthError};
+pub use parse::duplicate_key;
 pub use pattern::{DeclaredPeriod, FilePattern};
 pub use pipeline::{
     EquitySpec, GovernanceNote, IndicatorsSpec, KeySpec, MaintenanceSpec, OutputsSpec,

@@ -146,8 +146,94 @@ fn problem(
     }
 }
 
+/// A key written twice in one mapping of `text` (the contents of `path`), as a problem.
+///
+/// Deserialised into a map or a struct, YAML keeps the last of two equal keys without a
+/// word: a second `"01": died` under a code map recoded every `01`, a second field of the
+/// same name replaced the first. serde_yaml's own tree refuses them, naming the mapping
+/// (its path and line) and the key; the key's lines are looked for below it.
+pub fn duplicate_key(path: &Path, text: &str) -> Option<ConfigProblem> {
+    let err = serde_yaml::from_str::<Value>(text).err()?;
+    let message = err.to_string();
+    let at = message.find("duplicate entry with key ")?;
+    let parent = message[..at].trim_end_matches([' ', ':']).to_string();
+    let rest = &message[at + "duplicate entry with key ".len()..];
+    let key = rest
+        .strip_prefix('"')
+        .and_then(|r| r.split_once('"'))
+        .map_or_else(
+            || rest.split(' ').next().unwrap_or("").to_string(),
+            |(k, _)| k.to_string(),
+        );
+    let mapping_line = err.location().map_or(1, |l| l.line());
+    let lines = key_lines(text, &key, mapping_line);
+    let line = lines
+        .get(1)
+        .or(lines.first())
+        .copied()
+        .or(Some(mapping_line));
+    let seen = if lines.len() > 1 {
+        format!(
+            " (lines {} / lignes {})",
+            join_lines(&lines),
+            join_lines(&lines)
+        )
+    } else {
+        String::new()
+    };
+    Some(ConfigProblem {
+        file: path.to_path_buf(),
+        line,
+        key: if parent.is_empty() {
+            key.clone()
+        } else {
+            format!("{parent}.{key}")
+        },
+        message: format!(
+            "`{key}` is written twice in the same mapping{seen}: YAML would keep only the last, silently; keep one / `{key}` figure deux fois dans le même bloc{seen} : YAML ne garderait que la dernière, sans le dire ; n'en gardez qu'une"
+        ),
+    })
+}
+
+/// The lines, from `from` on, where `key` starts a mapping entry (plain or quoted).
+fn key_lines(text: &str, key: &str, from: usize) -> Vec<usize> {
+    let forms = [
+        format!("{key}:"),
+        format!("\"{key}\":"),
+        format!("'{key}':"),
+    ];
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .filter(|(_, line)| {
+            let entry = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .trim_start_matches(['{', ' ']);
+            forms.iter().any(|f| entry.starts_with(f.as_str()))
+                || forms.iter().any(|f| line.contains(&format!(", {f}")))
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+fn join_lines(lines: &[usize]) -> String {
+    lines
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Deserialises `text` (the contents of `path`), collecting one problem per bad key.
 pub(super) fn parse<T: DeserializeOwned>(path: &Path, text: &str) -> Parsed<T> {
+    if let Some(problem) = duplicate_key(path, text) {
+        return Parsed {
+            value: None,
+            problems: vec![problem],
+            removed: vec![],
+        };
+    }
     let mut err = match serde_path_to_error::deserialize(serde_yaml::Deserializer::from_str(text)) {
         Ok(value) => {
             return Parsed {
@@ -225,6 +311,26 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Inner {
         flag: bool,
+    }
+
+    #[test]
+    fn a_key_written_twice_is_refused_with_its_lines() {
+        let text = "name: x\ninner:\n  flag: true\n  flag: false\n";
+        let parsed: Parsed<Doc> = parse(Path::new("d.yaml"), text);
+        assert!(parsed.value.is_none());
+        let p = &parsed.problems[0];
+        assert_eq!((p.key.as_str(), p.line), ("inner.flag", Some(4)), "{p:?}");
+        assert!(p.message.contains("lines 3, 4"), "{}", p.message);
+        // Top level, and flow mappings with quoted keys.
+        let parsed: Parsed<Doc> = parse(Path::new("d.yaml"), "name: x\nsize: 1\nname: y\n");
+        assert_eq!(
+            (parsed.problems[0].key.as_str(), parsed.problems[0].line),
+            ("name", Some(3))
+        );
+        let text = "name: x\nmap: { \"01\": home, \"01\": died }\n";
+        let problem = duplicate_key(Path::new("d.yaml"), text).expect("a duplicate");
+        assert_eq!((problem.key.as_str(), problem.line), ("map.01", Some(2)));
+        assert!(duplicate_key(Path::new("d.yaml"), "a: 1\nb: { a: 2 }\n").is_none());
     }
 
     #[test]

@@ -238,6 +238,15 @@ pub enum KeySpec {
     Demo,
 }
 
+/// Whether `name` can name an environment variable in a shell: letters, digits and
+/// underscores, not starting with a digit.
+fn is_variable_name(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// The YAML forms a key source may take.
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -252,8 +261,14 @@ impl TryFrom<KeyRepr> for KeySpec {
         const EXPECTED: &str = "expected `demo`, `{ env: VARIABLE }` or `{ file: /path/to/key }`";
         match repr {
             KeyRepr::Word(w) if w == "demo" => Ok(KeySpec::Demo),
-            KeyRepr::Word(w) => Err(format!("unknown key source \"{w}\": {EXPECTED}")),
+            // Not repeated: a word here may be the key itself, pasted into the pipeline.
+            KeyRepr::Word(_) => Err(format!(
+                "not a key source (the word given is not shown: if it is the key itself, move it to an environment variable or a file the pipeline names — a pipeline must not hold it / mot non affiché : si c'est la clé elle-même, placez-la dans une variable d'environnement ou un fichier nommé par le pipeline): {EXPECTED}"
+            )),
             KeyRepr::Map(m) if m.len() == 1 => match m.into_iter().next() {
+                Some((k, v)) if k == "env" && !is_variable_name(&v) => Err(format!(
+                    "`env` names an environment variable (letters, digits and underscores, not starting with a digit); the value given is not one and is not shown, as it may be the key itself / `env` nomme une variable d'environnement ; la valeur donnée n'en est pas un nom et n'est pas affichée, ce pourrait être la clé elle-même: {EXPECTED}"
+                )),
                 Some((k, v)) if k == "env" => Ok(KeySpec::Env(v)),
                 Some((k, v)) if k == "file" => Ok(KeySpec::File(PathBuf::from(v))),
                 Some((k, _)) => Err(format!("unknown key source `{k}`: {EXPECTED}")),

@@ -195,3 +195,34 @@ fn an_appended_file_is_never_held_for_a_shrink() {
     ]);
     assert_eq!(rows.hold_reason(&spec, None, &outcome), None);
 }
+
+#[test]
+fn a_file_with_every_record_rejected_is_held_even_when_it_replaces_nothing() {
+    // Loaded, it left its month empty and the run's exit said all went well.
+    assert_eq!(
+        clinic_hold(0, 40).as_deref(),
+        Some(
+            "40 of 40 records rejected (100.0%, above the source's guards.max_rejected_pct of 10%)"
+        )
+    );
+    assert_eq!(
+        visits_hold(0, 0, 40).as_deref(),
+        Some(
+            "40 of 40 records rejected (100.0%, above the source's guards.max_rejected_pct of 10%)"
+        ),
+        "a first month: nothing replaced"
+    );
+    assert_eq!(
+        registry_hold(0, 0, 12).as_deref(),
+        Some(
+            "12 of 12 records rejected (100.0%, above the source's guards.max_rejected_pct of 10%)"
+        )
+    );
+    // Below min_rows: not held for its share, as any file.
+    assert_eq!(clinic_hold(0, 9), None);
+    // What it would remove is said once, not twice.
+    assert_eq!(
+        registry_hold(50, 0, 12).as_deref(),
+        Some("no record accepted (12 read, all rejected): it would remove the 50 rows it replaces")
+    );
+}
