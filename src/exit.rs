@@ -59,7 +59,7 @@ pub const BUSY: u8 = 6;
 /// The exit code of an ingest report: 0 when nothing needs attention.
 pub fn of_ingest(report: &vigie_pipeline::IngestReport) -> Option<Attention> {
     let held = report.held().count();
-    let rejected = report.rejected().count();
+    let rejected = report.rejected().count() + report.refused_names.len();
     let postponed = report.postponed.len();
     let code = if postponed > 0 {
         POSTPONED

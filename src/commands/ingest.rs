@@ -101,6 +101,7 @@ fn write_report_json(
         "postponed": report.postponed.iter().map(|(f, why)| serde_json::json!({"file": f, "reason": why})).collect::<Vec<_>>(),
         "waiting": report.waiting,
         "still_held": report.still_held,
+        "refused_names": report.refused_names,
     });
     super::write_json(path, &json)
 }
@@ -137,6 +138,11 @@ pub fn print_report(report: &IngestReport) {
     }
     for file in &report.still_held {
         println!("STILL HELD {file}: waiting for `vigie held release|discard`");
+    }
+    for file in &report.refused_names {
+        println!(
+            "REFUSED {file}: its name holds what looks like a person identifier (masked here), which would be stored with every row it loads; not read — rename it / nom contenant ce qui ressemble à un identifiant de personne (masqué ici) : fichier non lu, renommez-le"
+        );
     }
     if !report.waiting.is_empty() {
         println!(

@@ -16,8 +16,8 @@ pub mod tabular;
 pub mod validate;
 pub mod worklist;
 
-/// A pipeline and its warehouse: the one given on the command line (`--warehouse`), else the
-/// pipeline's own.
+/// A pipeline and its warehouse, which must exist: the one given on the command line
+/// (`--warehouse`), else the pipeline's own.
 fn open_pipeline(
     pipeline: &std::path::Path,
     warehouse: Option<&str>,
@@ -27,7 +27,7 @@ fn open_pipeline(
 )> {
     let pipeline = vigie_model::config::load_pipeline(pipeline)?;
     let location = warehouse.unwrap_or(&pipeline.spec.warehouse);
-    let warehouse = vigie_warehouse::Warehouse::open(location)?;
+    let warehouse = vigie_warehouse::Warehouse::open_existing(location)?;
     Ok((pipeline, warehouse))
 }
 

@@ -26,6 +26,14 @@ use crate::error::PipelineError;
 use crate::ingest::FileReport;
 use crate::landing::LandingFile;
 
+/// How the quarantine row of a file rejected whole starts.
+const REJECTED_WHOLE: &str = "file rejected whole: ";
+
+/// `text` as a SQL string literal.
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Rows a group may hold in memory (rows spilled to staging files do not count).
 const GROUP_MEMORY_ROWS: u64 = 1_000_000;
 /// Rows in a group, wherever they are: bounds the work a crash throws away.
@@ -240,6 +248,7 @@ impl GroupWrites {
             self.add_held(entry, parsed.outcome, reason);
             return Ok(());
         }
+        let rejected_whole = parsed.outcome.is_err();
         let quarantine_rows = match parsed.outcome {
             Err((rejection, rows_read)) => {
                 warn!(file = %file, source = %source.source, line = rejection.line, "file rejected whole: {}", rejection.message);
@@ -251,7 +260,7 @@ impl GroupWrites {
                 vec![QuarantineRow {
                     line: rejection.line,
                     column: String::new(),
-                    reason: format!("file rejected whole: {}", rejection.message),
+                    reason: format!("{REJECTED_WHOLE}{}", rejection.message),
                     value: None,
                     person_key: None,
                 }]
@@ -264,9 +273,22 @@ impl GroupWrites {
             quarantine_batch(&source.source, &file, load_id, &quarantine_rows)
                 .map_err(|e| PipelineError::Internal(format!("quarantine batch: {e}")))?,
         ]));
-        self.quarantine.replaces.push(Replace::File {
-            source: source.source.clone(),
-            file,
+        // A file rejected whole changes nothing in force: the quarantine rows of the version
+        // still loaded stay (with the data they explain), and only an earlier rejection of
+        // the file is replaced by this one. A file applied replaces all of the file's rows.
+        self.quarantine.replaces.push(if rejected_whole {
+            Replace::Predicate(format!(
+                "_source = {} AND _file = {} AND reason LIKE {}",
+                sql_text(&source.source),
+                sql_text(&file),
+                // No `%` or `_` in the prefix: a LIKE pattern matching it alone.
+                sql_text(&format!("{REJECTED_WHOLE}%")),
+            ))
+        } else {
+            Replace::File {
+                source: source.source.clone(),
+                file,
+            }
         });
         self.quarantine.files.push(index);
         self.entries.push(entry);

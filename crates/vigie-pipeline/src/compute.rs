@@ -60,7 +60,7 @@ pub async fn compute(
     vigie_indicators::strata::load_strata(&options.queries_dir)?
         .check_enabled(&options.equity_enabled, &pipeline.path)?;
     // Results are a table of the warehouse: one writer at a time, like loads.
-    let warehouse = vigie_warehouse::Warehouse::open(&options.warehouse)?;
+    let warehouse = vigie_warehouse::Warehouse::open_existing(&options.warehouse)?;
     let lock = warehouse
         .lock_writer(
             "compute",

@@ -3,7 +3,8 @@
 //! (`vigie held`). A `replace` file is held when it has no accepted record but would
 //! remove rows (a header-only snapshot, every card number mangled), or when it would
 //! shrink the rows it replaces by more than its source's threshold (per month for
-//! `period: month`, for the whole source for `period: all`). Any file whose rejected share
+//! `period: month`, for the whole source for `period: all`); so is an `append` file sent
+//! again under its name, against the rows its earlier version loaded. Any file whose rejected share
 //! is above the threshold is held too: much of it would be lost. Changes of fewer than
 //! `guards.min_rows` records never hold a file.
 
@@ -17,9 +18,14 @@ use vigie_model::config::{DeclaredPeriod, LoadMode, ReplacePeriod, SourceSpec};
 use crate::error::PipelineError;
 
 /// Rows per (table, source, month) of the `replace` sources — month `None` for a source
-/// replaced whole — as the warehouse holds them, then as each applied file leaves them.
+/// replaced whole — as the warehouse holds them, then as each applied file leaves them; and
+/// per (table, source, file) the rows an earlier version of each `append` file to load left
+/// (a file sent again under its name replaces them).
 #[derive(Debug, Default)]
-pub(crate) struct ReplacedRows(HashMap<(&'static str, String, Option<String>), u64>);
+pub(crate) struct ReplacedRows(
+    HashMap<(&'static str, String, Option<String>), u64>,
+    HashMap<(&'static str, String, String), u64>,
+);
 
 impl ReplacedRows {
     /// Counts the rows of every `replace` source in the warehouse snapshot of `ctx` that the
@@ -32,10 +38,12 @@ impl ReplacedRows {
         ctx: &SessionContext,
         sources: &[&SourceSpec],
         declared_months: &HashMap<String, BTreeSet<String>>,
+        appended_files: &HashMap<String, BTreeSet<String>>,
     ) -> Result<Self, PipelineError> {
         let mut rows = ReplacedRows::default();
         for source in sources {
             let LoadMode::Replace { period } = source.load else {
+                rows.read_appended(ctx, source, appended_files).await?;
                 continue;
             };
             for entity in entities_of(source) {
@@ -95,11 +103,61 @@ impl ReplacedRows {
         Ok(rows)
     }
 
-    /// Why `outcome` must be held, in words with the figures (None: apply it).
+    /// The rows the earlier versions of `source`'s files to load (an `append` source's)
+    /// left in each of its tables.
+    async fn read_appended(
+        &mut self,
+        ctx: &SessionContext,
+        source: &SourceSpec,
+        appended_files: &HashMap<String, BTreeSet<String>>,
+    ) -> Result<(), PipelineError> {
+        let Some(files) = appended_files.get(&source.source).filter(|f| !f.is_empty()) else {
+            return Ok(());
+        };
+        let files: Vec<String> = files.iter().map(|f| quote(f)).collect();
+        for entity in entities_of(source) {
+            let table = entity.table_name();
+            let sql = format!(
+                "SELECT _file, count(*) FROM {table} WHERE _source = {} AND _file IN ({}) \
+                 GROUP BY _file",
+                quote(&source.source),
+                files.join(", ")
+            );
+            let batches = ctx
+                .sql(&sql)
+                .await
+                .map_err(query_err)?
+                .collect()
+                .await
+                .map_err(query_err)?;
+            for b in batches {
+                use arrow::array::{Array, AsArray};
+                let file = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+                    .map_err(arrow_err)?;
+                let file = file.as_string::<i32>();
+                let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
+                    .map_err(arrow_err)?;
+                let n = n.as_primitive::<arrow::datatypes::Int64Type>();
+                for i in 0..b.num_rows() {
+                    if !file.is_null(i) {
+                        self.1.insert(
+                            (table, source.source.clone(), file.value(i).to_string()),
+                            n.value(i).max(0) as u64,
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Why `outcome`, of the landing file `file`, must be held, in words with the figures
+    /// (None: apply it).
     pub fn hold_reason(
         &self,
         source: &SourceSpec,
         period: Option<&DeclaredPeriod>,
+        file: &str,
         outcome: &FileOutcome,
     ) -> Option<String> {
         let guards = source.guards;
@@ -113,7 +171,14 @@ impl ReplacedRows {
                         .map(move |(month, old, new)| (entity, month, old, new))
                 })
                 .collect(),
-            LoadMode::Append => Vec::new(),
+            // A file sent again under its name replaces what its earlier version loaded.
+            LoadMode::Append => entities_of(source)
+                .into_iter()
+                .map(|entity| {
+                    let (old, new) = self.file_change(source, entity, file, outcome);
+                    (entity, Some(format!("(file {file})")), old, new)
+                })
+                .collect(),
         };
         let replaced: u64 = scopes.iter().map(|(_, _, old, _)| old).sum();
         if outcome.rows_accepted == 0 && replaced > 0 {
@@ -158,14 +223,23 @@ impl ReplacedRows {
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 
-    /// Records that `outcome` was applied: what it replaced now holds its rows.
+    /// Records that `outcome`, of the landing file `file`, was applied: what it replaced
+    /// now holds its rows.
     pub fn apply(
         &mut self,
         source: &SourceSpec,
         period: Option<&DeclaredPeriod>,
+        file: &str,
         outcome: &FileOutcome,
     ) {
         let LoadMode::Replace { period: mode } = source.load else {
+            for entity in entities_of(source) {
+                let (_, new) = self.file_change(source, entity, file, outcome);
+                self.1.insert(
+                    (entity.table_name(), source.source.clone(), file.to_string()),
+                    new,
+                );
+            }
             return;
         };
         for entity in entities_of(source) {
@@ -174,6 +248,23 @@ impl ReplacedRows {
                     .insert((entity.table_name(), source.source.clone(), month), new);
             }
         }
+    }
+
+    /// (rows an earlier version of `file` left in `entity`'s table, rows after it).
+    fn file_change(
+        &self,
+        source: &SourceSpec,
+        entity: Entity,
+        file: &str,
+        outcome: &FileOutcome,
+    ) -> (u64, u64) {
+        let old = self
+            .1
+            .get(&(entity.table_name(), source.source.clone(), file.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let new = outcome.entities.get(&entity).map_or(0, |b| b.rows);
+        (old, new)
     }
 
     /// (month, rows now, rows after the file) for every scope the file replaces.

@@ -16,7 +16,7 @@ use vigie_ingest::plausible::DateBounds;
 use vigie_ingest::{
     FileContext, FileFailure, FileOutcome, FileRejection, ingest_file, ingest_scanned,
 };
-use vigie_model::config::{DeclaredPeriod, FilePattern, LoadedPipeline, SourceSpec};
+use vigie_model::config::{DeclaredPeriod, FilePattern, LoadMode, LoadedPipeline, SourceSpec};
 use vigie_model::{PersonNumbers, PseudonymKey};
 use vigie_warehouse::{FileStatus, ManifestEntry, SessionOptions, Warehouse, WriterLock};
 
@@ -131,6 +131,10 @@ pub struct IngestReport {
     pub waiting: Vec<String>,
     /// Files held earlier and still waiting for `vigie held release|discard`.
     pub still_held: Vec<String>,
+    /// Files whose name holds what looks like a person identifier, as masked names: not
+    /// read, not recorded anywhere (a name goes with every row it loads, into the manifest
+    /// and the logs), until renamed.
+    pub refused_names: Vec<String>,
 }
 
 impl IngestReport {
@@ -139,7 +143,8 @@ impl IngestReport {
         self.files.iter().filter(|f| f.status == FileStatus::Held)
     }
 
-    /// Files rejected whole in this load.
+    /// Files rejected whole in this load (those refused for their name are in
+    /// [`Self::refused_names`]).
     pub fn rejected(&self) -> impl Iterator<Item = &FileReport> {
         self.files
             .iter()
@@ -367,10 +372,23 @@ fn plan_jobs(
     let keys: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let now = Utc::now();
     let mut jobs = Vec::new();
+    // Every scheme of every source: a card number in a file's name is one whatever the
+    // source the file is for, or none.
+    let schemes: Vec<_> = matchers
+        .iter()
+        .flat_map(|(s, _)| s.identifier_schemes())
+        .collect();
+    let identifiers = vigie_model::IdentifierDetector::new(&schemes);
     for file in files {
         if let Some(only) = &options.only
             && !only.contains(&file.key)
         {
+            continue;
+        }
+        if identifiers.contains_identifier(&file.key) {
+            let masked = identifiers.mask_embedded(&file.key);
+            warn!(file = %masked, "the file's name holds what looks like a person identifier: not read; rename it / le nom du fichier contient ce qui ressemble à un identifiant de personne : fichier non lu ; renommez-le");
+            report.refused_names.push(masked);
             continue;
         }
         let claimed: Vec<_> = matchers
@@ -491,7 +509,17 @@ async fn read_what_jobs_compare_with(
                 .extend(period.month_keys());
         }
     }
-    let replaced = ReplacedRows::read(&ctx, &sources_with_jobs, &declared_months).await?;
+    let mut appended_files: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for job in jobs.iter().filter(|j| j.fresh || j.release) {
+        if job.source.load == LoadMode::Append {
+            appended_files
+                .entry(job.source.source.clone())
+                .or_default()
+                .insert(job.file.key.clone());
+        }
+    }
+    let replaced =
+        ReplacedRows::read(&ctx, &sources_with_jobs, &declared_months, &appended_files).await?;
     let mut loaded: HashMap<String, SharedRecords> = HashMap::new();
     for source in &sources_with_jobs {
         if let Some(records) = loaded_records(&ctx, source).await? {
@@ -792,11 +820,12 @@ impl Committer<'_> {
             }
             Ok(o) => self
                 .replaced
-                .hold_reason(&job.source, job.period.as_ref(), o),
+                .hold_reason(&job.source, job.period.as_ref(), &job.file.key, o),
             _ => None,
         };
         if let (Ok(o), None) = (outcome, &hold) {
-            self.replaced.apply(&job.source, job.period.as_ref(), o);
+            self.replaced
+                .apply(&job.source, job.period.as_ref(), &job.file.key, o);
         }
         if let Some(reason) = &hold {
             warn!(file = %job.file.key, source = %job.source.source, "held for review, nothing applied: {reason}");

@@ -108,16 +108,24 @@ impl Landing {
         Ok(files)
     }
 
-    /// Reads a whole file.
+    /// Reads a whole file. A file whose length is not the one listed is still being
+    /// written: an error, the file stays pending (as a scanned one, see [`Self::scan`]); read
+    /// as it was, a file growing during the load was loaded as far as it had got, or rejected
+    /// whole for the half record it ended with.
     pub async fn read(&self, file: &LandingFile) -> Result<Bytes, PipelineError> {
         let get = self
             .store
             .get(&file.location)
             .await
             .map_err(|e| self.error(file, e.to_string()))?;
-        get.bytes()
+        let bytes = get
+            .bytes()
             .await
-            .map_err(|e| self.error(file, e.to_string()))
+            .map_err(|e| self.error(file, e.to_string()))?;
+        if bytes.len() as u64 != file.size {
+            return Err(self.error(file, still_written(file.size, bytes.len() as u64)));
+        }
+        Ok(bytes)
     }
 
     /// Scans a file as it streams in, without holding it (see [`vigie_ingest::scan`]): its
@@ -190,6 +198,13 @@ impl Landing {
             message,
         }
     }
+}
+
+/// Why a file whose length changed between its listing and its reading is left pending.
+fn still_written(listed: u64, read: u64) -> String {
+    format!(
+        "the file had {listed} bytes when it was listed and {read} when it was read: it is probably still being written, and is read again at the next run / le fichier avait {listed} octets à son inventaire et {read} à sa lecture : il est sans doute encore en cours d'écriture, et sera relu à la prochaine exécution"
+    )
 }
 
 /// Bytes per block of a local file scanned.

@@ -82,6 +82,21 @@ impl Warehouse {
         Ok(Warehouse { root })
     }
 
+    /// Opens a warehouse that must be there already: the commands that only read one or
+    /// work on one (`compute`, `query`, `report`, `export`, `maintain`...). A local
+    /// directory that does not exist is an error, not an empty warehouse created where a
+    /// typo pointed (which answered every query with nothing, exit 0). A store URL is
+    /// opened as it is: its tables say whether there is anything.
+    pub fn open_existing(location: &str) -> Result<Self, WarehouseError> {
+        if !location.contains("://") && !std::path::Path::new(location).is_dir() {
+            return Err(WarehouseError::Location {
+                location: location.to_string(),
+                message: "no warehouse here: the directory does not exist. Check the pipeline's `warehouse:` or `--warehouse` (`vigie ingest` creates a warehouse at its first load) / aucun entrepôt ici : le répertoire n'existe pas. Vérifiez `warehouse:` dans le pipeline ou `--warehouse` (`vigie ingest` crée l'entrepôt à son premier chargement)".into(),
+            });
+        }
+        Self::open(location)
+    }
+
     /// The root URL.
     pub fn root(&self) -> &Url {
         &self.root

@@ -274,6 +274,56 @@ async fn a_file_rejected_whole_leaves_its_reason_in_the_manifest_and_the_quarant
     );
 }
 
+/// A version of a file rejected whole changes nothing in force: the quarantine rows of the
+/// version still loaded stay beside its data (rows read = accepted + rejected still holds for
+/// it), a second rejection replaces the first, and a good version replaces them all.
+#[tokio::test]
+async fn a_file_rejected_whole_keeps_the_quarantine_of_the_version_in_force() {
+    let fx = Fixture::new();
+    let clinic = source(CLINIC);
+    let key = "clinic/a.csv";
+    let reasons = || fx.rows("SELECT reason FROM quarantine ORDER BY reason");
+    let good = fx
+        .parsed(&clinic, key, &visits_csv("2024-01", 0, 40, 3), None)
+        .await;
+    fx.commit(vec![good], None).await.expect("first version");
+    let first = reasons().await;
+    assert_eq!(first.len(), 3, "{first:?}");
+    for _ in 0..2 {
+        let broken = fx
+            .parsed(&clinic, key, "NOT,THE,HEADER\n1,2,3\n", None)
+            .await;
+        assert!(broken.outcome.is_err());
+        fx.commit(vec![broken], None)
+            .await
+            .expect("rejected version");
+        let now = reasons().await;
+        assert_eq!(
+            now.len(),
+            4,
+            "the first version's 3 and one rejection: {now:?}"
+        );
+        assert!(first.iter().all(|r| now.contains(r)), "{now:?}");
+        assert_eq!(
+            now.iter()
+                .filter(|r| r[0].starts_with("file rejected whole: "))
+                .count(),
+            1
+        );
+    }
+    assert_eq!(
+        fx.rows("SELECT count(*) FROM ed_visit").await,
+        vec![row(&["40"])]
+    );
+    let third = fx
+        .parsed(&clinic, key, &visits_csv("2024-01", 0, 41, 1), None)
+        .await;
+    fx.commit(vec![third], None).await.expect("third version");
+    let now = reasons().await;
+    assert_eq!(now.len(), 1, "the third version's own: {now:?}");
+    assert!(!now[0][0].starts_with("file rejected whole: "));
+}
+
 #[tokio::test]
 async fn rows_spilled_to_staging_files_are_committed_and_the_files_removed() {
     let fx = Fixture::new();

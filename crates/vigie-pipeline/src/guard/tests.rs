@@ -19,6 +19,7 @@ fn now(rows: &[(&'static str, &str, Option<&str>, u64)]) -> ReplacedRows {
                 ((*table, source.to_string(), month.map(str::to_string)), *n)
             })
             .collect::<HashMap<_, _>>(),
+        HashMap::new(),
     )
 }
 
@@ -34,6 +35,7 @@ fn visits_hold(january: u64, rows: u64, bad: u64) -> Option<String> {
     now(&[("ed_visit", "visits", Some("2024-01"), january)]).hold_reason(
         &spec,
         period.as_ref(),
+        JANUARY,
         &outcome,
     )
 }
@@ -42,7 +44,7 @@ fn visits_hold(january: u64, rows: u64, bad: u64) -> Option<String> {
 fn clinic_hold(rows: u64, bad: u64) -> Option<String> {
     let spec = source(CLINIC);
     let outcome = parse(&spec, "clinic/a.csv", &visits_csv("2024-01", 0, rows, bad));
-    ReplacedRows::default().hold_reason(&spec, None, &outcome)
+    ReplacedRows::default().hold_reason(&spec, None, "clinic/a.csv", &outcome)
 }
 
 /// Why a registry snapshot of `rows` good and `bad` records is held, with `held_now`
@@ -50,7 +52,12 @@ fn clinic_hold(rows: u64, bad: u64) -> Option<String> {
 fn registry_hold(held_now: u64, rows: u64, bad: u64) -> Option<String> {
     let spec = source(REGISTRY);
     let outcome = parse(&spec, "registry/people.csv", &registry_csv(rows, bad));
-    now(&[("person", "registry", None, held_now)]).hold_reason(&spec, None, &outcome)
+    now(&[("person", "registry", None, held_now)]).hold_reason(
+        &spec,
+        None,
+        "registry/people.csv",
+        &outcome,
+    )
 }
 
 #[test]
@@ -110,7 +117,10 @@ fn the_shrink_is_measured_per_declared_month_only() {
         ("ed_visit", "visits", Some("2024-02"), 1000),
         ("ed_visit", "other", Some("2024-01"), 1000),
     ]);
-    assert_eq!(rows.hold_reason(&spec, period.as_ref(), &outcome), None);
+    assert_eq!(
+        rows.hold_reason(&spec, period.as_ref(), JANUARY, &outcome),
+        None
+    );
 }
 
 #[test]
@@ -163,24 +173,38 @@ fn an_applied_file_is_what_the_next_one_is_compared_with() {
     let mut rows = now(&[("ed_visit", "visits", Some("2024-01"), 100)]);
     let file = |n: u64| parse(&spec, JANUARY, &visits_csv("2024-01", 0, n, 0));
     let first = file(80);
-    assert_eq!(rows.hold_reason(&spec, period.as_ref(), &first), None);
-    rows.apply(&spec, period.as_ref(), &first);
+    assert_eq!(
+        rows.hold_reason(&spec, period.as_ref(), JANUARY, &first),
+        None
+    );
+    rows.apply(&spec, period.as_ref(), JANUARY, &first);
     // Now 80: 64 is exactly -20% of it, 63 is held (it would not be against the 100).
-    assert_eq!(rows.hold_reason(&spec, period.as_ref(), &file(64)), None);
+    assert_eq!(
+        rows.hold_reason(&spec, period.as_ref(), JANUARY, &file(64)),
+        None
+    );
     assert!(
-        rows.hold_reason(&spec, period.as_ref(), &file(63))
+        rows.hold_reason(&spec, period.as_ref(), JANUARY, &file(63))
             .is_some()
     );
 
-    // An appended file replaces nothing, so applying it changes nothing.
+    // An appended file replaces no month: applying it records only its own rows, what a
+    // version of it sent again would replace.
     let clinic = source(CLINIC);
     let mut appended = ReplacedRows::default();
     appended.apply(
         &clinic,
         None,
+        "clinic/a.csv",
         &parse(&clinic, "clinic/a.csv", &visits_csv("2024-01", 0, 5, 0)),
     );
     assert!(appended.0.is_empty());
+    assert_eq!(
+        appended
+            .1
+            .get(&("ed_visit", "clinic".to_string(), "clinic/a.csv".to_string())),
+        Some(&5)
+    );
 }
 
 #[test]
@@ -193,7 +217,49 @@ fn an_appended_file_is_never_held_for_a_shrink() {
         ("ed_visit", "clinic", Some("2024-01"), 100),
         ("ed_visit", "clinic", None, 100),
     ]);
-    assert_eq!(rows.hold_reason(&spec, None, &outcome), None);
+    assert_eq!(
+        rows.hold_reason(&spec, None, "clinic/b.csv", &outcome),
+        None
+    );
+}
+
+#[test]
+fn an_appended_file_sent_again_smaller_under_its_name_is_held() {
+    // A file sent again under its name replaces the rows its earlier version loaded: 100
+    // of them would become 3, or none.
+    let spec = source(CLINIC);
+    let mut rows = ReplacedRows::default();
+    rows.1.insert(
+        ("ed_visit", "clinic".to_string(), "clinic/b.csv".to_string()),
+        100,
+    );
+    let smaller = parse(&spec, "clinic/b.csv", &visits_csv("2024-01", 0, 3, 0));
+    assert_eq!(
+        rows.hold_reason(&spec, None, "clinic/b.csv", &smaller)
+            .as_deref(),
+        Some(
+            "ed_visit (file clinic/b.csv): 100 rows would become 3 (-97%, above the source's guards.max_shrink_pct of 20%)"
+        )
+    );
+    let header_only = parse(&spec, "clinic/b.csv", &visits_csv("2024-01", 0, 0, 0));
+    assert_eq!(
+        rows.hold_reason(&spec, None, "clinic/b.csv", &header_only)
+            .as_deref(),
+        Some("the file holds no records (header only) and would remove the 100 rows it replaces")
+    );
+    // Another name removes nothing; the same name at its size, or larger, is applied.
+    assert_eq!(
+        rows.hold_reason(&spec, None, "clinic/c.csv", &smaller),
+        None
+    );
+    let same = parse(&spec, "clinic/b.csv", &visits_csv("2024-01", 0, 100, 0));
+    assert_eq!(rows.hold_reason(&spec, None, "clinic/b.csv", &same), None);
+    // Applied, it is what the next version of the file is compared with.
+    rows.apply(&spec, None, "clinic/b.csv", &smaller);
+    assert_eq!(
+        rows.hold_reason(&spec, None, "clinic/b.csv", &smaller),
+        None
+    );
 }
 
 #[test]

@@ -313,3 +313,36 @@ async fn a_held_entry_is_outstanding_until_a_later_decision_on_the_same_content(
         );
     }
 }
+
+/// A card number in a file's name would be stored with every row of the file, in the
+/// manifest and in the logs: the file is not taken, nor reported as unclaimed, and its
+/// name is reported masked.
+#[tokio::test]
+async fn a_file_named_with_a_card_number_is_refused_under_a_masked_name() {
+    let card = "7681566506";
+    assert!(
+        vigie_model::identifier::luhn_valid(card),
+        "a valid card number"
+    );
+    let (_dir, files) = landed(&[
+        "clinic/a.csv",
+        &format!("clinic/{card}.csv"),
+        &format!("visits/ed_202401_{card}.csv"),
+        &format!("visits/notes {card}.txt"),
+    ])
+    .await;
+    let progress = NoProgress;
+    let (taken, report) = plan(
+        &files,
+        &[visits(0, None), matcher(CLINIC)],
+        &[],
+        &options(&progress),
+    );
+    assert_eq!(taken, vec!["clinic/a.csv"]);
+    assert!(report.unclaimed.is_empty(), "{:?}", report.unclaimed);
+    assert_eq!(report.refused_names.len(), 3, "{:?}", report.refused_names);
+    for name in &report.refused_names {
+        assert!(!name.contains(card), "{name}");
+        assert!(!name.contains(&card[..6]), "{name}");
+    }
+}

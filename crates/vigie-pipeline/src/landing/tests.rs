@@ -118,3 +118,31 @@ async fn a_file_removed_after_the_listing_is_an_error_naming_it() {
         other => panic!("expected a landing error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_file_that_grew_or_shrank_after_the_listing_is_left_pending_not_read_as_it_was() {
+    let dir = landing_with(&FILES);
+    let landing = Landing::open(dir.path().to_str().expect("utf-8")).expect("open");
+    let files = landing.list().await.expect("list");
+    let file = |key: &str| files.iter().find(|f| f.key == key).expect("listed");
+    // Still being written: whole lines appended, and a cut in the middle of a line.
+    let path = dir.path().join("hospital/ed_202402.csv");
+    std::fs::write(&path, "a,b\n1,2\n3,4\n").expect("append");
+    std::fs::write(dir.path().join("registry/people.csv"), "HC").expect("truncate");
+    for (key, now) in [("hospital/ed_202402.csv", 12), ("registry/people.csv", 2)] {
+        match landing.read(file(key)).await {
+            Err(PipelineError::Landing { location, message }) => {
+                assert!(location.ends_with(key), "{location}");
+                let listed = file(key).size;
+                assert!(
+                    message.contains(&format!(
+                        "{listed} bytes when it was listed and {now} when it was read"
+                    )),
+                    "{message}"
+                );
+                assert!(message.contains("read again at the next run"), "{message}");
+            }
+            other => panic!("expected a landing error for {key}, got {other:?}"),
+        }
+    }
+}
