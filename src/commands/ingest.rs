@@ -97,6 +97,7 @@ fn write_report_json(
         "seconds": seconds,
         "files": files,
         "skipped": report.skipped,
+        "skipped_rejected": report.skipped_rejected,
         "unclaimed": report.unclaimed,
         "postponed": report.postponed.iter().map(|(f, why)| serde_json::json!({"file": f, "reason": why})).collect::<Vec<_>>(),
         "waiting": report.waiting,
@@ -142,6 +143,14 @@ pub fn print_report(report: &IngestReport) {
     for file in &report.refused_names {
         println!(
             "REFUSED {file}: its name holds what looks like a person identifier (masked here), which would be stored with every row it loads; not read — rename it / nom contenant ce qui ressemble à un identifiant de personne (masqué ici) : fichier non lu, renommez-le"
+        );
+    }
+    if !report.skipped_rejected.is_empty() {
+        println!(
+            "{} file(s) skipped, rejected whole before with the same content: {} — once the source spec is fixed, run again with --retry-rejected; otherwise ask the partner for a new extract / {} fichier(s) déjà rejeté(s) : relancez avec --retry-rejected une fois la spécification corrigée",
+            report.skipped_rejected.len(),
+            report.skipped_rejected.join(", "),
+            report.skipped_rejected.len()
         );
     }
     if !report.waiting.is_empty() {

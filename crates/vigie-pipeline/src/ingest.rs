@@ -119,8 +119,11 @@ pub struct IngestReport {
     pub load_id: String,
     /// Files processed.
     pub files: Vec<FileReport>,
-    /// Files skipped because the same content was already loaded.
+    /// Files skipped because the same content was already loaded (or held, or discarded).
     pub skipped: Vec<String>,
+    /// Files skipped because the same content was rejected whole before (`--retry-rejected`
+    /// reads them again).
+    pub skipped_rejected: Vec<String>,
     /// Files in the landing zone that no source claims.
     pub unclaimed: Vec<String>,
     /// Files not loaded this time for an environmental reason (I/O, disk, a crashed
@@ -161,12 +164,14 @@ struct Job {
     /// Not known to the manifest as it is now (a new file, or one that changed), or to be
     /// read again whatever the manifest says (`retry_rejected`, `verify_unchanged`).
     fresh: bool,
+    /// What the manifest last decided for the file as it is now, when it knows it.
+    decided: Option<FileStatus>,
 }
 
 /// What the parsing task hands to the committer for one file.
 enum Step {
-    /// The same content is already in the manifest.
-    Skipped,
+    /// The same content is already in the manifest, with this decision.
+    Skipped(FileStatus),
     /// The manifest knows the file unchanged since its load (same size, not modified
     /// since): skipped without reading it.
     Unchanged,
@@ -208,10 +213,8 @@ pub async fn ingest(
     crate::migrate::number_persons(&warehouse, &lock).await?;
     let load_id = uuid::Uuid::now_v7().to_string();
     // Rows of large files spill here during parsing; removed with everything in it at the end.
-    let staging_dir = tempfile::Builder::new()
-        .prefix("vigie-staging-")
-        .tempdir()
-        .map_err(|source| PipelineError::Io {
+    let staging_dir =
+        crate::staging::create(&std::env::temp_dir()).map_err(|source| PipelineError::Io {
             what: "cannot create a staging directory".into(),
             source,
         })?;
@@ -306,9 +309,9 @@ pub async fn ingest(
 struct Decided {
     /// What `vigie held release` applies as it is: the held content of the files it names.
     released: HashSet<(String, String)>,
-    /// Content not to parse again: loaded, discarded, rejected (unless retried) or held
-    /// (unless released by this run).
-    done: HashSet<(String, String)>,
+    /// Content not to parse again, with its decision: loaded, discarded, rejected (unless
+    /// retried) or held (unless released by this run).
+    done: HashMap<(String, String), FileStatus>,
 }
 
 impl Decided {
@@ -325,16 +328,23 @@ impl Decided {
             .filter(|e| releases(&e.file))
             .map(|e| (e.source.clone(), e.content_hash.clone()))
             .collect();
-        let done = manifest
-            .iter()
-            .filter(|e| match e.status {
-                FileStatus::Loaded | FileStatus::Discarded => true,
-                FileStatus::Rejected => !options.retry_rejected,
-                // A held file waits for a person, unless this run releases it.
-                FileStatus::Held => !releases(&e.file),
-            })
-            .map(|e| (e.source.clone(), e.content_hash.clone()))
-            .collect();
+        let mut done: HashMap<(String, String), FileStatus> = HashMap::new();
+        for e in manifest.iter().filter(|e| match e.status {
+            FileStatus::Loaded | FileStatus::Discarded => true,
+            FileStatus::Rejected => !options.retry_rejected,
+            // A held file waits for a person, unless this run releases it.
+            FileStatus::Held => !releases(&e.file),
+        }) {
+            // Content rejected once and applied since (a spec fixed, then a retry) counts
+            // as applied.
+            done.entry((e.source.clone(), e.content_hash.clone()))
+                .and_modify(|s| {
+                    if *s == FileStatus::Rejected {
+                        *s = e.status;
+                    }
+                })
+                .or_insert(e.status);
+        }
         Decided { released, done }
     }
 }
@@ -365,9 +375,14 @@ fn plan_jobs(
     report: &mut IngestReport,
 ) -> Result<Vec<Job>, PipelineError> {
     // Files the manifest already knows, unchanged since: no need to wait for them to settle.
-    let known: HashMap<(&str, &str), (u64, chrono::DateTime<Utc>)> = manifest
+    let known: HashMap<(&str, &str), (u64, chrono::DateTime<Utc>, FileStatus)> = manifest
         .iter()
-        .map(|e| ((e.source.as_str(), e.file.as_str()), (e.size, e.started_at)))
+        .map(|e| {
+            (
+                (e.source.as_str(), e.file.as_str()),
+                (e.size, e.started_at, e.status),
+            )
+        })
         .collect();
     let keys: HashSet<&str> = files.iter().map(|f| f.key.as_str()).collect();
     let now = Utc::now();
@@ -408,9 +423,11 @@ fn plan_jobs(
                     .ready_marker
                     .as_deref()
                     .is_none_or(|suffix| keys.contains(format!("{}{suffix}", file.key).as_str()));
-                let unchanged = known
+                let decided = known
                     .get(&(source.source.as_str(), file.key.as_str()))
-                    .is_some_and(|(size, at)| *size == file.size && file.modified <= *at);
+                    .filter(|(size, at, _)| *size == file.size && file.modified <= *at)
+                    .map(|(_, _, status)| *status);
+                let unchanged = decided.is_some();
                 if !unchanged && (!settled || !marked) {
                     info!(file = %file.key, source = %source.source, settled, marked, "still arriving: left for the next run");
                     report.waiting.push(file.key.clone());
@@ -423,6 +440,7 @@ fn plan_jobs(
                     loaded: None,
                     release: options.release_held,
                     fresh: !unchanged || options.retry_rejected || options.verify_unchanged,
+                    decided,
                 });
             }
             many => {
@@ -539,7 +557,7 @@ struct ParseSettings {
     /// The load's person numbering (None when no file is to be parsed).
     numbers: Option<Arc<PersonNumbers>>,
     /// Content already decided (see [`Decided::done`]): skipped without parsing.
-    done: HashSet<(String, String)>,
+    done: HashMap<(String, String), FileStatus>,
     staging: std::path::PathBuf,
     spill_rows: usize,
     part_bytes: usize,
@@ -658,11 +676,11 @@ async fn parse(
     landing: &Landing,
     settings: Arc<ParseSettings>,
 ) -> Step {
-    if settings
+    if let Some(status) = settings
         .done
-        .contains(&(job.source.source.clone(), hash.to_string()))
+        .get(&(job.source.source.clone(), hash.to_string()))
     {
-        return Step::Skipped;
+        return Step::Skipped(*status);
     }
     let Some(numbers) = settings.numbers.clone() else {
         return Step::Postponed(
@@ -760,7 +778,15 @@ impl Committer<'_> {
                 self.report.postponed.push((job.file.key.clone(), reason));
                 return Ok(());
             }
-            Step::Skipped => {
+            Step::Skipped(FileStatus::Rejected) => {
+                self.skip_rejected(&job, "the same content");
+                return Ok(());
+            }
+            Step::Unchanged if job.decided == Some(FileStatus::Rejected) => {
+                self.skip_rejected(&job, "unchanged since");
+                return Ok(());
+            }
+            Step::Skipped(_) => {
                 info!(file = %job.file.key, source = %job.source.source, "already loaded (same content): skipped");
                 self.report.skipped.push(job.file.key.clone());
                 return Ok(());
@@ -831,6 +857,13 @@ impl Committer<'_> {
             warn!(file = %job.file.key, source = %job.source.source, "held for review, nothing applied: {reason}");
         }
         hold
+    }
+
+    /// Records a file skipped because its content was rejected whole before (`how`: the
+    /// same content under another load, or the file unchanged since).
+    fn skip_rejected(&mut self, job: &Job, how: &str) {
+        warn!(file = %job.file.key, source = %job.source.source, "rejected whole before ({how}): skipped; once the source spec is fixed, run with --retry-rejected, or ask the partner for a new extract / déjà rejeté (même contenu) : ignoré ; une fois la spécification corrigée, relancez avec --retry-rejected, ou demandez un nouvel extrait");
+        self.report.skipped_rejected.push(job.file.key.clone());
     }
 
     /// Commits the group gathered so far and starts a new one.

@@ -11,6 +11,7 @@ mod landing;
 mod migrate;
 mod progress;
 mod reports;
+mod staging;
 mod stored;
 #[cfg(test)]
 mod test_support;

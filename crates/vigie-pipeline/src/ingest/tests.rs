@@ -260,14 +260,14 @@ async fn decided_content_is_skipped_and_only_a_release_reopens_held_content() {
     let progress = NoProgress;
 
     let plain = Decided::from_manifest(&manifest, &held, &options(&progress));
-    let done: BTreeSet<_> = plain.done.iter().cloned().collect();
+    let done: BTreeMap<_, _> = plain.done.iter().map(|(k, v)| (k.clone(), *v)).collect();
     assert_eq!(
         done,
-        BTreeSet::from([
-            pair("loaded"),
-            pair("rejected"),
-            pair("held"),
-            pair("discarded")
+        BTreeMap::from([
+            (pair("loaded"), FileStatus::Loaded),
+            (pair("rejected"), FileStatus::Rejected),
+            (pair("held"), FileStatus::Held),
+            (pair("discarded"), FileStatus::Discarded)
         ])
     );
     assert!(plain.released.is_empty());
@@ -277,7 +277,16 @@ async fn decided_content_is_skipped_and_only_a_release_reopens_held_content() {
     assert!(
         !Decided::from_manifest(&manifest, &held, &retry)
             .done
-            .contains(&pair("rejected"))
+            .contains_key(&pair("rejected"))
+    );
+    // Content rejected, then loaded after a retry, is loaded content.
+    let mut later = manifest.clone();
+    later.push(known("s", &files[1], FileStatus::Loaded, "rejected"));
+    assert_eq!(
+        Decided::from_manifest(&later, &held, &options(&progress))
+            .done
+            .get(&pair("rejected")),
+        Some(&FileStatus::Loaded)
     );
 
     // `vigie held release c`: the held content of c, and only it, is applied as it is.
@@ -285,7 +294,7 @@ async fn decided_content_is_skipped_and_only_a_release_reopens_held_content() {
     release.release_held = true;
     release.only = Some(BTreeSet::from(["c".to_string()]));
     let released = Decided::from_manifest(&manifest, &held, &release);
-    assert!(!released.done.contains(&pair("held")));
+    assert!(!released.done.contains_key(&pair("held")));
     assert_eq!(released.released, HashSet::from([pair("held")]));
 }
 
