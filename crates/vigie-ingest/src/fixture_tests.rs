@@ -419,11 +419,13 @@ fn header_only_and_trailing_blank_line() {
 }
 
 /// Lines are the partner's lines: after CRLF terminators, blank lines and quoted line
-/// breaks alike (the csv crate's own positions lag after CRLF and blank lines).
+/// breaks alike (the csv crate's own positions lag after CRLF and blank lines), and in a
+/// file whose lines end with a carriage return alone (the old Macintosh convention, where
+/// every record was once on line 1).
 #[test]
 fn line_numbers_survive_crlf_blank_lines_and_quoted_newlines() {
     let sp = spec(&multiline(HOSPITAL_A));
-    for eol in ["\n", "\r\n"] {
+    for eol in ["\n", "\r\n", "\r"] {
         let body = [
             HOSPITAL_A_HEADER.to_string(),
             format!("{HCN_A},2024-03-01,0930,F,3,01,"),

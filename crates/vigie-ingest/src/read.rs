@@ -87,6 +87,7 @@ pub fn read_csv_records(
         data,
         offset: 0,
         line: part.first_line,
+        break_byte: line_break_of(data),
     };
     loop {
         let start = reader.position().clone();
@@ -181,6 +182,20 @@ struct Lines<'a> {
     data: &'a [u8],
     offset: usize,
     line: u64,
+    /// The byte that ends a line (see [`line_break_of`]).
+    break_byte: u8,
+}
+
+/// The byte that ends a line of `data`: a carriage return in a file written with the old
+/// Macintosh convention (no line feed at all, which the CSV reader splits on carriage
+/// returns), otherwise a line feed (`\n` and `\r\n` files). Counted on line feeds alone,
+/// every record of such a file was on line 1, in the quarantine and in the warehouse.
+fn line_break_of(data: &[u8]) -> u8 {
+    if !data.contains(&b'\n') && data.contains(&b'\r') {
+        b'\r'
+    } else {
+        b'\n'
+    }
 }
 
 impl Lines<'_> {
@@ -196,14 +211,14 @@ impl Lines<'_> {
             // Never happens (records come in order); recount from the part's start.
             let before = self.data[..self.offset]
                 .iter()
-                .filter(|&&b| b == b'\n')
+                .filter(|&&b| b == self.break_byte)
                 .count();
             self.line -= before as u64;
             self.offset = 0;
         }
         self.line += self.data[self.offset..start]
             .iter()
-            .filter(|&&b| b == b'\n')
+            .filter(|&&b| b == self.break_byte)
             .count() as u64;
         self.offset = start;
         self.line
