@@ -67,6 +67,20 @@ pub struct CompiledSource {
     pub null_values: NullValues,
     /// Width of the header; `$name` is at `width`, `$value` at `width + 1`.
     pub width: usize,
+    /// The header's column names, trimmed: a record repeating it is the header of a second
+    /// extract joined to the first, rejected as that.
+    pub header: Vec<String>,
+}
+
+impl CompiledSource {
+    /// Whether `cells` repeat the header.
+    pub fn is_header(&self, cells: &[String]) -> bool {
+        cells.len() == self.header.len()
+            && cells
+                .iter()
+                .zip(&self.header)
+                .all(|(cell, name)| cell.trim() == name)
+    }
 }
 
 /// Binds the spec to the header; a missing column is an error naming it and the spec key.
@@ -188,6 +202,7 @@ pub fn compile(spec: &SourceSpec, header: &[String]) -> Result<CompiledSource, S
         unpivot,
         null_values,
         width,
+        header: header.iter().map(|h| h.trim().to_string()).collect(),
     })
 }
 

@@ -291,7 +291,21 @@ impl State<'_> {
             period: self.ctx.period.as_ref(),
             identifiers: self.ctx.identifiers,
         };
-        let mapped = map_record(compiled, &record.cells, self.ctx.key, &checks).and_then(|rows| {
+        let mapped = if compiled.is_header(&record.cells) {
+            // One reason, not one per column the names fail (a card number check on
+            // `HCN`, a number on `birth_year`).
+            Err(vec![FieldError {
+                column: String::new(),
+                reason: format!(
+                    "header repeated: the column names again at line {}, as when two extracts are joined into one file; remove the line, or ask the partner for one extract / en-tête répété : les noms de colonnes à nouveau, comme lorsque deux extraits sont joints en un fichier",
+                    record.line
+                ),
+                value: None,
+            }])
+        } else {
+            map_record(compiled, &record.cells, self.ctx.key, &checks)
+        };
+        let mapped = mapped.and_then(|rows| {
             unique(
                 compiled,
                 &mut self.seen,

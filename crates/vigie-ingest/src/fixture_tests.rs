@@ -1935,3 +1935,32 @@ proptest! {
         }
     }
 }
+
+/// Two extracts joined into one file: the second's header is one rejected record with one
+/// reason, not a record failing every column's check.
+#[test]
+fn a_header_repeated_mid_file_is_one_rejection_saying_so() {
+    let sp = spec(HOSPITAL_A);
+    let row = format!("{HCN_A},2024-03-01,0930,F,3,01,");
+    let padded = HOSPITAL_A_HEADER.replace(',', " , ");
+    for repeated in [HOSPITAL_A_HEADER.to_string(), padded] {
+        let data = [
+            HOSPITAL_A_HEADER.to_string(),
+            row.clone(),
+            repeated,
+            row.replace("0930", "1015"),
+        ]
+        .join("\n")
+            + "\n";
+        let o = ingest(&sp, data.as_bytes());
+        assert_eq!(counts(&o), (3, 2, 1));
+        assert_eq!(o.quarantine.len(), 1, "{:?}", o.quarantine);
+        assert_eq!(o.quarantine[0].line, 3);
+        assert!(
+            o.quarantine[0].reason.starts_with("header repeated: "),
+            "{}",
+            o.quarantine[0].reason
+        );
+        assert_eq!(o.rejections_by_reason.get("header repeated"), Some(&1));
+    }
+}
