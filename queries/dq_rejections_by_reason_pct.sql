@@ -9,11 +9,24 @@ with problems as (
     group by 1, 2
 ),
 
-reads as (
-    select m.source, sum(m.rows_read) as rows_read
+-- Each content of a file read once (see dq_rows_rejected_pct.sql).
+decided as (
+    select
+        m.source,
+        m.rows_read,
+        row_number() over (
+            partition by m.source, m.content_sha256
+            order by m.finished_at desc, m.load_id desc
+        ) as newest
     from load_manifest as m
     where m.status in ('loaded', 'rejected')
-    group by m.source
+),
+
+reads as (
+    select d.source, sum(d.rows_read) as rows_read
+    from decided as d
+    where d.newest = 1
+    group by d.source
 )
 
 select

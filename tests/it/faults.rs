@@ -926,14 +926,63 @@ async fn hostile_bytes_are_rejected_whole_and_change_nothing() {
         assert!(f.message.as_deref().unwrap_or("").contains(says), "{f:?}");
     }
     let mut after = table_counts(&r.wh).await;
+    let before_quarantine = before["quarantine"];
     assert_eq!(
         after.remove("quarantine").unwrap_or(0),
-        before["quarantine"] + 4,
+        before_quarantine + 4,
         "one row per rejected file"
     );
     let mut before = before;
     before.remove("quarantine");
     assert_eq!(after, before, "no data changed");
+
+    // Read again unchanged (`--retry-rejected`): rejected again, one quarantine row each
+    // still, and the data-quality share counts each content once.
+    let rejected_rows = report.rejected().map(|f| f.rows_read).sum::<u64>() as i64;
+    for _ in 0..2 {
+        let again = r.ingest_with(|o| o.retry_rejected = true).await;
+        assert_eq!(again.rejected().count(), 4, "{:?}", again.files);
+    }
+    let counts = table_counts(&r.wh).await;
+    assert_eq!(
+        counts["quarantine"],
+        before_quarantine + 4,
+        "replaced, not added"
+    );
+    // A plain run skips them, and says they were rejected, not loaded.
+    let plain = r.ingest().await;
+    let mut skipped = plain.skipped_rejected.clone();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            "hospital_a/ed_visits_202601_gz.csv",
+            "hospital_a/ed_visits_202603_utf16.csv",
+            "hospital_a/ed_visits_202605_padded.csv",
+            "hospital_a/ed_visits_202607_glued.csv",
+        ]
+    );
+    assert!(plain.skipped.iter().all(|f| !skipped.contains(f)));
+    let loaded_rows = r.count(
+        "SELECT sum(rows_read) FROM load_manifest WHERE source = 'hospital_a_ed' AND status = 'loaded'",
+    )
+    .await;
+    let loaded_rejected = r.count(
+        "SELECT sum(rows_rejected) FROM load_manifest WHERE source = 'hospital_a_ed' AND status = 'loaded'",
+    )
+    .await;
+    crate::indicators::compute(&r.wh, &["dq_rows_rejected_pct"]).await;
+    let share = r.count(
+        "SELECT CAST(numerator AS BIGINT) * 1000000 + CAST(denominator AS BIGINT) FROM indicator_results \
+         WHERE indicator = 'dq_rows_rejected_pct' AND org_level = 'region' \
+         AND stratum_value = 'hospital_a_ed'",
+    )
+    .await;
+    assert_eq!(
+        share,
+        (loaded_rejected + rejected_rows) * 1_000_000 + loaded_rows + rejected_rows,
+        "each rejected content once, not once per retry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
