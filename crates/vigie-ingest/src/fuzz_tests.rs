@@ -1246,7 +1246,12 @@ impl Shape {
     fn of(spec: &SourceSpec, data: &[u8]) -> Shape {
         Shape {
             csv: matches!(spec.format, FileFormat::Csv(_)),
-            lines: 1 + data.iter().filter(|&&b| b == b'\n').count() as u64,
+            // Lines end with a line feed, or with a carriage return alone in a file
+            // without line feeds (see `read::line_break_of`).
+            lines: 1 + data
+                .iter()
+                .filter(|&&b| b == b'\n' || (b == b'\r' && !data.contains(&b'\n')))
+                .count() as u64,
             most_records: 1 + data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() as u64,
         }
     }
