@@ -432,3 +432,32 @@ fn a_damaged_parquet_file_is_rejected_not_a_panic() {
         }
     }
 }
+
+/// A source declared in Windows-1252 receiving what that encoding cannot hold: a UTF-8
+/// export (its `è` stored as `Ã¨` before) and a byte Windows-1252 leaves undefined (stored
+/// as a control character before). Genuine Windows-1252 text still loads.
+#[test]
+fn a_single_byte_source_refuses_utf8_and_undefined_bytes() {
+    let cp1252 = ed_with(r#"format: { type: csv, delimiter: ",", encoding: windows-1252 }"#);
+    let latin1 = ed_with(r#"format: { type: csv, delimiter: ",", encoding: iso-8859-1 }"#);
+    let file = |dx: &[u8]| {
+        let mut data = format!("{HEADER}\n{}\n", row(HCN_A, "R10")).into_bytes();
+        data.extend_from_slice(format!("{HCN_B},2024-03-01,0930,SITE,").as_bytes());
+        data.extend_from_slice(dx);
+        data.push(b'\n');
+        data
+    };
+    for spec in [&cp1252, &latin1] {
+        let o = run(spec, &file(b"Fi\xe8vre")).expect("Windows-1252 text loads");
+        assert_eq!((o.rows_read, o.rows_accepted), (2, 2));
+        let (line, message, _) = rejected(spec, &file("Fièvre".as_bytes()));
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("`format.encoding: utf-8`"), "{message}");
+        let (line, message, _) = rejected(spec, &file(b"I\x8148.9"));
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("not valid"), "{message}");
+    }
+    // Declared UTF-8, the same UTF-8 file loads.
+    let o = run(&ed(), &file("Fièvre".as_bytes())).expect("UTF-8 loads");
+    assert_eq!(o.rows_accepted, 2);
+}

@@ -75,6 +75,15 @@ pub fn read_csv_records(
     part: &CsvPart,
     mut each: impl FnMut(&Record) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
+    if let Some(line) = utf8_declared_single_byte(data, dialect.encoding) {
+        return Err(ReadError {
+            line: part.first_line + line,
+            message: format!(
+                "the file is UTF-8 (every accented character is two bytes of a valid UTF-8 sequence), not {}: set `format.encoding: utf-8` in the source spec / le fichier est en UTF-8 : indiquez `format.encoding: utf-8`",
+                encoding_name(dialect.encoding)
+            ),
+        });
+    }
     let mut reader = csv_reader(data, dialect);
     let mut record = csv::ByteRecord::new();
     let mut out = Record {
@@ -235,6 +244,20 @@ fn csv_error(e: &csv::Error, line: u64) -> ReadError {
     ReadError { line, message }
 }
 
+/// For a file (or part) declared in a single-byte encoding: when its bytes are valid UTF-8
+/// and not all ASCII, the lines (from 0) before its first non-ASCII byte. Such a file is a
+/// UTF-8 export: read as Windows-1252 its `é` became `Ã©`, stored without a word. Text truly
+/// in Windows-1252 is not valid UTF-8 as soon as it holds an accented letter followed by a
+/// plain one.
+fn utf8_declared_single_byte(data: &[u8], encoding: Encoding) -> Option<u64> {
+    if encoding == Encoding::Utf8 || data.is_ascii() || std::str::from_utf8(data).is_err() {
+        return None;
+    }
+    let first = data.iter().position(|b| !b.is_ascii())?;
+    let break_byte = line_break_of(data);
+    Some(data[..first].iter().filter(|&&b| b == break_byte).count() as u64)
+}
+
 fn encoding_name(e: Encoding) -> &'static str {
     match e {
         Encoding::Utf8 => "UTF-8",
@@ -246,10 +269,12 @@ fn encoding_name(e: Encoding) -> &'static str {
 fn decode(raw: &[u8], encoding: Encoding) -> Option<Cow<'_, str>> {
     match encoding {
         Encoding::Utf8 => std::str::from_utf8(raw).ok().map(Cow::Borrowed),
-        // WHATWG maps ISO-8859-1 to Windows-1252, which decodes every byte.
-        Encoding::Windows1252 | Encoding::Iso8859_1 => {
-            encoding_rs::WINDOWS_1252.decode_without_bom_handling_and_without_replacement(raw)
-        }
+        // WHATWG maps ISO-8859-1 to Windows-1252, which decodes every byte; the five bytes
+        // Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) come out as C1
+        // control characters, which no text holds: the file is in another encoding.
+        Encoding::Windows1252 | Encoding::Iso8859_1 => encoding_rs::WINDOWS_1252
+            .decode_without_bom_handling_and_without_replacement(raw)
+            .filter(|text| !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c))),
     }
 }
 
