@@ -63,7 +63,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 }
             }
             Err(ConfigError::Invalid(list)) => problems.extend(list),
-            Err(ConfigError::Read { path, source }) => problems.push(ConfigProblem {
+            Err(ConfigError::Read {
+                path,
+                error: source,
+            }) => problems.push(ConfigProblem {
                 file: args.pipeline.clone(),
                 line: None,
                 key: "indicators.queries".into(),

@@ -193,6 +193,27 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method as an indicator's metadata spells it (`method: poisson_rate`).
+    pub fn yaml_name(self) -> &'static str {
+        match self {
+            Method::Wilson => "wilson",
+            Method::PoissonRate => "poisson_rate",
+            Method::DobsonDsr => "dobson_dsr",
+            Method::RatioOfSums => "ratio_of_sums",
+            Method::Median => "median",
+            Method::P90 => "p90",
+            Method::ProgramEvaluation => "program_evaluation",
+            Method::CaseFinding => "case_finding",
+            // Derived equity measures: never written in metadata.
+            Method::RateRatio => "rate_ratio",
+            Method::RateDifference => "rate_difference",
+            Method::RiskRatio => "risk_ratio",
+            Method::RiskDifference => "risk_difference",
+            Method::SlopeIndex => "slope_index",
+            Method::RelativeIndex => "relative_index",
+        }
+    }
+
     /// Whether the query returns one row per observation (quantiles) rather than sums.
     pub fn is_quantile(self) -> bool {
         matches!(self, Method::Median | Method::P90)
@@ -625,7 +646,7 @@ fn embedded_files() -> Vec<IndicatorFiles> {
 fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_path_buf(),
-        source,
+        error: source,
     })?;
     let mut metas: Vec<PathBuf> = entries
         .flatten()
@@ -639,7 +660,7 @@ fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
             path: path.clone(),
-            source,
+            error: source,
         })?;
         let sql_path = path.with_extension("sql");
         let sql = std::fs::read_to_string(&sql_path)
@@ -665,7 +686,7 @@ fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
 fn sql_without_metadata(dir: &Path) -> Result<Vec<ConfigProblem>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_path_buf(),
-        source,
+        error: source,
     })?;
     let mut orphans: Vec<PathBuf> = entries
         .flatten()
@@ -987,5 +1008,28 @@ mod tests {
         std::fs::write(dir.path().join("alc_days_pct.yaml"), fixed).expect("write");
         let ok = load_catalogue(dir.path()).expect("declared locally");
         assert_eq!(ok.len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod method_name_tests {
+    use super::Method;
+
+    /// Each method the metadata can hold reads back from its own name.
+    #[test]
+    fn a_method_s_yaml_name_is_what_the_metadata_spells() {
+        for method in [
+            Method::Wilson,
+            Method::PoissonRate,
+            Method::DobsonDsr,
+            Method::RatioOfSums,
+            Method::Median,
+            Method::P90,
+            Method::ProgramEvaluation,
+            Method::CaseFinding,
+        ] {
+            let parsed: Method = serde_yaml::from_str(method.yaml_name()).expect("a name");
+            assert_eq!(parsed, method);
+        }
     }
 }

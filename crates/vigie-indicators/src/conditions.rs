@@ -183,7 +183,7 @@ impl Conditions {
             Some(path) => {
                 let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                     path: path.clone(),
-                    source,
+                    error: source,
                 })?;
                 Self::parse(&text, &path)
             }

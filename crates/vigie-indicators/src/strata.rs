@@ -331,7 +331,7 @@ pub fn load_strata(source: &CatalogueSource) -> Result<Strata, ConfigError> {
         if path.exists() {
             let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
                 path: path.clone(),
-                source,
+                error: source,
             })?;
             return Strata::parse(&text, &path);
         }

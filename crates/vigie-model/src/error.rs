@@ -33,13 +33,14 @@ impl fmt::Display for ConfigProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// A file could not be read at all.
-    #[error("{}: cannot read configuration file: {source}", path.display())]
+    // The I/O error is part of the message, not a source too: shown through an error's
+    // chain, it came out twice ("No such file or directory (os error 2): No such file...").
+    #[error("{}: cannot read configuration file: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The configuration was read but is wrong; each problem names its file, line and key.
     #[error("{} configuration problem(s):\n{}", .0.len(), render(.0))]

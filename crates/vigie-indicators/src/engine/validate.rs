@@ -75,8 +75,8 @@ pub async fn validate_catalogue(
                     line: None,
                     key: String::new(),
                     message: format!(
-                        "returns no `{col}` column, which `method: {:?}`{} needs (see queries/README.md)",
-                        def.meta.method,
+                        "returns no `{col}` column, which `method: {}`{} needs (see queries/README.md)",
+                        def.meta.method.yaml_name(),
                         if def.meta.strata.iter().any(|s| s.column() == col) {
                             format!(" with `strata` (line {} of {})", locate(&text, "strata").unwrap_or(0), def.meta_path.display())
                         } else {

@@ -397,7 +397,7 @@ fn is_name(id: &str) -> bool {
 pub fn load_instrument(path: &Path) -> Result<Instrument, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     parse_instrument(path, &text)
 }

@@ -86,7 +86,7 @@ impl Problems<'_> {
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })
 }
 
@@ -337,7 +337,7 @@ fn check_source_file(
             problems.list.extend(list);
             None
         }
-        Err(ConfigError::Read { source, .. }) => {
+        Err(ConfigError::Read { error: source, .. }) => {
             problems.add(
                 format!("sources[{i}]"),
                 format!(

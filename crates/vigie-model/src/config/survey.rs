@@ -96,7 +96,7 @@ pub(super) fn bind_survey(
             p.list.extend(list);
             return;
         }
-        Err(ConfigError::Read { source, .. }) => {
+        Err(ConfigError::Read { error: source, .. }) => {
             p.add(
                 "survey.instrument",
                 format!(
