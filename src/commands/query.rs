@@ -128,6 +128,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         other => other,
     };
     let (pipeline, warehouse) = super::open_pipeline(&args.pipeline, args.warehouse.as_deref())?;
+    if let Some(asked) = args.as_of {
+        // Checked first: the storage layer's answer to a version past the latest is its own
+        // error, repeated through every table it opened.
+        let latest = warehouse.snapshot(None).await?.manifest_version;
+        if latest.is_none_or(|latest| asked > latest) {
+            bail!(
+                "--as-of {asked}: the warehouse has no such version (latest: {}); `vigie query PIPELINE \"select load_id, started_at from load_manifest\"` lists the loads / l'entrepôt n'a pas cette version (dernière : {})",
+                latest.map_or("none, nothing loaded yet".to_string(), |v| v.to_string()),
+                latest.map_or("aucune".to_string(), |v| v.to_string())
+            );
+        }
+    }
     let snapshot = warehouse.snapshot(args.as_of).await?;
     let ctx = warehouse
         .session(&snapshot, &SessionOptions::default())

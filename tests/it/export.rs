@@ -336,6 +336,26 @@ fn query_is_read_only_and_restricted(d: &Path, p: &str) {
             "{sql}: {err}"
         );
     }
+    // A version past the latest, and a warehouse path with a typo: said plainly, and the
+    // typo creates nothing.
+    let out = vigie_in(d, &["query", p, "--as-of", "999999", "SELECT 1"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--as-of 999999: the warehouse has no such version (latest: "),
+        "{err}"
+    );
+    let out = vigie_in(d, &["query", p, "--warehouse", "typo/wh", "SELECT 1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no warehouse here") && err.contains("aucun entrepôt"),
+        "{err}"
+    );
+    assert!(
+        !d.join("typo").exists(),
+        "nothing created where the typo pointed"
+    );
     // The plan of a query, for an analyst comparing engines; restricted tables stay so.
     let out = ok(
         vigie_in(
