@@ -642,20 +642,30 @@ fn embedded_files() -> Vec<IndicatorFiles> {
         .collect()
 }
 
-/// Every `*.yaml` of a catalogue directory with its `*.sql`, sorted by name.
-fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
+/// The files of `dir` with one of `extensions`, sorted by name.
+fn files_ending(dir: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
         path: dir.to_path_buf(),
         error: source,
     })?;
-    let mut metas: Vec<PathBuf> = entries
+    let mut files: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        // The strata declarations are not an indicator (see `strata::load_strata`).
-        .filter(|p| p.file_name().is_none_or(|n| n != STRATA_FILE))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.contains(&e))
+        })
         .collect();
-    metas.sort();
+    files.sort();
+    Ok(files)
+}
+
+/// Every `*.yaml` of a catalogue directory with its `*.sql`, sorted by name.
+fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
+    let mut metas = files_ending(dir, &["yaml", "yml"])?;
+    // The strata declarations are not an indicator (see `strata::load_strata`).
+    metas.retain(|p| p.file_name().is_none_or(|n| n != STRATA_FILE));
     let mut files = Vec::new();
     for path in metas {
         let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
@@ -684,17 +694,8 @@ fn directory_files(dir: &Path) -> Result<Vec<IndicatorFiles>, ConfigError> {
 /// new or edited indicator that would otherwise be left out without a word (and, for the id
 /// of a built-in one, the built-in computed instead).
 fn sql_without_metadata(dir: &Path) -> Result<Vec<ConfigProblem>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Read {
-        path: dir.to_path_buf(),
-        error: source,
-    })?;
-    let mut orphans: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-        .filter(|p| !p.with_extension("yaml").exists() && !p.with_extension("yml").exists())
-        .collect();
-    orphans.sort();
+    let mut orphans = files_ending(dir, &["sql"])?;
+    orphans.retain(|p| !p.with_extension("yaml").exists() && !p.with_extension("yml").exists());
     Ok(orphans
         .into_iter()
         .map(|path| ConfigProblem {

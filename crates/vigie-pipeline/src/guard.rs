@@ -76,27 +76,8 @@ impl ReplacedRows {
                         quote(&source.source)
                     )
                 };
-                let batches = ctx
-                    .sql(&sql)
-                    .await
-                    .map_err(query_err)?
-                    .collect()
-                    .await
-                    .map_err(query_err)?;
-                for b in batches {
-                    use arrow::array::{Array, AsArray};
-                    let month =
-                        arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
-                            .map_err(arrow_err)?;
-                    let month = month.as_string::<i32>();
-                    let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
-                        .map_err(arrow_err)?;
-                    let n = n.as_primitive::<arrow::datatypes::Int64Type>();
-                    for i in 0..b.num_rows() {
-                        let m = (!month.is_null(i)).then(|| month.value(i).to_string());
-                        rows.0
-                            .insert((table, source.source.clone(), m), n.value(i).max(0) as u64);
-                    }
+                for (month, n) in counts_by(ctx, &sql).await? {
+                    rows.0.insert((table, source.source.clone(), month), n);
                 }
             }
         }
@@ -123,28 +104,9 @@ impl ReplacedRows {
                 quote(&source.source),
                 files.join(", ")
             );
-            let batches = ctx
-                .sql(&sql)
-                .await
-                .map_err(query_err)?
-                .collect()
-                .await
-                .map_err(query_err)?;
-            for b in batches {
-                use arrow::array::{Array, AsArray};
-                let file = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
-                    .map_err(arrow_err)?;
-                let file = file.as_string::<i32>();
-                let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
-                    .map_err(arrow_err)?;
-                let n = n.as_primitive::<arrow::datatypes::Int64Type>();
-                for i in 0..b.num_rows() {
-                    if !file.is_null(i) {
-                        self.1.insert(
-                            (table, source.source.clone(), file.value(i).to_string()),
-                            n.value(i).max(0) as u64,
-                        );
-                    }
+            for (file, n) in counts_by(ctx, &sql).await? {
+                if let Some(file) = file {
+                    self.1.insert((table, source.source.clone(), file), n);
                 }
             }
         }
@@ -298,6 +260,35 @@ impl ReplacedRows {
             _ => vec![(None, old(None), batches.map_or(0, |b| b.rows))],
         }
     }
+}
+
+/// The rows of `sql` (a key as text, possibly null, and a count), as (key, count).
+async fn counts_by(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<Vec<(Option<String>, u64)>, PipelineError> {
+    use arrow::array::{Array, AsArray};
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(query_err)?
+        .collect()
+        .await
+        .map_err(query_err)?;
+    let mut out = Vec::new();
+    for b in batches {
+        let key = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)
+            .map_err(arrow_err)?;
+        let key = key.as_string::<i32>();
+        let n = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Int64)
+            .map_err(arrow_err)?;
+        let n = n.as_primitive::<arrow::datatypes::Int64Type>();
+        for i in 0..b.num_rows() {
+            let k = (!key.is_null(i)).then(|| key.value(i).to_string());
+            out.push((k, n.value(i).max(0) as u64));
+        }
+    }
+    Ok(out)
 }
 
 /// Every entity a source feeds.
