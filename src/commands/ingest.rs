@@ -161,8 +161,9 @@ pub fn print_report(report: &IngestReport) {
         );
     }
     println!(
-        "load {}: {loaded} file(s) loaded, {held} held, {rejected_files} rejected whole, {} postponed, {} skipped (already loaded); rows read {read}, accepted {acc}, rejected {rej}",
+        "load {}: {loaded} file(s) loaded, {held} held, {rejected_files} rejected whole, {} refused for their name, {} postponed, {} skipped (already loaded); rows read {read}, accepted {acc}, rejected {rej}",
         report.load_id,
+        report.refused_names.len(),
         report.postponed.len(),
         report.skipped.len()
     );

@@ -466,3 +466,41 @@ fn stored_codes_round_trip_and_unknown_codes_are_not_read_as_known() {
     }
     assert_eq!(OrgLevel::from_code("hospital"), None);
 }
+
+/// A proportion publishes its rest (denominator minus numerator) as surely as its
+/// numerator: 7 of 8 referrals accepted is 1 refused. The rest is a count only for a
+/// proportion; 996 of 1,000 persons with an event per 1,000 is no rest of 4.
+#[test]
+fn a_proportion_with_a_small_rest_is_suppressed() {
+    let share = |num: f64, den: f64| {
+        let mut c = cell(OrgLevel::Region, "R", None, TOTAL, num, den);
+        c.count_fields = CountFields::PROPORTION;
+        c
+    };
+    for (num, den, suppressed) in [
+        (7.0, 8.0, true),
+        (6.0, 8.0, true),
+        (95.0, 100.0, true),
+        (94.0, 100.0, false),
+        (8.0, 8.0, false),
+        (0.0, 8.0, false),
+        (3.0, 8.0, true),
+        (0.0, 20.0, false),
+    ] {
+        let out = apply(vec![share(num, den)], &cfg());
+        assert_eq!(out[0].is_suppressed(), suppressed, "{num} of {den}");
+        if suppressed {
+            assert_eq!(out[0].suppressed, Some(SmallCount));
+            assert_eq!(out[0].numerator, None);
+        }
+        check(&out, &cfg()).expect("safe");
+    }
+    // The last guard refuses a proportion published with a small rest.
+    let leak = check(&[share(7.0, 8.0)], &cfg()).expect_err("1 refused is published");
+    assert_eq!(leak.kind, LeakKind::SmallComplementPublished);
+    // Not a proportion: the same figures are a rate's events and persons.
+    let mut rate = share(996.0, 1000.0);
+    rate.count_fields = CountFields::BOTH;
+    assert!(!apply(vec![rate.clone()], &cfg())[0].is_suppressed());
+    check(&[rate], &cfg()).expect("a rate's denominator minus events is not a count");
+}

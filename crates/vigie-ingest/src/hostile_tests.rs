@@ -456,6 +456,13 @@ fn a_single_byte_source_refuses_utf8_and_undefined_bytes() {
         let (line, message, _) = rejected(spec, &file(b"I\x8148.9"));
         assert_eq!(line, 3, "{message}");
         assert!(message.contains("not valid"), "{message}");
+        // One UTF-8 accent in a file otherwise in Windows-1252: a mixed export.
+        let mut mixed = file("Fièvre".as_bytes());
+        mixed.extend_from_slice(format!("{HCN_A},2024-03-02,0930,SITE,").as_bytes());
+        mixed.extend_from_slice(b"Fi\xe8vre\n");
+        let (line, message, _) = rejected(spec, &mixed);
+        assert_eq!(line, 3, "{message}");
+        assert!(message.contains("mixes encodings"), "{message}");
     }
     // Declared UTF-8, the same UTF-8 file loads.
     let o = run(&ed(), &file("Fièvre".as_bytes())).expect("UTF-8 loads");

@@ -142,6 +142,18 @@ pub fn read_csv_records(
         expected_fields = Some(record.len());
         out.cells.resize_with(record.len(), String::new);
         for (i, (raw, cell)) in record.iter().zip(out.cells.iter_mut()).enumerate() {
+            if dialect.encoding != Encoding::Utf8 && holds_utf8_accent(raw) {
+                return Err(ReadError {
+                    line,
+                    message: format!(
+                        "field {} holds an accented letter written in UTF-8 (two bytes, read as {} they would be stored as `Ã©` for `é`): the export mixes encodings; ask the partner for a new extract in one encoding / le champ {} contient une lettre accentuée en UTF-8 dans un fichier {} : demandez un nouvel extrait dans un seul encodage",
+                        i + 1,
+                        encoding_name(dialect.encoding),
+                        i + 1,
+                        encoding_name(dialect.encoding)
+                    ),
+                });
+            }
             let text = decode(raw, dialect.encoding).ok_or_else(|| ReadError {
                 line,
                 message: format!(
@@ -256,6 +268,14 @@ fn utf8_declared_single_byte(data: &[u8], encoding: Encoding) -> Option<u64> {
     let first = data.iter().position(|b| !b.is_ascii())?;
     let break_byte = line_break_of(data);
     Some(data[..first].iter().filter(|&&b| b == break_byte).count() as u64)
+}
+
+/// Whether `raw` holds the UTF-8 form of a Latin-1 letter or sign (U+00A0 to U+00FF: `é` is
+/// `C3 A9`). Read as Windows-1252 those two bytes are `Ã` or `Â` followed by a sign (`Ã©`),
+/// a pair no French or English text holds: a single-byte file with them is a mixed export.
+fn holds_utf8_accent(raw: &[u8]) -> bool {
+    raw.windows(2)
+        .any(|w| matches!(w, [0xC2 | 0xC3, 0x80..=0xBF]))
 }
 
 fn encoding_name(e: Encoding) -> &'static str {

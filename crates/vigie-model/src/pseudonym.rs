@@ -37,7 +37,10 @@ pub enum KeyError {
     )]
     MissingEnv(String),
     /// The key file could not be read.
-    #[error("cannot read the pseudonymisation key file {path}: {source}")]
+    #[error(
+        "cannot read the pseudonymisation key file {}: {source}",
+        shown_key_path(path)
+    )]
     File {
         /// The file.
         path: PathBuf,
@@ -70,6 +73,18 @@ pub enum KeyError {
 
 /// Different characters a key must hold (a hex key of 64 digits holds about 16).
 pub const MIN_DISTINCT_KEY_BYTES: usize = 8;
+
+/// The path of a key file as shown in a message: not a long single word, which is rather the
+/// key itself pasted where its file's path belongs.
+fn shown_key_path(path: &std::path::Path) -> String {
+    let text = path.display().to_string();
+    let word = !text.contains(['/', '\\', '.']);
+    if word && text.len() >= MIN_KEY_BYTES {
+        "(named in `key.file`; not shown: it does not look like a path and may be the key itself / nommé dans `key.file` ; non affiché : ce pourrait être la clé elle-même)".to_string()
+    } else {
+        text
+    }
+}
 
 /// The name of a key variable as shown in a message: only a conventional name (capitals,
 /// digits, underscores). Anything else may be the key itself, pasted where its variable's
@@ -288,13 +303,22 @@ mod tests {
         );
     }
 
-    /// A key pasted where its variable's name belongs is not repeated by the message.
+    /// A key pasted where its variable's name or its file's path belongs is not repeated by
+    /// the message.
     #[test]
     fn a_key_pasted_as_a_variable_name_is_not_shown() {
         let secret = "3f9a0c1be27d54a8966e0fd1c2b3a4958677e8f9a0b1c2d3e4f5061728394a5b";
         let message = KeyError::MissingEnv(secret.into()).to_string();
         assert!(!message.contains(secret), "{message}");
         assert!(!message.contains(&secret[..16]), "{message}");
+        let Err(e) = PseudonymKey::load(&KeySource::File(secret.into())) else {
+            panic!("no such file");
+        };
+        assert!(!e.to_string().contains(&secret[..16]), "{e}");
+        let Err(e) = PseudonymKey::load(&KeySource::File("/etc/vigie/nowhere.key".into())) else {
+            panic!("no such file");
+        };
+        assert!(e.to_string().contains("/etc/vigie/nowhere.key"), "{e}");
         let message = KeyError::MissingEnv("VIGIE_KEY".into()).to_string();
         assert!(message.contains("VIGIE_KEY"), "{message}");
     }

@@ -177,8 +177,15 @@ pub async fn compute(
     // Disparities between the categories of equity strata, from the rows just computed.
     let n_base = rows.len();
     let contributors = add_disparities(&mut rows, &selected, &strata, &mut report);
+    report.suppressed =
+        gate::apply_gate(&mut rows[..n_base], &small_unit_count, &options.disclosure);
+    // A disparity computed from a suppressed cell is suppressed too.
+    report.suppressed += crate::disparity::suppress_derived(&mut rows, n_base, &contributors);
     // SPC limits of a recomputed range rest on the whole series: the stored results of the
     // periods around it join the computed ones for the limits, and are not written again.
+    // After the gate: a series with a suppressed point gets no centre line, which pooled
+    // over every period gave the suppressed count back (centre x denominators - published
+    // numerators).
     let computed = rows.len();
     let recomputed = recomputed_periods(&report, catalogue, &horizon);
     if incremental {
@@ -186,10 +193,6 @@ pub async fn compute(
     }
     spc::add_spc(&mut rows, catalogue, options.spc_min_points);
     rows.truncate(computed);
-    report.suppressed =
-        gate::apply_gate(&mut rows[..n_base], &small_unit_count, &options.disclosure);
-    // A disparity computed from a suppressed cell is suppressed too.
-    report.suppressed += crate::disparity::suppress_derived(&mut rows, n_base, &contributors);
     write::write_results(&warehouse, &rows, &report, catalogue, &recomputed).await?;
     report.total_seconds = started.elapsed().as_secs_f64();
     Ok(report)

@@ -15,14 +15,19 @@ use crate::results::{IndicatorResult, RESULTS_TABLE};
 type SeriesKey = (String, String, String, String);
 
 /// Adds SPC centre, limits and signal to every row of a series with at least `min_points`
-/// periods, all with a value.
+/// periods, all with a value and none suppressed (a centre line pooled over a suppressed
+/// period would give its count back).
 pub(super) fn add_spc(rows: &mut [IndicatorResult], catalogue: &[IndicatorDef], min_points: usize) {
     for ((indicator, ..), mut idx) in series(rows) {
         let Some(chart) = chart_kind(catalogue, &indicator) else {
             continue;
         };
         idx.sort_by_key(|i| rows[*i].period_start);
-        if idx.len() < min_points || idx.iter().any(|i| rows[*i].value.is_none()) {
+        if idx.len() < min_points
+            || idx
+                .iter()
+                .any(|i| rows[*i].value.is_none() || rows[*i].is_suppressed())
+        {
             continue;
         }
         chart_series(rows, &idx, chart);
@@ -197,6 +202,20 @@ mod tests {
         );
         add_spc(&mut rows, &catalogue, 9);
         assert!(rows.iter().all(|r| r.spc_centre.is_none()), "8 < 9 points");
+    }
+
+    /// One suppressed month takes the centre line off the series: pooled over every month,
+    /// it gave the suppressed month's count back (centre x denominators minus the published
+    /// numerators).
+    #[test]
+    fn a_series_with_a_suppressed_point_gets_no_limits() {
+        let (mut rows, catalogue) = series();
+        rows[3].suppression_reason = Some(vigie_disclosure::SuppressionReason::SmallCount);
+        add_spc(&mut rows, &catalogue, 8);
+        assert!(
+            rows.iter()
+                .all(|r| r.spc_centre.is_none() && r.spc_upper.is_none() && r.spc_signal.is_none())
+        );
     }
 
     #[test]

@@ -195,26 +195,48 @@ pub fn duplicate_key(path: &Path, text: &str) -> Option<ConfigProblem> {
     })
 }
 
-/// The lines, from `from` on, where `key` starts a mapping entry (plain or quoted).
+/// The lines where `key` starts an entry of the mapping that begins at line `from` (plain or
+/// quoted keys): those at the indentation of the mapping's first entry, up to the first line
+/// indented less (the mapping's end). A flow mapping (`{ a: 1, a: 2 }`) is its own line.
 fn key_lines(text: &str, key: &str, from: usize) -> Vec<usize> {
     let forms = [
         format!("{key}:"),
         format!("\"{key}\":"),
         format!("'{key}':"),
     ];
-    text.lines()
+    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '-']).len();
+    let lines: Vec<(usize, &str)> = text
+        .lines()
         .enumerate()
         .skip(from.saturating_sub(1))
-        .filter(|(_, line)| {
-            let entry = line
-                .trim_start()
-                .trim_start_matches("- ")
-                .trim_start_matches(['{', ' ']);
-            forms.iter().any(|f| entry.starts_with(f.as_str()))
-                || forms.iter().any(|f| line.contains(&format!(", {f}")))
-        })
-        .map(|(i, _)| i + 1)
-        .collect()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let Some(&(first_at, first)) = lines.first() else {
+        return vec![];
+    };
+    if first.contains('{') && forms.iter().filter(|f| first.contains(f.as_str())).count() > 0 {
+        return vec![first_at + 1];
+    }
+    // A block mapping: its entries are indented as its first one; serde_yaml names the line
+    // of that first entry (or of the key holding the mapping, whose children come next).
+    let entry_indent = match lines.get(1) {
+        Some((_, next)) if first.trim_end().ends_with(':') && indent(next) > indent(first) => {
+            indent(next)
+        }
+        _ => indent(first),
+    };
+    let mut found = Vec::new();
+    for &(at, line) in &lines {
+        let here = indent(line);
+        if here < entry_indent && at != first_at {
+            break;
+        }
+        let entry = line.trim_start().trim_start_matches("- ");
+        if here == entry_indent && forms.iter().any(|f| entry.starts_with(f.as_str())) {
+            found.push(at + 1);
+        }
+    }
+    found
 }
 
 fn join_lines(lines: &[usize]) -> String {
@@ -331,6 +353,24 @@ mod tests {
         let problem = duplicate_key(Path::new("d.yaml"), text).expect("a duplicate");
         assert_eq!((problem.key.as_str(), problem.line), ("map.01", Some(2)));
         assert!(duplicate_key(Path::new("d.yaml"), "a: 1\nb: { a: 2 }\n").is_none());
+        // Only the lines of the mapping at fault, not the same key's in other mappings.
+        let text = "name:\n  fr: a\n  en: b\n  en: c\ndescription:\n  fr: d\n  en: e\n";
+        let problem = duplicate_key(Path::new("d.yaml"), text).expect("a duplicate");
+        assert_eq!((problem.key.as_str(), problem.line), ("name.en", Some(4)));
+        assert!(
+            problem.message.contains("(lines 3, 4 /"),
+            "{}",
+            problem.message
+        );
+        let text =
+            "cases:\n  URG:\n    map:\n      A: x\n      A: y\n  HOSP:\n    map:\n      A: z\n";
+        let problem = duplicate_key(Path::new("d.yaml"), text).expect("a duplicate");
+        assert_eq!(problem.line, Some(5), "{problem:?}");
+        assert!(
+            problem.message.contains("(lines 4, 5 /"),
+            "{}",
+            problem.message
+        );
     }
 
     #[test]
