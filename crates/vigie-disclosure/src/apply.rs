@@ -15,7 +15,7 @@ use crate::{Cell, DisclosureConfig, OrgLevel, SuppressionReason, is_publishable_
 /// 1. Primary: a cell is suppressed with [`SuppressionReason::SmallCount`]
 ///    when a declared count field is not publishable (see
 ///    [`is_publishable_count`]: from 1 to `min_count - 1`, or negative or not
-///    finite), or for a proportion the rest (denominator minus numerator), else with [`SuppressionReason::BelowMinimumDenominator`] when
+///    finite), else with [`SuppressionReason::BelowMinimumDenominator`] when
 ///    the indicator declares a minimum denominator and the denominator is
 ///    below it (or missing).
 /// 2. Complementary: for additive cells, while some additive set (see the
@@ -71,19 +71,10 @@ pub fn apply(mut cells: Vec<Cell>, cfg: &DisclosureConfig) -> Vec<Cell> {
 
 /// The primary suppression reason of a cell, if any.
 fn primary_reason(cell: &Cell, cfg: &DisclosureConfig) -> Option<SuppressionReason> {
-    let complement = match (
-        cell.count_fields.complement,
-        cell.numerator,
-        cell.denominator,
-    ) {
-        (true, Some(n), Some(d)) => Some(d - n),
-        _ => None,
-    };
     let small = cell
         .count_fields
         .iter()
         .filter_map(|f| cell.field(f))
-        .chain(complement)
         .any(|count| !is_publishable_count(count, cfg));
     if small {
         return Some(SuppressionReason::SmallCount);

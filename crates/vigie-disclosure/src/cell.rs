@@ -81,10 +81,6 @@ pub struct CountFields {
     pub numerator: bool,
     /// The denominator is a count.
     pub denominator: bool,
-    /// The numerator counts part of the denominator's persons or items (a
-    /// proportion), so the rest — denominator minus numerator — is a count
-    /// too: 7 of 8 referrals accepted publishes the one refused.
-    pub complement: bool,
 }
 
 impl CountFields {
@@ -93,27 +89,16 @@ impl CountFields {
     pub const NONE: Self = Self {
         numerator: false,
         denominator: false,
-        complement: false,
     };
     /// Only the numerator is a count (e.g. events per 1,000 person-years).
     pub const NUMERATOR: Self = Self {
         numerator: true,
         denominator: false,
-        complement: false,
     };
-    /// Numerator and denominator are both counts, of different things (e.g.
-    /// visits per 1,000 persons).
+    /// Numerator and denominator are both counts (e.g. a proportion of persons).
     pub const BOTH: Self = Self {
         numerator: true,
         denominator: true,
-        complement: false,
-    };
-    /// A proportion: numerator, denominator and their difference are counts
-    /// (e.g. the share of referrals accepted).
-    pub const PROPORTION: Self = Self {
-        numerator: true,
-        denominator: true,
-        complement: true,
     };
 
     /// Whether `field` is declared a count.

@@ -33,12 +33,6 @@ pub enum LeakKind {
         /// The count field.
         field: CountField,
     },
-    /// An unsuppressed proportion whose rest (denominator minus numerator) is
-    /// not publishable.
-    #[error(
-        "the denominator minus the numerator of a proportion is published but not publishable (from 1 to the threshold minus 1)"
-    )]
-    SmallComplementPublished,
     /// An unsuppressed cell whose denominator is below its indicator's
     /// minimum (or missing).
     #[error("the cell is published although its denominator is below the indicator's minimum")]
@@ -98,17 +92,6 @@ fn leaks(cells: &[Cell], cfg: &DisclosureConfig, first_only: bool) -> Vec<Leak> 
                 .iter()
                 .find(|&f| cell.field(f).is_some_and(|v| !is_publishable_count(v, cfg)))
                 .map(|field| LeakKind::SmallCountPublished { field })
-                .or_else(|| {
-                    let (true, Some(n), Some(d)) = (
-                        cell.count_fields.complement,
-                        cell.numerator,
-                        cell.denominator,
-                    ) else {
-                        return None;
-                    };
-                    (!is_publishable_count(d - n, cfg))
-                        .then_some(LeakKind::SmallComplementPublished)
-                })
                 .or_else(|| {
                     let min = cell.min_denominator?;
                     let ok = cell.denominator.is_some_and(|d| d >= min);

@@ -10,8 +10,7 @@
 //!
 //! 1. **Primary suppression.** A declared count field (see [`CountFields`])
 //!    from 1 to `min_count - 1` (default 1 to 5) suppresses its cell; zero is
-//!    not suppressed. For a proportion, so does its rest (denominator minus
-//!    numerator: 7 of 8 accepted publishes the one refused). A cell whose indicator declares a minimum denominator
+//!    not suppressed. A cell whose indicator declares a minimum denominator
 //!    (e.g. fewer than 10 valid survey responses) is suppressed with a
 //!    distinct reason.
 //! 2. **Everything derived goes too.** A suppressed cell publishes no

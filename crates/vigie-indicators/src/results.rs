@@ -476,9 +476,6 @@ impl CellPolicy {
             Method::RatioOfSums => CountFields::NONE,
             // Quantiles: the numerator is the number of observations.
             Method::Median | Method::P90 => CountFields::NUMERATOR,
-            // A share of persons or items: the rest is a count too (7 of 8 referrals
-            // accepted publishes the one refused).
-            Method::Wilson if meta.denominator_is_count => CountFields::PROPORTION,
             _ if meta.denominator_is_count => CountFields::BOTH,
             _ => CountFields::NUMERATOR,
         };
