@@ -29,11 +29,6 @@ use crate::landing::LandingFile;
 /// How the quarantine row of a file rejected whole starts.
 const REJECTED_WHOLE: &str = "file rejected whole: ";
 
-/// `text` as a SQL string literal.
-fn sql_text(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
 /// Rows a group may hold in memory (rows spilled to staging files do not count).
 const GROUP_MEMORY_ROWS: u64 = 1_000_000;
 /// Rows in a group, wherever they are: bounds the work a crash throws away.
@@ -279,10 +274,10 @@ impl GroupWrites {
         self.quarantine.replaces.push(if rejected_whole {
             Replace::Predicate(format!(
                 "_source = {} AND _file = {} AND reason LIKE {}",
-                sql_text(&source.source),
-                sql_text(&file),
+                crate::guard::quote(&source.source),
+                crate::guard::quote(&file),
                 // No `%` or `_` in the prefix: a LIKE pattern matching it alone.
-                sql_text(&format!("{REJECTED_WHOLE}%")),
+                crate::guard::quote(&format!("{REJECTED_WHOLE}%")),
             ))
         } else {
             Replace::File {

@@ -214,7 +214,7 @@ fn key_lines(text: &str, key: &str, from: usize) -> Vec<usize> {
     let Some(&(first_at, first)) = lines.first() else {
         return vec![];
     };
-    if first.contains('{') && forms.iter().filter(|f| first.contains(f.as_str())).count() > 0 {
+    if first.contains('{') && forms.iter().any(|f| first.contains(f.as_str())) {
         return vec![first_at + 1];
     }
     // A block mapping: its entries are indented as its first one; serde_yaml names the line
